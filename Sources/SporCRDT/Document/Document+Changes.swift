@@ -1,0 +1,87 @@
+/// Change batches: the events one replica sends another.
+///
+/// ```
+/// envelope (EncodedFile), kind "C", flags bit 0: body deflated
+/// body length      varint: bytes of the (inflated) body
+/// stored length    varint: bytes that follow
+/// body             EventBatch body, possibly deflated
+/// ```
+extension Document {
+    /// Bodies at least this long are deflated when that makes them smaller.
+    static let deflateThreshold = 256
+
+    /// The events a replica with version vector `vector` lacks, encoded as one change
+    /// batch — what a peer sends to catch another up. O(answer) to find the events.
+    public func encodedChanges(since vector: VersionVector = VersionVector()) throws(CRDTError) -> [UInt8] {
+        let log = try historyLog()
+        let ranges = log.agents.ranges(notIn: vector)
+        return Self.encodeChanges(EventBatch(log: log, ranges: ranges))
+    }
+
+    static func encodeChanges(_ batch: EventBatch) -> [UInt8] {
+        let body = batch.encodeBody()
+        var stored = body
+        var flags = 0
+        if body.count >= deflateThreshold {
+            let deflated = Zlib.deflate(body)
+            if deflated.count < body.count {
+                stored = deflated
+                flags |= 1
+            }
+        }
+        var writer = EncodedFile.beginWriting(.changes, flags: flags, capacity: stored.count + 16)
+        writer.writeVarint(body.count)
+        writer.writeVarint(stored.count)
+        writer.writeBytes(stored)
+        return EncodedFile.finish(writer)
+    }
+
+    /// Decodes a change batch without applying it.
+    static func decodeChanges(_ bytes: [UInt8]) throws(CRDTError) -> EventBatch {
+        var (reader, flags) = try EncodedFile.open(bytes, as: .changes, section: "change batch")
+        guard flags & ~1 == 0 else { throw reader.error(.unsupportedVersion, "unknown flags \(flags)") }
+        let bodyLength = try reader.readVarint(atMost: 1 << 40, "body length")
+        let storedLength = try reader.readVarint(atMost: reader.remaining, "stored length")
+        let stored = try reader.readBytes(storedLength, "body")
+        guard reader.isAtEnd else { throw reader.error(.malformed, "unexpected bytes after the body") }
+        let body: [UInt8]
+        if flags & 1 != 0 {
+            body = try Zlib.inflate(stored, expectedCount: bodyLength, context: "change batch body")
+        } else {
+            guard bodyLength == storedLength else { throw reader.error(.malformed, "body length mismatch") }
+            body = Array(stored)
+        }
+        return try EventBatch(decodingBody: body, section: "change batch body")
+    }
+
+    /// Merges a change batch from another replica: every event this document lacks is
+    /// added and every text updated. Events already known are ignored, so batches may
+    /// arrive more than once and overlap. Returns the number of new events.
+    ///
+    /// Throws — and changes nothing — if the bytes are not a valid batch, if events
+    /// depend on events this document does not have (merge those first), or if an
+    /// edit's position does not exist in the text it was made on.
+    @discardableResult
+    public mutating func merge(encodedChanges bytes: [UInt8]) throws(CRDTError) -> Int {
+        let batch = try Self.decodeChanges(bytes)
+        return try merge(batch)
+    }
+
+    mutating func merge(_ batch: EventBatch) throws(CRDTError) -> Int {
+        try materializeHistory()
+        let checkpoint = log.checkpoint()
+        let oldHeads = log.graph.heads
+        let added: Int
+        do {
+            added = try log.append(batch)
+        } catch {
+            log.rollback(to: checkpoint)
+            throw error
+        }
+        syncRopesWithTexts()
+        if added > 0 {
+            try mergeAppendedEvents(since: oldHeads, rollingBackTo: checkpoint)
+        }
+        return added
+    }
+}

@@ -1,0 +1,266 @@
+/// The transient CRDT state Eg-walker builds while it replays one zone of concurrent
+/// history for one text, and throws away afterwards.
+///
+/// - `items`: every item (character) inserted in the zone plus a *placeholder* run
+///   standing for the document as it was where the zone begins, in document order,
+///   with their prepare/effect states (``ItemSpan``).
+/// - `index`: over the whole LV space, where to look for each item in `items`, and
+///   which items each delete event of the zone removed (``IndexEntry``), so that
+///   events can be retreated and advanced by LV in O(log n).
+///
+/// The index records for an item a *hint*: a leaf at or before the one holding it.
+/// Items only ever move rightwards — a leaf split moves its upper half into a new
+/// leaf linked right after it, and items are never removed — so a lookup walks the
+/// leaf chain forward from the hint, and repairs a stale hint when it had to walk.
+/// Splits therefore never touch the index.
+///
+/// Placeholder items have LVs from ``underwaterBase`` upwards, above any real event.
+struct MergeState {
+    static let documentStart: LV = -1
+    static let documentEnd: LV = .max
+    /// The first LV of placeholder items.
+    static let underwaterBase: LV = 1 << 56
+    /// The placeholder length used when the length of the document at the zone's start
+    /// is not known yet (longer than any real document).
+    static let unknownLength = 1 << 48
+
+    private(set) var items = SpanTree<ItemSpan>()
+    private var index = SpanTree<IndexEntry>()
+    /// Placeholder items beyond the real document (when its length was unknown).
+    private(set) var placeholderLength = 0
+
+    /// Starts a new zone on a document of `length` scalars.
+    mutating func reset(placeholderLength length: Int) {
+        placeholderLength = length
+        items.removeAll()
+        index.removeAll()
+        if length > 0 {
+            let placeholder = ItemSpan(id: Self.underwaterBase, count: length, originLeft: Self.documentStart,
+                                       originRight: Self.documentEnd, state: ItemSpan.inserted, isDeletedAtEnd: false)
+            items.insert(placeholder, at: items.startCursor) { _, _ in }
+        }
+        let leaf = items.startCursor.leaf
+        index.insert(IndexEntry(count: Self.underwaterBase, kind: .none, value: 0), at: index.startCursor) { _, _ in }
+        index.insert(IndexEntry(count: Self.unknownLength + 1, kind: .items, value: Int(leaf)),
+                     at: TreeCursor(leaf: index.startCursor.leaf, index: 1)) { _, _ in }
+    }
+
+    // MARK: - Index
+
+    /// Records `entry` for the LVs `start..<start+entry.count`.
+    mutating func setIndex(start: LV, _ entry: IndexEntry) {
+        var position = start
+        var remaining = entry.count
+        while remaining > 0 {
+            guard let (cursor, offset) = index.find(position, by: \.count) else { return }
+            let existing = index[cursor]
+            let take = min(remaining, existing.count - offset)
+            let replacement = entry.slice(position - start, take)
+            position += take
+            remaining -= take
+            if existing.kind == .items || existing.kind == .none,
+               existing.kind == replacement.kind, existing.value == replacement.value {
+                continue
+            }
+            if offset == 0, let previous = index.cursor(before: cursor), index[previous].isContinued(by: replacement) {
+                // Common case (events replayed in order): the previous run grows.
+                index.update(at: previous) { $0.append(replacement) }
+                if take == existing.count {
+                    index.remove(at: cursor, count: 1) { _, _ in }
+                } else {
+                    index.update(at: cursor) { $0 = existing.slice(take, existing.count - take) }
+                }
+                continue
+            }
+            // Split `existing` into [before][replacement][after].
+            let hasAfter = offset + take < existing.count
+            if offset > 0 {
+                index.update(at: cursor) { $0 = existing.slice(0, offset) }
+                let placed = index.insert(replacement, at: TreeCursor(leaf: cursor.leaf, index: cursor.index + 1)) { _, _ in }
+                if hasAfter {
+                    index.insert(existing.slice(offset + take, existing.count - offset - take),
+                                 at: TreeCursor(leaf: placed.leaf, index: placed.index + 1)) { _, _ in }
+                }
+            } else {
+                index.update(at: cursor) { $0 = replacement }
+                if hasAfter {
+                    index.insert(existing.slice(take, existing.count - take),
+                                 at: TreeCursor(leaf: cursor.leaf, index: cursor.index + 1)) { _, _ in }
+                }
+            }
+        }
+    }
+
+    /// The index entry covering `lv`, and `lv`'s offset in it.
+    @inline(__always)
+    func indexEntry(at lv: LV) -> (IndexEntry, Int) {
+        guard let (cursor, offset) = index.find(lv, by: \.count) else { return (IndexEntry.unusedSlot, 0) }
+        return (index[cursor], offset)
+    }
+
+    /// The cursor of the item run holding item `id`, and `id`'s offset in it, plus
+    /// how many leaves past the index's hint it was found.
+    @inline(__always)
+    func locate(item id: LV) -> (cursor: TreeCursor, offset: Int, hops: Int) {
+        let (entry, _) = indexEntry(at: id)
+        precondition(entry.kind == .items, "item \(id) is not in the merge state")
+        var leaf = Int32(entry.value)
+        var hops = 0
+        while leaf >= 0 {
+            for slot in 0..<items.count(ofLeaf: leaf) {
+                let cursor = TreeCursor(leaf: leaf, index: Int32(slot))
+                let span = items[cursor]
+                if id >= span.id, id < span.id + span.count { return (cursor, id - span.id, hops) }
+            }
+            leaf = items.nextLeaf(leaf)
+            hops += 1
+        }
+        preconditionFailure("item \(id) is not at or after the leaf the index names")
+    }
+
+    /// The cursor of the item run holding item `id`, and `id`'s offset in it.
+    @inline(__always)
+    func cursor(ofItem id: LV) -> (TreeCursor, Int) {
+        let found = locate(item: id)
+        return (found.cursor, found.offset)
+    }
+
+    /// ``cursor(ofItem:)`` that also repairs the index when its hint was stale.
+    @inline(__always)
+    mutating func cursorRepairingIndex(ofItem id: LV) -> (TreeCursor, Int) {
+        let found = locate(item: id)
+        if found.hops > 0 {
+            let span = items[found.cursor]
+            setIndex(start: span.id, IndexEntry(count: span.count, kind: .items, value: Int(found.cursor.leaf)))
+        }
+        return (found.cursor, found.offset)
+    }
+
+    /// Raw (all-items) position of item `id`; ``documentStart`` is -1 and
+    /// ``documentEnd`` is the number of items.
+    func rawPosition(ofItem id: LV) -> Int {
+        if id == Self.documentStart { return -1 }
+        if id == Self.documentEnd { return items.total.raw }
+        let (cursor, offset) = cursor(ofItem: id)
+        return items.summary(before: cursor).raw + offset
+    }
+
+    // MARK: - Item changes
+
+    /// Inserts `span` into the item tree before `cursor`. New items (`isNew`) are
+    /// indexed; pieces split off an existing run keep their index hint, which still
+    /// points at or before them. Returns where the span was placed.
+    @discardableResult
+    mutating func insertItems(_ span: ItemSpan, at cursor: TreeCursor, isNew: Bool) -> TreeCursor {
+        let placed = items.insert(span, at: cursor) { _, _ in }
+        if isNew {
+            setIndex(start: span.id, IndexEntry(count: span.count, kind: .items, value: Int(placed.leaf)))
+        }
+        return placed
+    }
+
+    /// Replaces items `offset..<offset+length` of the run at `cursor` by the result of
+    /// `change`, splitting the run as needed. Invalidates cursors.
+    mutating func changeItems(at cursor: TreeCursor, offset: Int, length: Int, _ change: (inout ItemSpan) -> Void) {
+        let span = items[cursor]
+        if offset == 0, length == span.count {
+            items.update(at: cursor) { change(&$0) }
+            return
+        }
+        var middle = span.slice(offset, length)
+        change(&middle)
+        var pieces = (first: middle, second: ItemSpan?.none, third: ItemSpan?.none)
+        if offset > 0 {
+            pieces = (span.slice(0, offset), middle, nil)
+        }
+        if offset + length < span.count {
+            let right = span.slice(offset + length, span.count - offset - length)
+            if pieces.second == nil { pieces.second = right } else { pieces.third = right }
+        }
+        items.update(at: cursor) { $0 = pieces.first }
+        var next = TreeCursor(leaf: cursor.leaf, index: cursor.index + 1)
+        for piece in [pieces.second, pieces.third] {
+            guard let piece else { continue }
+            let placed = insertItems(piece, at: next, isNew: false)
+            next = TreeCursor(leaf: placed.leaf, index: placed.index + 1)
+        }
+    }
+
+    /// Appends the items `count` new items to the run at `cursor` (typing on).
+    mutating func extendItems(at cursor: TreeCursor, by count: Int) {
+        let span = items[cursor]
+        items.update(at: cursor) { $0.count += count }
+        setIndex(start: span.id + span.count, IndexEntry(count: count, kind: .items, value: Int(cursor.leaf)))
+    }
+
+    /// Splits the run at `cursor` before its item `offset` (0 < offset < count) and
+    /// returns the cursor of the second half.
+    mutating func splitItems(at cursor: TreeCursor, offset: Int) -> TreeCursor {
+        let span = items[cursor]
+        items.update(at: cursor) { $0 = span.slice(0, offset) }
+        return insertItems(span.slice(offset, span.count - offset),
+                           at: TreeCursor(leaf: cursor.leaf, index: cursor.index + 1), isNew: false)
+    }
+
+    /// Adds `delta` to the prepare state of the items `id..<id+count` (retreat: -1,
+    /// advance: +1; for inserted items and for the targets of deletes alike).
+    mutating func addToState(items id: LV, count: Int, _ delta: Int32) {
+        var next = id
+        var remaining = count
+        while remaining > 0 {
+            let (cursor, offset) = cursorRepairingIndex(ofItem: next)
+            let take = min(remaining, items[cursor].count - offset)
+            changeItems(at: cursor, offset: offset, length: take) { $0.state += delta }
+            next += take
+            remaining -= take
+        }
+    }
+
+    /// Appends to `targets` the runs of items removed by the delete events
+    /// `lv..<lv+count` (in any order).
+    func deleteTargets(events lv: LV, count: Int, into targets: inout [(id: LV, count: Int)]) {
+        var next = lv
+        var remaining = count
+        while remaining > 0 {
+            let (entry, offset) = indexEntry(at: next)
+            let take = min(remaining, entry.count - offset)
+            switch entry.kind {
+            case .deleteForward: targets.append((entry.value + offset, take))
+            case .deleteBackward: targets.append((entry.value + entry.count - offset - take, take))
+            case .none, .items: preconditionFailure("event \(next) is not a delete of this zone")
+            }
+            next += take
+            remaining -= take
+        }
+    }
+
+    private func leafChain(from start: Int32, reaches target: Int32) -> Bool {
+        var leaf = start
+        while leaf >= 0 {
+            if leaf == target { return true }
+            leaf = items.nextLeaf(leaf)
+        }
+        return false
+    }
+
+    /// Describes the first broken invariant, or nil (tests only).
+    func checkInvariants() -> String? {
+        if let problem = items.checkInvariants() { return "items: \(problem)" }
+        if let problem = index.checkInvariants() { return "index: \(problem)" }
+        var problem: String?
+        var leaf = items.firstLeaf
+        while leaf >= 0, problem == nil {
+            for slot in 0..<items.count(ofLeaf: leaf) {
+                let span = items[TreeCursor(leaf: leaf, index: Int32(slot))]
+                for id in [span.id, span.id + span.count - 1] {
+                    let (entry, _) = indexEntry(at: id)
+                    if entry.kind != .items || !leafChain(from: Int32(entry.value), reaches: leaf) {
+                        problem = "item \(id) indexed at \(entry.kind) \(entry.value), held by leaf \(leaf) before it"
+                    }
+                }
+            }
+            leaf = items.nextLeaf(leaf)
+        }
+        return problem
+    }
+}

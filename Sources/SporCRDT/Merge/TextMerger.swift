@@ -1,0 +1,329 @@
+/// Replays part of a text's history with the Eg-walker algorithm (Gentle & Kleppmann,
+/// "Collaborative Text Editing with Eg-walker", EuroSys 2025) and turns the events
+/// the text does not show yet into ``TextPatch``es against its current content.
+///
+/// Each step of the ``MergePlan`` is applied on the version its events were made on
+/// (the *prepare* version), reached by retreating and advancing events in the
+/// transient ``MergeState``; the effect on the merged document is read from the
+/// items' *end* state. Where the plan's cuts are critical the CRDT state is dropped
+/// and operations apply unchanged, so linear history costs no CRDT work at all.
+///
+/// Concurrent insertions at the same place are ordered with YjsMod semantics (the
+/// FugueMax order, Weidner & Kleppmann 2023): runs typed concurrently never
+/// interleave, and ties between siblings go to the smaller agent name, then the
+/// smaller sequence number.
+///
+/// Positions of events not yet in the text are validated against the document at
+/// their parent version; a bad one ends the replay with
+/// ``CRDTError/Code-swift.struct/positionOutOfBounds`` before anything is changed.
+struct TextMerger {
+    /// Plans a replay from version `current` to `target` (see ``MergePlan``), reusing
+    /// this merger's scratch space.
+    mutating func plan(_ graph: CausalGraph, from current: [LV], to target: [LV]) -> MergePlan {
+        MergePlan(graph: graph, from: current, to: target, walker: &walker)
+    }
+
+    private var state = MergeState()
+    private var operationScratch: [TextOperation] = []
+    private var targetScratch: [(id: LV, count: Int)] = []
+    private(set) var walker = GraphWalker()
+    /// The length of the text after the patches produced so far.
+    private var outputLength = 0
+
+    /// Replays `plan` for the text whose history is `history` and whose current
+    /// content has `textLength` scalars, appending the patches that bring the content
+    /// to the plan's target version.
+    mutating func replay(
+        _ plan: MergePlan, graph: CausalGraph, agents: AgentAssignment, history: TextHistory,
+        textLength: Int, into patches: inout [TextPatch]
+    ) throws(CRDTError) {
+        let context = ReplayContext(graph: graph, agents: agents, history: history)
+        var active = false
+        var prepare: [LV] = []
+        outputLength = textLength
+        // Placeholder items beyond the real document; nil while unknown.
+        var phantom: Int? = nil
+
+        for k in plan.steps.indices {
+            let step = plan.steps[k]
+            loadOperations(in: step.range, from: history)
+            if plan.isCriticalBefore(k), plan.criticalAfter[k] {
+                // Concurrent with nothing: apply unchanged (or skip if already shown).
+                if !step.isInText {
+                    for operation in operationScratch {
+                        try validate(operation, length: outputLength, context: context)
+                        emit(operation.kind == .insert
+                             ? .insert(position: operation.position, contentStart: operation.contentStart,
+                                       byteCount: operation.contentByteCount, scalars: operation.count)
+                             : .delete(position: operation.position, count: operation.count), into: &patches)
+                    }
+                }
+                continue
+            }
+            if !active {
+                if step.isInText {
+                    state.reset(placeholderLength: MergeState.unknownLength)
+                    phantom = nil
+                } else {
+                    state.reset(placeholderLength: outputLength)
+                    phantom = 0
+                }
+                prepare.removeAll(keepingCapacity: true)
+                if k > 0 {
+                    prepare.append(plan.steps[k - 1].range.end - 1)
+                } else if let common = plan.commonPoint {
+                    prepare.append(common)
+                }
+                active = true
+            }
+            if !step.isInText, phantom == nil {
+                // Everything the text shows has been replayed: the effect version is
+                // now the text, which tells how long the placeholder really is.
+                phantom = state.items.total.end - outputLength
+            }
+            let parents = plan.parents(of: step)
+            if !prepare.elementsEqual(parents) {
+                move(from: prepare, to: parents, context: context)
+                loadOperations(in: step.range, from: history)
+            }
+            let output = !step.isInText
+            for operation in operationScratch {
+                // Events already in the text were checked when they arrived; checking
+                // them again (against everything the placeholder may hold) keeps a
+                // corrupt stored history from ever reaching an impossible state.
+                let length = state.items.total.current - (phantom ?? 0)
+                if output {
+                    try validate(operation, length: length, context: context)
+                } else if (operation.kind == .insert ? operation.position : operation.position + operation.count) > length {
+                    throw CRDTError(.malformed, "the stored history is inconsistent: an edit lies outside its text")
+                }
+                switch operation.kind {
+                case .insert: applyInsert(operation, output: output, into: &patches, context: context)
+                case .delete: applyDelete(operation, output: output, into: &patches)
+                }
+            }
+            prepare.removeAll(keepingCapacity: true)
+            prepare.append(step.range.end - 1)
+            if plan.criticalAfter[k] { active = false }
+        }
+    }
+
+    private mutating func loadOperations(in range: LVRange, from history: TextHistory) {
+        operationScratch.removeAll(keepingCapacity: true)
+        history.forEachOperation(in: range) { operationScratch.append($0) }
+    }
+
+    private mutating func emit(_ patch: TextPatch, into patches: inout [TextPatch]) {
+        switch patch {
+        case let .insert(_, _, _, scalars): outputLength += scalars
+        case let .delete(_, count): outputLength -= count
+        }
+        patches.appendCoalescing(patch)
+    }
+
+    private func validate(_ operation: TextOperation, length: Int, context: ReplayContext) throws(CRDTError) {
+        let end = operation.kind == .insert ? operation.position : operation.position + operation.count
+        guard end <= length else {
+            let event = context.agents.eventID(of: operation.lvStart)
+            let what = operation.kind == .insert ? "inserts at \(operation.position)" : "deletes \(operation.position)..<\(end)"
+            throw CRDTError(.positionOutOfBounds, "event \(event) \(what) in a text of \(length) characters at its parent version")
+        }
+    }
+
+    // MARK: - Moving the prepare version
+
+    private mutating func move(from prepare: [LV], to parents: ArraySlice<LV>, context: ReplayContext) {
+        walker.diff(context.graph, prepare, parents)
+        for range in walker.onlyA {
+            loadOperations(in: range, from: context.history)
+            for operation in operationScratch.reversed() { change(operation, by: -1) }
+        }
+        for range in walker.onlyB.reversed() {
+            loadOperations(in: range, from: context.history)
+            for operation in operationScratch { change(operation, by: 1) }
+        }
+    }
+
+    /// Retreats (`delta` -1) or advances (+1) one operation in the prepare version.
+    private mutating func change(_ operation: TextOperation, by delta: Int32) {
+        switch operation.kind {
+        case .insert:
+            state.addToState(items: operation.lvStart, count: operation.count, delta)
+        case .delete:
+            targetScratch.removeAll(keepingCapacity: true)
+            state.deleteTargets(events: operation.lvStart, count: operation.count, into: &targetScratch)
+            for target in targetScratch { state.addToState(items: target.id, count: target.count, delta) }
+        }
+    }
+
+    // MARK: - Applying events
+
+    private mutating func applyInsert(
+        _ operation: TextOperation, output: Bool, into patches: inout [TextPatch], context: ReplayContext
+    ) {
+        // The insertion point: right after the visible item at position - 1.
+        var originLeft = MergeState.documentStart
+        var cursor = state.items.startCursor
+        // The end position of the insertion point, while it is known without a walk.
+        var knownEndPosition: Int? = 0
+        if operation.position > 0 {
+            guard let (found, offset, prefix) = state.items.findWithPrefix(operation.position - 1, by: \.current) else {
+                preconditionFailure("validated insert position beyond the prepare version")
+            }
+            let span = state.items[found]
+            originLeft = span.id + offset
+            knownEndPosition = prefix.end + (span.isDeletedAtEnd ? 0 : offset + 1)
+            if offset + 1 < span.count {
+                // Inside a run (whose next item is then the origin right): split it.
+                cursor = state.splitItems(at: found, offset: offset + 1)
+            } else {
+                cursor = TreeCursor(leaf: found.leaf, index: found.index + 1)
+            }
+        }
+        // Origin right: the first item after the insertion point that exists in the
+        // prepare version (visible or deleted). Runs before it were inserted
+        // concurrently and are not in the prepare version.
+        var originRight = MergeState.documentEnd
+        var scan = normalized(cursor)
+        var firstConcurrent: TreeCursor? = nil
+        while let current = scan {
+            let span = state.items[current]
+            if span.state != ItemSpan.notInsertedYet {
+                originRight = span.id
+                break
+            }
+            if firstConcurrent == nil { firstConcurrent = current }
+            scan = state.items.cursor(after: current)
+        }
+        if let firstConcurrent {
+            cursor = integrate(lv: operation.lvStart, originLeft: originLeft, originRight: originRight,
+                               from: firstConcurrent, context: context)
+            knownEndPosition = nil
+        }
+
+        let new = ItemSpan(id: operation.lvStart, count: operation.count, originLeft: originLeft,
+                           originRight: originRight, state: ItemSpan.inserted, isDeletedAtEnd: false)
+        let endPosition: Int
+        if let previous = state.items.cursor(before: cursor), canExtend(state.items[previous], with: new) {
+            // Typing on: extend the previous run.
+            endPosition = knownEndPosition ?? (state.items.summary(before: previous).end + state.items[previous].count)
+            state.extendItems(at: previous, by: operation.count)
+        } else {
+            let placed = state.insertItems(new, at: cursor, isNew: true)
+            endPosition = knownEndPosition ?? state.items.summary(before: placed).end
+        }
+        if output {
+            emit(.insert(position: endPosition, contentStart: operation.contentStart,
+                         byteCount: operation.contentByteCount, scalars: operation.count), into: &patches)
+        }
+    }
+
+    /// Whether `span` (which ends right before the insertion point) can absorb `new`
+    /// as a continuation of the same typing run.
+    @inline(__always)
+    private func canExtend(_ span: ItemSpan, with new: ItemSpan) -> Bool {
+        span.id + span.count == new.id && span.id + span.count - 1 == new.originLeft
+            && span.originRight == new.originRight && span.state == ItemSpan.inserted && !span.isDeletedAtEnd
+    }
+
+    /// A cursor at the end of a leaf moves to the start of the next leaf; nil at the
+    /// end of the document.
+    @inline(__always)
+    private func normalized(_ cursor: TreeCursor) -> TreeCursor? {
+        if Int(cursor.index) < state.items.count(ofLeaf: cursor.leaf) { return cursor }
+        let next = state.items.nextLeaf(cursor.leaf)
+        return next < 0 ? nil : TreeCursor(leaf: next, index: 0)
+    }
+
+    /// YjsMod integration: scans the runs inserted concurrently between the origins
+    /// (none of them in the prepare version), starting at `first`, and returns the
+    /// cursor to insert before.
+    private func integrate(lv: LV, originLeft: LV, originRight: LV, from first: TreeCursor, context: ReplayContext) -> TreeCursor {
+        let leftPosition = state.rawPosition(ofItem: originLeft)
+        var rightPosition: Int? = nil
+        var scanning = false
+        var scanStart = first
+        var current: TreeCursor? = first
+        var last = first
+        while let cursor = current {
+            let other = state.items[cursor]
+            if other.id == originRight { break }
+            let otherLeftPosition = state.rawPosition(ofItem: other.originLeft)
+            if otherLeftPosition < leftPosition { break }
+            if otherLeftPosition == leftPosition {
+                if other.originRight == originRight {
+                    // Siblings with the same origins: the agent order decides.
+                    if context.insertsBefore(lv, other.id) { break }
+                    scanning = false
+                } else {
+                    let right = rightPosition ?? state.rawPosition(ofItem: originRight)
+                    rightPosition = right
+                    if state.rawPosition(ofItem: other.originRight) < right {
+                        if !scanning {
+                            scanning = true
+                            scanStart = cursor
+                        }
+                    } else {
+                        scanning = false
+                    }
+                }
+            }
+            last = cursor
+            current = state.items.cursor(after: cursor)
+            if current == nil {
+                return scanning ? scanStart : TreeCursor(leaf: last.leaf, index: last.index + 1)
+            }
+        }
+        return scanning ? scanStart : current!
+    }
+
+    private mutating func applyDelete(_ operation: TextOperation, output: Bool, into patches: inout [TextPatch]) {
+        targetScratch.removeAll(keepingCapacity: true)
+        var remaining = operation.count
+        while remaining > 0 {
+            guard let (cursor, offset, prefix) = state.items.findWithPrefix(operation.position, by: \.current) else {
+                preconditionFailure("validated delete range beyond the prepare version")
+            }
+            let span = state.items[cursor]
+            let take = min(remaining, span.count - offset)
+            if output, !span.isDeletedAtEnd {
+                let position = prefix.end + offset
+                emit(.delete(position: position, count: take), into: &patches)
+            }
+            state.changeItems(at: cursor, offset: offset, length: take) { span in
+                span.state += 1
+                span.isDeletedAtEnd = true
+            }
+            targetScratch.append((span.id + offset, take))
+            remaining -= take
+        }
+        // Record which items each delete event removed, for retreat and advance.
+        var event = operation.lvStart
+        if operation.isForward {
+            for target in targetScratch {
+                state.setIndex(start: event, IndexEntry(count: target.count, kind: .deleteForward, value: target.id))
+                event += target.count
+            }
+        } else {
+            for target in targetScratch.reversed() {
+                state.setIndex(start: event, IndexEntry(count: target.count, kind: .deleteBackward, value: target.id))
+                event += target.count
+            }
+        }
+    }
+}
+
+/// What a replay reads besides the merge state.
+private struct ReplayContext {
+    let graph: CausalGraph
+    let agents: AgentAssignment
+    let history: TextHistory
+
+    /// Whether item `lv` goes before its concurrent sibling `other` (same origins).
+    func insertsBefore(_ lv: LV, _ other: LV) -> Bool {
+        let (agent, seq) = agents.agentAndSeq(of: lv)
+        let (otherAgent, otherSeq) = agents.agentAndSeq(of: other)
+        if agent == otherAgent { return seq < otherSeq }
+        return agents.agents[Int(agent)] < agents.agents[Int(otherAgent)]
+    }
+}
