@@ -8,6 +8,10 @@
 ///   which items each delete event of the zone removed (``IndexEntry``), so that
 ///   events can be retreated and advanced by LV in O(log n).
 ///
+/// Which items each delete event removed is kept per history operation
+/// (``recordDeleteTargets(operation:events:targets:isForward:)``): retreating or
+/// advancing a delete always names it through its operation.
+///
 /// The index records for an item a *hint*: a leaf at or before the one holding it.
 /// Items only ever move rightwards — a leaf split moves its upper half into a new
 /// leaf linked right after it, and items are never removed — so a lookup walks the
@@ -29,11 +33,26 @@ struct MergeState {
     /// Placeholder items beyond the real document (when its length was unknown).
     private(set) var placeholderLength = 0
 
+    /// The items a run of delete events removed: event `i` of `events` removed
+    /// `target + i` (forward) or `target + events.count - 1 - i` (backward).
+    private struct DeleteRecord {
+        var events: LVRange
+        var target: LV
+        var isForward: Bool
+        /// The next record of the same operation, or -1.
+        var next: Int32
+    }
+    private var deleteRecords: [DeleteRecord] = []
+    /// The first record of each history operation applied in this zone.
+    private var firstDeleteRecord: [Int: Int32] = [:]
+
     /// Starts a new zone on a document of `length` scalars.
     mutating func reset(placeholderLength length: Int) {
         placeholderLength = length
         items.removeAll()
         index.removeAll()
+        deleteRecords.removeAll(keepingCapacity: true)
+        firstDeleteRecord.removeAll(keepingCapacity: true)
         if length > 0 {
             let placeholder = ItemSpan(id: Self.underwaterBase, count: length, originLeft: Self.documentStart,
                                        originRight: Self.documentEnd, state: ItemSpan.inserted, isDeletedAtEnd: false)
@@ -149,11 +168,13 @@ struct MergeState {
 
     /// Inserts `span` into the item tree before `cursor`. New items (`isNew`) are
     /// indexed; pieces split off an existing run keep their index hint, which still
-    /// points at or before them. Returns where the span was placed.
+    /// points at or before them — except pieces of the placeholder, whose one hint
+    /// would otherwise send lookups across the whole document. Returns where the span
+    /// was placed.
     @discardableResult
     mutating func insertItems(_ span: ItemSpan, at cursor: TreeCursor, isNew: Bool) -> TreeCursor {
         let placed = items.insert(span, at: cursor) { _, _ in }
-        if isNew {
+        if isNew || span.id >= Self.underwaterBase {
             setIndex(start: span.id, IndexEntry(count: span.count, kind: .items, value: Int(placed.leaf)))
         }
         return placed
@@ -216,22 +237,39 @@ struct MergeState {
         }
     }
 
-    /// Appends to `targets` the runs of items removed by the delete events
-    /// `lv..<lv+count` (in any order).
-    func deleteTargets(events lv: LV, count: Int, into targets: inout [(id: LV, count: Int)]) {
-        var next = lv
-        var remaining = count
-        while remaining > 0 {
-            let (entry, offset) = indexEntry(at: next)
-            let take = min(remaining, entry.count - offset)
-            switch entry.kind {
-            case .deleteForward: targets.append((entry.value + offset, take))
-            case .deleteBackward: targets.append((entry.value + entry.count - offset - take, take))
-            case .none, .items: preconditionFailure("event \(next) is not a delete of this zone")
-            }
-            next += take
-            remaining -= take
+    /// Records that the delete events `events` of history operation `operation`
+    /// removed the item runs `targets` (in document order).
+    mutating func recordDeleteTargets(operation: Int, events: LV, targets: [(id: LV, count: Int)], isForward: Bool) {
+        var event = events
+        for step in 0..<targets.count {
+            let target = targets[isForward ? step : targets.count - 1 - step]
+            let record = DeleteRecord(events: LVRange(event, event + target.count), target: target.id,
+                                      isForward: isForward, next: firstDeleteRecord[operation] ?? -1)
+            firstDeleteRecord[operation] = Int32(deleteRecords.count)
+            deleteRecords.append(record)
+            event += target.count
         }
+    }
+
+    /// Appends to `targets` the runs of items removed by the delete events `events`
+    /// of history operation `operation` (in any order).
+    func deleteTargets(operation: Int, events: LVRange, into targets: inout [(id: LV, count: Int)]) {
+        var recordIndex = firstDeleteRecord[operation] ?? -1
+        var found = 0
+        while recordIndex >= 0 {
+            let record = deleteRecords[Int(recordIndex)]
+            let start = max(record.events.start, events.start)
+            let end = min(record.events.end, events.end)
+            if start < end {
+                let first = start - record.events.start
+                let count = end - start
+                let target = record.isForward ? record.target + first : record.target + record.events.count - first - count
+                targets.append((target, count))
+                found += count
+            }
+            recordIndex = record.next
+        }
+        precondition(found == events.count, "delete events \(events) were not all applied in this zone")
     }
 
     private func leafChain(from start: Int32, reaches target: Int32) -> Bool {

@@ -25,6 +25,8 @@ struct TextMerger {
 
     private var state = MergeState()
     private var operationScratch: [TextOperation] = []
+    /// The history index of each run in `operationScratch`.
+    private var operationIndexScratch: [Int] = []
     private var targetScratch: [(id: LV, count: Int)] = []
     private(set) var walker = GraphWalker()
     /// The length of the text after the patches produced so far.
@@ -87,7 +89,7 @@ struct TextMerger {
                 loadOperations(in: step.range, from: history)
             }
             let output = !step.isInText
-            for operation in operationScratch {
+            for (operation, operationIndex) in zip(operationScratch, operationIndexScratch) {
                 // Events already in the text were checked when they arrived; checking
                 // them again (against everything the placeholder may hold) keeps a
                 // corrupt stored history from ever reaching an impossible state.
@@ -99,7 +101,7 @@ struct TextMerger {
                 }
                 switch operation.kind {
                 case .insert: applyInsert(operation, output: output, into: &patches, context: context)
-                case .delete: applyDelete(operation, output: output, into: &patches)
+                case .delete: applyDelete(operation, index: operationIndex, output: output, into: &patches)
                 }
             }
             prepare.removeAll(keepingCapacity: true)
@@ -110,7 +112,11 @@ struct TextMerger {
 
     private mutating func loadOperations(in range: LVRange, from history: TextHistory) {
         operationScratch.removeAll(keepingCapacity: true)
-        history.forEachOperation(in: range) { operationScratch.append($0) }
+        operationIndexScratch.removeAll(keepingCapacity: true)
+        history.forEachIndexedOperation(in: range) { index, operation in
+            operationScratch.append(operation)
+            operationIndexScratch.append(index)
+        }
     }
 
     private mutating func emit(_ patch: TextPatch, into patches: inout [TextPatch]) {
@@ -136,22 +142,26 @@ struct TextMerger {
         walker.diff(context.graph, prepare, parents)
         for range in walker.onlyA {
             loadOperations(in: range, from: context.history)
-            for operation in operationScratch.reversed() { change(operation, by: -1) }
+            for index in operationScratch.indices.reversed() {
+                change(operationScratch[index], index: operationIndexScratch[index], by: -1)
+            }
         }
         for range in walker.onlyB.reversed() {
             loadOperations(in: range, from: context.history)
-            for operation in operationScratch { change(operation, by: 1) }
+            for index in operationScratch.indices {
+                change(operationScratch[index], index: operationIndexScratch[index], by: 1)
+            }
         }
     }
 
     /// Retreats (`delta` -1) or advances (+1) one operation in the prepare version.
-    private mutating func change(_ operation: TextOperation, by delta: Int32) {
+    private mutating func change(_ operation: TextOperation, index: Int, by delta: Int32) {
         switch operation.kind {
         case .insert:
             state.addToState(items: operation.lvStart, count: operation.count, delta)
         case .delete:
             targetScratch.removeAll(keepingCapacity: true)
-            state.deleteTargets(events: operation.lvStart, count: operation.count, into: &targetScratch)
+            state.deleteTargets(operation: index, events: operation.lvRange, into: &targetScratch)
             for target in targetScratch { state.addToState(items: target.id, count: target.count, delta) }
         }
     }
@@ -277,7 +287,7 @@ struct TextMerger {
         return scanning ? scanStart : current!
     }
 
-    private mutating func applyDelete(_ operation: TextOperation, output: Bool, into patches: inout [TextPatch]) {
+    private mutating func applyDelete(_ operation: TextOperation, index: Int, output: Bool, into patches: inout [TextPatch]) {
         targetScratch.removeAll(keepingCapacity: true)
         var remaining = operation.count
         while remaining > 0 {
@@ -294,22 +304,16 @@ struct TextMerger {
                 span.state += 1
                 span.isDeletedAtEnd = true
             }
-            targetScratch.append((span.id + offset, take))
+            if let last = targetScratch.last, last.id + last.count == span.id + offset {
+                targetScratch[targetScratch.count - 1].count += take  // contiguous items: one entry
+            } else {
+                targetScratch.append((span.id + offset, take))
+            }
             remaining -= take
         }
         // Record which items each delete event removed, for retreat and advance.
-        var event = operation.lvStart
-        if operation.isForward {
-            for target in targetScratch {
-                state.setIndex(start: event, IndexEntry(count: target.count, kind: .deleteForward, value: target.id))
-                event += target.count
-            }
-        } else {
-            for target in targetScratch.reversed() {
-                state.setIndex(start: event, IndexEntry(count: target.count, kind: .deleteBackward, value: target.id))
-                event += target.count
-            }
-        }
+        state.recordDeleteTargets(operation: index, events: operation.lvStart, targets: targetScratch,
+                                  isForward: operation.isForward)
     }
 }
 

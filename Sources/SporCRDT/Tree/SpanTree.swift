@@ -188,44 +188,62 @@ struct SpanTree<Element: TreeElement>: Sendable {
         var prefix = Summary.zero
         var node = root
         var level = height
-        while level > 0 {
-            let base = Int(node) * Self.nodeCapacity
-            let count = Int(nodeCount[Int(node)])
-            var child = -1
-            for slot in 0..<count {
-                let summary = childSummaries[base + slot]
+        if level > 0 {
+            let found: Bool = childSummaries.withUnsafeBufferPointer { summaries in
+                children.withUnsafeBufferPointer { children in
+                    nodeCount.withUnsafeBufferPointer { nodeCount in
+                        while level > 0 {
+                            let base = Int(node) * Self.nodeCapacity
+                            let count = Int(nodeCount[Int(node)])
+                            var child = -1
+                            for slot in 0..<count {
+                                let summary = summaries[base + slot]
+                                let length = measure(summary)
+                                if remaining < length { child = slot; break }
+                                remaining -= length
+                                prefix = prefix + summary
+                            }
+                            if child < 0 { return false }
+                            node = children[base + child]
+                            level -= 1
+                        }
+                        return true
+                    }
+                }
+            }
+            if !found { return nil }
+        }
+        let count = self.count(ofLeaf: node)
+        return elements.withUnsafeBufferPointer { elements in
+            let base = Int(node) * Self.leafCapacity
+            for index in 0..<count {
+                let summary = elements[base + index].summary
                 let length = measure(summary)
-                if remaining < length { child = slot; break }
+                if remaining < length { return (TreeCursor(leaf: node, index: Int32(index)), remaining, prefix) }
                 remaining -= length
                 prefix = prefix + summary
             }
-            guard child >= 0 else { return nil }
-            node = children[base + child]
-            level -= 1
+            return nil
         }
-        let base = Int(node) * Self.leafCapacity
-        for index in 0..<count(ofLeaf: node) {
-            let summary = elements[base + index].summary
-            let length = measure(summary)
-            if remaining < length { return (TreeCursor(leaf: node, index: Int32(index)), remaining, prefix) }
-            remaining -= length
-            prefix = prefix + summary
-        }
-        return nil
     }
 
     /// The summed summary of every element before `cursor`. O(log n).
     func summary(before cursor: TreeCursor) -> Summary {
         var sum = Summary.zero
-        let base = Int(cursor.leaf) * Self.leafCapacity
-        for index in 0..<Int(cursor.index) { sum = sum + elements[base + index].summary }
+        elements.withUnsafeBufferPointer { elements in
+            let base = Int(cursor.leaf) * Self.leafCapacity
+            for index in 0..<Int(cursor.index) { sum = sum + elements[base + index].summary }
+        }
         var slot = Int(leafSlot[Int(cursor.leaf)])
         var parent = leafParent[Int(cursor.leaf)]
-        while parent >= 0 {
-            let nodeBase = Int(parent) * Self.nodeCapacity
-            for index in 0..<slot { sum = sum + childSummaries[nodeBase + index] }
-            slot = Int(nodeSlot[Int(parent)])
-            parent = nodeParent[Int(parent)]
+        if parent < 0 { return sum }
+        childSummaries.withUnsafeBufferPointer { summaries in
+            while parent >= 0 {
+                let nodeBase = Int(parent) * Self.nodeCapacity
+                for index in 0..<slot { sum = sum + summaries[nodeBase + index] }
+                slot = Int(nodeSlot[Int(parent)])
+                parent = nodeParent[Int(parent)]
+            }
         }
         return sum
     }
@@ -248,11 +266,18 @@ struct SpanTree<Element: TreeElement>: Sendable {
         total = total + delta
         var slot = Int(leafSlot[Int(leaf)])
         var parent = leafParent[Int(leaf)]
-        while parent >= 0 {
-            let index = Int(parent) * Self.nodeCapacity + slot
-            childSummaries[index] = childSummaries[index] + delta
-            slot = Int(nodeSlot[Int(parent)])
-            parent = nodeParent[Int(parent)]
+        if parent < 0 { return }
+        childSummaries.withUnsafeMutableBufferPointer { summaries in
+            nodeSlot.withUnsafeBufferPointer { nodeSlot in
+                nodeParent.withUnsafeBufferPointer { nodeParent in
+                    while parent >= 0 {
+                        let index = Int(parent) * Self.nodeCapacity + slot
+                        summaries[index] = summaries[index] + delta
+                        slot = Int(nodeSlot[Int(parent)])
+                        parent = nodeParent[Int(parent)]
+                    }
+                }
+            }
         }
     }
 
@@ -304,12 +329,11 @@ struct SpanTree<Element: TreeElement>: Sendable {
         }
         let base = Int(leaf) * Self.leafCapacity
         let count = self.count(ofLeaf: leaf)
-        var position = base + count
-        while position > base + index {
-            elements[position] = elements[position - 1]
-            position -= 1
+        elements.withUnsafeMutableBufferPointer { elements in
+            let start = elements.baseAddress! + base + index
+            (start + 1).update(from: start, count: count - index)  // overlapping moves are handled
+            start.pointee = element
         }
-        elements[base + index] = element
         leafCount[Int(leaf)] += 1
         propagate(element.summary, fromLeaf: leaf)
         return TreeCursor(leaf: leaf, index: Int32(index))
