@@ -52,9 +52,12 @@ let package = Package(
             dependencies: ["CZlib", "SporCRDT"],
             swiftSettings: optimisedInDebug
         ),
+        // glibc's heap statistics for spor-bench's memory measurement.
+        .target(name: "CHeapInfo", path: "Benchmarks/CHeapInfo"),
         .executableTarget(
             name: "spor-bench",
             dependencies: [
+                "CHeapInfo",
                 "SporCRDT",
                 "SporTraces",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -90,13 +90,15 @@ struct GraphWalker {
 
     /// Visits, newest first, the events reachable from `a` or `b` that are not in both.
     /// With `stopAtCommonPoint` it goes on through shared events until a single event
-    /// remains to visit and returns it; otherwise it stops once all that is left is
-    /// shared.
+    /// remains to visit and returns it — unless some path ended at the empty document
+    /// (an event without parents), which nothing else descends from: then it walks
+    /// everything and returns nil. Otherwise it stops once all that is left is shared.
     private mutating func walk(
         _ graph: CausalGraph, _ a: some Collection<LV>, _ b: some Collection<LV>,
         stopAtCommonPoint: Bool, collectZone: Bool
     ) -> LV? {
         unsharedInQueue = 0
+        var reachedRoot = false
         for lv in a { push(lv, .a) }
         for lv in b { push(lv, .b) }
         defer {
@@ -109,7 +111,7 @@ struct GraphWalker {
             }
             if item.flag == .shared {
                 if stopAtCommonPoint {
-                    if queue.isEmpty { return item.lv }
+                    if queue.isEmpty, !reachedRoot { return item.lv }
                 } else if unsharedInQueue == 0 {
                     return nil
                 }
@@ -123,7 +125,9 @@ struct GraphWalker {
                 continue
             }
             record(LVRange(entryStart, item.lv + 1), item.flag, collectZone: collectZone)
-            for parent in graph.parents(ofEntry: entryIndex) { push(parent, item.flag) }
+            let parents = graph.parents(ofEntry: entryIndex)
+            if parents.isEmpty { reachedRoot = true }
+            for parent in parents { push(parent, item.flag) }
         }
         return nil
     }

@@ -117,6 +117,9 @@ struct MergePlan {
             while cutIndex < cuts.count, cuts[cutIndex] <= step.range.start { cutIndex += 1 }
             while cutIndex < cuts.count, cuts[cutIndex] < step.range.end {
                 let cut = cuts[cutIndex]
+                cutIndex += 1
+                // Several steps may depend on the same event: cut only once.
+                if cut <= step.range.start { continue }
                 var head = step
                 head.range.end = cut
                 split.append(head)
@@ -124,7 +127,6 @@ struct MergePlan {
                 step.parentsStart = Int32(parentPool.count)
                 step.parentsCount = 1
                 parentPool.append(cut - 1)
-                cutIndex += 1
             }
             split.append(step)
         }

@@ -131,6 +131,7 @@ struct TextHistory: Sendable {
     /// order.
     @inline(__always)
     func forEachOperation(in range: LVRange, _ body: (TextOperation) throws -> Void) rethrows {
+        if range.isEmpty { return }
         var index = firstOperation(endingAfter: range.start)
         while index < operations.count {
             let operation = operations[index]
@@ -143,6 +144,7 @@ struct TextHistory: Sendable {
     /// ``forEachOperation(in:_:)`` that also passes each run's index in `operations`.
     @inline(__always)
     func forEachIndexedOperation(in range: LVRange, _ body: (Int, TextOperation) throws -> Void) rethrows {
+        if range.isEmpty { return }
         var index = firstOperation(endingAfter: range.start)
         while index < operations.count {
             let operation = operations[index]

@@ -1,0 +1,142 @@
+import ArgumentParser
+import Foundation
+import SporCRDT
+import SporTraces
+
+/// `spor-bench trace FILE.json[.gz] [--runs N] [--json]`: replays an editing trace and
+/// prints one JSON object with what it measured.
+struct TraceBenchmark: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "trace",
+        abstract: "Replay, encode, load and merge one editing trace.",
+        discussion: """
+            Prints one JSON object on standard output with: trace, kind (sequential or \
+            concurrent), events, finalChars, ok (every way of building the document gives \
+            endContent), localReplayMs (the trace applied as local edits; a concurrent \
+            trace's branches built and merged), encodeMs and encodedBytes (the whole \
+            document as a file), loadMs (open that file until its text is read), mergeMs \
+            (a fresh replica merges every event of the history, sent as one change batch, \
+            until its text is read) and memoryBytes (heap held by the loaded document). \
+            Times are medians over --runs. Without --json a readable summary also goes to \
+            standard error.
+            """
+    )
+
+    @Argument(help: "A trace in the ../shared/traces format (.json or .json.gz).")
+    var file: String
+
+    @Option(help: "How many times to measure each step (the median is reported).")
+    var runs = 5
+
+    @Flag(help: "Print only the JSON object.")
+    var json = false
+
+    func validate() throws {
+        guard runs >= 1 else { throw ValidationError("--runs must be at least 1") }
+        guard FileManager.default.fileExists(atPath: file) else { throw ValidationError("no such trace: \(file)") }
+    }
+
+    func run() throws {
+        let trace = try EditingTrace(contentsOf: file)
+        var result = TraceResult(trace: trace.name, kind: trace.kind.rawValue, events: trace.eventCount,
+                                 finalChars: trace.endContent.unicodeScalars.count)
+        do {
+            try measure(trace, into: &result)
+        } catch {
+            result.ok = false
+            result.error = String(describing: error)
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        print(String(decoding: try encoder.encode(result), as: UTF8.self))
+        if !json { FileHandle.standardError.write(Data(result.summary.utf8)) }
+        if !result.ok { throw ExitCode(1) }
+    }
+
+    private func measure(_ trace: EditingTrace, into result: inout TraceResult) throws {
+        // Local replay.
+        var document = Document()
+        var times: [Double] = []
+        for _ in 0..<runs {
+            times.append(try Measurement.milliseconds {
+                document = trace.kind == .sequential ? try trace.replayLocally() : try trace.replayBranchesAndMerge()
+            })
+        }
+        result.localReplayMs = Measurement.median(times)
+        var ok = document.text() == trace.endContent
+
+        // Encode the whole document.
+        var file: [UInt8] = []
+        times = []
+        for _ in 0..<runs { times.append(Measurement.milliseconds { file = document.encoded() }) }
+        result.encodeMs = Measurement.median(times)
+        result.encodedBytes = file.count
+
+        // Load it until its text can be read.
+        times = []
+        for _ in 0..<runs {
+            var text = ""
+            times.append(try Measurement.milliseconds {
+                let loaded = try Document(decoding: file)
+                text = loaded.text()
+            })
+            ok = ok && text == trace.endContent
+        }
+        result.loadMs = Measurement.median(times)
+
+        // A fresh replica merges every event, as a peer would send them.
+        let changes = try document.encodedChanges()
+        result.changeBytes = changes.count
+        times = []
+        for _ in 0..<runs {
+            var text = ""
+            times.append(try Measurement.milliseconds {
+                var fresh = Document()
+                try fresh.merge(encodedChanges: changes)
+                text = fresh.text()
+            })
+            ok = ok && text == trace.endContent
+        }
+        result.mergeMs = Measurement.median(times)
+
+        // Heap held by a loaded document, including the file bytes it keeps for its
+        // lazily decoded history (so the file is copied inside the measurement, as if
+        // just read from disk).
+        let before = Measurement.heapBytesInUse()
+        let loaded = try Document(decoding: file.withUnsafeBufferPointer { Array($0) })
+        let after = Measurement.heapBytesInUse()
+        withExtendedLifetime(loaded) {}
+        result.memoryBytes = max(0, after - before)
+        result.ok = ok
+    }
+}
+
+/// The JSON object `spor-bench trace` prints.
+struct TraceResult: Encodable {
+    var trace: String
+    var kind: String
+    var events: Int
+    var finalChars: Int
+    var ok = false
+    var localReplayMs = 0.0
+    var encodeMs = 0.0
+    var encodedBytes = 0
+    var loadMs = 0.0
+    var mergeMs = 0.0
+    var memoryBytes = 0
+    /// Size of the change batch the merge measurement receives.
+    var changeBytes = 0
+    var error: String?
+
+    var summary: String {
+        func ms(_ value: Double) -> String { String(format: "%.3f ms", value) }
+        return """
+            \(trace) (\(kind)): \(events) events, \(finalChars) characters — \(ok ? "reproduced exactly" : "MISMATCH\(error.map { ": \($0)" } ?? "")")
+              local replay  \(ms(localReplayMs))
+              encode        \(ms(encodeMs)), \(encodedBytes) bytes
+              load          \(ms(loadMs)), \(memoryBytes) bytes of heap
+              merge         \(ms(mergeMs)) from a \(changeBytes)-byte change batch
+
+            """
+    }
+}
