@@ -23,6 +23,11 @@ public struct Document: Sendable {
     var lazy: LazyHistory?
     /// The current content of each text, by the text's index in `log.textIDs`.
     var ropes: [TextRope] = []
+    /// The local agent's index in `log.agents` and the text last edited locally with its
+    /// index (typing stays in one text), valid while `log.rollbackGeneration` is the
+    /// one recorded: a rolled-back merge may have removed what they point at.
+    private var cachedAgentIndex: (index: Int32, generation: Int)?
+    private var cachedText: (id: ContainerID, index: Int, generation: Int)?
 
     /// An empty document whose local edits are made by `agent`.
     public init(agent: AgentID? = nil) {
@@ -96,19 +101,32 @@ public struct Document: Sendable {
         guard let agent else {
             throw CRDTError(.readOnly, "this document has no local agent, so it cannot be edited")
         }
-        try materializeHistory()
-        return log.agents.index(of: agent)
+        if lazy != nil { try materializeHistory() }
+        if let cached = cachedAgentIndex, cached.generation == log.rollbackGeneration { return cached.index }
+        let index = log.agents.index(of: agent)
+        cachedAgentIndex = (index, log.rollbackGeneration)
+        return index
     }
 
     private mutating func textIndex(registering id: ContainerID) -> Int {
+        if let cached = cachedText, cached.generation == log.rollbackGeneration, cached.id == id { return cached.index }
         let index = log.textIndex(registering: id)
         syncRopesWithTexts()
+        cachedText = (id, index, log.rollbackGeneration)
         return index
+    }
+
+    /// The current length of text `id`, using the local-edit cache when it applies.
+    private func currentLength(of id: ContainerID) -> Int {
+        if let cached = cachedText, cached.generation == log.rollbackGeneration, lazy == nil, cached.id == id {
+            return ropes[cached.index].scalarCount
+        }
+        return textLength(id)
     }
 
     /// Inserts `string` before scalar `position` of text `id`.
     public mutating func insert(_ string: String, at position: Int, in id: ContainerID = .text) throws(CRDTError) {
-        let length = textLength(id)
+        let length = currentLength(of: id)
         guard position >= 0, position <= length else {
             throw CRDTError(.positionOutOfBounds, "cannot insert at \(position) in \(id), which has \(length) characters")
         }
@@ -127,7 +145,7 @@ public struct Document: Sendable {
 
     /// Deletes the scalars `range` of text `id`.
     public mutating func delete(_ range: Range<Int>, in id: ContainerID = .text) throws(CRDTError) {
-        let length = textLength(id)
+        let length = currentLength(of: id)
         guard range.lowerBound >= 0, range.upperBound <= length else {
             throw CRDTError(.positionOutOfBounds, "cannot delete \(range) in \(id), which has \(length) characters")
         }

@@ -7,6 +7,9 @@ struct OperationLog: Sendable {
     /// The texts in the order they first appeared; events refer to them by index.
     var textIDs: [ContainerID] = []
     var textHistories: [TextHistory] = []
+    /// Incremented by every rollback, so that cached agent and text indices can tell
+    /// they may be stale.
+    private(set) var rollbackGeneration = 0
 
     var eventCount: Int { graph.count }
 
@@ -49,6 +52,7 @@ struct OperationLog: Sendable {
     }
 
     mutating func rollback(to checkpoint: Checkpoint) {
+        rollbackGeneration += 1
         graph.rollback(to: checkpoint.graph)
         agents.rollback(to: checkpoint.agents)
         textIDs.removeSubrange(checkpoint.textCount...)

@@ -55,14 +55,13 @@ struct AgentAssignment: Sendable {
         } else {
             runs.append(Run(lvStart: lvStart, agent: agent, seqStart: seqStart))
         }
-        var agentRuns = byAgent[Int(agent)]
-        byAgent[Int(agent)] = []  // keep the inner array uniquely referenced while mutating
-        if let last = agentRuns.last, last.lvStart + last.count == lvStart {
-            agentRuns[agentRuns.count - 1].count += eventCount
+        let agentIndex = Int(agent)
+        let lastIndex = byAgent[agentIndex].count - 1
+        if lastIndex >= 0, byAgent[agentIndex][lastIndex].lvStart + byAgent[agentIndex][lastIndex].count == lvStart {
+            byAgent[agentIndex][lastIndex].count += eventCount  // modified in place
         } else {
-            agentRuns.append(SeqRun(seqStart: seqStart, lvStart: lvStart, count: eventCount))
+            byAgent[agentIndex].append(SeqRun(seqStart: seqStart, lvStart: lvStart, count: eventCount))
         }
-        byAgent[Int(agent)] = agentRuns
         count += eventCount
         return (lvStart, seqStart)
     }

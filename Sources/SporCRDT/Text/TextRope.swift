@@ -41,6 +41,24 @@ struct TextRope: Sendable {
     private var arena: [UInt8] = []
     private var freeSlots: [Int32] = []
 
+    /// The chunk edited last and the scalar position where it starts. Editing inside
+    /// a chunk never moves its start, and every edit elsewhere re-finds and replaces
+    /// this, so it stays correct; structural changes (splits, removals) drop it.
+    /// Typing hits it almost always, skipping the descent from the root.
+    private var lastChunk: (cursor: TreeCursor, start: Int)?
+
+    /// The chunk containing scalar `position` and `position`'s offset in it.
+    @inline(__always)
+    private mutating func chunk(containing position: Int) -> (cursor: TreeCursor, offset: Int)? {
+        if let last = lastChunk, position >= last.start,
+           position < last.start + Int(tree[last.cursor].scalarCount) {
+            return (last.cursor, position - last.start)
+        }
+        guard let found = tree.findWithPrefix(position, by: \.scalars) else { return nil }
+        lastChunk = (found.cursor, found.prefix.scalars)
+        return (found.cursor, found.offset)
+    }
+
     init() {}
 
     /// A rope holding `utf8`, which must be valid UTF-8.
@@ -58,6 +76,7 @@ struct TextRope: Sendable {
             start += cut
         }
         tree.build(from: chunks, fill: 0.9) { _, _ in }
+        lastChunk = nil
     }
 
     /// The length in Unicode scalars.
@@ -113,8 +132,9 @@ struct TextRope: Sendable {
             }
             cursor = tree.startCursor
             scalarOffset = 0
+            lastChunk = (cursor, 0)
         } else {
-            guard let found = tree.find(position - 1, by: \.scalars) else {
+            guard let found = chunk(containing: position - 1) else {
                 preconditionFailure("insert position \(position) beyond \(scalarCount)")
             }
             cursor = found.cursor
@@ -145,6 +165,7 @@ struct TextRope: Sendable {
         }
         // Split: the chunk keeps its head, the inserted text follows in new chunks, and
         // the old tail becomes a chunk of its own.
+        lastChunk = nil
         let tail: [UInt8] = withChunkBytes(chunk) { Array($0[byteOffset...]) }
         let tailScalars = Int(chunk.scalarCount) - scalarOffset
         tree.update(at: cursor) { chunk in
@@ -158,6 +179,7 @@ struct TextRope: Sendable {
 
     /// Removes the chunk at `cursor` (which must be empty of bytes) from the tree.
     private mutating func releaseChunk(at cursor: TreeCursor) {
+        lastChunk = nil
         freeSlots.append(tree[cursor].slot)
         tree.remove(at: cursor, count: 1) { _, _ in }
     }
@@ -165,6 +187,7 @@ struct TextRope: Sendable {
     /// Inserts `utf8` as new chunks before `cursor`; returns the cursor after them.
     @discardableResult
     private mutating func appendChunks(_ utf8: UnsafeBufferPointer<UInt8>, at cursor: TreeCursor) -> TreeCursor {
+        lastChunk = nil
         var position = cursor
         var start = 0
         while start < utf8.count {
@@ -184,7 +207,7 @@ struct TextRope: Sendable {
     mutating func delete(at position: Int, count: Int) {
         var remaining = count
         while remaining > 0 {
-            guard let (cursor, offset) = tree.find(position, by: \.scalars) else {
+            guard let (cursor, offset) = chunk(containing: position) else {
                 preconditionFailure("delete range beyond \(scalarCount)")
             }
             let chunk = tree[cursor]
