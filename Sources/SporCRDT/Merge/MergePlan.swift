@@ -20,25 +20,38 @@
 struct MergePlan {
     struct Step {
         var range: LVRange
-        /// Where the parents of `range.start` are in `parentPool`.
+        /// Where the parents of `range.start` are in `parentPool` (planning only).
         var parentsStart: Int32
         var parentsCount: Int32
         /// Whether the step's events are already reflected in the text.
         var isInText: Bool
+        /// Where the steps this one depends on are in `parentSteps`.
+        var parentStepsStart: Int32 = 0
+        var parentStepsCount: Int32 = 0
     }
 
-    /// The steps in replay order.
+    /// The steps of the zone, sorted by LV (a topological order).
     private(set) var steps: [Step] = []
-    private(set) var parentPool: [LV] = []
-    /// `criticalAfter[k]`: the cut after step `k` is critical. The cut before the first
-    /// step is always critical.
+    /// The replay order, as indices into `steps`.
+    private(set) var order: [Int32] = []
+    /// Dependencies between steps, as indices into `steps` (each below the dependent).
+    private(set) var parentSteps: [Int32] = []
+    private var parentPool: [LV] = []
+    /// `criticalAfter[k]`: the cut after the `k`th step of `order` is critical. The cut
+    /// before the first step is always critical.
     private(set) var criticalAfter: [Bool] = []
     /// The event every step descends from, or nil for the empty document.
     private(set) var commonPoint: LV?
 
     @inline(__always)
-    func parents(of step: Step) -> ArraySlice<LV> {
+    private func parents(of step: Step) -> ArraySlice<LV> {
         parentPool[Int(step.parentsStart)..<Int(step.parentsStart + step.parentsCount)]
+    }
+
+    /// The steps `step` depends on.
+    @inline(__always)
+    func parentSteps(of step: Step) -> ArraySlice<Int32> {
+        parentSteps[Int(step.parentStepsStart)..<Int(step.parentStepsStart + step.parentStepsCount)]
     }
 
     /// Whether the cut before step `k` is critical.
@@ -81,7 +94,7 @@ struct MergePlan {
         }
         if unordered.isEmpty { return }
         unordered = splitAtDependencies(unordered)
-        order(unordered)
+        planOrder(unordered)
     }
 
     /// The index of the step containing `lv` in `steps` (sorted by start), if any.
@@ -134,11 +147,11 @@ struct MergePlan {
     }
 
     /// Orders `unordered` (sorted by LV) for replay and finds the critical cuts.
-    private mutating func order(_ unordered: [Step]) {
+    private mutating func planOrder(_ unordered: [Step]) {
         let count = unordered.count
         // Dependencies as flat arrays: parents (steps) of each step, and child counts.
+        var unordered = unordered
         var parentStepStart = [Int32](repeating: 0, count: count + 1)
-        var parentSteps: [Int32] = []
         parentSteps.reserveCapacity(count + count / 2)
         var hasOutsideParent = [Bool](repeating: false, count: count)
         var childCount = [Int32](repeating: 0, count: count)
@@ -165,6 +178,8 @@ struct MergePlan {
             }
             weight[index] = min(total, Int.max / 4)
             parentStepStart[index + 1] = Int32(parentSteps.count)
+            unordered[index].parentStepsStart = parentStepStart[index]
+            unordered[index].parentStepsCount = parentStepStart[index + 1] - parentStepStart[index]
         }
 
         // Post-order from the heads backwards: smaller branches first. Steps in the
@@ -193,6 +208,12 @@ struct MergePlan {
                 if end - first == 1 {
                     let parent = Int(parentSteps[first])
                     if !emitted[parent] { stack.append((parent, false)) }
+                } else if end - first == 2 {
+                    // The common merge of two branches: larger first, without sorting.
+                    var larger = Int(parentSteps[first]), smaller = Int(parentSteps[first + 1])
+                    if weight[larger] < weight[smaller] { swap(&larger, &smaller) }
+                    if !emitted[larger] { stack.append((larger, false)) }
+                    if !emitted[smaller] { stack.append((smaller, false)) }
                 } else if end > first {
                     // Largest pushed first, so that the smallest is replayed first.
                     for parent in parentSteps[first..<end].map({ Int($0) }).sorted(by: { weight[$0] > weight[$1] })
@@ -236,6 +257,7 @@ struct MergePlan {
             criticalAfter[k] = reach <= k
             reach = max(reach, furthest[k + 1])
         }
-        steps = order.map { unordered[$0] }
+        steps = unordered
+        self.order = order.map { Int32($0) }
     }
 }

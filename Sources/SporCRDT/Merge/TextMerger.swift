@@ -1,3 +1,5 @@
+import HeapModule
+
 /// Replays part of a text's history with the Eg-walker algorithm (Gentle & Kleppmann,
 /// "Collaborative Text Editing with Eg-walker", EuroSys 2025) and turns the events
 /// the text does not show yet into ``TextPatch``es against its current content.
@@ -27,6 +29,11 @@ struct TextMerger {
     private var operationScratch: [TextOperation] = []
     /// The history index of each run in `operationScratch`.
     private var operationIndexScratch: [Int] = []
+    /// The first history operation of each step of the plan being replayed.
+    private var stepFirstOperation: [Int32] = []
+    private var stepQueue = Heap<StepItem>()
+    private var retreatSteps: [Int32] = []
+    private var advanceSteps: [Int32] = []
     private var targetScratch: [(id: LV, count: Int)] = []
     private(set) var walker = GraphWalker()
     /// The length of the text after the patches produced so far.
@@ -40,15 +47,18 @@ struct TextMerger {
         textLength: Int, into patches: inout [TextPatch]
     ) throws(CRDTError) {
         let context = ReplayContext(graph: graph, agents: agents, history: history)
+        findFirstOperations(of: plan, in: history)
         var active = false
-        var prepare: [LV] = []
+        // The step whose end is the prepare version; -1: the start of the zone.
+        var prepare: Int32 = -1
         outputLength = textLength
         // Placeholder items beyond the real document; nil while unknown.
         var phantom: Int? = nil
 
-        for k in plan.steps.indices {
-            let step = plan.steps[k]
-            loadOperations(in: step.range, from: history)
+        for k in plan.order.indices {
+            let stepIndex = plan.order[k]
+            let step = plan.steps[Int(stepIndex)]
+            loadOperations(ofStep: stepIndex, plan: plan, history: history)
             if plan.isCriticalBefore(k), plan.criticalAfter[k] {
                 // Concurrent with nothing: apply unchanged (or skip if already shown).
                 if !step.isInText {
@@ -60,6 +70,7 @@ struct TextMerger {
                              : .delete(position: operation.position, count: operation.count), into: &patches)
                     }
                 }
+                prepare = stepIndex
                 continue
             }
             if !active {
@@ -70,12 +81,10 @@ struct TextMerger {
                     state.reset(placeholderLength: outputLength)
                     phantom = 0
                 }
-                prepare.removeAll(keepingCapacity: true)
-                if k > 0 {
-                    prepare.append(plan.steps[k - 1].range.end - 1)
-                } else if let common = plan.commonPoint {
-                    prepare.append(common)
-                }
+                // The zone starts at the critical cut before this step: its version is
+                // the previous step's end (or the plan's common point), and nothing
+                // before it is ever retreated.
+                prepare = k > 0 ? plan.order[k - 1] : -1
                 active = true
             }
             if !step.isInText, phantom == nil {
@@ -83,10 +92,11 @@ struct TextMerger {
                 // now the text, which tells how long the placeholder really is.
                 phantom = state.items.total.end - outputLength
             }
-            let parents = plan.parents(of: step)
-            if !prepare.elementsEqual(parents) {
-                move(from: prepare, to: parents, context: context)
-                loadOperations(in: step.range, from: history)
+            let parentSteps = plan.parentSteps(of: step)
+            let followsPrepare = parentSteps.count == 1 ? parentSteps.first == prepare : (parentSteps.isEmpty && prepare < 0)
+            if !followsPrepare {
+                move(from: prepare, toParentsOf: step, plan: plan, history: history)
+                loadOperations(ofStep: stepIndex, plan: plan, history: history)
             }
             let output = !step.isInText
             for (operation, operationIndex) in zip(operationScratch, operationIndexScratch) {
@@ -104,18 +114,35 @@ struct TextMerger {
                 case .delete: applyDelete(operation, index: operationIndex, output: output, into: &patches)
                 }
             }
-            prepare.removeAll(keepingCapacity: true)
-            prepare.append(step.range.end - 1)
+            prepare = stepIndex
             if plan.criticalAfter[k] { active = false }
         }
     }
 
-    private mutating func loadOperations(in range: LVRange, from history: TextHistory) {
+    /// The first history operation of each step (`stepFirstOperation`), found by one
+    /// walk over the steps and the operations, both sorted by LV.
+    private mutating func findFirstOperations(of plan: MergePlan, in history: TextHistory) {
+        stepFirstOperation.removeAll(keepingCapacity: true)
+        guard let first = plan.steps.first else { return }
+        var index = history.firstOperation(endingAfter: first.range.start)
+        let operations = history.operations
+        for step in plan.steps {
+            while index < operations.count, operations[index].lvEnd <= step.range.start { index += 1 }
+            stepFirstOperation.append(Int32(index))
+        }
+    }
+
+    /// Loads the operations of step `stepIndex`, clipped to it, into the scratch buffers.
+    private mutating func loadOperations(ofStep stepIndex: Int32, plan: MergePlan, history: TextHistory) {
         operationScratch.removeAll(keepingCapacity: true)
         operationIndexScratch.removeAll(keepingCapacity: true)
-        history.forEachIndexedOperation(in: range) { index, operation in
-            operationScratch.append(operation)
+        let range = plan.steps[Int(stepIndex)].range
+        var index = Int(stepFirstOperation[Int(stepIndex)])
+        let operations = history.operations
+        while index < operations.count, operations[index].lvStart < range.end {
+            operationScratch.append(history.clip(operations[index], to: range))
             operationIndexScratch.append(index)
+            index += 1
         }
     }
 
@@ -138,16 +165,41 @@ struct TextMerger {
 
     // MARK: - Moving the prepare version
 
-    private mutating func move(from prepare: [LV], to parents: ArraySlice<LV>, context: ReplayContext) {
-        walker.diff(context.graph, prepare, parents)
-        for range in walker.onlyA {
-            loadOperations(in: range, from: context.history)
+    /// Moves the prepare version from the end of step `prepare` (-1: the zone's start)
+    /// to the parents of `step`: retreats the steps only the former contains (newest
+    /// first) and advances those only the latter contains (oldest first). Walks the
+    /// plan's step graph back from both sides until all that is left is shared, so
+    /// the cost follows the size of the move, not of the zone.
+    private mutating func move(from prepare: Int32, toParentsOf step: MergePlan.Step, plan: MergePlan, history: TextHistory) {
+        retreatSteps.removeAll(keepingCapacity: true)
+        advanceSteps.removeAll(keepingCapacity: true)
+        var unshared = 0
+        func push(_ step: Int32, _ flag: ReachFlag) {
+            stepQueue.insert(StepItem(step: step, flag: flag))
+            if flag != .shared { unshared += 1 }
+        }
+        if prepare >= 0 { push(prepare, .a) }
+        for parent in plan.parentSteps(of: step) { push(parent, .b) }
+        while var item = stepQueue.popMax() {
+            if item.flag != .shared { unshared -= 1 }
+            while let next = stepQueue.max, next.step == item.step {
+                item.flag.formUnion(next.flag)
+                if next.flag != .shared { unshared -= 1 }
+                _ = stepQueue.popMax()
+            }
+            if item.flag == .shared, unshared == 0 { break }
+            if item.flag == .a { retreatSteps.append(item.step) } else if item.flag == .b { advanceSteps.append(item.step) }
+            for parent in plan.parentSteps(of: plan.steps[Int(item.step)]) { push(parent, item.flag) }
+        }
+        while stepQueue.popMax() != nil {}
+        for stepIndex in retreatSteps {
+            loadOperations(ofStep: stepIndex, plan: plan, history: history)
             for index in operationScratch.indices.reversed() {
                 change(operationScratch[index], index: operationIndexScratch[index], by: -1)
             }
         }
-        for range in walker.onlyB.reversed() {
-            loadOperations(in: range, from: context.history)
+        for stepIndex in advanceSteps.reversed() {
+            loadOperations(ofStep: stepIndex, plan: plan, history: history)
             for index in operationScratch.indices {
                 change(operationScratch[index], index: operationIndexScratch[index], by: 1)
             }
@@ -314,6 +366,16 @@ struct TextMerger {
         // Record which items each delete event removed, for retreat and advance.
         state.recordDeleteTargets(operation: index, events: operation.lvStart, targets: targetScratch,
                                   isForward: operation.isForward)
+    }
+}
+
+/// A step still to visit while walking the plan's step graph back from two versions;
+/// steps are numbered in LV order, so the newest is visited first.
+struct StepItem: Comparable {
+    var step: Int32
+    var flag: ReachFlag
+    static func < (lhs: StepItem, rhs: StepItem) -> Bool {
+        lhs.step != rhs.step ? lhs.step < rhs.step : lhs.flag.rawValue < rhs.flag.rawValue
     }
 }
 
