@@ -43,8 +43,24 @@ struct MergeState {
         var next: Int32
     }
     private var deleteRecords: [DeleteRecord] = []
-    /// The first record of each history operation applied in this zone.
-    private var firstDeleteRecord: [Int: Int32] = [:]
+    /// The first record of each history operation applied in this zone, by operation
+    /// index minus `operationBase`; valid where `recordZone` holds the current `zone`
+    /// (so a new zone needs no clearing).
+    private var firstDeleteRecord: [Int32] = []
+    private var recordZone: [Int32] = []
+    private var operationBase = 0
+    private var zone: Int32 = 0
+
+    /// Prepares the per-operation tables for a replay of operations
+    /// `operations.lowerBound..<operations.upperBound`.
+    mutating func prepareForOperations(_ operations: Range<Int>) {
+        operationBase = operations.lowerBound
+        let count = operations.count
+        firstDeleteRecord.removeAll(keepingCapacity: true)
+        recordZone.removeAll(keepingCapacity: true)
+        firstDeleteRecord.append(contentsOf: repeatElement(-1, count: count))
+        recordZone.append(contentsOf: repeatElement(-1, count: count))
+    }
 
     /// Starts a new zone on a document of `length` scalars.
     mutating func reset(placeholderLength length: Int) {
@@ -52,7 +68,7 @@ struct MergeState {
         items.removeAll()
         index.removeAll()
         deleteRecords.removeAll(keepingCapacity: true)
-        firstDeleteRecord.removeAll(keepingCapacity: true)
+        zone += 1
         if length > 0 {
             let placeholder = ItemSpan(id: Self.underwaterBase, count: length, originLeft: Self.documentStart,
                                        originRight: Self.documentEnd, state: ItemSpan.inserted, isDeletedAtEnd: false)
@@ -240,21 +256,25 @@ struct MergeState {
     /// Records that the delete events `events` of history operation `operation`
     /// removed the item runs `targets` (in document order).
     mutating func recordDeleteTargets(operation: Int, events: LV, targets: [(id: LV, count: Int)], isForward: Bool) {
+        let slot = operation - operationBase
+        var first = recordZone[slot] == zone ? firstDeleteRecord[slot] : -1
         var event = events
         for step in 0..<targets.count {
             let target = targets[isForward ? step : targets.count - 1 - step]
-            let record = DeleteRecord(events: LVRange(event, event + target.count), target: target.id,
-                                      isForward: isForward, next: firstDeleteRecord[operation] ?? -1)
-            firstDeleteRecord[operation] = Int32(deleteRecords.count)
-            deleteRecords.append(record)
+            deleteRecords.append(DeleteRecord(events: LVRange(event, event + target.count), target: target.id,
+                                              isForward: isForward, next: first))
+            first = Int32(deleteRecords.count - 1)
             event += target.count
         }
+        firstDeleteRecord[slot] = first
+        recordZone[slot] = zone
     }
 
     /// Appends to `targets` the runs of items removed by the delete events `events`
     /// of history operation `operation` (in any order).
     func deleteTargets(operation: Int, events: LVRange, into targets: inout [(id: LV, count: Int)]) {
-        var recordIndex = firstDeleteRecord[operation] ?? -1
+        let slot = operation - operationBase
+        var recordIndex = recordZone[slot] == zone ? firstDeleteRecord[slot] : -1
         var found = 0
         while recordIndex >= 0 {
             let record = deleteRecords[Int(recordIndex)]

@@ -126,6 +126,7 @@ struct TextMerger {
         guard let first = plan.steps.first else { return }
         var index = history.firstOperation(endingAfter: first.range.start)
         let operations = history.operations
+        state.prepareForOperations(index..<operations.count)
         for step in plan.steps {
             while index < operations.count, operations[index].lvEnd <= step.range.start { index += 1 }
             stepFirstOperation.append(Int32(index))
