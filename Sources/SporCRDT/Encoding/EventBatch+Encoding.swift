@@ -6,21 +6,26 @@
 /// agents      count, then each name (string)
 /// texts       count, then each container name (string)
 /// eventCount
+/// content     byte count, then the UTF-8 of every insert in op order — first, so that
+///             in a document file it sits right after the texts it is deflated
+///             against (deflate only looks 32 KiB back)
 /// runCount
 ///   agent     per run: index into agents
 ///   length    per run: number of events (>= 1)
 ///   seq       per run: signed, seqStart minus the agent's expected next seq
 ///             (the end of its previous run in the batch, else 0)
 ///   parents   per run: 0 = "the previous event of the batch", else count + 1
-///   parentRef per explicit parent: distance back in the batch << 1, or
-///             agent << 1 | 1 followed by seq (an event the receiver must have)
+///   parentRef per explicit parent, either an earlier event of the batch as
+///             (back * agentCount + agent) << 1 — the event `back` sequence numbers
+///             before the latest event of `agent` seen so far in the batch (merges
+///             usually name some agent's latest event: back = 0) — or an event the
+///             receiver must already have, as agent << 1 | 1 followed by seq
 /// opCount
 ///   text      per op, only when there is more than one text: index into texts
 ///   gap       per op: events between the previous op's end and this op's start
 ///   shape     per op: length << 2 | kind (0 insert, 1 delete) << 1 | forward
 ///   position  per op: signed, position minus the predicted position (where the
 ///             same agent's previous op on the same text ended, else 0)
-/// content     byte count, then the UTF-8 of every insert in op order
 /// ```
 extension EventBatch {
     /// Limits the decoder enforces before allocating anything.
@@ -38,6 +43,8 @@ extension EventBatch {
         writer.writeVarint(texts.count)
         for text in texts { writer.writeString(text.name) }
         writer.writeVarint(eventCount)
+        writer.writeVarint(content.count)
+        writer.writeBytes(content)
         writer.writeVarint(runs.count)
         for run in runs { writer.writeVarint(Int(run.agent)) }
         for run in runs { writer.writeVarint(run.count) }
@@ -54,13 +61,18 @@ extension EventBatch {
                 writer.writeVarint(runParents.count + 1)
             }
         }
-        for run in runs {
+        var latestSeq = [Int](repeating: -1, count: agents.count)
+        for (index, run) in runs.enumerated() {
+            defer { latestSeq[Int(run.agent)] = run.seqStart + run.count - 1 }
             let runParents = parents(of: run)
             if run.batchStart > 0, runParents.count == 1, runParents.first == .inBatch(run.batchStart - 1) { continue }
             for parent in runParents {
                 switch parent {
                 case let .inBatch(offset):
-                    writer.writeVarint((run.batchStart - offset) << 1)
+                    let parentRun = runs[runIndex(containing: offset, before: index)]
+                    let seq = parentRun.seqStart + (offset - parentRun.batchStart)
+                    let back = latestSeq[Int(parentRun.agent)] - seq
+                    writer.writeVarint((back * agents.count + Int(parentRun.agent)) << 1)
                 case let .external(agent, seq):
                     writer.writeVarint(Int(agent) << 1 | 1)
                     writer.writeVarint(seq)
@@ -87,8 +99,6 @@ extension EventBatch {
             writer.writeSignedVarint(operation.position - predicted.positions[key])
             predicted.positions[key] = operation.kind == .insert ? operation.position + operation.count : operation.position
         }
-        writer.writeVarint(content.count)
-        writer.writeBytes(content)
         return writer.bytes
     }
 
@@ -113,6 +123,8 @@ extension EventBatch {
             throw reader.error(.malformed, "duplicate agent or text names")
         }
         eventCount = try reader.readVarint(atMost: Limits.events, "event count")
+        let contentCount = try reader.readVarint(atMost: reader.remaining, "content length")
+        content = Array(try reader.readBytes(contentCount, "content"))
         let runCount = try reader.readCount("run count", limit: eventCount)
         runs.reserveCapacity(runCount)
         for _ in 0..<runCount {
@@ -142,9 +154,12 @@ extension EventBatch {
             parentModes[index] = try reader.readVarint(atMost: Limits.parentsPerRun + 1, "parent count")
         }
         parents.reserveCapacity(runCount)
+        // Each agent's runs so far, in order (their seqs increase).
+        var agentRuns = [[Int32]](repeating: [], count: agents.count)
         for index in 0..<runCount {
             let run = runs[index]
             runs[index].parentsStart = Int32(parents.count)
+            defer { agentRuns[Int(run.agent)].append(Int32(index)) }
             if parentModes[index] == 0 {
                 guard run.batchStart > 0 else { throw reader.error(.malformed, "the first run has no previous event") }
                 parents.append(.inBatch(run.batchStart - 1))
@@ -152,11 +167,17 @@ extension EventBatch {
                 for _ in 0..<(parentModes[index] - 1) {
                     let tag = try reader.readVarint()
                     if tag & 1 == 0 {
-                        let distance = tag >> 1
-                        guard distance >= 1, distance <= run.batchStart else {
+                        let agent = (tag >> 1) % max(1, agents.count)
+                        let back = (tag >> 1) / max(1, agents.count)
+                        guard let latestIndex = agentRuns[agent].last else {
+                            throw reader.error(.malformed, "a parent names an event of an agent with no earlier event in the batch")
+                        }
+                        let latest = runs[Int(latestIndex)]
+                        let seq = latest.seqStart + latest.count - 1 - back
+                        guard let offset = Self.batchOffset(ofSeq: seq, inRuns: agentRuns[agent], of: runs) else {
                             throw reader.error(.malformed, "a parent refers to an event that is not earlier in the batch")
                         }
-                        parents.append(.inBatch(run.batchStart - distance))
+                        parents.append(.inBatch(offset))
                     } else {
                         let agent = tag >> 1
                         guard agent < agents.count else { throw reader.error(.malformed, "a parent names agent \(agent) of \(agents.count)") }
@@ -215,9 +236,7 @@ extension EventBatch {
             operations[index].position = position
             predicted.positions[key] = operation.kind == .insert ? position + operation.count : position
         }
-        let contentCount = try reader.readVarint(atMost: reader.remaining, "content length")
-        content = Array(try reader.readBytes(contentCount, "content"))
-        guard reader.isAtEnd else { throw reader.error(.malformed, "\(reader.remaining) unexpected bytes after the content") }
+        guard reader.isAtEnd else { throw reader.error(.malformed, "\(reader.remaining) unexpected bytes after the operations") }
         // Assign each insert its bytes: exactly `count` scalars of valid UTF-8.
         let scalarCount = content.withUnsafeBufferPointer { UTF8Scalars.validate($0) }
         guard let scalarCount else { throw reader.error(.invalidUTF8, "inserted text is not valid UTF-8") }
@@ -236,6 +255,34 @@ extension EventBatch {
                 byteOffset += byteCount
             }
         }
+    }
+}
+
+extension EventBatch {
+    /// The index of the run containing batch offset `offset`, among runs before `limit`.
+    func runIndex(containing offset: Int, before limit: Int) -> Int {
+        var low = 0
+        var high = limit - 1
+        while low < high {
+            let mid = (low + high + 1) >> 1
+            if runs[mid].batchStart <= offset { low = mid } else { high = mid - 1 }
+        }
+        return low
+    }
+
+    /// The batch offset of sequence number `seq` within one agent's runs (indices
+    /// into `runs`, seqs increasing), if one of them holds it. O(log runs).
+    static func batchOffset(ofSeq seq: Int, inRuns agentRuns: [Int32], of runs: [Run]) -> Int? {
+        var low = 0
+        var high = agentRuns.count - 1
+        while low <= high {
+            let mid = (low + high) >> 1
+            let run = runs[Int(agentRuns[mid])]
+            if seq < run.seqStart { high = mid - 1 } else if seq >= run.seqStart + run.count { low = mid + 1 } else {
+                return run.batchStart + (seq - run.seqStart)
+            }
+        }
+        return nil
     }
 }
 
