@@ -36,19 +36,29 @@ extension EditingTrace {
     /// version its parents name — and then merges them into the text (Eg-walker's
     /// "local" replay of concurrent history). Works for sequential traces too.
     public func replayBranchesAndMerge(in id: ContainerID = .text) throws -> Document {
+        var document = try appendBranches(in: id)
+        try document.mergePendingEvents(since: [])
+        return document
+    }
+
+    /// The document with every branch appended but not yet merged (benchmarks).
+    public func appendBranches(in id: ContainerID = .text) throws -> Document {
         var document = Document()
         let agents = try (0..<agentCount).map { try Self.agentName($0) }
-        // The version after each transaction, as local versions.
-        var versionAfter: [[Int]] = []
-        versionAfter.reserveCapacity(transactions.count)
-        for transaction in transactions {
-            var parents: [Int] = []
-            for parent in transaction.parents { parents.append(contentsOf: versionAfter[parent]) }
+        // The version after each transaction: its last event, or (for a transaction
+        // without events) the parents it was made on.
+        var lastEvent = [Int](repeating: -1, count: transactions.count)
+        var emptyVersions: [Int: [Int]] = [:]
+        var parents: [Int] = []
+        for (index, transaction) in transactions.enumerated() {
+            parents.removeAll(keepingCapacity: true)
+            for parent in transaction.parents {
+                if lastEvent[parent] >= 0 { parents.append(lastEvent[parent]) } else { parents.append(contentsOf: emptyVersions[parent] ?? []) }
+            }
             let range = document.appendEdits(Self.edits(transaction.patches), in: id,
                                              by: agents[transaction.agent], parents: parents)
-            versionAfter.append(range.isEmpty ? parents : [range.upperBound - 1])
+            if range.isEmpty { emptyVersions[index] = parents } else { lastEvent[index] = range.upperBound - 1 }
         }
-        try document.mergePendingEvents(since: [])
         return document
     }
 }

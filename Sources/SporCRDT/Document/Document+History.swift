@@ -7,14 +7,20 @@ extension Document {
     /// benchmarks): Eg-walker stores each edit as made on its own version, so
     /// building branches costs no transformation at all; the texts catch up in one
     /// merge at the end. Positions are validated by that merge.
+    ///
+    /// - Precondition: `parents` name a version as a frontier (no parent is an ancestor
+    ///   of another, as in recorded traces and in ``OperationLog/localVersion(of:)``);
+    ///   they are sorted and de-duplicated here.
     package mutating func appendEdits(
         _ edits: [TextEdit], in id: ContainerID, by agent: AgentID, parents: [Int]
     ) -> Range<Int> {
         precondition(lazy == nil, "decode the history before appending to it")
         let agentIndex = log.agents.index(of: agent)
         let index = log.textIndex(registering: id)
-        var currentParents = log.graph.frontier(reducing: parents)
         let start = log.eventCount
+        let firstParents = parents.count < 2 ? parents : Array(Set(parents)).sorted()
+        // After the first edit, each edit's parent is the previous edit's last event.
+        var previous: LV? = nil
         for edit in edits {
             switch edit {
             case let .insert(position, text):
@@ -23,16 +29,24 @@ extension Document {
                     let scalars = UTF8Scalars.count(utf8)
                     guard scalars > 0 else { return }
                     let (lv, _) = log.agents.append(agent: agentIndex, count: scalars)
-                    let range = log.graph.append(count: scalars, parents: currentParents)
+                    if let previous {
+                        log.graph.append(count: scalars, parents: CollectionOfOne(previous))
+                    } else {
+                        log.graph.append(count: scalars, parents: firstParents)
+                    }
                     log.textHistories[index].appendInsert(lv: lv, position: position, utf8: utf8, scalars: scalars)
-                    currentParents = [range.end - 1]
+                    previous = lv + scalars - 1
                 }
             case let .delete(position, count):
                 guard count > 0 else { continue }
                 let (lv, _) = log.agents.append(agent: agentIndex, count: count)
-                let range = log.graph.append(count: count, parents: currentParents)
+                if let previous {
+                    log.graph.append(count: count, parents: CollectionOfOne(previous))
+                } else {
+                    log.graph.append(count: count, parents: firstParents)
+                }
                 log.textHistories[index].appendDelete(lv: lv, position: position, count: count)
-                currentParents = [range.end - 1]
+                previous = lv + count - 1
             }
         }
         return start..<log.eventCount
