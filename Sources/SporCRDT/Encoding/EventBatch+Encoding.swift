@@ -206,35 +206,37 @@ extension EventBatch {
         for index in 0..<operationCount {
             gaps[index] = try reader.readVarint(atMost: eventCount, "operation gap")
         }
-        var previousEnd = 0
         var insertedScalars = 0
-        for index in 0..<operationCount {
-            let shape = try reader.readVarint()
-            let count = shape >> 2
-            let start = previousEnd + gaps[index]
-            guard count >= 1, count <= eventCount, start <= eventCount - count else {
-                throw reader.error(.malformed, "operations exceed the batch")
+        try operations.withUnsafeMutableBufferPointer { (operations) throws(CRDTError) in
+            var previousEnd = 0
+            for index in 0..<operationCount {
+                let shape = try reader.readVarint()
+                let count = shape >> 2
+                let start = previousEnd + gaps[index]
+                guard count >= 1, count <= eventCount, start <= eventCount - count else {
+                    throw reader.error(.malformed, "operations exceed the batch")
+                }
+                operations[index].batchStart = start
+                operations[index].count = count
+                operations[index].kind = shape & 2 == 0 ? .insert : .delete
+                operations[index].isForward = shape & 1 == 1 || count == 1
+                if shape & 2 == 0 {
+                    guard shape & 1 == 1 else { throw reader.error(.malformed, "backward insert runs do not exist") }
+                    insertedScalars += count
+                }
+                previousEnd = start + count
             }
-            operations[index].batchStart = start
-            operations[index].count = count
-            operations[index].kind = shape & 2 == 0 ? .insert : .delete
-            operations[index].isForward = shape & 1 == 1 || count == 1
-            if operations[index].kind == .insert {
-                guard shape & 1 == 1 else { throw reader.error(.malformed, "backward insert runs do not exist") }
-                insertedScalars += count
+            var predicted = PositionPredictor(texts: textCount, agents: agentCount)
+            var runIndex = 0
+            for index in 0..<operationCount {
+                let operation = operations[index]
+                while runs[runIndex].batchStart + runs[runIndex].count <= operation.batchStart { runIndex += 1 }
+                let key = predicted.key(text: operation.text, agent: runs[runIndex].agent)
+                let position = predicted.positions[key] + (try reader.readSignedVarint())
+                guard position >= 0, position <= Limits.events else { throw reader.error(.malformed, "negative position") }
+                operations[index].position = position
+                predicted.positions[key] = operation.kind == .insert ? position + operation.count : position
             }
-            previousEnd = start + count
-        }
-        var predicted = PositionPredictor(texts: textCount, agents: agentCount)
-        var runIndex = 0
-        for index in 0..<operationCount {
-            let operation = operations[index]
-            while runs[runIndex].batchStart + runs[runIndex].count <= operation.batchStart { runIndex += 1 }
-            let key = predicted.key(text: operation.text, agent: runs[runIndex].agent)
-            let position = predicted.positions[key] + (try reader.readSignedVarint())
-            guard position >= 0, position <= Limits.events else { throw reader.error(.malformed, "negative position") }
-            operations[index].position = position
-            predicted.positions[key] = operation.kind == .insert ? position + operation.count : position
         }
         guard reader.isAtEnd else { throw reader.error(.malformed, "\(reader.remaining) unexpected bytes after the operations") }
         // Assign each insert its bytes: exactly `count` scalars of valid UTF-8.
@@ -246,13 +248,15 @@ extension EventBatch {
         let isASCII = scalarCount == content.count
         var byteOffset = 0
         content.withUnsafeBufferPointer { buffer in
-            for index in 0..<operationCount where operations[index].kind == .insert {
-                let count = operations[index].count
-                let byteCount = isASCII ? count
-                    : UTF8Scalars.byteOffset(ofScalar: count, in: UnsafeBufferPointer(rebasing: buffer[byteOffset...]))
-                operations[index].contentStart = byteOffset
-                operations[index].contentByteCount = byteCount
-                byteOffset += byteCount
+            operations.withUnsafeMutableBufferPointer { operations in
+                for index in 0..<operationCount where operations[index].kind == .insert {
+                    let count = operations[index].count
+                    let byteCount = isASCII ? count
+                        : UTF8Scalars.byteOffset(ofScalar: count, in: UnsafeBufferPointer(rebasing: buffer[byteOffset...]))
+                    operations[index].contentStart = byteOffset
+                    operations[index].contentByteCount = byteCount
+                    byteOffset += byteCount
+                }
             }
         }
     }

@@ -55,17 +55,13 @@ struct ItemSpan: TreeElement, Equatable {
     }
 }
 
-/// What the merge state knows about a run of LVs (see ``MergeState``).
+/// What the merge state's index knows about a run of LVs (see ``MergeState``).
 struct IndexEntry: TreeElement, Equatable {
     enum Kind: UInt8 {
-        /// Not an item or delete of the current merge zone.
+        /// Not an item of the current merge zone.
         case none
-        /// Items held by leaf `value` of the item tree.
+        /// Items held by leaf `value` of the item tree or a leaf after it.
         case items
-        /// Delete events; event `i` of the run removed item `value + i`.
-        case deleteForward
-        /// Delete events; event `i` of the run removed item `value + count - 1 - i`.
-        case deleteBackward
     }
 
     var count: Int
@@ -85,28 +81,14 @@ struct IndexEntry: TreeElement, Equatable {
 
     /// Whether `next`, describing the LVs right after this run, continues it.
     @inline(__always)
-    func isContinued(by next: IndexEntry) -> Bool {
-        guard kind == next.kind else { return false }
-        switch kind {
-        case .none, .items: return value == next.value
-        case .deleteForward: return value + count == next.value
-        case .deleteBackward: return next.value + next.count == value
-        }
-    }
+    func isContinued(by next: IndexEntry) -> Bool { kind == next.kind && value == next.value }
 
     /// Extends this run by `next`, which must continue it (see ``isContinued(by:)``).
     @inline(__always)
-    mutating func append(_ next: IndexEntry) {
-        if kind == .deleteBackward { value = next.value }
-        count += next.count
-    }
+    mutating func append(_ next: IndexEntry) { count += next.count }
 
     /// The entries `offset..<offset+length` of this run as a run of their own.
     func slice(_ offset: Int, _ length: Int) -> IndexEntry {
-        switch kind {
-        case .none, .items: return IndexEntry(count: length, kind: kind, value: value)
-        case .deleteForward: return IndexEntry(count: length, kind: kind, value: value + offset)
-        case .deleteBackward: return IndexEntry(count: length, kind: kind, value: value + count - offset - length)
-        }
+        IndexEntry(count: length, kind: kind, value: value)
     }
 }

@@ -4,13 +4,12 @@
 /// - `items`: every item (character) inserted in the zone plus a *placeholder* run
 ///   standing for the document as it was where the zone begins, in document order,
 ///   with their prepare/effect states (``ItemSpan``).
-/// - `index`: over the whole LV space, where to look for each item in `items`, and
-///   which items each delete event of the zone removed (``IndexEntry``), so that
-///   events can be retreated and advanced by LV in O(log n).
-///
-/// Which items each delete event removed is kept per history operation
-/// (``recordDeleteTargets(operation:events:targets:isForward:)``): retreating or
-/// advancing a delete always names it through its operation.
+/// - `index`: over the whole LV space, where to look for each item in `items`
+///   (``IndexEntry``), so that inserts can be retreated and advanced by LV, and
+///   origins compared, in O(log n).
+/// - delete records: which items each delete event removed, kept per history
+///   operation (``recordDeleteTargets(operation:events:targets:isForward:)``) —
+///   retreating or advancing a delete always names it through its operation.
 ///
 /// The index records for an item a *hint*: a leaf at or before the one holding it.
 /// Items only ever move rightwards — a leaf split moves its upper half into a new
@@ -30,7 +29,7 @@ struct MergeState {
 
     private(set) var items = SpanTree<ItemSpan>()
     private var index = SpanTree<IndexEntry>()
-    /// Placeholder items beyond the real document (when its length was unknown).
+    /// The length of the placeholder run the zone started with.
     private(set) var placeholderLength = 0
 
     /// The items a run of delete events removed: event `i` of `events` removed
@@ -93,10 +92,7 @@ struct MergeState {
             let replacement = entry.slice(position - start, take)
             position += take
             remaining -= take
-            if existing.kind == .items || existing.kind == .none,
-               existing.kind == replacement.kind, existing.value == replacement.value {
-                continue
-            }
+            if existing.kind == replacement.kind, existing.value == replacement.value { continue }
             if offset == 0, let previous = index.cursor(before: cursor), index[previous].isContinued(by: replacement) {
                 // Common case (events replayed in order): the previous run grows.
                 index.update(at: previous) { $0.append(replacement) }
