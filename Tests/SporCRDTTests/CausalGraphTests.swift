@@ -110,3 +110,49 @@ struct CausalGraphTests {
         #expect(try AgentID("z") < AgentID("æ"))
     }
 }
+
+@Suite("Merge plan")
+struct MergePlanTests {
+    /// Critical cuts by definition: every step after the cut descends from every step
+    /// before it. Checked by brute force against the plan's incremental computation.
+    @Test("critical cuts match their definition on real concurrent histories",
+          arguments: [("friendsforever", 5_000), ("node-nodecc", Int.max)])
+    func criticalCutsMatchDefinition(name: String, upTo lastEvent: Int) throws {
+        let trace = try Traces.load(name)
+        let document = try trace.appendBranches()
+        let graph = document.log.graph
+        // The brute force below is quadratic: plan long histories up to an earlier version.
+        let target = lastEvent < graph.count ? [lastEvent] : graph.heads
+        var walker = GraphWalker()
+        let plan = MergePlan(graph: graph, from: [], to: target, walker: &walker)
+        var ancestors = [Set<Int32>](repeating: [], count: plan.steps.count)
+        for index in plan.steps.indices {  // steps are in LV order, a topological order
+            for parent in plan.parentSteps(of: plan.steps[index]) {
+                ancestors[index].insert(parent)
+                ancestors[index].formUnion(ancestors[Int(parent)])
+            }
+        }
+        var before = Set<Int32>()
+        var criticalCount = 0
+        for k in plan.order.indices {
+            before.insert(plan.order[k])
+            let critical = plan.order[(k + 1)...].allSatisfy { before.isSubset(of: ancestors[Int($0)]) }
+            #expect(plan.criticalAfter[k] == critical, "cut after position \(k)")
+            if critical { criticalCount += 1 }
+        }
+        #expect(criticalCount > 1, "the trace has critical versions inside its history")
+    }
+
+    @Test("two branches then their merge: the cut before the merge is critical")
+    func multiHeadCriticalCut() {
+        // 0-1 (one branch) and 2-3 (another, from the empty document), 4 merges both.
+        var graph = CausalGraph()
+        graph.append(count: 2, parents: [Int]())
+        graph.append(count: 2, parents: [Int]())
+        graph.append(count: 1, parents: [1, 3])
+        var walker = GraphWalker()
+        let plan = MergePlan(graph: graph, from: [], to: graph.heads, walker: &walker)
+        #expect(plan.order.count == 3)
+        #expect(plan.criticalAfter == [false, true, true])
+    }
+}

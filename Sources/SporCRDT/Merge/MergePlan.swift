@@ -13,8 +13,10 @@
 ///    chain is replayed in one go, and only the smaller side of a merge is ever
 ///    retreated and re-advanced.
 /// 3. A cut between two steps is *critical* when every event before it is an ancestor
-///    of every event after it. A step between two critical cuts is concurrent with
-///    nothing: its operations apply to the text unchanged, no CRDT state needed.
+///    of every event after it (the version at the cut may have several heads, as
+///    just before a merge). A step between two critical cuts is concurrent with
+///    nothing: its operations apply to the text unchanged, no CRDT state needed; at
+///    any critical cut the CRDT state can be dropped.
 ///
 /// Cost: O(s log s) for s steps, independent of the number of events in them.
 struct MergePlan {
@@ -40,6 +42,8 @@ struct MergePlan {
     /// `criticalAfter[k]`: the cut after the `k`th step of `order` is critical. The cut
     /// before the first step is always critical.
     private(set) var criticalAfter: [Bool] = []
+    /// The position of each step (index into `steps`) in `order`.
+    private(set) var position: [Int32] = []
     /// The event every step descends from, or nil for the empty document.
     private(set) var commonPoint: LV?
 
@@ -233,30 +237,83 @@ struct MergePlan {
         for head in heads { emitWithAncestors(head) }
         precondition(order.count == count, "the zone's steps do not form a DAG")
 
-        // Critical cuts. An edge runs from each step to every step depending on it,
-        // from "before the zone" to steps with parents outside it, and from each step
-        // nothing depends on to the end (its events are part of the final version).
-        // `furthest[p + 1]` is the last position an edge from position p reaches;
-        // `furthest[0]` the same for "before the zone".
-        var position = [Int](repeating: 0, count: count)
-        for (orderIndex, stepIndex) in order.enumerated() { position[stepIndex] = orderIndex }
-        var furthest = [Int](repeating: -1, count: count + 1)
-        for index in 0..<count {
-            let childPosition = position[index]
-            for slot in Int(parentStepStart[index])..<Int(parentStepStart[index + 1]) {
-                let parentSlot = position[Int(parentSteps[slot])] + 1
-                furthest[parentSlot] = max(furthest[parentSlot], childPosition)
+        // Critical cuts. The cut after position k is critical iff every step after it
+        // descends from every step before it — iff every *minimal* step after it (one
+        // whose parents are all before the cut) has exactly the frontier of the steps
+        // before the cut as its parents. Kept up to date while walking `order`: which
+        // processed steps are heads (no processed child yet), and for every step not
+        // processed yet, how many of its parents are heads. O(steps + edges).
+        var childStart = [Int](repeating: 0, count: count + 1)
+        for slot in parentSteps.indices { childStart[Int(parentSteps[slot]) + 1] += 1 }
+        for index in 0..<count { childStart[index + 1] += childStart[index] }
+        var children = [Int32](repeating: 0, count: parentSteps.count)
+        var nextChild = childStart
+        for child in 0..<count {
+            for slot in Int(parentStepStart[child])..<Int(parentStepStart[child + 1]) {
+                let parent = Int(parentSteps[slot])
+                children[nextChild[parent]] = Int32(child)
+                nextChild[parent] += 1
             }
-            if hasOutsideParent[index] { furthest[0] = max(furthest[0], childPosition) }
-            if childCount[index] == 0 { furthest[childPosition + 1] = count }
         }
+        // A parent outside the zone counts as one more parent that is never a head.
+        var parentCount = [Int](repeating: 0, count: count)
+        var pendingParents = [Int](repeating: 0, count: count)
+        for index in 0..<count {
+            let inZone = Int(parentStepStart[index + 1] - parentStepStart[index])
+            pendingParents[index] = inZone
+            parentCount[index] = inZone + (hasOutsideParent[index] ? 1 : 0)
+        }
+        var headParents = [Int](repeating: 0, count: count)
+        var isHead = [Bool](repeating: false, count: count)
+        var processed = [Bool](repeating: false, count: count)
+        var isMinimal = [Bool](repeating: false, count: count)
+        var headCount = 0
+        var badMinimal = 0  // minimal steps with a parent that is not a head
+        var minimalByParentCount: [Int: Int] = [:]
+        func addMinimal(_ step: Int) {
+            isMinimal[step] = true
+            minimalByParentCount[parentCount[step], default: 0] += 1
+            if headParents[step] < parentCount[step] { badMinimal += 1 }
+        }
+        func removeMinimal(_ step: Int) {
+            isMinimal[step] = false
+            let key = parentCount[step]
+            let remaining = (minimalByParentCount[key] ?? 1) - 1
+            minimalByParentCount[key] = remaining == 0 ? nil : remaining
+            if headParents[step] < parentCount[step] { badMinimal -= 1 }
+        }
+        for index in 0..<count where pendingParents[index] == 0 { addMinimal(index) }
         criticalAfter = [Bool](repeating: false, count: count)
-        var reach = furthest[0]
         for k in 0..<count {
-            // The cut after position k is critical iff no edge from before k crosses it.
-            criticalAfter[k] = reach <= k
-            reach = max(reach, furthest[k + 1])
+            let step = order[k]
+            removeMinimal(step)
+            processed[step] = true
+            for slot in Int(parentStepStart[step])..<Int(parentStepStart[step + 1]) {
+                let parent = Int(parentSteps[slot])
+                guard isHead[parent] else { continue }
+                isHead[parent] = false
+                headCount -= 1
+                for childSlot in childStart[parent]..<childStart[parent + 1] {
+                    let child = Int(children[childSlot])
+                    if processed[child] { continue }
+                    if isMinimal[child], headParents[child] == parentCount[child] { badMinimal += 1 }
+                    headParents[child] -= 1
+                }
+            }
+            isHead[step] = true
+            headCount += 1
+            for childSlot in childStart[step]..<childStart[step + 1] {
+                let child = Int(children[childSlot])
+                headParents[child] += 1
+                if isMinimal[child], headParents[child] == parentCount[child] { badMinimal -= 1 }
+                pendingParents[child] -= 1
+                if pendingParents[child] == 0 { addMinimal(child) }
+            }
+            criticalAfter[k] = k == count - 1
+                || (badMinimal == 0 && minimalByParentCount.count == 1 && minimalByParentCount[headCount] != nil)
         }
+        position = [Int32](repeating: 0, count: count)
+        for (orderIndex, stepIndex) in order.enumerated() { position[stepIndex] = Int32(orderIndex) }
         steps = unordered
         self.order = order.map { Int32($0) }
     }

@@ -51,6 +51,9 @@ struct TextMerger {
         var active = false
         // The step whose end is the prepare version; -1: the start of the zone.
         var prepare: Int32 = -1
+        // The position of the critical cut the current zone started after: steps up to
+        // it are ancestors of everything in the zone (the placeholder stands for them).
+        var zoneBase = -1
         outputLength = textLength
         // Placeholder items beyond the real document; nil while unknown.
         var phantom: Int? = nil
@@ -85,6 +88,7 @@ struct TextMerger {
                 // the previous step's end (or the plan's common point), and nothing
                 // before it is ever retreated.
                 prepare = k > 0 ? plan.order[k - 1] : -1
+                zoneBase = k - 1
                 active = true
             }
             if !step.isInText, phantom == nil {
@@ -95,7 +99,7 @@ struct TextMerger {
             let parentSteps = plan.parentSteps(of: step)
             let followsPrepare = parentSteps.count == 1 ? parentSteps.first == prepare : (parentSteps.isEmpty && prepare < 0)
             if !followsPrepare {
-                move(from: prepare, toParentsOf: step, plan: plan, history: history)
+                move(from: prepare, toParentsOf: step, zoneBase: zoneBase, plan: plan, history: history)
                 loadOperations(ofStep: stepIndex, plan: plan, history: history)
             }
             let output = !step.isInText
@@ -170,8 +174,12 @@ struct TextMerger {
     /// to the parents of `step`: retreats the steps only the former contains (newest
     /// first) and advances those only the latter contains (oldest first). Walks the
     /// plan's step graph back from both sides until all that is left is shared, so
-    /// the cost follows the size of the move, not of the zone.
-    private mutating func move(from prepare: Int32, toParentsOf step: MergePlan.Step, plan: MergePlan, history: TextHistory) {
+    /// the cost follows the size of the move, not of the zone. Steps at or before
+    /// `zoneBase` (a position in the plan's order) are in both versions by definition
+    /// of the critical cut the zone started at.
+    private mutating func move(
+        from prepare: Int32, toParentsOf step: MergePlan.Step, zoneBase: Int, plan: MergePlan, history: TextHistory
+    ) {
         retreatSteps.removeAll(keepingCapacity: true)
         advanceSteps.removeAll(keepingCapacity: true)
         var unshared = 0
@@ -189,6 +197,7 @@ struct TextMerger {
                 _ = stepQueue.popMax()
             }
             if item.flag == .shared, unshared == 0 { break }
+            if Int(plan.position[Int(item.step)]) <= zoneBase { continue }
             if item.flag == .a { retreatSteps.append(item.step) } else if item.flag == .b { advanceSteps.append(item.step) }
             for parent in plan.parentSteps(of: plan.steps[Int(item.step)]) { push(parent, item.flag) }
         }
