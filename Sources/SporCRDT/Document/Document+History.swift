@@ -52,9 +52,6 @@ extension Document {
         return start..<log.eventCount
     }
 
-    /// The current heads as local versions (see ``appendEdits(_:in:by:parents:)``).
-    package var localHeads: [Int] { log.graph.heads }
-
     /// Brings every text up to date with events appended since the texts were at
     /// `oldHeads`. On an invalid event the appended events are *not* rolled back;
     /// this is for trusted, recorded histories.

@@ -211,7 +211,7 @@ public struct Document: Sendable {
             let length = index < ropes.count ? ropes[index].scalarCount : 0
             var patches: [TextPatch] = []
             do {
-                try merger.replay(plan, graph: log.graph, agents: log.agents, history: log.textHistories[index],
+                try merger.replay(plan, agents: log.agents, history: log.textHistories[index],
                                   textLength: length, into: &patches)
             } catch {
                 log.rollback(to: checkpoint)

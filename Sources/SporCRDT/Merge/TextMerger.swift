@@ -43,10 +43,10 @@ struct TextMerger {
     /// content has `textLength` scalars, appending the patches that bring the content
     /// to the plan's target version.
     mutating func replay(
-        _ plan: MergePlan, graph: CausalGraph, agents: AgentAssignment, history: TextHistory,
+        _ plan: MergePlan, agents: AgentAssignment, history: TextHistory,
         textLength: Int, into patches: inout [TextPatch]
     ) throws(CRDTError) {
-        let context = ReplayContext(graph: graph, agents: agents, history: history)
+        let context = ReplayContext(agents: agents)
         findFirstOperations(of: plan, in: history)
         var active = false
         // The step whose end is the prepare version; -1: the start of the zone.
@@ -84,9 +84,9 @@ struct TextMerger {
                     state.reset(placeholderLength: outputLength)
                     phantom = 0
                 }
-                // The zone starts at the critical cut before this step: its version is
-                // the previous step's end (or the plan's common point), and nothing
-                // before it is ever retreated.
+                // The zone starts at the critical cut before this step. Everything before
+                // the cut is an ancestor of everything in the zone — the placeholder
+                // stands for it — so it is never retreated or advanced (`zoneBase`).
                 prepare = k > 0 ? plan.order[k - 1] : -1
                 zoneBase = k - 1
                 active = true
@@ -389,11 +389,9 @@ struct StepItem: Comparable {
     }
 }
 
-/// What a replay reads besides the merge state.
+/// What a replay reads besides the merge state and the history.
 private struct ReplayContext {
-    let graph: CausalGraph
     let agents: AgentAssignment
-    let history: TextHistory
 
     /// Whether item `lv` goes before its concurrent sibling `other` (same origins).
     func insertsBefore(_ lv: LV, _ other: LV) -> Bool {

@@ -141,19 +141,6 @@ struct TextHistory: Sendable {
         }
     }
 
-    /// ``forEachOperation(in:_:)`` that also passes each run's index in `operations`.
-    @inline(__always)
-    func forEachIndexedOperation(in range: LVRange, _ body: (Int, TextOperation) throws -> Void) rethrows {
-        if range.isEmpty { return }
-        var index = firstOperation(endingAfter: range.start)
-        while index < operations.count {
-            let operation = operations[index]
-            if operation.lvStart >= range.end { break }
-            try body(index, clip(operation, to: range))
-            index += 1
-        }
-    }
-
     /// The part of `operation` inside `range` (which must overlap it).
     func clip(_ operation: TextOperation, to range: LVRange) -> TextOperation {
         var result = operation
