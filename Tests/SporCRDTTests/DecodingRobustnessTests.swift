@@ -149,10 +149,13 @@ struct DecodingRobustnessTests {
         #expect(throws: CRDTError.self) { try document.insert("x", at: 4) }
         #expect(throws: CRDTError.self) { try document.delete(2..<4) }
         #expect(throws: CRDTError.self) { try document.delete(-1..<1) }
-        // Made on an old version, with a position that only exists later.
-        let empty = Version.empty
-        #expect(throws: CRDTError.self) { try document.apply([.insert(at: 2, "x")], at: empty) }
-        #expect(document.text() == "Ærø" && document.eventCount == 3)
+        // Made on an old version, with a position that only exists later; and made on
+        // a version this replica has never seen.
+        let before = document.encoded()
+        #expect(throws: CRDTError.self) { try document.apply([.insert(at: 2, "x")], at: .empty) }
+        let unknown = Version(heads: [EventID(agent: try AgentID("nobody"), seq: 7)])
+        #expect(throws: CRDTError.self) { try document.apply([.insert(at: 0, "x")], at: unknown) }
+        #expect(document.encoded() == before, "failed edits leave the document byte-for-byte unchanged")
         let readOnly = Document()
         var copy = readOnly
         #expect(throws: CRDTError.self) { try copy.insert("x", at: 0) }

@@ -173,7 +173,10 @@ public struct Document: Sendable {
     /// them with everything that happened since. Positions are checked against the
     /// text at `version`.
     public mutating func apply(_ edits: [TextEdit], in id: ContainerID = .text, at version: Version) throws(CRDTError) {
-        _ = try prepareLocalEdit()
+        guard agent != nil else {
+            throw CRDTError(.readOnly, "this document has no local agent, so it cannot be edited")
+        }
+        try materializeHistory()
         let parents = try log.localVersion(of: version)
         try apply(edits, in: id, atLocalVersion: parents)
     }
