@@ -26,6 +26,12 @@ public struct CRDTError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let unknownContainer = Code("unknown-container")
         /// The document has no local agent, so it cannot make edits.
         public static let readOnly = Code("read-only")
+        /// A value is not acceptable (a non-finite number, an oversized string).
+        public static let invalidValue = Code("invalid-value")
+        /// A list item, map key or version does not exist where it is used.
+        public static let unknownItem = Code("unknown-item")
+        /// Two versions are not in the order the operation needs.
+        public static let versionOrder = Code("version-order")
 
         // Decoding.
         /// The input ended before the structure it announced was complete.

@@ -5,11 +5,20 @@ import Testing
 /// malformed input ends in a `CRDTError`, and a failed merge changes nothing.
 @Suite("Decoding untrusted bytes")
 struct DecodingRobustnessTests {
-    /// A small document with concurrent history, non-ASCII text and two texts.
+    /// A small document with concurrent history, non-ASCII text, two texts and every
+    /// other container kind.
     static func sampleDocuments() throws -> (Document, Document) {
         var aarhus = Document(agent: try AgentID("aarhus"))
         try aarhus.insert("Klimaspor for Ærø Kommune 🌱", at: 0)
         try aarhus.insert("Budget: 1.000.000 kr.", at: 0, in: try ContainerID("budget"))
+        let proposal = try ContainerID.root("proposal", .map)
+        try aarhus.set(.string("Skybrud i Østjylland"), forKey: "title", in: proposal)
+        let lines = try ContainerID.root("lines", .list)
+        let line = try aarhus.insert(.child(.map), at: 0, in: lines)
+        try aarhus.set(.int(250_000), forKey: "amount", in: try lines.child(line, .map))
+        try aarhus.insert(.double(37.5), at: 1, in: lines)
+        try aarhus.add(.string("vand"), to: try ContainerID.root("tags", .set))
+        try aarhus.set(.bool(true), in: try ContainerID.root("submitted", .register))
         var odense = Document(agent: try AgentID("odense"))
         try odense.merge(encodedChanges: try aarhus.encodedChanges())
         try aarhus.delete(0..<10)

@@ -71,17 +71,16 @@ extension Document {
         try materializeHistory()
         let checkpoint = log.checkpoint()
         let oldHeads = log.graph.heads
-        let added: Int
-        do {
+        let added: LVRange
+        do throws(CRDTError) {
             added = try log.append(batch)
         } catch {
             log.rollback(to: checkpoint)
             throw error
         }
-        syncRopesWithTexts()
-        if added > 0 {
-            try mergeAppendedEvents(since: oldHeads, rollingBackTo: checkpoint)
+        if !added.isEmpty {
+            try mergeAppendedEvents(since: oldHeads, firstNew: added.start, rollingBackTo: checkpoint)
         }
-        return added
+        return added.count
     }
 }

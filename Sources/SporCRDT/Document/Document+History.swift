@@ -14,9 +14,9 @@ extension Document {
     package mutating func appendEdits(
         _ edits: [TextEdit], in id: ContainerID, by agent: AgentID, parents: [Int]
     ) -> Range<Int> {
-        precondition(lazy == nil, "decode the history before appending to it")
+        precondition(pendingText == nil, "decode the history before appending to it")
         let agentIndex = log.agents.index(of: agent)
-        let index = log.textIndex(registering: id)
+        let index = containerIndex(registering: id)
         let start = log.eventCount
         let firstParents = parents.count < 2 ? parents : Array(Set(parents)).sorted()
         // After the first edit, each edit's parent is the previous edit's last event.
@@ -56,7 +56,6 @@ extension Document {
     /// `oldHeads`. On an invalid event the appended events are *not* rolled back;
     /// this is for trusted, recorded histories.
     package mutating func mergePendingEvents(since oldHeads: [Int]) throws(CRDTError) {
-        syncRopesWithTexts()
-        try mergeAppendedEvents(since: oldHeads, rollingBackTo: log.checkpoint())
+        try mergeAppendedEvents(since: oldHeads, firstNew: 0, rollingBackTo: log.checkpoint())
     }
 }

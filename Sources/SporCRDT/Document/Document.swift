@@ -1,28 +1,33 @@
 /// A collaboratively edited document: its causal history of events and the current
-/// content of its texts.
+/// state of its containers — texts, registers, maps, lists and sets.
 ///
 /// A document always shows the merge of every event it knows. Local edits become
 /// events of the document's ``agent`` made on the current version; events from other
 /// replicas arrive with ``merge(encodedChanges:)`` in any causal order, possibly
 /// several times (duplicates are ignored), and every replica that has seen the same
-/// events shows the same text — whatever order it saw them in.
+/// events shows the same state — whatever order it saw them in.
 ///
 /// Text positions count Unicode scalars. Every mutating method either succeeds
-/// completely or throws a ``CRDTError`` and leaves the document unchanged.
+/// completely or throws a ``CRDTError`` and leaves the document unchanged; use
+/// ``atomically(_:)`` to make several edits one all-or-nothing change.
 ///
-/// Internally this is Eg-walker: the history stores each edit as a plain position in
-/// the version it was made on, the text is stored as it currently is, and CRDT state
-/// is built only transiently to merge concurrent branches (see ``TextMerger``).
+/// Texts are merged with Eg-walker: the history stores each edit as a plain position
+/// in the version it was made on, the text is stored as it currently is, and CRDT
+/// state is built only transiently to merge concurrent branches (see
+/// ``TextMerger``). The other containers keep their state up to date as operations
+/// arrive (``ValueState``).
 public struct Document: Sendable {
     /// The agent local edits are attributed to; nil for a read-only replica.
     public let agent: AgentID?
 
-    /// The history; empty while `lazy` holds it still encoded.
+    /// The history. For an opened file whose text operations are still encoded
+    /// (`pendingText`), the text histories of its containers are empty.
     var log = OperationLog()
-    /// A loaded document's history, until something needs it decoded.
-    var lazy: LazyHistory?
-    /// The current content of each text, by the text's index in `log.textIDs`.
-    var ropes: [TextRope] = []
+    var pendingText: LazyTextOperations?
+    /// Per container: the current text (texts only).
+    var ropes: [TextRope?] = []
+    /// Per container: the current state (non-texts only).
+    var values: [ValueState] = []
     /// The local agent's index in `log.agents` and the text last edited locally with its
     /// index (typing stays in one text), valid while `log.rollbackGeneration` is the
     /// one recorded: a rolled-back merge may have removed what they point at.
@@ -34,128 +39,146 @@ public struct Document: Sendable {
         self.agent = agent
     }
 
-    init(agent: AgentID?, ropes: [TextRope], lazy: LazyHistory) {
-        self.agent = agent
-        self.ropes = ropes
-        self.lazy = lazy
-    }
-
     // MARK: - History access
 
-    /// The history, decoding a loaded document's history if needed (the result is
-    /// shared by copies of this document).
+    /// The history with every text's operations, decoding an opened file's text
+    /// operations if needed (the result is shared by copies of this document).
     func historyLog() throws(CRDTError) -> OperationLog {
-        if let lazy { return try lazy.log() }
-        return log
+        guard let pendingText else { return log }
+        var complete = log
+        let histories = try pendingText.textHistories(registeredIn: log)
+        for index in histories.indices where !histories[index].operations.isEmpty {
+            var merged = histories[index]
+            for operation in complete.textHistories[index].operations {
+                complete.textHistories[index].content.withUnsafeBufferPointer { content in
+                    merged.append(operation, utf8: UnsafeBufferPointer(
+                        rebasing: content[operation.contentStart..<operation.contentStart + operation.contentByteCount]))
+                }
+            }
+            complete.textHistories[index] = merged
+        }
+        return complete
     }
 
-    /// Decodes a loaded document's history into this value, before a mutation.
+    /// Decodes an opened file's text operations into this value, before anything that
+    /// needs text history.
     mutating func materializeHistory() throws(CRDTError) {
-        guard let lazy else { return }
-        log = try lazy.log()
-        self.lazy = nil
+        guard pendingText != nil else { return }
+        log = try historyLog()
+        pendingText = nil
     }
 
-    /// Makes `ropes` match the texts the log knows (new texts start empty).
-    mutating func syncRopesWithTexts() {
-        while ropes.count < log.textIDs.count { ropes.append(TextRope()) }
+    /// Makes the per-container state match the containers the log knows.
+    mutating func syncStatesWithContainers() {
+        while ropes.count < log.containerIDs.count {
+            let kind = log.containerIDs[ropes.count].kind
+            ropes.append(kind == .text ? TextRope() : nil)
+            values.append(ValueState(kind: kind))
+        }
     }
 
-    private var textIDsInOrder: [ContainerID] { lazy?.textIDs ?? log.textIDs }
-
-    func textIndex(of id: ContainerID) -> Int? { textIDsInOrder.firstIndex(of: id) }
+    func containerIndex(of id: ContainerID) -> Int? { log.containerIndex(of: id) }
 
     // MARK: - Reading
 
     /// The current version: the frontier of all known events.
-    public var version: Version {
-        if let lazy { return Version(heads: lazy.heads) }
-        return log.version(of: log.graph.heads)
-    }
+    public var version: Version { log.version(of: log.graph.heads) }
 
     /// For every agent, how many of its events this document has.
-    public var versionVector: VersionVector { lazy?.versionVector ?? log.agents.versionVector }
+    public var versionVector: VersionVector { log.agents.versionVector }
 
     /// The number of events in the history.
-    public var eventCount: Int { lazy?.eventCount ?? log.eventCount }
+    public var eventCount: Int { log.eventCount }
 
-    /// The ids of the texts that have content or history, sorted by name.
-    public var textIDs: [ContainerID] { textIDsInOrder.sorted() }
+    /// The containers that have content or history, sorted.
+    public var containerIDs: [ContainerID] { log.containerIDs.sorted() }
+
+    /// The texts that have content or history, sorted.
+    public var textIDs: [ContainerID] { log.containerIDs.filter { $0.kind == .text }.sorted() }
 
     /// The current content of text `id` ("" for a text nobody has written yet).
     public func text(_ id: ContainerID = .text) -> String {
-        guard let index = textIndex(of: id) else { return "" }
-        return ropes[index].string
+        guard let index = containerIndex(of: id), let rope = ropes[index] else { return "" }
+        return rope.string
     }
 
     /// The current length of text `id` in Unicode scalars.
     public func textLength(_ id: ContainerID = .text) -> Int {
-        guard let index = textIndex(of: id) else { return 0 }
-        return ropes[index].scalarCount
+        guard let index = containerIndex(of: id), let rope = ropes[index] else { return 0 }
+        return rope.scalarCount
     }
 
     // MARK: - Local edits
 
-    /// Decodes the history if needed and returns the local agent's index.
-    private mutating func prepareLocalEdit() throws(CRDTError) -> Int32 {
+    /// Decodes text history if `needsText` and returns the local agent's index.
+    mutating func prepareLocalEdit(needsText: Bool) throws(CRDTError) -> Int32 {
         guard let agent else {
             throw CRDTError(.readOnly, "this document has no local agent, so it cannot be edited")
         }
-        if lazy != nil { try materializeHistory() }
+        if needsText, pendingText != nil { try materializeHistory() }
         if let cached = cachedAgentIndex, cached.generation == log.rollbackGeneration { return cached.index }
         let index = log.agents.index(of: agent)
         cachedAgentIndex = (index, log.rollbackGeneration)
         return index
     }
 
-    private mutating func textIndex(registering id: ContainerID) -> Int {
+    /// The index of container `id`, registering it (with its state) if it is new.
+    mutating func containerIndex(registering id: ContainerID) -> Int {
+        let index = log.containerIndex(registering: id)
+        syncStatesWithContainers()
+        return index
+    }
+
+    private mutating func textIndex(registering id: ContainerID) throws(CRDTError) -> Int {
         if let cached = cachedText, cached.generation == log.rollbackGeneration, cached.id == id { return cached.index }
-        let index = log.textIndex(registering: id)
-        syncRopesWithTexts()
+        guard id.kind == .text else { throw CRDTError(.unknownContainer, "\(id) is not a text") }
+        let index = containerIndex(registering: id)
         cachedText = (id, index, log.rollbackGeneration)
         return index
     }
 
     /// The current length of text `id`, using the local-edit cache when it applies.
     private func currentLength(of id: ContainerID) -> Int {
-        if let cached = cachedText, cached.generation == log.rollbackGeneration, lazy == nil, cached.id == id {
-            return ropes[cached.index].scalarCount
+        if let cached = cachedText, cached.generation == log.rollbackGeneration, cached.id == id {
+            return ropes[cached.index]?.scalarCount ?? 0
         }
         return textLength(id)
     }
 
     /// Inserts `string` before scalar `position` of text `id`.
     public mutating func insert(_ string: String, at position: Int, in id: ContainerID = .text) throws(CRDTError) {
+        guard id.kind == .text else { throw CRDTError(.unknownContainer, "\(id) is not a text") }
         let length = currentLength(of: id)
         guard position >= 0, position <= length else {
             throw CRDTError(.positionOutOfBounds, "cannot insert at \(position) in \(id), which has \(length) characters")
         }
-        let agentIndex = try prepareLocalEdit()
+        let agentIndex = try prepareLocalEdit(needsText: true)
+        let index = try textIndex(registering: id)
         var string = string
         string.withUTF8 { utf8 in
             let scalars = UTF8Scalars.count(utf8)
             guard scalars > 0 else { return }
-            let index = textIndex(registering: id)
             let (lv, _) = log.agents.append(agent: agentIndex, count: scalars)
             log.graph.appendOnHeads(count: scalars)
             log.textHistories[index].appendInsert(lv: lv, position: position, utf8: utf8, scalars: scalars)
-            ropes[index].insert(utf8: utf8, scalars: scalars, at: position)
+            ropes[index]?.insert(utf8: utf8, scalars: scalars, at: position)
         }
     }
 
     /// Deletes the scalars `range` of text `id`.
     public mutating func delete(_ range: Range<Int>, in id: ContainerID = .text) throws(CRDTError) {
+        guard id.kind == .text else { throw CRDTError(.unknownContainer, "\(id) is not a text") }
         let length = currentLength(of: id)
         guard range.lowerBound >= 0, range.upperBound <= length else {
             throw CRDTError(.positionOutOfBounds, "cannot delete \(range) in \(id), which has \(length) characters")
         }
         guard !range.isEmpty else { return }
-        let agentIndex = try prepareLocalEdit()
-        let index = textIndex(registering: id)
+        let agentIndex = try prepareLocalEdit(needsText: true)
+        let index = try textIndex(registering: id)
         let (lv, _) = log.agents.append(agent: agentIndex, count: range.count)
         log.graph.appendOnHeads(count: range.count)
         log.textHistories[index].appendDelete(lv: lv, position: range.lowerBound, count: range.count)
-        ropes[index].delete(at: range.lowerBound, count: range.count)
+        ropes[index]?.delete(at: range.lowerBound, count: range.count)
     }
 
     /// Replaces the scalars `range` of text `id` by `string`.
@@ -164,8 +187,10 @@ public struct Document: Sendable {
         guard range.lowerBound >= 0, range.upperBound <= length else {
             throw CRDTError(.positionOutOfBounds, "cannot replace \(range) in \(id), which has \(length) characters")
         }
-        try delete(range, in: id)
-        try insert(string, at: range.lowerBound, in: id)
+        try atomically { document throws(CRDTError) in
+            try document.delete(range, in: id)
+            try document.insert(string, at: range.lowerBound, in: id)
+        }
     }
 
     /// Applies `edits`, made one after another on text `id` as it was at `version`
@@ -176,6 +201,7 @@ public struct Document: Sendable {
         guard agent != nil else {
             throw CRDTError(.readOnly, "this document has no local agent, so it cannot be edited")
         }
+        guard id.kind == .text else { throw CRDTError(.unknownContainer, "\(id) is not a text") }
         try materializeHistory()
         let parents = try log.localVersion(of: version)
         try apply(edits, in: id, atLocalVersion: parents)
@@ -183,56 +209,86 @@ public struct Document: Sendable {
 
     /// ``apply(_:in:at:)`` with the version as local versions (tests and benchmarks).
     mutating func apply(_ edits: [TextEdit], in id: ContainerID, atLocalVersion parents: [LV]) throws(CRDTError) {
-        _ = try prepareLocalEdit()
+        _ = try prepareLocalEdit(needsText: true)
         guard let agent else { return }
         if parents == log.graph.heads {
             // Made on the current version: plain local edits.
-            for edit in edits {
-                switch edit {
-                case let .insert(position, text): try insert(text, at: position, in: id)
-                case let .delete(position, count): try delete(position..<position + count, in: id)
+            try atomically { document throws(CRDTError) in
+                for edit in edits {
+                    switch edit {
+                    case let .insert(position, text): try document.insert(text, at: position, in: id)
+                    case let .delete(position, count): try document.delete(position..<position + count, in: id)
+                    }
                 }
             }
             return
         }
         let checkpoint = log.checkpoint()
         let oldHeads = log.graph.heads
+        let firstNew = log.eventCount
         _ = appendEdits(edits, in: id, by: agent, parents: parents)
-        syncRopesWithTexts()
-        try mergeAppendedEvents(since: oldHeads, rollingBackTo: checkpoint)
+        syncStatesWithContainers()
+        try mergeAppendedEvents(since: oldHeads, firstNew: firstNew, rollingBackTo: checkpoint)
+    }
+
+    /// Runs `body` on a copy of this document and keeps the result only if it returns:
+    /// several edits become one all-or-nothing change.
+    public mutating func atomically<E: Error>(_ body: (inout Document) throws(E) -> Void) throws(E) {
+        var copy = self
+        try body(&copy)
+        self = copy
     }
 
     // MARK: - Merging
 
-    /// Brings every text from version `oldHeads` to the log's current heads, or — if any
-    /// event turns out to be invalid — rolls the log back to `checkpoint` and throws.
-    mutating func mergeAppendedEvents(since oldHeads: [LV], rollingBackTo checkpoint: OperationLog.Checkpoint) throws(CRDTError) {
+    /// Brings every container from version `oldHeads` to the log's current heads, given
+    /// that the events from `firstNew` on were just appended; or — if any event turns
+    /// out to be invalid — rolls the log back to `checkpoint` and throws.
+    mutating func mergeAppendedEvents(
+        since oldHeads: [LV], firstNew: LV, rollingBackTo checkpoint: OperationLog.Checkpoint
+    ) throws(CRDTError) {
+        syncStatesWithContainers()
         var merger = TextMerger()
-        let plan = merger.plan(log.graph, from: oldHeads, to: log.graph.heads)
+        var plan: MergePlan?
         var patchesByText: [(Int, [TextPatch])] = []
-        for index in log.textIDs.indices {
-            let length = index < ropes.count ? ropes[index].scalarCount : 0
-            var patches: [TextPatch] = []
-            do {
-                try merger.replay(plan, agents: log.agents, history: log.textHistories[index],
-                                  textLength: length, into: &patches)
-            } catch {
-                log.rollback(to: checkpoint)
-                while ropes.count > log.textIDs.count { ropes.removeLast() }
-                throw error
+        var newValues = values
+        do throws(CRDTError) {
+            for index in log.containerIDs.indices {
+                if let rope = ropes[index] {
+                    // Only texts with operations among the new events need a replay.
+                    guard let last = log.textHistories[index].operations.last, last.lvEnd > firstNew else { continue }
+                    if plan == nil { plan = merger.plan(log.graph, from: oldHeads, to: log.graph.heads) }
+                    var patches: [TextPatch] = []
+                    try merger.replay(plan!, agents: log.agents, history: log.textHistories[index],
+                                      textLength: rope.scalarCount, into: &patches)
+                    if !patches.isEmpty { patchesByText.append((index, patches)) }
+                } else {
+                    let history = log.valueHistories[index]
+                    var position = history.firstIndex(atOrAfter: firstNew)
+                    guard position < history.count else { continue }
+                    let context = log.causalContext
+                    while position < history.count {
+                        try newValues[index].apply(history.operations[position], at: history.events[position], context: context)
+                        position += 1
+                    }
+                }
             }
-            if !patches.isEmpty { patchesByText.append((index, patches)) }
+        } catch {
+            log.rollback(to: checkpoint)
+            ropes.removeSubrange(log.containerIDs.count...)
+            values.removeSubrange(log.containerIDs.count...)
+            throw error
         }
-        syncRopesWithTexts()
+        values = newValues
         for (index, patches) in patchesByText {
             log.textHistories[index].content.withUnsafeBufferPointer { content in
                 for patch in patches {
                     switch patch {
                     case let .insert(position, start, byteCount, scalars):
-                        ropes[index].insert(utf8: UnsafeBufferPointer(rebasing: content[start..<start + byteCount]),
-                                            scalars: scalars, at: position)
+                        ropes[index]?.insert(utf8: UnsafeBufferPointer(rebasing: content[start..<start + byteCount]),
+                                             scalars: scalars, at: position)
                     case let .delete(position, count):
-                        ropes[index].delete(at: position, count: count)
+                        ropes[index]?.delete(at: position, count: count)
                     }
                 }
             }

@@ -1,76 +1,76 @@
 import Synchronization
 
-/// The history section of a loaded document file, decoded on first use.
+/// The text operations of a loaded document file, decoded on first use.
 ///
-/// Loading a document only reads its texts; the history (graph, agents,
-/// operations) stays encoded until an edit, a merge or a request for changes needs
-/// it. Copies of a document share this box, so the history is decoded at most once
-/// whoever asks first.
+/// Opening a document reads its texts and the structure of its history (graph,
+/// agents, containers, register/map/list/set operations); the text operations — the
+/// bulk of a history — stay encoded until an edit, a merge or a request for changes
+/// needs them. Copies of a document share this box, so they are decoded at most once.
 ///
-/// `@unchecked Sendable` is not needed: all stored properties are immutable and
-/// Sendable, and the memoized result is guarded by a `Mutex`.
-final class LazyHistory: Sendable {
-    /// The whole document file (the texts in it are the history's deflate dictionary).
+/// Not `@unchecked Sendable`: every stored property is immutable and Sendable, and
+/// the memoized result is guarded by a `Mutex`.
+final class LazyTextOperations: Sendable {
+    /// The whole document file (its texts are the deflate dictionary).
     let file: [UInt8]
-    let bodyRange: Range<Int>
-    let bodyLength: Int
+    let sectionRange: Range<Int>
+    let sectionLength: Int
     let isDeflated: Bool
     let dictionaryRange: Range<Int>
-    /// The document's texts, in the order its ropes are stored.
-    let textIDs: [ContainerID]
-    /// Version information stored next to the texts, so that it is known without
-    /// decoding the history.
-    let versionVector: VersionVector
-    let heads: [EventID]
-    let eventCount: Int
+    /// The structure of the history the operations belong to, as decoded at load.
+    let structure: EventBatch
+    /// How many containers the log had when the file was opened: text histories are
+    /// decoded for those.
+    let containerCount: Int
 
-    private let decoded = Mutex<Result<OperationLog, CRDTError>?>(nil)
+    private let decoded = Mutex<Result<[TextHistory], CRDTError>?>(nil)
 
-    init(file: [UInt8], bodyRange: Range<Int>, bodyLength: Int, isDeflated: Bool, dictionaryRange: Range<Int>,
-         textIDs: [ContainerID], versionVector: VersionVector, heads: [EventID], eventCount: Int) {
+    init(file: [UInt8], sectionRange: Range<Int>, sectionLength: Int, isDeflated: Bool, dictionaryRange: Range<Int>,
+         structure: EventBatch, containerCount: Int) {
         self.file = file
-        self.bodyRange = bodyRange
-        self.bodyLength = bodyLength
+        self.sectionRange = sectionRange
+        self.sectionLength = sectionLength
         self.isDeflated = isDeflated
         self.dictionaryRange = dictionaryRange
-        self.textIDs = textIDs
-        self.versionVector = versionVector
-        self.heads = heads
-        self.eventCount = eventCount
+        self.structure = structure
+        self.containerCount = containerCount
     }
 
-    /// The decoded history; decoding errors are remembered and rethrown.
-    func log() throws(CRDTError) -> OperationLog {
-        let result = decoded.withLock { cached -> Result<OperationLog, CRDTError> in
+    /// The text histories of the file's containers; decoding errors are remembered
+    /// and rethrown.
+    func textHistories(registeredIn log: OperationLog) throws(CRDTError) -> [TextHistory] {
+        let result = decoded.withLock { cached -> Result<[TextHistory], CRDTError> in
             if let cached { return cached }
-            let result: Result<OperationLog, CRDTError>
-            do throws(CRDTError) { result = .success(try decode()) } catch { result = .failure(error) }
+            let result: Result<[TextHistory], CRDTError>
+            do throws(CRDTError) { result = .success(try decode(log)) } catch { result = .failure(error) }
             cached = result
             return result
         }
         return try result.get()
     }
 
-    private func decode() throws(CRDTError) -> OperationLog {
-        let stored = file[bodyRange]
-        let body: [UInt8]
+    private func decode(_ log: OperationLog) throws(CRDTError) -> [TextHistory] {
+        let stored = file[sectionRange]
+        let bytes: [UInt8]
         if isDeflated {
-            body = try Zlib.inflate(stored, expectedCount: bodyLength, dictionary: file[dictionaryRange],
-                                    context: "document history")
+            bytes = try Zlib.inflate(stored, expectedCount: sectionLength, dictionary: file[dictionaryRange],
+                                     context: "document text operations")
         } else {
-            body = Array(stored)
+            bytes = Array(stored)
         }
-        let batch = try EventBatch(decodingBody: body, section: "document history")
-        var log = OperationLog()
-        for id in textIDs { _ = log.textIndex(registering: id) }
-        let added = try log.append(batch)
-        guard added == batch.eventCount, added == eventCount, log.agents.versionVector == versionVector,
-              log.graph.heads.map({ log.agents.eventID(of: $0) }).sorted() == heads.sorted(),
-              log.textIDs == textIDs
-        else {
-            throw CRDTError(.malformed, "the history does not match the version recorded next to it",
-                            context: "document history")
+        var batch = structure
+        var reader = ByteReader(bytes, section: "document text operations")
+        try batch.decodeTextOperations(&reader)
+        guard reader.isAtEnd else { throw reader.error(.malformed, "unexpected bytes after the text operations") }
+        // Replay the file's history into a log with the same containers; only its text
+        // histories are kept. Events are numbered identically (the file holds every
+        // event from the first, in order).
+        var replay = OperationLog()
+        for id in log.containerIDs[0..<containerCount] { _ = replay.containerIndex(registering: id) }
+        _ = try replay.append(batch)
+        guard replay.containerIDs.count == containerCount else {
+            throw CRDTError(.malformed, "the text operations name containers the history does not have",
+                            context: "document text operations")
         }
-        return log
+        return replay.textHistories
     }
 }

@@ -1,38 +1,39 @@
 extension OperationLog {
     /// Appends the events of `batch` this log does not have yet, in batch order, and
-    /// returns how many were new. Events already known (same agent and sequence
-    /// number) are skipped, so merging the same batch twice changes nothing.
+    /// returns the local range they got. Events already known (same agent and
+    /// sequence number) are skipped, so merging the same batch twice changes nothing.
     ///
     /// Throws — leaving the log partly appended; callers roll back to a checkpoint —
-    /// when an agent's events skip sequence numbers or a parent is unknown. Text
-    /// positions are not checked here but by the merge that follows.
+    /// when an agent's events skip sequence numbers or refer to events this log does
+    /// not have. Text positions and list references are checked by the merge that
+    /// follows.
     ///
     /// Cost: O(runs · log + operations), independent of the log's size.
-    mutating func append(_ batch: EventBatch) throws(CRDTError) -> Int {
+    mutating func append(_ batch: EventBatch) throws(CRDTError) -> LVRange {
+        let firstNew = eventCount
         let localAgents = batch.agents.map { agents.index(of: $0) }
-        let localTexts = batch.texts.map { textIndex(registering: $0) }
-        // Where each run's events start locally (only valid for the new part).
+        // Where each run's new events start locally, and how many of its events were
+        // already known.
         var runLocalStart = [LV](repeating: -1, count: batch.runs.count)
         var runSkipped = [Int](repeating: 0, count: batch.runs.count)
 
-        /// The local version of the event at batch offset `offset`, which must be in a
-        /// run before `limit` (or known locally).
-        func localVersion(ofBatchOffset offset: Int, runsBefore limit: Int) throws(CRDTError) -> LV {
-            var low = 0
-            var high = limit - 1
-            while low < high {
-                let mid = (low + high + 1) >> 1
-                if batch.runs[mid].batchStart <= offset { low = mid } else { high = mid - 1 }
+        func localVersion(of reference: EventBatch.EventRef, before limit: Int) throws(CRDTError) -> LV {
+            switch reference {
+            case let .inBatch(offset):
+                let run = batch.runs[batch.runIndex(containing: offset, before: limit)]
+                let seq = run.seqStart + (offset - run.batchStart)
+                guard let lv = agents.lv(ofAgent: localAgents[Int(run.agent)], seq: seq) else {
+                    throw CRDTError(.unknownParent, "event \(batch.agents[Int(run.agent)])@\(seq) is missing")
+                }
+                return lv
+            case let .external(agent, seq):
+                guard let lv = agents.lv(ofAgent: localAgents[Int(agent)], seq: seq) else {
+                    throw CRDTError(.unknownParent, "event \(batch.agents[Int(agent)])@\(seq) is missing")
+                }
+                return lv
             }
-            let run = batch.runs[low]
-            let seq = run.seqStart + (offset - run.batchStart)
-            guard let lv = agents.lv(ofAgent: localAgents[Int(run.agent)], seq: seq) else {
-                throw CRDTError(.unknownParent, "event \(batch.agents[Int(run.agent)])@\(seq) is missing")
-            }
-            return lv
         }
 
-        var added = 0
         var parents: [LV] = []
         for (index, run) in batch.runs.enumerated() {
             let agent = localAgents[Int(run.agent)]
@@ -52,17 +53,7 @@ extension OperationLog {
                 }
                 parents.append(previous)
             } else {
-                for parent in batch.parents(of: run) {
-                    switch parent {
-                    case let .inBatch(offset):
-                        parents.append(try localVersion(ofBatchOffset: offset, runsBefore: index))
-                    case let .external(batchAgent, seq):
-                        guard let lv = agents.lv(ofAgent: localAgents[Int(batchAgent)], seq: seq) else {
-                            throw CRDTError(.unknownParent, "event \(batch.agents[Int(batchAgent)])@\(seq) is missing")
-                        }
-                        parents.append(lv)
-                    }
-                }
+                for parent in batch.parents(of: run) { parents.append(try localVersion(of: parent, before: index)) }
                 if parents.count > 1 {
                     parents.sort()
                     var unique = 0
@@ -77,11 +68,46 @@ extension OperationLog {
             let (lvStart, _) = agents.append(agent: agent, count: count)
             graph.append(count: count, parents: parents)
             runLocalStart[index] = lvStart
-            added += count
         }
-        if added == 0 { return 0 }
+        if eventCount == firstNew { return LVRange(firstNew, firstNew) }
 
-        // Operations, clipped to the new part of each run they cover.
+        /// The local version of a new event at `offset`, or nil if it was known before.
+        func newLocalVersion(ofBatchOffset offset: Int, runHint: inout Int) -> LV? {
+            while batch.runs[runHint].batchStart + batch.runs[runHint].count <= offset { runHint += 1 }
+            let run = batch.runs[runHint]
+            let skipped = runSkipped[runHint]
+            guard runLocalStart[runHint] >= 0, offset >= run.batchStart + skipped else { return nil }
+            return runLocalStart[runHint] + (offset - run.batchStart - skipped)
+        }
+
+        // Containers, in table order (parents first).
+        var containerIDs: [ContainerID] = []
+        containerIDs.reserveCapacity(batch.containers.count)
+        for entry in batch.containers {
+            switch entry.path {
+            case let .root(name):
+                containerIDs.append(ContainerID(kind: entry.kind, path: .root(name)))
+            case let .mapEntry(parent, key):
+                containerIDs.append(ContainerID(kind: entry.kind, path: .mapEntry(parent: containerIDs[parent], key: key)))
+            case let .listItem(parent, item):
+                let itemEvent: EventID
+                switch item {
+                case let .inBatch(offset):
+                    let run = batch.runs[batch.runIndex(containing: offset, before: batch.runs.count)]
+                    itemEvent = EventID(agent: batch.agents[Int(run.agent)], seq: run.seqStart + (offset - run.batchStart))
+                case let .external(agent, seq):
+                    itemEvent = EventID(agent: batch.agents[Int(agent)], seq: seq)
+                }
+                containerIDs.append(ContainerID(kind: entry.kind, path: .listItem(parent: containerIDs[parent], item: itemEvent)))
+            }
+        }
+        var localContainers = [Int](repeating: -1, count: batch.containers.count)
+        func localContainer(_ index: Int32) -> Int {
+            if localContainers[Int(index)] < 0 { localContainers[Int(index)] = containerIndex(registering: containerIDs[Int(index)]) }
+            return localContainers[Int(index)]
+        }
+
+        // Text operations, clipped to the new part of each run they cover.
         var runIndex = 0
         batch.content.withUnsafeBufferPointer { content in
             for operation in batch.operations {
@@ -104,19 +130,43 @@ extension OperationLog {
                         case .insert:
                             piece.position += skip
                             let all = UnsafeBufferPointer(rebasing: content[operation.contentStart..<operation.contentStart + operation.contentByteCount])
-                            let from = operation.contentByteCount == operation.count ? skip : UTF8Scalars.byteOffset(ofScalar: skip, in: all)
-                            let to = operation.contentByteCount == operation.count ? skip + count : UTF8Scalars.byteOffset(ofScalar: skip + count, in: all)
+                            let ascii = operation.contentByteCount == operation.count
+                            let from = ascii ? skip : UTF8Scalars.byteOffset(ofScalar: skip, in: all)
+                            let to = ascii ? skip + count : UTF8Scalars.byteOffset(ofScalar: skip + count, in: all)
                             bytes = UnsafeBufferPointer(rebasing: all[from..<to])
                         case .delete:
                             if !operation.isForward { piece.position = operation.position + operation.count - skip - count }
                             piece.isForward = operation.isForward || count == 1
                         }
-                        textHistories[localTexts[Int(operation.text)]].append(piece, utf8: bytes)
+                        textHistories[localContainer(operation.container)].append(piece, utf8: bytes)
                     }
                     offset = pieceEnd
                 }
             }
         }
-        return added
+
+        // Register, map, list and set operations of new events.
+        var valueRunHint = 0
+        for record in batch.values {
+            guard let lv = newLocalVersion(ofBatchOffset: record.batchOffset, runHint: &valueRunHint) else { continue }
+            let recordIndex = batch.runIndex(containing: record.batchOffset, before: batch.runs.count) + 1
+            func slot(_ reference: EventBatch.EventRef?) throws(CRDTError) -> LV {
+                guard let reference else { return ListState.noSlot }
+                return try localVersion(of: reference, before: recordIndex)
+            }
+            let operation: ValueOperation
+            switch record.payload {
+            case let .set(value): operation = .set(value)
+            case let .setKey(key, value): operation = .setKey(key, value)
+            case let .removeKey(key): operation = .removeKey(key)
+            case let .insert(value, left, right): operation = .insert(value, left: try slot(left), right: try slot(right))
+            case let .remove(item): operation = .remove(item: try slot(item))
+            case let .move(item, left, right): operation = .move(item: try slot(item), left: try slot(left), right: try slot(right))
+            case let .add(value): operation = .add(value)
+            case let .discard(value): operation = .discard(value)
+            }
+            valueHistories[localContainer(record.container)].append(operation, at: lv)
+        }
+        return LVRange(firstNew, eventCount)
     }
 }

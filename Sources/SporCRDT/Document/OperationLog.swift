@@ -1,25 +1,34 @@
 /// Everything a document remembers about its history: the event graph, who made each
-/// event, and the operations of every text. Append-only; rolled back as a whole
-/// when a merge fails.
+/// event, and the operations of every container. Append-only; rolled back as a
+/// whole when a merge fails.
+///
+/// Containers are numbered in the order they first appeared; each has a text history
+/// (texts) or a value history (registers, maps, lists, sets) at its number.
 struct OperationLog: Sendable {
     var graph = CausalGraph()
     var agents = AgentAssignment()
-    /// The texts in the order they first appeared; events refer to them by index.
-    var textIDs: [ContainerID] = []
+    private(set) var containerIDs: [ContainerID] = []
+    private var containerIndexByID: [ContainerID: Int] = [:]
+    /// Per container; empty for non-texts.
     var textHistories: [TextHistory] = []
-    /// Incremented by every rollback, so that cached agent and text indices can tell
-    /// they may be stale.
+    /// Per container; empty for texts.
+    var valueHistories: [ValueHistory] = []
+    /// Incremented by every rollback, so that cached agent and container indices can
+    /// tell they may be stale.
     private(set) var rollbackGeneration = 0
 
     var eventCount: Int { graph.count }
 
-    func textIndex(of id: ContainerID) -> Int? { textIDs.firstIndex(of: id) }
+    func containerIndex(of id: ContainerID) -> Int? { containerIndexByID[id] }
 
-    mutating func textIndex(registering id: ContainerID) -> Int {
-        if let index = textIndex(of: id) { return index }
-        textIDs.append(id)
+    mutating func containerIndex(registering id: ContainerID) -> Int {
+        if let index = containerIndexByID[id] { return index }
+        let index = containerIDs.count
+        containerIDs.append(id)
+        containerIndexByID[id] = index
         textHistories.append(TextHistory())
-        return textIDs.count - 1
+        valueHistories.append(ValueHistory())
+        return index
     }
 
     /// The version (frontier) named by `lvs` as event ids.
@@ -27,7 +36,8 @@ struct OperationLog: Sendable {
         Version(heads: lvs.map { agents.eventID(of: $0) })
     }
 
-    /// The LVs of `version`'s heads, or an error naming the first unknown one.
+    /// The LVs of `version`'s heads, reduced to a frontier, or an error naming the
+    /// first unknown one.
     func localVersion(of version: Version) throws(CRDTError) -> [LV] {
         var lvs: [LV] = []
         for head in version.heads {
@@ -39,24 +49,32 @@ struct OperationLog: Sendable {
         return graph.frontier(reducing: lvs)
     }
 
+    var causalContext: CausalContext { CausalContext(graph: graph, agents: agents) }
+
     struct Checkpoint {
         fileprivate let graph: CausalGraph.Checkpoint
         fileprivate let agents: AgentAssignment.Checkpoint
-        fileprivate let textCount: Int
+        fileprivate let containerCount: Int
         fileprivate let texts: [TextHistory.Checkpoint]
+        fileprivate let values: [ValueHistory.Checkpoint]
     }
 
     func checkpoint() -> Checkpoint {
-        Checkpoint(graph: graph.checkpoint(), agents: agents.checkpoint(), textCount: textIDs.count,
-                   texts: textHistories.map { $0.checkpoint() })
+        Checkpoint(graph: graph.checkpoint(), agents: agents.checkpoint(), containerCount: containerIDs.count,
+                   texts: textHistories.map { $0.checkpoint() }, values: valueHistories.map { $0.checkpoint() })
     }
 
     mutating func rollback(to checkpoint: Checkpoint) {
         rollbackGeneration += 1
         graph.rollback(to: checkpoint.graph)
         agents.rollback(to: checkpoint.agents)
-        textIDs.removeSubrange(checkpoint.textCount...)
-        textHistories.removeSubrange(checkpoint.textCount...)
-        for index in textHistories.indices { textHistories[index].rollback(to: checkpoint.texts[index]) }
+        for id in containerIDs[checkpoint.containerCount...] { containerIndexByID[id] = nil }
+        containerIDs.removeSubrange(checkpoint.containerCount...)
+        textHistories.removeSubrange(checkpoint.containerCount...)
+        valueHistories.removeSubrange(checkpoint.containerCount...)
+        for index in textHistories.indices {
+            textHistories[index].rollback(to: checkpoint.texts[index])
+            valueHistories[index].rollback(to: checkpoint.values[index])
+        }
     }
 }

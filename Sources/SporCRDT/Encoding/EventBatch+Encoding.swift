@@ -1,14 +1,16 @@
-/// The body of an encoded ``EventBatch`` (format version 1). All numbers are varints
-/// (``ByteWriter``); columns hold one value per run or operation, which keeps similar
-/// numbers together for deflate.
+/// The encoding of an ``EventBatch`` (format version 1), in two parts that a document
+/// file stores separately: the *structure* (decoded when a file is opened) and the
+/// *text operations* (decoded when first needed). A change batch is both, in that
+/// order. All numbers are varints (``ByteWriter``); columns hold one value per run
+/// or operation, which keeps similar numbers together for deflate.
 ///
+/// Structure:
 /// ```
 /// agents      count, then each name (string)
-/// texts       count, then each container name (string)
 /// eventCount
-/// content     byte count, then the UTF-8 of every insert in op order — first, so that
-///             in a document file it sits right after the texts it is deflated
-///             against (deflate only looks 32 KiB back)
+/// containers  count, then each: kind (byte), path: 0 root + name | 1 map entry +
+///             parent index + key | 2 list item + parent index + event ref (from the
+///             end of the batch). Parents come before their children.
 /// runCount
 ///   agent     per run: index into agents
 ///   length    per run: number of events (>= 1)
@@ -20,31 +22,67 @@
 ///             before the latest event of `agent` seen so far in the batch (merges
 ///             usually name some agent's latest event: back = 0) — or an event the
 ///             receiver must already have, as agent << 1 | 1 followed by seq
+/// values      count, then per register/map/list/set operation: container index,
+///             gap (events since the previous value operation's), operation tag
+///             (0 set, 1 set key, 2 remove key, 3 insert, 4 remove, 5 move, 6 add,
+///             7 discard) and its fields: values, keys (string), list slots and
+///             items as event refs
+/// ```
+/// Text operations:
+/// ```
+/// content     byte count, then the UTF-8 of every insert in op order — first, so that
+///             in a document file it sits right after the texts it is deflated
+///             against (deflate only looks 32 KiB back)
 /// opCount
-///   text      per op, only when there is more than one text: index into texts
+///   container one container index, or (when the container table holds several
+///             texts) one per op
 ///   gap       per op: events between the previous op's end and this op's start
 ///   shape     per op: length << 2 | kind (0 insert, 1 delete) << 1 | forward
 ///   position  per op: signed, position minus the predicted position (where the
 ///             same agent's previous op on the same text ended, else 0)
 /// ```
+/// Event refs (list slots and items, list-item container paths): 0 = none (the
+/// start or end of a list), distance back in the batch << 1 | 1, or
+/// (agent + 1) << 1 followed by seq for an event the receiver must have.
+/// Values: tag byte 0 null, 1 false, 2 true, 3 int (signed varint), 4 double (8
+/// bytes, IEEE 754, little-endian), 5 string, 6 child container (kind byte).
 extension EventBatch {
     /// Limits the decoder enforces before allocating anything.
     enum Limits {
         static let agents = 1 << 20
-        static let texts = 1 << 16
+        static let containers = 1 << 22
         static let events = 1 << 40
         static let parentsPerRun = 1 << 12
     }
 
     func encodeBody() -> [UInt8] {
-        var writer = ByteWriter(reservingCapacity: content.count + runs.count * 6 + operations.count * 5 + 64)
+        var writer = ByteWriter(reservingCapacity: content.count + runs.count * 6 + operations.count * 5 + values.count * 8 + 64)
+        encodeStructure(into: &writer)
+        encodeTextOperations(into: &writer)
+        return writer.bytes
+    }
+
+    func encodeStructure(into writer: inout ByteWriter) {
         writer.writeVarint(agents.count)
         for agent in agents { writer.writeString(agent.name) }
-        writer.writeVarint(texts.count)
-        for text in texts { writer.writeString(text.name) }
         writer.writeVarint(eventCount)
-        writer.writeVarint(content.count)
-        writer.writeBytes(content)
+        writer.writeVarint(containers.count)
+        for entry in containers {
+            writer.writeByte(entry.kind.rawValue)
+            switch entry.path {
+            case let .root(name):
+                writer.writeByte(0)
+                writer.writeString(name)
+            case let .mapEntry(parent, key):
+                writer.writeByte(1)
+                writer.writeVarint(parent)
+                writer.writeString(key)
+            case let .listItem(parent, item):
+                writer.writeByte(2)
+                writer.writeVarint(parent)
+                writeReference(item, from: eventCount, into: &writer)
+            }
+        }
         writer.writeVarint(runs.count)
         for run in runs { writer.writeVarint(Int(run.agent)) }
         for run in runs { writer.writeVarint(run.count) }
@@ -79,9 +117,55 @@ extension EventBatch {
                 }
             }
         }
+        writer.writeVarint(values.count)
+        var previous = -1
+        for record in values {
+            writer.writeVarint(Int(record.container))
+            writer.writeVarint(record.batchOffset - previous - 1)
+            previous = record.batchOffset
+            let offset = record.batchOffset
+            switch record.payload {
+            case let .set(value):
+                writer.writeByte(0)
+                writeValue(value, into: &writer)
+            case let .setKey(key, value):
+                writer.writeByte(1)
+                writer.writeString(key)
+                writeValue(value, into: &writer)
+            case let .removeKey(key):
+                writer.writeByte(2)
+                writer.writeString(key)
+            case let .insert(value, left, right):
+                writer.writeByte(3)
+                writeValue(value, into: &writer)
+                writeReference(left, from: offset, into: &writer)
+                writeReference(right, from: offset, into: &writer)
+            case let .remove(item):
+                writer.writeByte(4)
+                writeReference(item, from: offset, into: &writer)
+            case let .move(item, left, right):
+                writer.writeByte(5)
+                writeReference(item, from: offset, into: &writer)
+                writeReference(left, from: offset, into: &writer)
+                writeReference(right, from: offset, into: &writer)
+            case let .add(value):
+                writer.writeByte(6)
+                writeValue(value, into: &writer)
+            case let .discard(value):
+                writer.writeByte(7)
+                writeValue(value, into: &writer)
+            }
+        }
+    }
+
+    func encodeTextOperations(into writer: inout ByteWriter) {
+        writer.writeVarint(content.count)
+        writer.writeBytes(content)
         writer.writeVarint(operations.count)
-        if texts.count > 1 {
-            for operation in operations { writer.writeVarint(Int(operation.text)) }
+        if containers.lazy.filter({ $0.kind == .text }).count > 1 {
+            for operation in operations { writer.writeVarint(Int(operation.container)) }
+        } else {
+            writer.writeVarint(Int(operations.first?.container ?? 0))
         }
         var previousEnd = 0
         for operation in operations {
@@ -91,22 +175,60 @@ extension EventBatch {
         for operation in operations {
             writer.writeVarint(operation.count << 2 | Int(operation.kind.rawValue) << 1 | (operation.isForward ? 1 : 0))
         }
-        var predicted = PositionPredictor(texts: texts.count, agents: agents.count)
+        var predicted = PositionPredictor()
         var runIndex = 0
         for operation in operations {
             while runs[runIndex].batchStart + runs[runIndex].count <= operation.batchStart { runIndex += 1 }
-            let key = predicted.key(text: operation.text, agent: runs[runIndex].agent)
-            writer.writeSignedVarint(operation.position - predicted.positions[key])
-            predicted.positions[key] = operation.kind == .insert ? operation.position + operation.count : operation.position
+            let agent = runs[runIndex].agent
+            writer.writeSignedVarint(operation.position - predicted.position(container: operation.container, agent: agent))
+            predicted.set(operation.kind == .insert ? operation.position + operation.count : operation.position,
+                          container: operation.container, agent: agent)
         }
-        return writer.bytes
     }
 
-    /// Decodes and validates a body. Anything inconsistent — counts that do not add
-    /// up, references forward in time, invalid UTF-8, trailing bytes — is a
-    /// ``CRDTError``.
+    private func writeReference(_ reference: EventRef?, from offset: Int, into writer: inout ByteWriter) {
+        switch reference {
+        case nil:
+            writer.writeVarint(0)
+        case let .inBatch(target)?:
+            writer.writeVarint((offset - target) << 1 | 1)
+        case let .external(agent, seq)?:
+            writer.writeVarint((Int(agent) + 1) << 1)
+            writer.writeVarint(seq)
+        }
+    }
+
+    private func writeValue(_ value: Value, into writer: inout ByteWriter) {
+        switch value {
+        case .null: writer.writeByte(0)
+        case let .bool(flag): writer.writeByte(flag ? 2 : 1)
+        case let .int(number):
+            writer.writeByte(3)
+            writer.writeSignedVarint(Int(number))
+        case let .double(number):
+            writer.writeByte(4)
+            let bits = number.bitPattern
+            for shift in stride(from: 0, to: 64, by: 8) { writer.writeByte(UInt8(truncatingIfNeeded: bits >> UInt64(shift))) }
+        case let .string(text):
+            writer.writeByte(5)
+            writer.writeString(text)
+        case let .child(kind):
+            writer.writeByte(6)
+            writer.writeByte(kind.rawValue)
+        }
+    }
+
+    /// Decodes a whole change-batch body.
     init(decodingBody bytes: [UInt8], section: String) throws(CRDTError) {
         var reader = ByteReader(bytes, section: section)
+        try self.init(decodingStructure: &reader)
+        try decodeTextOperations(&reader)
+        guard reader.isAtEnd else { throw reader.error(.malformed, "\(reader.remaining) unexpected bytes at the end") }
+    }
+
+    /// Decodes and validates the structure part. Anything inconsistent — counts that
+    /// do not add up, references forward in time, unknown kinds — is a ``CRDTError``.
+    init(decodingStructure reader: inout ByteReader) throws(CRDTError) {
         let agentCount = try reader.readCount("agent count", limit: Limits.agents)
         agents.reserveCapacity(agentCount)
         for _ in 0..<agentCount {
@@ -114,17 +236,43 @@ extension EventBatch {
             guard AgentID.problem(with: name) == nil else { throw reader.error(.invalidAgent, "invalid agent name") }
             agents.append(AgentID(unchecked: name))
         }
-        let textCount = try reader.readCount("text count", limit: Limits.texts)
-        for _ in 0..<textCount {
-            let name = try reader.readString(maxUTF8Count: ContainerID.maxUTF8Count, "text name")
-            do { texts.append(try ContainerID(name)) } catch { throw reader.error(.malformed, "invalid text name") }
-        }
-        guard Set(agents).count == agents.count, Set(texts).count == texts.count else {
-            throw reader.error(.malformed, "duplicate agent or text names")
-        }
+        guard Set(agents).count == agents.count else { throw reader.error(.malformed, "duplicate agent names") }
         eventCount = try reader.readVarint(atMost: Limits.events, "event count")
-        let contentCount = try reader.readVarint(atMost: reader.remaining, "content length")
-        content = Array(try reader.readBytes(contentCount, "content"))
+        let containerCount = try reader.readCount("container count", limit: Limits.containers)
+        for index in 0..<containerCount {
+            guard let kind = ContainerKind(rawValue: try reader.readByte()) else {
+                throw reader.error(.malformed, "unknown container kind")
+            }
+            let pathTag = try reader.readByte()
+            switch pathTag {
+            case 0:
+                let name = try reader.readString(maxUTF8Count: ContainerID.maxUTF8Count, "container name")
+                guard ContainerID.isValidName(name) else { throw reader.error(.malformed, "invalid container name") }
+                containers.append(ContainerEntry(kind: kind, path: .root(name)))
+            case 1:
+                let parent = try reader.readVarint()
+                guard parent < index, containers[parent].kind == .map else {
+                    throw reader.error(.malformed, "a map entry's parent must be an earlier map")
+                }
+                let key = try reader.readString(maxUTF8Count: ContainerID.maxUTF8Count, "map key")
+                guard ContainerID.isValidName(key) else { throw reader.error(.malformed, "invalid map key") }
+                containers.append(ContainerEntry(kind: kind, path: .mapEntry(parent: parent, key: key)))
+            case 2:
+                let parent = try reader.readVarint()
+                guard parent < index, containers[parent].kind == .list else {
+                    throw reader.error(.malformed, "a list item's parent must be an earlier list")
+                }
+                guard let item = try readReference(&reader, from: Int.max) else {
+                    throw reader.error(.malformed, "a list item container names no item")
+                }
+                containers.append(ContainerEntry(kind: kind, path: .listItem(parent: parent, item: item)))
+            default:
+                throw reader.error(.malformed, "unknown container path")
+            }
+        }
+        guard Set(containers).count == containers.count else {
+            throw reader.error(.malformed, "duplicate containers")
+        }
         let runCount = try reader.readCount("run count", limit: eventCount)
         runs.reserveCapacity(runCount)
         for _ in 0..<runCount {
@@ -189,24 +337,126 @@ extension EventBatch {
             runs[index].parentsCount = Int32(parents.count) - runs[index].parentsStart
         }
 
+        let valueCount = try reader.readCount("value operation count", limit: eventCount)
+        values.reserveCapacity(valueCount)
+        var previous = -1
+        for _ in 0..<valueCount {
+            let container = try reader.readVarint()
+            guard container < containerCount, containers[container].kind != .text else {
+                throw reader.error(.malformed, "a value operation names container \(container), which is not a value container")
+            }
+            let gap = try reader.readVarint(atMost: eventCount, "value operation gap")
+            let offset = previous + 1 + gap
+            guard offset < eventCount else { throw reader.error(.malformed, "a value operation lies beyond the batch") }
+            previous = offset
+            let payload: ValueRecord.Payload
+            switch try reader.readByte() {
+            case 0: payload = .set(try readValue(&reader))
+            case 1: payload = .setKey(try readKey(&reader), try readValue(&reader))
+            case 2: payload = .removeKey(try readKey(&reader))
+            case 3: payload = .insert(try readValue(&reader), left: try readReference(&reader, from: offset),
+                                      right: try readReference(&reader, from: offset))
+            case 4:
+                guard let item = try readReference(&reader, from: offset) else { throw reader.error(.malformed, "a removal names no item") }
+                payload = .remove(item: item)
+            case 5:
+                guard let item = try readReference(&reader, from: offset) else { throw reader.error(.malformed, "a move names no item") }
+                payload = .move(item: item, left: try readReference(&reader, from: offset), right: try readReference(&reader, from: offset))
+            case 6: payload = .add(try readValue(&reader))
+            case 7: payload = .discard(try readValue(&reader))
+            default: throw reader.error(.malformed, "unknown value operation")
+            }
+            let kindNeeded: ContainerKind
+            switch payload {
+            case .set: kindNeeded = .register
+            case .setKey, .removeKey: kindNeeded = .map
+            case .insert, .remove, .move: kindNeeded = .list
+            case .add, .discard: kindNeeded = .set
+            }
+            guard containers[container].kind == kindNeeded else {
+                throw reader.error(.malformed, "a \(kindNeeded) operation on a \(containers[container].kind)")
+            }
+            values.append(ValueRecord(container: Int32(container), batchOffset: offset, payload: payload))
+        }
+    }
+
+    private func readKey(_ reader: inout ByteReader) throws(CRDTError) -> String {
+        let key = try reader.readString(maxUTF8Count: ContainerID.maxUTF8Count, "map key")
+        guard ContainerID.isValidName(key) else { throw reader.error(.malformed, "invalid map key") }
+        return key
+    }
+
+    private func readValue(_ reader: inout ByteReader) throws(CRDTError) -> Value {
+        switch try reader.readByte() {
+        case 0: return .null
+        case 1: return .bool(false)
+        case 2: return .bool(true)
+        case 3:
+            let raw = UInt64(try reader.readVarint())
+            return .int(Int64(bitPattern: (raw >> 1) ^ (0 &- (raw & 1))))
+        case 4:
+            var bits: UInt64 = 0
+            for shift in stride(from: 0, to: 64, by: 8) { bits |= UInt64(try reader.readByte()) << UInt64(shift) }
+            let number = Double(bitPattern: bits)
+            guard number.isFinite else { throw reader.error(.malformed, "a number value is not finite") }
+            return .double(number)
+        case 5: return .string(try reader.readString(maxUTF8Count: Value.maxStringUTF8Count, "string value"))
+        case 6:
+            guard let kind = ContainerKind(rawValue: try reader.readByte()) else {
+                throw reader.error(.malformed, "unknown child container kind")
+            }
+            return .child(kind)
+        default: throw reader.error(.malformed, "unknown value tag")
+        }
+    }
+
+    /// An event ref written relative to batch offset `offset` (`Int.max`: in a
+    /// container table, where in-batch refs count from the end of the batch).
+    private func readReference(_ reader: inout ByteReader, from offset: Int) throws(CRDTError) -> EventRef? {
+        let tag = try reader.readVarint()
+        if tag == 0 { return nil }
+        if tag & 1 == 1 {
+            let base = offset == Int.max ? eventCount : offset
+            let distance = tag >> 1
+            guard distance >= 1, distance <= base else {
+                throw reader.error(.malformed, "a reference points outside the batch")
+            }
+            return .inBatch(base - distance)
+        }
+        let agent = (tag >> 1) - 1
+        guard agent < agents.count else { throw reader.error(.malformed, "a reference names agent \(agent) of \(agents.count)") }
+        let seq = try reader.readVarint(atMost: Limits.events, "referenced sequence number")
+        return .external(agent: Int32(agent), seq: seq)
+    }
+
+    /// Decodes and validates the text operations part, after the structure.
+    mutating func decodeTextOperations(_ reader: inout ByteReader) throws(CRDTError) {
+        let contentCount = try reader.readVarint(atMost: reader.remaining, "content length")
+        content = Array(try reader.readBytes(contentCount, "content"))
         let operationCount = try reader.readCount("operation count", limit: eventCount)
         operations.reserveCapacity(operationCount)
-        for _ in 0..<operationCount {
-            var text = 0
-            if textCount > 1 {
-                text = try reader.readVarint()
-                guard text < textCount else { throw reader.error(.malformed, "an operation names text \(text) of \(textCount)") }
-            } else if textCount == 0 {
-                throw reader.error(.malformed, "operations without texts")
+        var containerColumn = [Int](repeating: 0, count: operationCount)
+        if containers.lazy.filter({ $0.kind == .text }).count > 1 {
+            for index in 0..<operationCount { containerColumn[index] = try reader.readVarint() }
+        } else {
+            let only = try reader.readVarint()
+            for index in 0..<operationCount { containerColumn[index] = only }
+        }
+        for container in containerColumn where operationCount > 0 {
+            guard container < containers.count, containers[container].kind == .text else {
+                throw reader.error(.malformed, "a text operation names container \(container), which is not a text")
             }
-            operations.append(Operation(text: Int32(text), batchStart: 0, count: 0, position: 0, kind: .insert,
-                                        isForward: true, contentStart: 0, contentByteCount: 0))
+        }
+        for index in 0..<operationCount {
+            operations.append(Operation(container: Int32(containerColumn[index]), batchStart: 0, count: 0, position: 0,
+                                        kind: .insert, isForward: true, contentStart: 0, contentByteCount: 0))
         }
         var gaps = [Int](repeating: 0, count: operationCount)
         for index in 0..<operationCount {
             gaps[index] = try reader.readVarint(atMost: eventCount, "operation gap")
         }
         var insertedScalars = 0
+        let runs = self.runs
         try operations.withUnsafeMutableBufferPointer { (operations) throws(CRDTError) in
             var previousEnd = 0
             for index in 0..<operationCount {
@@ -226,19 +476,27 @@ extension EventBatch {
                 }
                 previousEnd = start + count
             }
-            var predicted = PositionPredictor(texts: textCount, agents: agentCount)
+            var predicted = PositionPredictor()
             var runIndex = 0
             for index in 0..<operationCount {
                 let operation = operations[index]
                 while runs[runIndex].batchStart + runs[runIndex].count <= operation.batchStart { runIndex += 1 }
-                let key = predicted.key(text: operation.text, agent: runs[runIndex].agent)
-                let position = predicted.positions[key] + (try reader.readSignedVarint())
+                let agent = runs[runIndex].agent
+                let position = predicted.position(container: operation.container, agent: agent) + (try reader.readSignedVarint())
                 guard position >= 0, position <= Limits.events else { throw reader.error(.malformed, "negative position") }
                 operations[index].position = position
-                predicted.positions[key] = operation.kind == .insert ? position + operation.count : position
+                predicted.set(operation.kind == .insert ? position + operation.count : position,
+                              container: operation.container, agent: agent)
             }
         }
-        guard reader.isAtEnd else { throw reader.error(.malformed, "\(reader.remaining) unexpected bytes after the operations") }
+        // No event may carry two operations.
+        var valueIndex = 0
+        for operation in operations {
+            while valueIndex < values.count, values[valueIndex].batchOffset < operation.batchStart { valueIndex += 1 }
+            if valueIndex < values.count, values[valueIndex].batchOffset < operation.batchStart + operation.count {
+                throw reader.error(.malformed, "an event carries both a text and a value operation")
+            }
+        }
         // Assign each insert its bytes: exactly `count` scalars of valid UTF-8.
         let scalarCount = content.withUnsafeBufferPointer { UTF8Scalars.validate($0) }
         guard let scalarCount else { throw reader.error(.invalidUTF8, "inserted text is not valid UTF-8") }
@@ -290,14 +548,24 @@ extension EventBatch {
     }
 }
 
-/// Where each agent's next operation on each text is expected to start.
+/// Where each agent's next operation on each text is expected to start. Remembers
+/// the last (text, agent) pair directly — consecutive operations mostly share it — and
+/// the others in a dictionary, so its size follows the pairs actually used.
 private struct PositionPredictor {
-    var positions: [Int]
-    let agents: Int
-    init(texts: Int, agents: Int) {
-        positions = [Int](repeating: 0, count: max(1, texts * agents))
-        self.agents = agents
-    }
+    private var last: (container: Int32, agent: Int32, position: Int) = (-1, -1, 0)
+    private var others: [Int64: Int] = [:]
+
     @inline(__always)
-    func key(text: Int32, agent: Int32) -> Int { Int(text) * agents + Int(agent) }
+    func position(container: Int32, agent: Int32) -> Int {
+        if last.container == container, last.agent == agent { return last.position }
+        return others[Int64(container) << 32 | Int64(agent)] ?? 0
+    }
+
+    @inline(__always)
+    mutating func set(_ position: Int, container: Int32, agent: Int32) {
+        if last.container != container || last.agent != agent, last.container >= 0 {
+            others[Int64(last.container) << 32 | Int64(last.agent)] = last.position
+        }
+        last = (container, agent, position)
+    }
 }

@@ -1,12 +1,14 @@
 /// Events cut out of one replica's history to travel to another: the unit of sync,
-/// and the history section of a document file.
+/// and the history of a document file.
 ///
 /// Events are numbered by their *batch offset* (0..<eventCount) in the sender's
 /// order, which is topological. A run is a chain of one agent's events; its first
 /// event's parents are either earlier events of the batch or events the receiver
-/// must already have (named by agent and sequence number).
+/// must already have (named by agent and sequence number). Every event is one
+/// operation: part of a text operation run, or one register/map/list/set operation.
 struct EventBatch: Sendable, Equatable {
-    enum ParentRef: Sendable, Equatable {
+    /// An event: earlier in the batch, or one the receiver must already have.
+    enum EventRef: Sendable, Hashable {
         case inBatch(Int)
         case external(agent: Int32, seq: Int)
     }
@@ -20,8 +22,21 @@ struct EventBatch: Sendable, Equatable {
         var parentsCount: Int32
     }
 
+    /// A container the batch's operations touch, or the parent of one.
+    struct ContainerEntry: Sendable, Hashable {
+        enum Path: Sendable, Hashable {
+            case root(String)
+            /// `parent` is an earlier entry of the table.
+            case mapEntry(parent: Int, key: String)
+            case listItem(parent: Int, item: EventRef)
+        }
+        var kind: ContainerKind
+        var path: Path
+    }
+
+    /// A run of text operations of container `container`.
     struct Operation: Sendable, Equatable {
-        var text: Int32
+        var container: Int32
         var batchStart: Int
         var count: Int
         var position: Int
@@ -31,16 +46,35 @@ struct EventBatch: Sendable, Equatable {
         var contentByteCount: Int
     }
 
+    /// A register, map, list or set operation, with list slots and items as events
+    /// (nil: the start or end of the list).
+    struct ValueRecord: Sendable, Equatable {
+        enum Payload: Sendable, Equatable {
+            case set(Value)
+            case setKey(String, Value)
+            case removeKey(String)
+            case insert(Value, left: EventRef?, right: EventRef?)
+            case remove(item: EventRef)
+            case move(item: EventRef, left: EventRef?, right: EventRef?)
+            case add(Value)
+            case discard(Value)
+        }
+        var container: Int32
+        var batchOffset: Int
+        var payload: Payload
+    }
+
     var agents: [AgentID] = []
-    var texts: [ContainerID] = []
+    var containers: [ContainerEntry] = []
     var runs: [Run] = []
-    var parents: [ParentRef] = []
+    var parents: [EventRef] = []
     var operations: [Operation] = []
-    /// The UTF-8 content of every insert, in operation order.
+    var values: [ValueRecord] = []
+    /// The UTF-8 content of every text insert, in operation order.
     var content: [UInt8] = []
     var eventCount = 0
 
-    func parents(of run: Run) -> ArraySlice<ParentRef> {
+    func parents(of run: Run) -> ArraySlice<EventRef> {
         parents[Int(run.parentsStart)..<Int(run.parentsStart + run.parentsCount)]
     }
 
@@ -48,35 +82,100 @@ struct EventBatch: Sendable, Equatable {
 
     /// The events `ranges` (sorted, disjoint) of `log`.
     init(log: OperationLog, ranges: [LVRange]) {
+        var builder = EventBatchBuilder(log: log, ranges: ranges)
+        self = builder.build()
+    }
+}
+
+/// Cuts events out of a log into an ``EventBatch``.
+private struct EventBatchBuilder {
+    let log: OperationLog
+    let ranges: [LVRange]
+    var batch = EventBatch()
+    var rangeOffsets: [Int] = []
+    var batchAgent: [Int32]
+    var batchContainer: [Int32]
+
+    init(log: OperationLog, ranges: [LVRange]) {
+        self.log = log
+        self.ranges = ranges
+        batchAgent = [Int32](repeating: -1, count: log.agents.agents.count)
+        batchContainer = [Int32](repeating: -1, count: log.containerIDs.count)
+    }
+
+    func batchOffset(of lv: LV) -> Int? {
+        var low = 0
+        var high = ranges.count - 1
+        while low <= high {
+            let mid = (low + high) >> 1
+            if ranges[mid].end <= lv { low = mid + 1 } else if ranges[mid].start > lv { high = mid - 1 } else {
+                return rangeOffsets[mid] + (lv - ranges[mid].start)
+            }
+        }
+        return nil
+    }
+
+    mutating func agentIndex(_ local: Int32) -> Int32 {
+        if batchAgent[Int(local)] < 0 {
+            batchAgent[Int(local)] = Int32(batch.agents.count)
+            batch.agents.append(log.agents.agents[Int(local)])
+        }
+        return batchAgent[Int(local)]
+    }
+
+    mutating func agentIndex(_ agent: AgentID) -> Int32 {
+        if let local = log.agents.existingIndex(of: agent) { return agentIndex(local) }
+        // An agent known only as the author of a list item in a container's id.
+        if let existing = batch.agents.firstIndex(of: agent) { return Int32(existing) }
+        batch.agents.append(agent)
+        return Int32(batch.agents.count - 1)
+    }
+
+    mutating func reference(_ lv: LV) -> EventBatch.EventRef {
+        if let offset = batchOffset(of: lv) { return .inBatch(offset) }
+        let (agent, seq) = log.agents.agentAndSeq(of: lv)
+        return .external(agent: agentIndex(agent), seq: seq)
+    }
+
+    mutating func reference(_ event: EventID) -> EventBatch.EventRef {
+        if let lv = log.agents.lv(of: event) { return reference(lv) }
+        return .external(agent: agentIndex(event.agent), seq: event.seq)
+    }
+
+    /// The batch's entry for container `id`, adding it (after its parents) if needed.
+    mutating func containerIndex(_ id: ContainerID) -> Int32 {
+        if let local = log.containerIndex(of: id), batchContainer[local] >= 0 { return batchContainer[local] }
+        let path: EventBatch.ContainerEntry.Path
+        switch id.path {
+        case let .root(name):
+            path = .root(name)
+        case let .mapEntry(parent, key):
+            path = .mapEntry(parent: Int(containerIndex(parent)), key: key)
+        case let .listItem(parent, item):
+            let parentIndex = Int(containerIndex(parent))
+            path = .listItem(parent: parentIndex, item: reference(item))
+        }
+        let index = Int32(batch.containers.count)
+        batch.containers.append(EventBatch.ContainerEntry(kind: id.kind, path: path))
+        if let local = log.containerIndex(of: id) { batchContainer[local] = index }
+        return index
+    }
+
+    mutating func build() -> EventBatch {
+        for range in ranges {
+            rangeOffsets.append(batch.eventCount)
+            batch.eventCount += range.count
+        }
+        buildRuns()
+        buildTextOperations()
+        buildValueOperations()
+        return batch
+    }
+
+    /// Runs: cut at graph entry and agent run boundaries.
+    private mutating func buildRuns() {
         let graph = log.graph
         let assignment = log.agents
-        var rangeOffsets: [Int] = []
-        rangeOffsets.reserveCapacity(ranges.count)
-        for range in ranges {
-            rangeOffsets.append(eventCount)
-            eventCount += range.count
-        }
-        func batchOffset(of lv: LV) -> Int? {
-            var low = 0
-            var high = ranges.count - 1
-            while low <= high {
-                let mid = (low + high) >> 1
-                if ranges[mid].end <= lv { low = mid + 1 } else if ranges[mid].start > lv { high = mid - 1 } else {
-                    return rangeOffsets[mid] + (lv - ranges[mid].start)
-                }
-            }
-            return nil
-        }
-        var batchAgent = [Int32](repeating: -1, count: assignment.agents.count)
-        func agentIndex(_ local: Int32) -> Int32 {
-            if batchAgent[Int(local)] < 0 {
-                batchAgent[Int(local)] = Int32(agents.count)
-                agents.append(assignment.agents[Int(local)])
-            }
-            return batchAgent[Int(local)]
-        }
-
-        // Runs: cut at graph entry and agent run boundaries.
         for (rangeIndex, range) in ranges.enumerated() {
             var lv = range.start
             var entryIndex = graph.entryIndex(containing: lv)
@@ -87,58 +186,75 @@ struct EventBatch: Sendable, Equatable {
                 let entry = graph.entries[entryIndex]
                 let agentRun = assignment.runs[agentRunIndex]
                 let end = min(range.end, entry.end, assignment.runEnd(agentRunIndex))
-                let parentsStart = Int32(parents.count)
+                let parentsStart = Int32(batch.parents.count)
                 let localParents: ArraySlice<LV> = lv == entry.start ? graph.parents(ofEntry: entryIndex) : [lv - 1]
-                for parent in localParents {
-                    if let offset = batchOffset(of: parent) {
-                        parents.append(.inBatch(offset))
-                    } else {
-                        let (agent, seq) = assignment.agentAndSeq(of: parent)
-                        parents.append(.external(agent: agentIndex(agent), seq: seq))
-                    }
-                }
-                runs.append(Run(agent: agentIndex(agentRun.agent), seqStart: agentRun.seqStart + (lv - agentRun.lvStart),
-                                count: end - lv, batchStart: rangeOffsets[rangeIndex] + (lv - range.start),
-                                parentsStart: parentsStart, parentsCount: Int32(parents.count) - parentsStart))
+                for parent in localParents { batch.parents.append(reference(parent)) }
+                batch.runs.append(EventBatch.Run(
+                    agent: agentIndex(agentRun.agent), seqStart: agentRun.seqStart + (lv - agentRun.lvStart),
+                    count: end - lv, batchStart: rangeOffsets[rangeIndex] + (lv - range.start),
+                    parentsStart: parentsStart, parentsCount: Int32(batch.parents.count) - parentsStart))
                 lv = end
             }
         }
+    }
 
-        // Operations of every text, in batch order.
-        for (textIndex, history) in log.textHistories.enumerated() {
-            var batchText: Int32 = -1
+    /// Text operation runs of every text, in batch order, with their content.
+    private mutating func buildTextOperations() {
+        // (operation, the history its content is in, where)
+        var collected: [(operation: EventBatch.Operation, history: Int, contentStart: Int)] = []
+        for (index, history) in log.textHistories.enumerated() where !history.operations.isEmpty {
             for (rangeIndex, range) in ranges.enumerated() {
                 history.forEachOperation(in: range) { operation in
-                    if batchText < 0 {
-                        batchText = Int32(texts.count)
-                        texts.append(log.textIDs[textIndex])
-                    }
-                    let contentStart = content.count
-                    if operation.kind == .insert {
-                        content.append(contentsOf: history.content[operation.contentStart..<operation.contentStart + operation.contentByteCount])
-                    }
-                    operations.append(Operation(
-                        text: batchText, batchStart: rangeOffsets[rangeIndex] + (operation.lvStart - range.start),
+                    let container = containerIndex(log.containerIDs[index])
+                    let bytes = operation.kind == .insert ? operation.contentByteCount : 0
+                    collected.append((EventBatch.Operation(
+                        container: container, batchStart: rangeOffsets[rangeIndex] + (operation.lvStart - range.start),
                         count: operation.count, position: operation.position, kind: operation.kind,
-                        isForward: operation.isForward, contentStart: contentStart,
-                        contentByteCount: operation.kind == .insert ? operation.contentByteCount : 0))
+                        isForward: operation.isForward, contentStart: 0, contentByteCount: bytes),
+                        index, operation.contentStart))
                 }
             }
         }
-        if log.textHistories.count > 1 {
-            // Interleave the texts' operations by batch offset; content follows its
-            // operations' order, so rebuild it.
-            let sorted = operations.sorted { $0.batchStart < $1.batchStart }
-            var newContent: [UInt8] = []
-            newContent.reserveCapacity(content.count)
-            operations = sorted.map { operation in
-                var operation = operation
-                let start = newContent.count
-                newContent.append(contentsOf: content[operation.contentStart..<operation.contentStart + operation.contentByteCount])
-                operation.contentStart = start
-                return operation
+        collected.sort { $0.operation.batchStart < $1.operation.batchStart }
+        for (var operation, history, contentStart) in collected {
+            operation.contentStart = batch.content.count
+            let bytes = operation.contentByteCount
+            batch.content.append(contentsOf: log.textHistories[history].content[contentStart..<contentStart + bytes])
+            batch.operations.append(operation)
+        }
+    }
+
+    /// Register, map, list and set operations, in batch order.
+    private mutating func buildValueOperations() {
+        var collected: [EventBatch.ValueRecord] = []
+        for (index, history) in log.valueHistories.enumerated() where history.count > 0 {
+            for (rangeIndex, range) in ranges.enumerated() {
+                var position = history.firstIndex(atOrAfter: range.start)
+                while position < history.count, history.events[position] < range.end {
+                    let lv = history.events[position]
+                    let container = containerIndex(log.containerIDs[index])
+                    collected.append(EventBatch.ValueRecord(
+                        container: container, batchOffset: rangeOffsets[rangeIndex] + (lv - range.start),
+                        payload: payload(history.operations[position])))
+                    position += 1
+                }
             }
-            content = newContent
+        }
+        collected.sort { $0.batchOffset < $1.batchOffset }
+        batch.values = collected
+    }
+
+    private mutating func payload(_ operation: ValueOperation) -> EventBatch.ValueRecord.Payload {
+        func slot(_ lv: LV) -> EventBatch.EventRef? { lv == ListState.noSlot ? nil : reference(lv) }
+        switch operation {
+        case let .set(value): return .set(value)
+        case let .setKey(key, value): return .setKey(key, value)
+        case let .removeKey(key): return .removeKey(key)
+        case let .insert(value, left, right): return .insert(value, left: slot(left), right: slot(right))
+        case let .remove(item): return .remove(item: reference(item))
+        case let .move(item, left, right): return .move(item: reference(item), left: slot(left), right: slot(right))
+        case let .add(value): return .add(value)
+        case let .discard(value): return .discard(value)
         }
     }
 }

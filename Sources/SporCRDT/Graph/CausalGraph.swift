@@ -17,6 +17,10 @@ struct CausalGraph: Sendable {
         /// The first of `parentsCount` parents of `start` in `parentPool`.
         var parentsStart: Int32
         var parentsCount: Int32
+        /// The Lamport timestamp of `start`: one more than the largest of its
+        /// parents' (0 without parents); each later event of the run adds one. The same
+        /// on every replica, and larger for every descendant.
+        var lamport: Int
     }
 
     private(set) var entries: [Entry] = []
@@ -67,13 +71,21 @@ struct CausalGraph: Sendable {
         if let last = entries.last, parents.count == 1, parents.first == last.end - 1 {
             entries[entries.count - 1].end = end
         } else {
+            var lamport = 0
+            for parent in parents { lamport = max(lamport, self.lamport(of: parent) + 1) }
             entries.append(Entry(
                 start: start, end: end,
-                parentsStart: Int32(parentPool.count), parentsCount: Int32(parents.count)))
+                parentsStart: Int32(parentPool.count), parentsCount: Int32(parents.count), lamport: lamport))
             parentPool.append(contentsOf: parents)
         }
         advanceHeads(removing: parents, adding: end - 1)
         return LVRange(start, end)
+    }
+
+    /// The Lamport timestamp of event `lv` (see ``Entry/lamport``). O(log entries).
+    func lamport(of lv: LV) -> Int {
+        let entry = entries[entryIndex(containing: lv)]
+        return entry.lamport + (lv - entry.start)
     }
 
     /// Appends `count` events made on the current heads (a local edit). O(1) when the

@@ -297,6 +297,25 @@ struct MergeState {
         return false
     }
 
+    /// Calls `body` with every item run in document order.
+    func forEachItemRun(_ body: (ItemSpan) -> Void) {
+        items.forEach(body)
+    }
+
+    /// For every item run removed by the delete events `events` of history operation
+    /// `operation`, calls `body` with the run's first item, its length and the event
+    /// that removed its first item.
+    func forEachDeleteRecord(operation: Int, _ body: (LV, Int, LV, Bool) -> Void) {
+        let slot = operation - operationBase
+        guard slot >= 0, slot < recordZone.count, recordZone[slot] == zone else { return }
+        var recordIndex = firstDeleteRecord[slot]
+        while recordIndex >= 0 {
+            let record = deleteRecords[Int(recordIndex)]
+            body(record.target, record.events.count, record.events.start, record.isForward)
+            recordIndex = record.next
+        }
+    }
+
     /// Describes the first broken invariant, or nil (tests only).
     func checkInvariants() -> String? {
         if let problem = items.checkInvariants() { return "items: \(problem)" }

@@ -38,13 +38,15 @@ struct TextMerger {
     private(set) var walker = GraphWalker()
     /// The length of the text after the patches produced so far.
     private var outputLength = 0
+    /// The prepare version when the last replay ended (the end of its last step).
+    private var lastPrepare: [LV] = []
 
     /// Replays `plan` for the text whose history is `history` and whose current
     /// content has `textLength` scalars, appending the patches that bring the content
     /// to the plan's target version.
     mutating func replay(
         _ plan: MergePlan, agents: AgentAssignment, history: TextHistory,
-        textLength: Int, into patches: inout [TextPatch]
+        textLength: Int, into patches: inout [TextPatch], keepingAllItems: Bool = false
     ) throws(CRDTError) {
         let context = ReplayContext(agents: agents)
         findFirstOperations(of: plan, in: history)
@@ -62,7 +64,7 @@ struct TextMerger {
             let stepIndex = plan.order[k]
             let step = plan.steps[Int(stepIndex)]
             loadOperations(ofStep: stepIndex, plan: plan, history: history)
-            if plan.isCriticalBefore(k), plan.criticalAfter[k] {
+            if !keepingAllItems, plan.isCriticalBefore(k), plan.criticalAfter[k] {
                 // Concurrent with nothing: apply unchanged (or skip if already shown).
                 if !step.isInText {
                     for operation in operationScratch {
@@ -119,8 +121,39 @@ struct TextMerger {
                 }
             }
             prepare = stepIndex
-            if plan.criticalAfter[k] { active = false }
+            if plan.criticalAfter[k], !keepingAllItems { active = false }
         }
+        lastPrepare = prepare >= 0 ? [plan.steps[Int(prepare)].range.end - 1] : []
+    }
+
+    /// The merge state after a replay with `keepingAllItems` (every item of the
+    /// replayed history, in order).
+    var finalState: MergeState { state }
+
+    /// After a replay with `keepingAllItems`, moves the prepare version from where the
+    /// replay left it (the end of its last step) to `version`, which must be part of
+    /// the replayed history: the items' prepare state then shows `version` while their
+    /// end state still shows everything replayed.
+    mutating func movePrepareVersion(to version: [LV], graph: CausalGraph, history: TextHistory) {
+        walker.diff(graph, lastPrepare, version)
+        for range in walker.onlyA {
+            let operations = indexedOperations(in: range, history: history)
+            for (index, operation) in operations.reversed() { change(operation, index: index, by: -1) }
+        }
+        for range in walker.onlyB.reversed() {
+            for (index, operation) in indexedOperations(in: range, history: history) { change(operation, index: index, by: 1) }
+        }
+        lastPrepare = version
+    }
+
+    private func indexedOperations(in range: LVRange, history: TextHistory) -> [(Int, TextOperation)] {
+        var operations: [(Int, TextOperation)] = []
+        var index = history.firstOperation(endingAfter: range.start)
+        while index < history.operations.count, history.operations[index].lvStart < range.end {
+            operations.append((index, history.clip(history.operations[index], to: range)))
+            index += 1
+        }
+        return operations
     }
 
     /// The first history operation of each step (`stepFirstOperation`), found by one

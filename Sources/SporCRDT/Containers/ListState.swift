@@ -1,0 +1,141 @@
+/// The current state of a list: every slot ever created, in list order, and every item.
+///
+/// Merge semantics:
+/// - An insert creates an item and its first *slot*: a position between two slots
+///   (its origins), ordered among concurrent slots by the same YjsMod rules as text,
+///   so items inserted concurrently at one place never interleave and every replica
+///   orders slots the same way, whatever order it learned of them.
+/// - A move creates another slot for the item; the item shows at its slot with the
+///   highest Lamport timestamp (ties: agent name, then sequence number), so
+///   concurrent moves of one item never duplicate it — one of them wins.
+/// - A removal hides the item for good, whatever moves happen concurrently.
+///
+/// Complexity: O(n) per operation in the number of slots (lists in a proposal hold
+/// tens to hundreds of items).
+struct ListState: Sendable {
+    /// As a left origin: the start of the list; as a right origin: its end.
+    static let noSlot: LV = -1
+
+    struct Slot: Sendable, Equatable {
+        var id: LV
+        var item: LV
+        var left: LV
+        var right: LV
+    }
+
+    struct Item: Sendable, Equatable {
+        var value: Value
+        var slot: LV
+        var isRemoved: Bool
+    }
+
+    private(set) var slots: [Slot] = []
+    private(set) var items: [LV: Item] = [:]
+
+    /// The items shown, in order.
+    var visibleItems: [(id: LV, value: Value)] {
+        slots.compactMap { slot in
+            guard let item = items[slot.item], !item.isRemoved, item.slot == slot.id else { return nil }
+            return (slot.item, item.value)
+        }
+    }
+
+    func index(ofSlot id: LV) -> Int? { slots.firstIndex { $0.id == id } }
+
+    /// The origins for a new slot before visible position `index` (0...count): right
+    /// after the visible item before it, and before whatever slot follows that.
+    func origins(forVisibleIndex index: Int) -> (left: LV, right: LV)? {
+        var seen = 0
+        var left = Self.noSlot
+        var insertAt = 0
+        if index > 0 {
+            var found = false
+            for (position, slot) in slots.enumerated() {
+                guard let item = items[slot.item], !item.isRemoved, item.slot == slot.id else { continue }
+                seen += 1
+                if seen == index {
+                    left = slot.id
+                    insertAt = position + 1
+                    found = true
+                    break
+                }
+            }
+            guard found else { return nil }
+        }
+        let right = insertAt < slots.count ? slots[insertAt].id : Self.noSlot
+        return (left, right)
+    }
+
+    mutating func apply(_ operation: ValueOperation, at lv: LV, context: CausalContext) throws(CRDTError) {
+        switch operation {
+        case let .insert(value, left, right):
+            try integrate(Slot(id: lv, item: lv, left: left, right: right), context: context)
+            items[lv] = Item(value: value, slot: lv, isRemoved: false)
+        case let .remove(item):
+            guard items[item] != nil, context.happenedBefore(item, lv) else {
+                throw CRDTError(.unknownItem, "a removal names a list item its author could not have seen")
+            }
+            items[item]?.isRemoved = true
+        case let .move(item, left, right):
+            guard let current = items[item], context.happenedBefore(item, lv) else {
+                throw CRDTError(.unknownItem, "a move names a list item its author could not have seen")
+            }
+            try integrate(Slot(id: lv, item: item, left: left, right: right), context: context)
+            if context.isBefore(current.slot, lv) { items[item]?.slot = lv }
+        default:
+            throw CRDTError(.unknownContainer, "a \(operation.kind) operation cannot apply to a list")
+        }
+    }
+
+    /// Places a new slot between its origins. Slots between the origins are exactly
+    /// those created concurrently with it; YjsMod decides the order among them.
+    private mutating func integrate(_ new: Slot, context: CausalContext) throws(CRDTError) {
+        func position(of id: LV, isLeft: Bool) throws(CRDTError) -> Int {
+            if id == Self.noSlot { return isLeft ? -1 : slots.count }
+            guard let found = self.index(ofSlot: id), context.happenedBefore(id, new.id) else {
+                throw CRDTError(.unknownItem, "a list operation names a position its author could not have seen")
+            }
+            return found
+        }
+        let leftPosition = try position(of: new.left, isLeft: true)
+        let rightPosition = try position(of: new.right, isLeft: false)
+        guard leftPosition < rightPosition else {
+            throw CRDTError(.malformed, "a list operation's origins are out of order")
+        }
+        var index = leftPosition + 1
+        var scanning = false
+        var scanStart = index
+        while index < rightPosition {
+            let other = slots[index]
+            let otherLeft = other.left == Self.noSlot ? -1 : (self.index(ofSlot: other.left) ?? -1)
+            if otherLeft < leftPosition { break }
+            if otherLeft == leftPosition {
+                if other.right == new.right {
+                    if Self.siblingGoesFirst(new.id, other.id, context: context) { break }
+                    scanning = false
+                } else {
+                    let otherRight = other.right == Self.noSlot ? slots.count : (self.index(ofSlot: other.right) ?? slots.count)
+                    if otherRight < rightPosition {
+                        if !scanning {
+                            scanning = true
+                            scanStart = index
+                        }
+                    } else {
+                        scanning = false
+                    }
+                }
+            }
+            index += 1
+        }
+        slots.insert(new, at: scanning ? scanStart : index)
+    }
+
+    /// Concurrent siblings with the same origins: smaller agent name first, then seq
+    /// (the same rule as text).
+    private static func siblingGoesFirst(_ lv: LV, _ other: LV, context: CausalContext) -> Bool {
+        let (agent, seq) = context.agents.agentAndSeq(of: lv)
+        let (otherAgent, otherSeq) = context.agents.agentAndSeq(of: other)
+        if agent == otherAgent { return seq < otherSeq }
+        return context.agents.agents[Int(agent)] < context.agents.agents[Int(otherAgent)]
+    }
+}

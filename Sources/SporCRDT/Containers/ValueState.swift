@@ -1,0 +1,128 @@
+/// What applying register, map, list and set operations needs to know about history.
+struct CausalContext {
+    let graph: CausalGraph
+    let agents: AgentAssignment
+
+    /// Whether event `lv` is in the causal past of event `event` (strictly before it).
+    @inline(__always)
+    func happenedBefore(_ lv: LV, _ event: LV) -> Bool {
+        lv < event && graph.contains(lv, inVersion: graph.parents(of: event))
+    }
+
+    /// The deterministic order of concurrent writes: Lamport timestamp, then agent
+    /// name, then sequence number. A later write (causally) always orders last.
+    func isBefore(_ lhs: LV, _ rhs: LV) -> Bool {
+        let left = graph.lamport(of: lhs), right = graph.lamport(of: rhs)
+        if left != right { return left < right }
+        let (leftAgent, leftSeq) = agents.agentAndSeq(of: lhs)
+        let (rightAgent, rightSeq) = agents.agentAndSeq(of: rhs)
+        if leftAgent != rightAgent { return agents.agents[Int(leftAgent)] < agents.agents[Int(rightAgent)] }
+        return leftSeq < rightSeq
+    }
+}
+
+/// A write kept by a multi-value register: the event and what it wrote (nil: a removal).
+struct KeptWrite: Sendable, Equatable {
+    var lv: LV
+    var value: Value?
+}
+
+extension Array where Element == KeptWrite {
+    /// Multi-value register semantics: a new write replaces exactly the kept writes in
+    /// its causal past; concurrent writes are all kept.
+    mutating func record(_ write: KeptWrite, context: CausalContext) {
+        removeAll { context.happenedBefore($0.lv, write.lv) }
+        append(write)
+    }
+}
+
+/// The current state of a register, map, list or set, derived from its operations.
+/// Applying an operation depends only on the operations in its causal past, so the
+/// same operations give the same state in any causal order of application.
+enum ValueState: Sendable {
+    /// Texts keep their state in a rope instead.
+    case none
+    /// Register: the writes nobody has overwritten yet (several = a conflict).
+    case register([KeptWrite])
+    /// Map: per key, the writes nobody has overwritten yet (a removal has no value).
+    case map([String: [KeptWrite]])
+    case list(ListState)
+    /// Set: per value, the adds no removal has seen yet (present while any is left).
+    case set([Value: [LV]])
+
+    init(kind: ContainerKind) {
+        switch kind {
+        case .text: self = .none
+        case .register: self = .register([])
+        case .map: self = .map([:])
+        case .list: self = .list(ListState())
+        case .set: self = .set([:])
+        }
+    }
+
+    /// Applies `operation`, made by event `lv`, after every operation of its causal
+    /// past. Throws for operations that refer to list items or slots the event could
+    /// not have seen (a malformed or malicious change).
+    mutating func apply(_ operation: ValueOperation, at lv: LV, context: CausalContext) throws(CRDTError) {
+        switch (self, operation) {
+        case (.register(var writes), let .set(value)):
+            self = .none
+            writes.record(KeptWrite(lv: lv, value: value), context: context)
+            self = .register(writes)
+        case (.map(var entries), let .setKey(key, value)):
+            self = .none
+            entries[key, default: []].record(KeptWrite(lv: lv, value: value), context: context)
+            self = .map(entries)
+        case (.map(var entries), let .removeKey(key)):
+            self = .none
+            entries[key, default: []].record(KeptWrite(lv: lv, value: nil), context: context)
+            self = .map(entries)
+        case (.set(var adds), let .add(value)):
+            self = .none
+            adds[value, default: []].append(lv)
+            self = .set(adds)
+        case (.set(var adds), let .discard(value)):
+            self = .none
+            adds[value]?.removeAll { context.happenedBefore($0, lv) }
+            if adds[value]?.isEmpty == true { adds[value] = nil }
+            self = .set(adds)
+        case (.list(var list), _):
+            self = .none
+            defer { self = .list(list) }
+            try list.apply(operation, at: lv, context: context)
+        default:
+            throw CRDTError(.unknownContainer, "a \(operation.kind) operation cannot apply to this container")
+        }
+    }
+}
+
+/// The values a register (or a map entry) holds: one, or several written concurrently
+/// — a conflict, shown until a later write that has seen them all replaces them.
+public struct RegisterValue: Sendable, Equatable {
+    public struct Write: Sendable, Equatable {
+        public let value: Value
+        public let author: EventID
+    }
+
+    /// Every value kept, the deterministic winner first (the write with the highest
+    /// Lamport timestamp, then agent name, then sequence number).
+    public let writes: [Write]
+
+    /// The value to show: the winner.
+    public var value: Value? { writes.first?.value }
+    /// Whether concurrent writes disagree (hold different values) and nobody has
+    /// resolved them yet.
+    public var isConflict: Bool { writes.contains { $0.value != writes[0].value } }
+
+    static let empty = RegisterValue(writes: [])
+
+    /// Reads kept writes; removals (nil) only win when nothing else is kept.
+    init(_ kept: [KeptWrite], context: CausalContext) {
+        let ordered = kept.sorted { context.isBefore($1.lv, $0.lv) }
+        writes = ordered.compactMap { write in
+            write.value.map { Write(value: $0, author: context.agents.eventID(of: write.lv)) }
+        }
+    }
+
+    init(writes: [Write]) { self.writes = writes }
+}
