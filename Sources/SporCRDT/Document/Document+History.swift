@@ -14,7 +14,7 @@ extension Document {
     package mutating func appendEdits(
         _ edits: [TextEdit], in id: ContainerID, by agent: AgentID, parents: [Int]
     ) -> Range<Int> {
-        precondition(pendingText == nil, "decode the history before appending to it")
+        precondition(pending == nil, "decode the history before appending to it")
         let agentIndex = log.agents.index(of: agent)
         let index = containerIndex(registering: id)
         let start = log.eventCount

@@ -20,10 +20,11 @@ public struct Document: Sendable {
     /// The agent local edits are attributed to; nil for a read-only replica.
     public let agent: AgentID?
 
-    /// The history. For an opened file whose text operations are still encoded
-    /// (`pendingText`), the text histories of its containers are empty.
+    /// The history. For an opened file whose history is still partly encoded
+    /// (`pending`), the text histories of its containers are empty, and so is the
+    /// whole log if the structure was not decoded either.
     var log = OperationLog()
-    var pendingText: LazyTextOperations?
+    var pending: PendingHistory?
     /// Per container: the current text (texts only).
     var ropes: [TextRope?] = []
     /// Per container: the current state (non-texts only).
@@ -41,16 +42,22 @@ public struct Document: Sendable {
 
     // MARK: - History access
 
-    /// The history with every text's operations, decoding an opened file's text
-    /// operations if needed (the result is shared by copies of this document).
+    /// The complete history, decoding an opened file's encoded parts if needed (the
+    /// result is shared by copies of this document).
     func historyLog() throws(CRDTError) -> OperationLog {
-        guard let pendingText else { return log }
+        guard let pending else { return log }
+        let fileLog = try pending.fileLog(base: log)
+        // Without a decoded structure the log holds no events yet (every edit and
+        // merge decodes first): the file's history is the whole history.
+        guard pending.decodedStructure != nil else { return fileLog }
+        // Otherwise the log has the structure (and possibly register/map/list/set
+        // events since); the file supplies the text operations of its events.
         var complete = log
-        let histories = try pendingText.textHistories(registeredIn: log)
-        for index in histories.indices where !histories[index].operations.isEmpty {
-            var merged = histories[index]
-            for operation in complete.textHistories[index].operations {
-                complete.textHistories[index].content.withUnsafeBufferPointer { content in
+        for index in 0..<pending.containerCount where !fileLog.textHistories[index].operations.isEmpty {
+            var merged = fileLog.textHistories[index]
+            let later = complete.textHistories[index]
+            later.content.withUnsafeBufferPointer { content in
+                for operation in later.operations {
                     merged.append(operation, utf8: UnsafeBufferPointer(
                         rebasing: content[operation.contentStart..<operation.contentStart + operation.contentByteCount]))
                 }
@@ -60,13 +67,17 @@ public struct Document: Sendable {
         return complete
     }
 
-    /// Decodes an opened file's text operations into this value, before anything that
-    /// needs text history.
+    /// Decodes an opened file's encoded history into this value, before anything that
+    /// needs it.
     mutating func materializeHistory() throws(CRDTError) {
-        guard pendingText != nil else { return }
+        guard pending != nil else { return }
         log = try historyLog()
-        pendingText = nil
+        pending = nil
+        syncStatesWithContainers()
     }
+
+    /// Whether the log lacks the events of an opened file (its structure is encoded).
+    private var structurePending: Bool { pending != nil && pending?.decodedStructure == nil }
 
     /// Makes the per-container state match the containers the log knows.
     mutating func syncStatesWithContainers() {
@@ -82,13 +93,22 @@ public struct Document: Sendable {
     // MARK: - Reading
 
     /// The current version: the frontier of all known events.
-    public var version: Version { log.version(of: log.graph.heads) }
+    public var version: Version {
+        if structurePending, let pending { return Version(heads: pending.summary.heads) }
+        return log.version(of: log.graph.heads)
+    }
 
     /// For every agent, how many of its events this document has.
-    public var versionVector: VersionVector { log.agents.versionVector }
+    public var versionVector: VersionVector {
+        if structurePending, let pending { return pending.summary.versionVector }
+        return log.agents.versionVector
+    }
 
     /// The number of events in the history.
-    public var eventCount: Int { log.eventCount }
+    public var eventCount: Int {
+        if structurePending, let pending { return pending.summary.eventCount }
+        return log.eventCount
+    }
 
     /// The containers that have content or history, sorted.
     public var containerIDs: [ContainerID] { log.containerIDs.sorted() }
@@ -115,7 +135,7 @@ public struct Document: Sendable {
         guard let agent else {
             throw CRDTError(.readOnly, "this document has no local agent, so it cannot be edited")
         }
-        if needsText, pendingText != nil { try materializeHistory() }
+        if pending != nil, needsText || structurePending { try materializeHistory() }
         if let cached = cachedAgentIndex, cached.generation == log.rollbackGeneration { return cached.index }
         let index = log.agents.index(of: agent)
         cachedAgentIndex = (index, log.rollbackGeneration)
