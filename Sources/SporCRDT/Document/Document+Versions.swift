@@ -171,45 +171,87 @@ extension Document {
     /// An anchor at scalar `position` of text `id` (0...length): before the character
     /// there, or at the end.
     public func anchor(in id: ContainerID, at position: Int) throws(CRDTError) -> TextAnchor {
+        try anchors(in: id, at: [position])[0]
+    }
+
+    /// Anchors at several scalar positions of text `id`, with one replay of its history.
+    public func anchors(in id: ContainerID, at positions: [Int]) throws(CRDTError) -> [TextAnchor] {
         let length = textLength(id)
-        guard position >= 0, position <= length else {
+        for position in positions where position < 0 || position > length {
             throw CRDTError(.positionOutOfBounds, "cannot anchor at \(position) in \(id), which has \(length) characters")
         }
-        if position == length { return TextAnchor(character: nil) }
+        let order = positions.indices.sorted { positions[$0] < positions[$1] }
+        var result = [TextAnchor](repeating: TextAnchor(character: nil), count: positions.count)
+        guard positions.contains(where: { $0 < length }) else { return result }
         let log = try historyLog()
-        guard let history = try textHistory(id, in: log) else { return TextAnchor(character: nil) }
+        guard let history = try textHistory(id, in: log) else { return result }
         let merger = try fullOrder(history, upTo: log.graph.heads, log: log)
         var seen = 0
-        var found: LV?
+        var next = 0
         merger.finalState.forEachItemRun { span in
-            guard found == nil, !span.isDeletedAtEnd else { return }
-            if position < seen + span.count { found = span.id + (position - seen) }
+            guard next < order.count, !span.isDeletedAtEnd else { return }
+            while next < order.count, positions[order[next]] < seen + span.count {
+                let lv = span.id + (positions[order[next]] - seen)
+                result[order[next]] = TextAnchor(character: log.agents.eventID(of: lv))
+                next += 1
+            }
             seen += span.count
         }
-        return TextAnchor(character: found.map { log.agents.eventID(of: $0) })
+        return result
     }
 
     /// Where `anchor` is now in text `id` (a scalar position). An anchor whose character
     /// was deleted stays where that character was.
     public func position(of anchor: TextAnchor, in id: ContainerID) throws(CRDTError) -> Int {
-        guard let character = anchor.character else { return textLength(id) }
+        try positions(of: [anchor], in: id)[0]
+    }
+
+    /// Where each of `anchors` is now in text `id`, with one replay of its history.
+    /// Throws ``CRDTError/Code-swift.struct/unknownItem`` if an anchor names a
+    /// character this text does not have.
+    public func positions(of anchors: [TextAnchor], in id: ContainerID) throws(CRDTError) -> [Int] {
+        let length = textLength(id)
+        guard anchors.contains(where: { $0.character != nil }) else { return anchors.map { _ in length } }
         let log = try historyLog()
-        guard let lv = log.agents.lv(of: character), let history = try textHistory(id, in: log) else {
+        var wanted: [(lv: LV, index: Int)] = []
+        for (index, anchor) in anchors.enumerated() {
+            guard let character = anchor.character else { continue }
+            guard let lv = log.agents.lv(of: character) else {
+                throw CRDTError(.unknownItem, "\(id) has no character \(character)")
+            }
+            wanted.append((lv, index))
+        }
+        guard let history = try textHistory(id, in: log) else {
+            let character = anchors[wanted[0].index].character.map(String.init(describing:)) ?? ""
             throw CRDTError(.unknownItem, "\(id) has no character \(character)")
         }
+        wanted.sort { $0.lv < $1.lv }
         let merger = try fullOrder(history, upTo: log.graph.heads, log: log)
+        var result = [Int?](repeating: nil, count: anchors.count)
+        for (index, anchor) in anchors.enumerated() where anchor.character == nil { result[index] = length }
         var visibleBefore = 0
-        var position: Int?
         merger.finalState.forEachItemRun { span in
-            guard position == nil else { return }
-            if lv >= span.id, lv < span.id + span.count {
-                position = visibleBefore + (span.isDeletedAtEnd ? 0 : lv - span.id)
-            } else if !span.isDeletedAtEnd {
-                visibleBefore += span.count
+            // The anchors inside this run: a binary search in the sorted LVs.
+            var low = 0, high = wanted.count
+            while low < high {
+                let mid = (low + high) >> 1
+                if wanted[mid].lv < span.id { low = mid + 1 } else { high = mid }
             }
+            while low < wanted.count, wanted[low].lv < span.id + span.count {
+                result[wanted[low].index] = visibleBefore + (span.isDeletedAtEnd ? 0 : wanted[low].lv - span.id)
+                low += 1
+            }
+            if !span.isDeletedAtEnd { visibleBefore += span.count }
         }
-        guard let position else { throw CRDTError(.unknownItem, "\(id) has no character \(character)") }
-        return position
+        var positions: [Int] = []
+        positions.reserveCapacity(anchors.count)
+        for (index, position) in result.enumerated() {
+            guard let position else {
+                throw CRDTError(.unknownItem, "\(id) has no character \(anchors[index].character.map(String.init(describing:)) ?? "")")
+            }
+            positions.append(position)
+        }
+        return positions
     }
 
     /// A read-only view of every container as it was at `version`.

@@ -213,6 +213,24 @@ public struct Document: Sendable {
         }
     }
 
+    /// Makes text `id` read `newText` with as few insertions and deletions as a line
+    /// then character diff finds, as one all-or-nothing change — the way to save a
+    /// text edited outside Spor (e.g. in `$EDITOR`): partners' concurrent edits to
+    /// parts this change did not touch survive the merge, which replacing the whole
+    /// text would not allow. Does nothing if the text already reads `newText`.
+    public mutating func setText(_ newText: String, in id: ContainerID = .text) throws(CRDTError) {
+        guard id.kind == .text else { throw CRDTError(.unknownContainer, "\(id) is not a text") }
+        let replacements = TextDiff.replacements(from: text(id), to: newText)
+        guard !replacements.isEmpty else { return }
+        try atomically { document throws(CRDTError) in
+            // From the last to the first, so that earlier positions stay valid.
+            for replacement in replacements.reversed() {
+                try document.delete(replacement.oldRange, in: id)
+                try document.insert(replacement.replacement, at: replacement.oldRange.lowerBound, in: id)
+            }
+        }
+    }
+
     /// Applies `edits`, made one after another on text `id` as it was at `version`
     /// (an older version, e.g. where a partner's offline branch started), and merges
     /// them with everything that happened since. Positions are checked against the
