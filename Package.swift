@@ -22,11 +22,13 @@ let package = Package(
     name: "Spor",
     products: [
         .library(name: "SporCRDT", targets: ["SporCRDT"]),
+        .library(name: "SporProposal", targets: ["SporProposal"]),
         .executable(name: "spor-bench", targets: ["spor-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // zlib (crc32, deflate/inflate) from the system: `libz` / Debian's zlib1g-dev.
@@ -46,6 +48,16 @@ let package = Package(
             ],
             swiftSettings: optimisedInDebug
         ),
+        // The klimaudviklingsspor proposal on SporCRDT's containers: schema, rules,
+        // rounds and deadlines, submissions, export. No I/O.
+        .target(
+            name: "SporProposal",
+            dependencies: [
+                "SporCRDT",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strictSettings
+        ),
         // Reading the editing-trace files (../shared/traces format) for tests and benchmarks.
         .target(
             name: "SporTraces",
@@ -63,6 +75,12 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Benchmarks/spor-bench",
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "SporProposalTests",
+            dependencies: ["SporProposal", "SporCRDT", .product(name: "Crypto", package: "swift-crypto")],
+            resources: [.copy("Golden")],
             swiftSettings: strictSettings
         ),
         .testTarget(

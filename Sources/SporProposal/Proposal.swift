@@ -1,0 +1,158 @@
+import Foundation
+import SporCRDT
+
+/// A klimaudviklingsspor proposal: a ``Document`` laid out by ``ProposalSchema``,
+/// edited by one ``Actor`` on this replica.
+///
+/// Every field merges like the container it lives in: sections are collaborative
+/// texts, scalar fields are multi-value registers (concurrent different values are a
+/// conflict until rewritten, see ``ProposalContent/conflicts``), participants, budget
+/// lines, milestones and comments are list items holding maps, so partners adding
+/// lines concurrently keep all of them.
+///
+/// Every mutating method checks its input and the actor's role first and is one
+/// all-or-nothing change: it either succeeds or throws a ``ProposalError`` naming
+/// the field and leaves the proposal unchanged. No method reads the clock: times
+/// are passed in (`at:`), so deadlines can be tested at any instant.
+public struct Proposal: Sendable {
+    public internal(set) var document: Document
+    public let actor: Actor
+
+    /// A proposal stored in `document`, edited as `actor`.
+    public init(document: Document, actor: Actor) {
+        self.document = document
+        self.actor = actor
+    }
+
+    /// A new proposal titled `title` for round `roundID`, made on this replica by
+    /// `agent`; a member organisation from the registry becomes its lead partner.
+    public static func create(
+        agent: AgentID, actor: Actor, title: String, roundID: String, calendar: RoundCalendar = .builtIn
+    ) throws(ProposalError) -> Proposal {
+        var proposal = Proposal(document: Document(agent: agent), actor: actor)
+        try proposal.change { proposal throws(ProposalError) in
+            try proposal.setRound(roundID, calendar: calendar)
+            try proposal.setSection(.title, to: title)
+            if actor.role == .member, let organisation = Organisation.withCode(actor.organisation) {
+                try proposal.addParticipant(ParticipantInput(organisation: .registered(organisation), role: .lead))
+            }
+        }
+        return proposal
+    }
+
+    // MARK: - Reading
+
+    /// The proposal as it is now.
+    public func content() throws(ProposalError) -> ProposalContent {
+        try documentStep { () throws(CRDTError) in try ProposalContent.read(from: document) }
+    }
+
+    /// The proposal as it was at `version` (e.g. a submitted version).
+    public func content(at version: Version) throws(ProposalError) -> ProposalContent {
+        try documentStep { () throws(CRDTError) in try ProposalContent.read(from: document.view(at: version)) }
+    }
+
+    // MARK: - Changing
+
+    /// Runs `body` as one all-or-nothing change, recording once which organisation
+    /// this replica's agent acts for.
+    @discardableResult
+    mutating func change<Result>(_ body: (inout Proposal) throws(ProposalError) -> Result) throws(ProposalError) -> Result {
+        var copy = self
+        let result = try body(&copy)
+        try copy.recordAgentOrganisation()
+        self = copy
+        return result
+    }
+
+    private mutating func recordAgentOrganisation() throws(ProposalError) {
+        guard let agent = document.agent else { return }
+        let wanted = Value.string(actor.organisation)
+        guard document.mapEntry(agent.name, in: ProposalSchema.agents).value != wanted else { return }
+        try documentStep { () throws(CRDTError) in
+            try document.set(wanted, forKey: agent.name, in: ProposalSchema.agents)
+        }
+    }
+
+    /// Refuses content changes by anyone but a member, and after a decision or a
+    /// withdrawal.
+    func requireEditableContent(field: String) throws(ProposalError) {
+        guard actor.role == .member else {
+            throw ProposalError(.notPermitted, field: field,
+                                "only participating organisations edit a proposal; a \(actor.role.rawValue) comments instead")
+        }
+        let process = ProposalSchema.process
+        if document.mapEntry(ProposalSchema.Key.withdrawnAt, in: process).value != nil {
+            throw ProposalError(.stepNotAllowed, field: field, "the proposal has been withdrawn")
+        }
+        if document.mapEntry(ProposalSchema.Key.decision, in: ProposalSchema.secretariat).value != nil {
+            throw ProposalError(.stepNotAllowed, field: field, "the committee's decision is recorded; the proposal is closed")
+        }
+    }
+
+    /// Writes `value` under `key` of `map` as field `field` (skipped if unchanged, so
+    /// that an unchanged save makes no event and cannot raise a conflict).
+    mutating func write(_ value: Value, forKey key: String, in map: ContainerID, field: String) throws(ProposalError) {
+        let current = document.mapEntry(key, in: map)
+        guard current.value != value || current.isConflict else { return }
+        try documentStep(field: field) { () throws(CRDTError) in try document.set(value, forKey: key, in: map) }
+    }
+
+    /// Makes sure `map` lists its child container under `key` (the schema's lists).
+    mutating func ensureChild(_ kind: ContainerKind, forKey key: String, in map: ContainerID) throws(ProposalError) {
+        try documentStep { () throws(CRDTError) in _ = try document.createChild(kind, forKey: key, in: map) }
+    }
+
+    // MARK: - Sections and scalar fields
+
+    /// Makes `section` read `text`, as the few edits that produce it (so partners'
+    /// concurrent edits elsewhere in the section survive).
+    public mutating func setSection(_ section: Section, to text: String) throws(ProposalError) {
+        try requireEditableContent(field: section.key)
+        try change { proposal throws(ProposalError) in
+            let id = ProposalSchema.text(of: section)
+            try proposal.ensureChild(.text, forKey: section.key, in: ProposalSchema.proposal)
+            try documentStep(field: section.key) { () throws(CRDTError) in try proposal.document.setText(text, in: id) }
+        }
+    }
+
+    /// Sets the amount requested from Klimaalliancen, in DKK.
+    public mutating func setAmountRequested(_ kroner: Int64) throws(ProposalError) {
+        let field = ProposalSchema.Key.amountRequested
+        try requireEditableContent(field: field)
+        let amount = try Kroner.check(kroner, field: field)
+        try change { proposal throws(ProposalError) in
+            try proposal.write(.int(amount), forKey: field, in: ProposalSchema.proposal, field: field)
+        }
+    }
+
+    /// Sets the round the proposal is for; throws `unknownRound` if `calendar` has no
+    /// such round.
+    public mutating func setRound(_ roundID: String, calendar: RoundCalendar) throws(ProposalError) {
+        let field = ProposalSchema.Key.round
+        try requireEditableContent(field: field)
+        let round = try calendar.round(id: roundID, field: field)
+        try change { proposal throws(ProposalError) in
+            try proposal.write(.string(round.id), forKey: field, in: ProposalSchema.proposal, field: field)
+        }
+    }
+
+    /// The fields ``set(_:to:calendar:)`` accepts: every section's key, then
+    /// `amountRequested` and `round`.
+    public static let settableFields: [String] = Section.allCases.map(\.key) + [ProposalSchema.Key.amountRequested, ProposalSchema.Key.round]
+
+    /// Sets a field by name from text, as a command line gives it: a section's text, an
+    /// amount ("1.250.000") or a round id. Throws `unknownField` naming the known fields.
+    public mutating func set(_ field: String, to text: String, calendar: RoundCalendar = .builtIn) throws(ProposalError) {
+        if let section = Section(rawValue: field) {
+            try setSection(section, to: text)
+        } else if field == ProposalSchema.Key.amountRequested {
+            try setAmountRequested(try Kroner.parse(text, field: field))
+        } else if field == ProposalSchema.Key.round {
+            try setRound(text.trimmingWhitespace(), calendar: calendar)
+        } else {
+            throw ProposalError(.unknownField, field: field,
+                                "there is no field \(String(reflecting: field)); fields are \(Self.settableFields.joined(separator: ", "))")
+        }
+    }
+}

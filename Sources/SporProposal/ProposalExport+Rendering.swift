@@ -1,0 +1,149 @@
+extension ProposalContent {
+    /// The proposal as Markdown (GitHub-flavoured tables). Section texts are copied as
+    /// written (partners may use Markdown in them); table cells are escaped.
+    public func markdown(_ options: ExportOptions) -> String {
+        let model = ExportModel(self, options: options)
+        var out = "# \(model.title)\n\n"
+        out += "| | |\n|---|---|\n"
+        for (name, value) in model.facts { out += "| \(cell(name)) | \(cell(value)) |\n" }
+        for (heading, text) in model.sections {
+            out += "\n## \(heading)\n\n"
+            let body = text.trimmingWhitespace()
+            out += body.isEmpty ? "—\n" : body + "\n"
+        }
+        for (heading, table) in model.tables {
+            out += "\n## \(heading)\n\n"
+            guard !table.rows.isEmpty || !table.footer.isEmpty else { continue }
+            out += "| " + table.header.map(cell).joined(separator: " | ") + " |\n"
+            out += "|" + table.header.indices.map { table.numeric.contains($0) ? "---:" : "---" }.joined(separator: "|") + "|\n"
+            for row in table.rows { out += "| " + row.map(cell).joined(separator: " | ") + " |\n" }
+            for row in table.footer { out += "| " + row.map { $0.isEmpty ? "" : "**\(cell($0))**" }.joined(separator: " | ") + " |\n" }
+        }
+        if let heading = model.commentsHeading {
+            out += "\n## \(heading)\n"
+            if model.comments.isEmpty { out += "\n—\n" }
+            for comment in model.comments {
+                out += "\n### \(comment.heading)\n\n"
+                out += comment.quote.split(separator: "\n", omittingEmptySubsequences: false).map { "> \($0)" }.joined(separator: "\n") + "\n"
+                for paragraph in comment.paragraphs { out += "\n\(paragraph)\n" }
+            }
+        }
+        return out
+    }
+
+    /// The proposal as one standalone HTML page (no external files), laid out to print.
+    /// Every text from the document is escaped.
+    public func html(_ options: ExportOptions) -> String {
+        let model = ExportModel(self, options: options)
+        var out = """
+            <!DOCTYPE html>
+            <html lang="\(model.language.rawValue)">
+            <head>
+            <meta charset="utf-8">
+            <title>\(escape(model.title))</title>
+            <style>
+            body { font-family: system-ui, sans-serif; max-width: 50em; margin: 2em auto; line-height: 1.45; color: #111; }
+            table { border-collapse: collapse; width: 100%; margin: 0.5em 0 1.5em; }
+            th, td { border: 1px solid #999; padding: 0.25em 0.5em; text-align: left; vertical-align: top; }
+            td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; }
+            tfoot td { font-weight: bold; }
+            blockquote { border-left: 3px solid #999; margin: 0.5em 0; padding-left: 0.75em; color: #444; }
+            @media print { body { margin: 0; max-width: none; } h2 { break-after: avoid; } tr { break-inside: avoid; } }
+            </style>
+            </head>
+            <body>
+            <h1>\(escape(model.title))</h1>
+
+            """
+        out += "<table class=\"facts\">\n"
+        for (name, value) in model.facts { out += "<tr><th>\(escape(name))</th><td>\(escape(value))</td></tr>\n" }
+        out += "</table>\n"
+        for (heading, text) in model.sections {
+            out += "<h2>\(escape(heading))</h2>\n"
+            out += paragraphs(text)
+        }
+        for (heading, table) in model.tables {
+            out += "<h2>\(escape(heading))</h2>\n"
+            guard !table.rows.isEmpty || !table.footer.isEmpty else { out += "<p>—</p>\n"; continue }
+            func row(_ cells: [String], tag: String) -> String {
+                "<tr>" + cells.enumerated().map { index, value in
+                    let numeric = table.numeric.contains(index) ? " class=\"n\"" : ""
+                    return "<\(tag)\(numeric)>\(escape(value))</\(tag)>"
+                }.joined() + "</tr>\n"
+            }
+            out += "<table>\n<thead>\n" + row(table.header, tag: "th") + "</thead>\n<tbody>\n"
+            for cells in table.rows { out += row(cells, tag: "td") }
+            out += "</tbody>\n"
+            if !table.footer.isEmpty {
+                out += "<tfoot>\n"
+                for cells in table.footer { out += row(cells, tag: "td") }
+                out += "</tfoot>\n"
+            }
+            out += "</table>\n"
+        }
+        if let heading = model.commentsHeading {
+            out += "<h2>\(escape(heading))</h2>\n"
+            if model.comments.isEmpty { out += "<p>—</p>\n" }
+            for comment in model.comments {
+                out += "<h3>\(escape(comment.heading))</h3>\n"
+                out += "<blockquote>\(lines(comment.quote))</blockquote>\n"
+                for paragraph in comment.paragraphs { out += "<p>\(lines(paragraph))</p>\n" }
+            }
+        }
+        out += "</body>\n</html>\n"
+        return out
+    }
+}
+
+/// A Markdown table cell: pipes escaped, line breaks as spaces.
+private func cell(_ text: String) -> String {
+    var result = ""
+    for character in text {
+        switch character {
+        case "|": result += "\\|"
+        case "\n", "\r\n", "\r": result += " "
+        default: result.append(character)
+        }
+    }
+    return result
+}
+
+/// Text escaped for HTML element content and attribute values.
+func escape(_ text: String) -> String {
+    var result = ""
+    result.reserveCapacity(text.utf8.count)
+    for character in text {
+        switch character {
+        case "&": result += "&amp;"
+        case "<": result += "&lt;"
+        case ">": result += "&gt;"
+        case "\"": result += "&quot;"
+        case "'": result += "&#39;"
+        default: result.append(character)
+        }
+    }
+    return result
+}
+
+/// Escaped text with its line breaks kept.
+private func lines(_ text: String) -> String {
+    text.split(separator: "\n", omittingEmptySubsequences: false).map { escape(String($0)) }.joined(separator: "<br>\n")
+}
+
+/// A section's text as paragraphs: blank lines separate them, single line breaks stay.
+private func paragraphs(_ text: String) -> String {
+    let body = text.trimmingWhitespace()
+    guard !body.isEmpty else { return "<p>—</p>\n" }
+    var out = ""
+    var current: [Substring] = []
+    func flush() {
+        guard !current.isEmpty else { return }
+        out += "<p>" + current.map { escape(String($0)) }.joined(separator: "<br>\n") + "</p>\n"
+        current = []
+    }
+    for line in body.split(separator: "\n", omittingEmptySubsequences: false) {
+        if line.allSatisfy(\.isWhitespace) { flush() } else { current.append(line) }
+    }
+    flush()
+    return out
+}
