@@ -11,13 +11,18 @@ public struct ExportOptions: Sendable {
     public var language: Language
     /// Whether unresolved comments (with their replies) are included.
     public var includeOpenComments: Bool
+    /// Whether the version (its heads) and the content hash are shown — on for a copy
+    /// that must be traceable to a version, off for a plain reading copy.
+    public var includeVersion: Bool
     /// The instant the export is made: decides the status and which deadlines passed.
     public var now: Date
     public var calendar: RoundCalendar
 
-    public init(language: Language = .danish, includeOpenComments: Bool = false, now: Date, calendar: RoundCalendar = .builtIn) {
+    public init(language: Language = .danish, includeOpenComments: Bool = false, includeVersion: Bool = true,
+                now: Date, calendar: RoundCalendar = .builtIn) {
         self.language = language
         self.includeOpenComments = includeOpenComments
+        self.includeVersion = includeVersion
         self.now = now
         self.calendar = calendar
     }
@@ -72,8 +77,10 @@ struct ExportModel {
         if let lead = content.participants.first(where: { $0.role == .lead }), let organisation = lead.organisation {
             facts.append((say("Tovholder", "Lead partner"), organisation.name))
         }
-        facts.append(("Version", content.version.heads.map(\.description).joined(separator: ", ")))
-        facts.append((say("Indhold (SHA-256)", "Content (SHA-256)"), content.contentHash))
+        if options.includeVersion {
+            facts.append(("Version", content.version.heads.map(\.description).joined(separator: ", ")))
+            facts.append((say("Indhold (SHA-256)", "Content (SHA-256)"), content.contentHash))
+        }
 
         // Sections, then extra sections.
         for section in Section.allCases where section != .title {

@@ -1,0 +1,86 @@
+import Foundation
+import SporCRDT
+import Testing
+@testable import SporProposal
+
+@Suite("Export to Markdown and HTML")
+struct ExportTests {
+    /// The complete proposal with an extra section, text that needs escaping, an open
+    /// comment with a reply and a resolved comment.
+    static func fixture() throws -> Proposal {
+        var aarhus = try completeProposal()
+        try aarhus.setSection(.risks, to: "Forsinket levering af sensorer (< 3 mdr.) & \"vejr\".")
+        try aarhus.addParticipant(ParticipantInput(organisation: .other(name: "Rør | Rens A/S", kind: .company),
+                                                   role: .observer, contactName: "Lis Ravn"))
+        try aarhus.addExtraSection(heading: "Bilag: Målemetode", body: "Sensorer måler afstrømning hvert 5. minut.\n\nData deles åbent.\n")
+        var dgo = try replica(of: aarhus, agent: "kl-midt", actor: Actors.dgo)
+        let comment = try dgo.addComment(on: .challenge, range: 20..<26, text: "Hvor mange kældre er ramt?", at: copenhagen("2024-09-02T10:00"))
+        var secretariat = try replica(of: aarhus, agent: "sekretariat", actor: Actors.secretariat)
+        let resolved = try secretariat.addComment(on: .summary, range: 0..<3, text: "Fint.", at: copenhagen("2024-09-02T11:00"))
+        try secretariat.setResolved(resolved, true)
+        try sync(&aarhus, from: dgo)
+        try sync(&aarhus, from: secretariat)
+        try aarhus.reply(to: comment, text: "Ca. 300 i 2023.", at: copenhagen("2024-09-03T08:15"))
+        return aarhus
+    }
+
+    static func golden(_ name: String) throws -> String {
+        let url = try #require(Bundle.module.url(forResource: name, withExtension: nil, subdirectory: "Golden"))
+        return try String(contentsOf: url, encoding: .utf8)
+    }
+
+    /// Compares line by line, so that a failure names the first line that differs.
+    static func expectSame(_ actual: String, _ expected: String, _ name: String) {
+        let actualLines = actual.split(separator: "\n", omittingEmptySubsequences: false)
+        let expectedLines = expected.split(separator: "\n", omittingEmptySubsequences: false)
+        for (index, (got, wanted)) in zip(actualLines, expectedLines).enumerated() where got != wanted {
+            Issue.record("\(name) line \(index + 1):\n  got:      \(got)\n  expected: \(wanted)")
+            return
+        }
+        #expect(actualLines.count == expectedLines.count, "\(name): \(actualLines.count) lines, expected \(expectedLines.count)")
+    }
+
+    @Test("Danish Markdown with open comments matches the hand-written golden file")
+    func markdownGolden() throws {
+        let content = try Self.fixture().content()
+        let markdown = content.markdown(ExportOptions(language: .danish, includeOpenComments: true, includeVersion: false,
+                                                      now: try copenhagen("2024-09-05T12:00")))
+        Self.expectSame(markdown, try Self.golden("proposal.da.md"), "proposal.da.md")
+    }
+
+    @Test("English HTML without comments matches the hand-written golden file")
+    func htmlGolden() throws {
+        let content = try Self.fixture().content()
+        let html = content.html(ExportOptions(language: .english, includeVersion: false, now: try copenhagen("2024-09-05T12:00")))
+        Self.expectSame(html, try Self.golden("proposal.en.html"), "proposal.en.html")
+    }
+
+    @Test("an export names the version it shows and its content hash; a submitted version exports as submitted")
+    func versionedExport() throws {
+        var proposal = try Self.fixture()
+        let submission = try proposal.submit(.qualification, at: copenhagen("2024-10-01T12:00"))
+        try proposal.setSection(.risks, to: "Ændret efter aflevering.")
+        let options = ExportOptions(language: .danish, now: try copenhagen("2024-10-02T12:00"))
+        let submitted = try proposal.submittedContent(submission).markdown(options)
+        #expect(submitted.contains("| Indhold (SHA-256) | \(submission.contentHash) |"))
+        #expect(submitted.contains("Forsinket levering af sensorer"))
+        #expect(!submitted.contains("Ændret efter aflevering."))
+        for head in submission.version.heads { #expect(submitted.contains(head.description)) }
+        let now = try proposal.content().markdown(options)
+        #expect(now.contains("Ændret efter aflevering."))
+        #expect(now.contains("| Status | Afleveret til faglig kvalificering |"))
+        #expect(now.contains("## Afleveringer"))
+        #expect(now.contains("| Aflevering til faglig kvalificering | tirsdag 1. oktober 2024 kl. 12:00 | Aarhus Kommune | \(submission.contentHash) |"))
+    }
+
+    @Test("text from the document can never become markup")
+    func escaping() throws {
+        var proposal = try completeProposal()
+        try proposal.setSection(.title, to: "<script>alert(1)</script>")
+        try proposal.setSection(.summary, to: "a & b <img src=x onerror=y>\n\"quoted\"")
+        let html = try proposal.content().html(ExportOptions(now: try copenhagen("2024-09-05T12:00")))
+        #expect(!html.contains("<script>") && !html.contains("<img"))
+        #expect(html.contains("<h1>&lt;script&gt;alert(1)&lt;/script&gt;</h1>"))
+        #expect(html.contains("<p>a &amp; b &lt;img src=x onerror=y&gt;<br>\n&quot;quoted&quot;</p>"))
+    }
+}
