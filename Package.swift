@@ -71,6 +71,7 @@ let package = Package(
             dependencies: [
                 "CHeapInfo",
                 "SporCRDT",
+                "SporProposal",
                 "SporTraces",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],

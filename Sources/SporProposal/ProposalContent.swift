@@ -73,52 +73,52 @@ struct ContentReader<Source: ProposalSource> {
 
     init(_ source: Source) { self.source = source }
 
-    mutating func value(_ key: String, in map: ContainerID, field: String) throws(CRDTError) -> Value? {
+    mutating func value(_ key: String, in map: ContainerID, field: @autoclosure () -> String) throws(CRDTError) -> Value? {
         let register = try source.mapEntry(key, in: map)
         if register.isConflict {
-            conflicts.append(FieldConflict(field: field, candidates: register.writes.map {
+            conflicts.append(FieldConflict(field: field(), candidates: register.writes.map {
                 FieldConflict.Candidate(value: $0.value.displayText, author: $0.author.agent)
             }))
         }
         return register.value
     }
 
-    private mutating func unreadable(_ value: Value, field: String, expected: String) {
-        unreadable.append(UnreadableValue(field: field, stored: value.description, expected: expected))
+    private mutating func unreadable(_ value: Value, field: @autoclosure () -> String, expected: String) {
+        unreadable.append(UnreadableValue(field: field(), stored: value.description, expected: expected))
     }
 
-    mutating func string(_ key: String, in map: ContainerID, field: String) throws(CRDTError) -> String? {
-        switch try value(key, in: map, field: field) {
+    mutating func string(_ key: String, in map: ContainerID, field: @autoclosure () -> String) throws(CRDTError) -> String? {
+        switch try value(key, in: map, field: field()) {
         case nil, .null?: return nil
         case let .string(text)?: return text
-        case let other?: unreadable(other, field: field, expected: "text"); return nil
+        case let other?: unreadable(other, field: field(), expected: "text"); return nil
         }
     }
 
-    mutating func int(_ key: String, in map: ContainerID, field: String, allowNegative: Bool = false) throws(CRDTError) -> Int64? {
-        switch try value(key, in: map, field: field) {
+    mutating func int(_ key: String, in map: ContainerID, field: @autoclosure () -> String, allowNegative: Bool = false) throws(CRDTError) -> Int64? {
+        switch try value(key, in: map, field: field()) {
         case nil, .null?: return nil
         case let .int(number)? where allowNegative || number >= 0: return number
-        case let other?: unreadable(other, field: field, expected: allowNegative ? "a whole number" : "a whole number, not negative"); return nil
+        case let other?: unreadable(other, field: field(), expected: allowNegative ? "a whole number" : "a whole number, not negative"); return nil
         }
     }
 
-    mutating func bool(_ key: String, in map: ContainerID, field: String) throws(CRDTError) -> Bool? {
-        switch try value(key, in: map, field: field) {
+    mutating func bool(_ key: String, in map: ContainerID, field: @autoclosure () -> String) throws(CRDTError) -> Bool? {
+        switch try value(key, in: map, field: field()) {
         case nil, .null?: return nil
         case let .bool(flag)?: return flag
-        case let other?: unreadable(other, field: field, expected: "true or false"); return nil
+        case let other?: unreadable(other, field: field(), expected: "true or false"); return nil
         }
     }
 
-    mutating func date(_ key: String, in map: ContainerID, field: String) throws(CRDTError) -> Date? {
-        try int(key, in: map, field: field).map { Date(timeIntervalSince1970: TimeInterval($0)) }
+    mutating func date(_ key: String, in map: ContainerID, field: @autoclosure () -> String) throws(CRDTError) -> Date? {
+        try int(key, in: map, field: field()).map { Date(timeIntervalSince1970: TimeInterval($0)) }
     }
 
     mutating func choice<Choice: RawRepresentable & CaseIterable>(
-        _ key: String, in map: ContainerID, field: String, as _: Choice.Type
+        _ key: String, in map: ContainerID, field: @autoclosure () -> String, as _: Choice.Type
     ) throws(CRDTError) -> Choice? where Choice.RawValue == String {
-        let stored = try value(key, in: map, field: field)
+        let stored = try value(key, in: map, field: field())
         switch stored {
         case nil, .null?: return nil
         case let .string(text)?:
@@ -126,7 +126,7 @@ struct ContentReader<Source: ProposalSource> {
             fallthrough
         default:
             let options = Choice.allCases.map(\.rawValue).joined(separator: ", ")
-            if let stored { unreadable(stored, field: field, expected: "one of \(options)") }
+            if let stored { unreadable(stored, field: field(), expected: "one of \(options)") }
             return nil
         }
     }

@@ -24,7 +24,7 @@ extension ProposalContent {
             if model.comments.isEmpty { out += "\n—\n" }
             for comment in model.comments {
                 out += "\n### \(comment.heading)\n\n"
-                out += comment.quote.split(separator: "\n", omittingEmptySubsequences: false).map { "> \($0)" }.joined(separator: "\n") + "\n"
+                out += splitLines(comment.quote).map { "> \($0)" }.joined(separator: "\n") + "\n"
                 for paragraph in comment.paragraphs { out += "\n\(paragraph)\n" }
             }
         }
@@ -108,26 +108,47 @@ private func cell(_ text: String) -> String {
     return result
 }
 
-/// Text escaped for HTML element content and attribute values.
+/// Text escaped for HTML element content and attribute values. Works on UTF-8 bytes
+/// (the five special characters are ASCII, so no multi-byte sequence is touched):
+/// O(n) without grapheme breaking.
 func escape(_ text: String) -> String {
-    var result = ""
-    result.reserveCapacity(text.utf8.count)
-    for character in text {
-        switch character {
-        case "&": result += "&amp;"
-        case "<": result += "&lt;"
-        case ">": result += "&gt;"
-        case "\"": result += "&quot;"
-        case "'": result += "&#39;"
-        default: result.append(character)
+    let utf8 = text.utf8
+    guard utf8.contains(where: { $0 == 0x26 || $0 == 0x3C || $0 == 0x3E || $0 == 0x22 || $0 == 0x27 }) else { return text }
+    var bytes: [UInt8] = []
+    bytes.reserveCapacity(utf8.count + 16)
+    for byte in utf8 {
+        switch byte {
+        case 0x26: bytes.append(contentsOf: "&amp;".utf8)
+        case 0x3C: bytes.append(contentsOf: "&lt;".utf8)
+        case 0x3E: bytes.append(contentsOf: "&gt;".utf8)
+        case 0x22: bytes.append(contentsOf: "&quot;".utf8)
+        case 0x27: bytes.append(contentsOf: "&#39;".utf8)
+        default: bytes.append(byte)
         }
     }
+    return String(decoding: bytes, as: UTF8.self)
+}
+
+/// The lines of `text` (split at "\n", on UTF-8 bytes: no grapheme breaking).
+private func splitLines(_ text: String) -> [Substring] {
+    var result: [Substring] = []
+    var start = text.utf8.startIndex
+    var index = start
+    let utf8 = text.utf8
+    while index != utf8.endIndex {
+        if utf8[index] == 0x0A {
+            result.append(text[start..<index])
+            start = utf8.index(after: index)
+        }
+        index = utf8.index(after: index)
+    }
+    result.append(text[start..<utf8.endIndex])
     return result
 }
 
 /// Escaped text with its line breaks kept.
 private func lines(_ text: String) -> String {
-    text.split(separator: "\n", omittingEmptySubsequences: false).map { escape(String($0)) }.joined(separator: "<br>\n")
+    splitLines(text).map { escape(String($0)) }.joined(separator: "<br>\n")
 }
 
 /// A section's text as paragraphs: blank lines separate them, single line breaks stay.
@@ -141,8 +162,8 @@ private func paragraphs(_ text: String) -> String {
         out += "<p>" + current.map { escape(String($0)) }.joined(separator: "<br>\n") + "</p>\n"
         current = []
     }
-    for line in body.split(separator: "\n", omittingEmptySubsequences: false) {
-        if line.allSatisfy(\.isWhitespace) { flush() } else { current.append(line) }
+    for line in splitLines(body) {
+        if line.utf8.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { flush() } else { current.append(line) }
     }
     flush()
     return out

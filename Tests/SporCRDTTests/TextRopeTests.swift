@@ -57,3 +57,17 @@ struct TextRopeTests {
         #expect(rope.utf8(scalars: 2..<8) == Array(String(String.UnicodeScalarView(expected[2..<8])).utf8))
     }
 }
+
+@Suite("Control characters")
+struct ControlCharacterTests {
+    @Test("the byte-level check agrees with Unicode's general category Cc for every scalar up to U+0800 and a sample beyond")
+    func agreesWithUnicode() {
+        var scalars = (0...0x7FF).compactMap(Unicode.Scalar.init)
+        scalars += [0x2028, 0x200B, 0xFEFF, 0xFFFD, 0x1F331, 0x10FFFF].compactMap(Unicode.Scalar.init)
+        for scalar in scalars {
+            let string = "a" + String(Character(scalar)) + "b"
+            #expect(UTF8Scalars.containsControlCharacter(string) == (scalar.properties.generalCategory == .control),
+                    "U+\(String(scalar.value, radix: 16))")
+        }
+    }
+}

@@ -71,7 +71,9 @@ struct ByteReader {
     }
 
     mutating func readString(maxUTF8Count: Int, _ what: String) throws(CRDTError) -> String {
-        let count = try readVarint(atMost: maxUTF8Count, "length of \(what)")
+        // The message is built only on failure: this runs for every key and name.
+        let count = try readVarint()
+        guard count <= maxUTF8Count else { throw error(.limitExceeded, "length of \(what) is \(count), at most \(maxUTF8Count) allowed") }
         guard count <= remaining else { throw error(.truncated, "\(what) runs past the end of the input") }
         let slice = bytes[offset..<offset + count]
         offset += count

@@ -31,7 +31,7 @@ public struct AgentID: Hashable, Sendable, Comparable, CustomStringConvertible {
         let count = name.utf8.count
         if count == 0 { return "is empty" }
         if count > maxUTF8Count { return "is \(count) bytes long; at most \(maxUTF8Count) are allowed" }
-        if name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+        if UTF8Scalars.containsControlCharacter(name) {
             return "contains a control character"
         }
         return nil

@@ -110,7 +110,7 @@ public struct ContainerID: Hashable, Sendable, CustomStringConvertible {
     static func checkName(_ name: String, _ what: String) throws(CRDTError) {
         let count = name.utf8.count
         guard count > 0, count <= maxUTF8Count,
-              !name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
+              !UTF8Scalars.containsControlCharacter(name)
         else {
             throw CRDTError(.unknownContainer,
                             "\(what) \(String(reflecting: name)) must be 1...\(maxUTF8Count) bytes without control characters")

@@ -88,3 +88,18 @@ extension UTF8Scalars {
         return scalars
     }
 }
+
+extension UTF8Scalars {
+    /// Whether `string` contains a control character (Unicode general category Cc:
+    /// U+0000–U+001F and U+007F–U+009F), checked on its UTF-8 bytes: C0 controls and
+    /// DEL are single bytes, C1 controls are 0xC2 followed by 0x80–0x9F. O(n), without
+    /// Unicode property look-ups (names and keys are checked on every decode).
+    static func containsControlCharacter(_ string: String) -> Bool {
+        var previousWasC2 = false
+        for byte in string.utf8 {
+            if byte < 0x20 || byte == 0x7F || (previousWasC2 && byte >= 0x80 && byte <= 0x9F) { return true }
+            previousWasC2 = byte == 0xC2
+        }
+        return false
+    }
+}
