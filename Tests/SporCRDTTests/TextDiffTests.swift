@@ -61,9 +61,11 @@ struct TextDiffTests {
         var lines = (0..<lineCount).map { "linje \($0): " + Self.randomText(length: Int.random(in: 0...40, using: &random), using: &random)
             .replacingNewlines() }
         let old = lines.joined(separator: "\n")
-        let insertions = Int.random(in: 1...8, using: &random)
-        for _ in 0..<insertions {
-            let line = Int.random(in: 0..<lines.count, using: &random)
+        // At most one insertion per line: insertions close together on one line are
+        // folded into a replacement on purpose (see the semantic clean-up test).
+        let touched = Array((0..<lines.count).shuffled(using: &random).prefix(Int.random(in: 1...8, using: &random)))
+        let insertions = touched.count
+        for line in touched {
             var scalars = Array(lines[line].unicodeScalars)
             let at = Int.random(in: 0...scalars.count, using: &random)
             scalars.insert(contentsOf: "ÆNDRET".unicodeScalars, at: at)
@@ -77,6 +79,17 @@ struct TextDiffTests {
         // Only insertions were made: nothing of the old text is deleted.
         #expect(replacements.allSatisfy { $0.oldRange.isEmpty }, "seed \(seed)")
         #expect(Self.changedScalars(replacements) == 6 * insertions, "seed \(seed)")
+    }
+
+    @Test("a rewritten phrase is one replacement, not confetti of shared letters; separate lines stay separate edits")
+    func semanticCleanup() {
+        let old = "Skybrud oversvømmer kældre i tætte byområder.\nRisici: ingen.\n"
+        let new = "Skybrud oversvømmer kældre og veje.\nRisici: ingen, dog vejret.\n"
+        let replacements = TextDiff.replacements(from: old, to: new)
+        #expect(Self.apply(replacements, to: old) == new)
+        #expect(replacements.map(\.replacement) == ["og veje", ", dog vejret"])
+        let oldScalars = Array(old.unicodeScalars)
+        #expect(replacements.map { String(String.UnicodeScalarView(oldScalars[$0.oldRange])) } == ["i tætte byområder", ""])
     }
 
     @Test("completely different long texts fall back to one replacement")

@@ -122,3 +122,32 @@ struct ProcessTests {
         #expect(sha256Hex(Array("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
     }
 }
+
+@Suite("Who changed what")
+struct SectionHistoryTests {
+    @Test("what Region Midtjylland changed since the submission, and who wrote each character")
+    func changesSinceSubmission() throws {
+        var aarhus = try completeProposal()
+        let submission = try aarhus.submit(.qualification, at: copenhagen("2024-10-01T12:00"))
+        var region = try replica(of: aarhus, agent: "rm-pc", actor: Actors.midtjylland)
+        // "Skybrud oversvømmer kældre i tætte byområder." → the region rewrites the end.
+        try region.setSection(.challenge, to: "Skybrud oversvømmer kældre og veje.")
+        try sync(&aarhus, from: region)
+
+        let changes = try aarhus.changes(in: .challenge, from: submission.version)
+        #expect(changes.filter { $0.kind != .unchanged }.allSatisfy { $0.organisation == "1082" })
+        #expect(changes.filter { $0.kind == .inserted }.map(\.text).joined() == "og veje")
+        #expect(changes.filter { $0.kind == .deleted }.map(\.text).joined() == "i tætte byområder")
+        // Reassembling the redline gives both versions.
+        #expect(changes.filter { $0.kind != .deleted }.map(\.text).joined() == "Skybrud oversvømmer kældre og veje.")
+        #expect(changes.filter { $0.kind != .inserted }.map(\.text).joined() == "Skybrud oversvømmer kældre i tætte byområder.")
+
+        let authorship = try aarhus.attribution(of: .challenge)
+        #expect(authorship.map(\.text).joined() == "Skybrud oversvømmer kældre og veje.")
+        #expect(authorship.contains { $0.organisation == "0751" && $0.text.hasPrefix("Skybrud") })
+        #expect(authorship.contains { $0.organisation == "1082" && $0.text.contains("og veje") })
+        #expect(Set(authorship.map(\.organisation)) == ["0751", "1082"])
+        // The submitted version was all Aarhus'.
+        #expect(try aarhus.attribution(of: .challenge, at: submission.version).map(\.organisation) == ["0751"])
+    }
+}

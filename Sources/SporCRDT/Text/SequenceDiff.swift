@@ -159,12 +159,46 @@ enum TextDiff {
                 result.append(whole(oldRange, newRange))
                 continue
             }
-            for inner in scalarHunks {
-                result.append(whole(
-                    (oldRange.lowerBound + inner.oldRange.lowerBound)..<(oldRange.lowerBound + inner.oldRange.upperBound),
-                    (newRange.lowerBound + inner.newRange.lowerBound)..<(newRange.lowerBound + inner.newRange.upperBound)))
+            let shifted = scalarHunks.map { inner in
+                SequenceDiff.Hunk(
+                    oldRange: (oldRange.lowerBound + inner.oldRange.lowerBound)..<(oldRange.lowerBound + inner.oldRange.upperBound),
+                    newRange: (newRange.lowerBound + inner.newRange.lowerBound)..<(newRange.lowerBound + inner.newRange.upperBound))
             }
+            for hunk in mergingShortEqualities(shifted, old: a) { result.append(whole(hunk.oldRange, hunk.newRange)) }
         }
         return result
+    }
+
+    /// Semantic clean-up of a character diff (after diff-match-patch's
+    /// `diff_cleanupSemantic`): an unchanged stretch between two changes that is no
+    /// longer than the larger side of the change before it and of the change after it
+    /// is folded into one replacement. A minimal character diff of "i tætte byområder"
+    /// against "og veje" keeps the shared spaces and "e"s and reads — and is
+    /// attributed — as confetti; folded, it is one replacement, as a person would make
+    /// it. Stretches containing a line break are never folded, so edits on different
+    /// lines stay separate edits. A single change is returned as it is.
+    static func mergingShortEqualities(_ hunks: [SequenceDiff.Hunk], old: [Unicode.Scalar]) -> [SequenceDiff.Hunk] {
+        guard hunks.count > 1 else { return hunks }
+        var merged = hunks
+        var changed = true
+        while changed {
+            changed = false
+            var index = 0
+            while index + 1 < merged.count {
+                let left = merged[index], right = merged[index + 1]
+                let gap = left.oldRange.upperBound..<right.oldRange.lowerBound
+                let leftSize = max(left.oldRange.count, left.newRange.count)
+                let rightSize = max(right.oldRange.count, right.newRange.count)
+                if gap.count <= leftSize, gap.count <= rightSize, !old[gap].contains("\n") {
+                    merged[index] = SequenceDiff.Hunk(oldRange: left.oldRange.lowerBound..<right.oldRange.upperBound,
+                                                      newRange: left.newRange.lowerBound..<right.newRange.upperBound)
+                    merged.remove(at: index + 1)
+                    changed = true
+                } else {
+                    index += 1
+                }
+            }
+        }
+        return merged
     }
 }
