@@ -78,15 +78,21 @@ let package = Package(
             path: "Benchmarks/spor-bench",
             swiftSettings: strictSettings
         ),
+        // Seeded randomness for the property tests of every test target.
+        .target(
+            name: "SporTestSupport",
+            path: "Tests/SporTestSupport",
+            swiftSettings: strictSettings
+        ),
         .testTarget(
             name: "SporProposalTests",
-            dependencies: ["SporProposal", "SporCRDT", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["SporProposal", "SporCRDT", "SporTestSupport", .product(name: "Crypto", package: "swift-crypto")],
             resources: [.copy("Golden")],
             swiftSettings: strictSettings
         ),
         .testTarget(
             name: "SporCRDTTests",
-            dependencies: ["SporCRDT", "SporTraces"],
+            dependencies: ["SporCRDT", "SporTraces", "SporTestSupport"],
             resources: [.copy("Resources")],
             swiftSettings: strictSettings
         ),

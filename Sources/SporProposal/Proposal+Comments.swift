@@ -26,11 +26,7 @@ extension Proposal {
             .dropFirst(range.lowerBound).prefix(range.count)))
         return try change { proposal throws(ProposalError) in
             try proposal.ensureChild(.list, forKey: field, in: ProposalSchema.proposal)
-            let (item, map) = try documentStep(field: field) { () throws(CRDTError) in
-                let list = ProposalSchema.comments
-                let item = try proposal.document.insert(.child(.map), at: proposal.document.list(list).count, in: list)
-                return (item, try list.child(item, .map))
-            }
+            let (item, map) = try proposal.appendMapItem(to: ProposalSchema.comments, field: field)
             let itemField = "\(field)[\(item)]"
             try proposal.write(.string(section.key), forKey: Key.section, in: map, field: "\(itemField).\(Key.section)")
             try proposal.write(.string(AnchorCoding.encode(anchors[0])), forKey: Key.start, in: map, field: "\(itemField).\(Key.start)")
@@ -54,11 +50,8 @@ extension Proposal {
         let comment = try commentMap(id)
         return try change { proposal throws(ProposalError) in
             try proposal.ensureChild(.list, forKey: Key.replies, in: comment)
-            let (item, map) = try documentStep(field: field) { () throws(CRDTError) in
-                let list = try comment.child(Key.replies, .list)
-                let item = try proposal.document.insert(.child(.map), at: proposal.document.list(list).count, in: list)
-                return (item, try list.child(item, .map))
-            }
+            let replies = try documentStep(field: field) { () throws(CRDTError) in try comment.child(Key.replies, .list) }
+            let (item, map) = try proposal.appendMapItem(to: replies, field: field)
             try proposal.writeAuthorship(to: map, field: "\(field)[\(item)]", at: now)
             try proposal.write(.string(text), forKey: Key.text, in: map, field: "\(field)[\(item)].\(Key.text)")
             return item

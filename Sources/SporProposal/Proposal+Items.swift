@@ -9,11 +9,7 @@ extension Proposal {
     /// Appends a new map item to `list` (a child of the proposal map under `key`).
     private mutating func appendItem(to list: ContainerID, key: String) throws(ProposalError) -> (ListItemID, ContainerID) {
         try ensureChild(.list, forKey: key, in: ProposalSchema.proposal)
-        return try documentStep(field: key) { () throws(CRDTError) in
-            let count = document.list(list).count
-            let item = try document.insert(.child(.map), at: count, in: list)
-            return (item, try list.child(item, .map))
-        }
+        return try appendMapItem(to: list, field: key)
     }
 
     /// The map of item `id` of `list`; throws `unknownItem` if the list has no such item.

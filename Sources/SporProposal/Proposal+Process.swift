@@ -54,11 +54,7 @@ extension Proposal {
         let seconds = Int64(now.timeIntervalSince1970.rounded(.down))
         let by = actor.organisation
         return try change { proposal throws(ProposalError) in
-            let (item, map) = try documentStep(field: field) { () throws(CRDTError) in
-                let list = ProposalSchema.submissions
-                let item = try proposal.document.insert(.child(.map), at: proposal.document.list(list).count, in: list)
-                return (item, try list.child(item, .map))
-            }
+            let (item, map) = try proposal.appendMapItem(to: ProposalSchema.submissions, field: field)
             let itemField = "\(field)[\(item)]"
             try proposal.write(.string(step.rawValue), forKey: Key.step, in: map, field: "\(itemField).\(Key.step)")
             try proposal.write(.string(round.id), forKey: Key.round, in: map, field: "\(itemField).\(Key.round)")

@@ -103,6 +103,15 @@ public struct Proposal: Sendable {
         try documentStep { () throws(CRDTError) in _ = try document.createChild(kind, forKey: key, in: map) }
     }
 
+    /// Appends a new item holding a map to the end of `list` and returns the item and
+    /// its map (list items of the schema are maps of fields).
+    mutating func appendMapItem(to list: ContainerID, field: String) throws(ProposalError) -> (item: ListItemID, map: ContainerID) {
+        try documentStep(field: field) { () throws(CRDTError) in
+            let item = try document.insert(.child(.map), at: document.list(list).count, in: list)
+            return (item, try list.child(item, .map))
+        }
+    }
+
     // MARK: - Sections and scalar fields
 
     /// Makes `section` read `text`, as the few edits that produce it (so partners'

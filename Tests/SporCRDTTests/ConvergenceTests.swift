@@ -1,3 +1,4 @@
+import SporTestSupport
 import Testing
 @testable import SporCRDT
 

@@ -1,26 +1,8 @@
 import Foundation
 import SporCRDT
+import SporTestSupport
 import Testing
 @testable import SporProposal
-
-/// A deterministic random number generator (SplitMix64); failures replay with
-/// `SPOR_SEED=<seed>`.
-struct SeededRandom: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
-func propertySeeds(_ count: Int, base: UInt64) -> [UInt64] {
-    if let text = ProcessInfo.processInfo.environment["SPOR_SEED"], let seed = UInt64(text) { return [seed] }
-    return (0..<UInt64(count)).map { base &+ $0 &* 0x1000_0000_0001 }
-}
 
 /// Partners editing one proposal offline, syncing in random order, with duplicates
 /// and partitions: every replica that has seen the same changes shows the same

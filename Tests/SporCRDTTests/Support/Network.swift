@@ -1,3 +1,4 @@
+import SporTestSupport
 @testable import SporCRDT
 
 /// A simulated network of replicas for property tests: change batches in flight are

@@ -2,12 +2,12 @@
 ///
 /// Every property test prints its seed; a failure is replayed by running the test
 /// with `SPOR_SEED=<seed>` (see ``propertySeeds(default:)``).
-struct SeededRandom: RandomNumberGenerator {
+public struct SeededRandom: RandomNumberGenerator {
     private var state: UInt64
 
-    init(seed: UInt64) { state = seed }
+    public init(seed: UInt64) { state = seed }
 
-    mutating func next() -> UInt64 {
+    public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
@@ -19,7 +19,7 @@ struct SeededRandom: RandomNumberGenerator {
 /// The seeds a property test runs with: `SPOR_SEED` alone when it is set (to replay a
 /// failure), otherwise `count` fixed seeds derived from `base`, so every CI run tests
 /// the same cases.
-func propertySeeds(_ count: Int, base: UInt64) -> [UInt64] {
+public func propertySeeds(_ count: Int, base: UInt64) -> [UInt64] {
     if let text = getenvString("SPOR_SEED"), let seed = UInt64(text) { return [seed] }
     return (0..<UInt64(count)).map { base &+ $0 &* 0x1000_0000_0001 }
 }
@@ -30,7 +30,7 @@ import Glibc
 import Darwin
 #endif
 
-func getenvString(_ name: String) -> String? {
+public func getenvString(_ name: String) -> String? {
     guard let value = getenv(name) else { return nil }
     return String(cString: value)
 }
