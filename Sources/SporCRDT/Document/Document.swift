@@ -157,23 +157,51 @@ public struct Document: Sendable {
         return index
     }
 
-    /// The current length of text `id`, using the local-edit cache when it applies.
-    private func currentLength(of id: ContainerID) -> Int {
-        if let cached = cachedText, cached.generation == log.rollbackGeneration, cached.id == id {
-            return ropes[cached.index]?.scalarCount ?? 0
+    /// Where text `id` is, found through the local-edit cache (typing compares one
+    /// container id per keystroke and hashes none) or the container index.
+    private enum TextLookup {
+        case cached(Int)
+        case registered(Int)
+        case new
+
+        var index: Int? {
+            switch self {
+            case let .cached(index), let .registered(index): index
+            case .new: nil
+            }
         }
-        return textLength(id)
+    }
+
+    private func lookUpText(_ id: ContainerID) -> TextLookup {
+        if let cached = cachedText, cached.generation == log.rollbackGeneration, cached.id == id { return .cached(cached.index) }
+        return containerIndex(of: id).map(TextLookup.registered) ?? .new
+    }
+
+    /// The length of the rope at `index`, read in place (without copying the rope).
+    @inline(__always)
+    private func scalarCount(ofRopeAt index: Int) -> Int {
+        ropes.withUnsafeBufferPointer { $0[index]?.scalarCount ?? 0 }
+    }
+
+    /// The index of text `id` for a local edit, registering it if new. `lookup` was made
+    /// before ``prepareLocalEdit(needsText:)`` and is still valid unless that decoded a
+    /// pending history (`wasPending`).
+    private mutating func textIndexForEdit(_ id: ContainerID, lookup: TextLookup, wasPending: Bool) throws(CRDTError) -> Int {
+        if !wasPending, case let .cached(index) = lookup { return index }
+        return try textIndex(registering: id)
     }
 
     /// Inserts `string` before scalar `position` of text `id`.
     public mutating func insert(_ string: String, at position: Int, in id: ContainerID = .text) throws(CRDTError) {
         guard id.kind == .text else { throw CRDTError(.unknownContainer, "\(id) is not a text") }
-        let length = currentLength(of: id)
+        let lookup = lookUpText(id)
+        let length = lookup.index.map(scalarCount(ofRopeAt:)) ?? 0
         guard position >= 0, position <= length else {
             throw CRDTError(.positionOutOfBounds, "cannot insert at \(position) in \(id), which has \(length) characters")
         }
+        let wasPending = pending != nil
         let agentIndex = try prepareLocalEdit(needsText: true)
-        let index = try textIndex(registering: id)
+        let index = try textIndexForEdit(id, lookup: lookup, wasPending: wasPending)
         var string = string
         string.withUTF8 { utf8 in
             let scalars = UTF8Scalars.count(utf8)
@@ -181,24 +209,26 @@ public struct Document: Sendable {
             let (lv, _) = log.agents.append(agent: agentIndex, count: scalars)
             log.graph.appendOnHeads(count: scalars)
             log.textHistories[index].appendInsert(lv: lv, position: position, utf8: utf8, scalars: scalars)
-            ropes[index]?.insert(utf8: utf8, scalars: scalars, at: position)
+            ropes.withUnsafeMutableBufferPointer { $0[index]?.insert(utf8: utf8, scalars: scalars, at: position) }
         }
     }
 
     /// Deletes the scalars `range` of text `id`.
     public mutating func delete(_ range: Range<Int>, in id: ContainerID = .text) throws(CRDTError) {
         guard id.kind == .text else { throw CRDTError(.unknownContainer, "\(id) is not a text") }
-        let length = currentLength(of: id)
+        let lookup = lookUpText(id)
+        let length = lookup.index.map(scalarCount(ofRopeAt:)) ?? 0
         guard range.lowerBound >= 0, range.upperBound <= length else {
             throw CRDTError(.positionOutOfBounds, "cannot delete \(range) in \(id), which has \(length) characters")
         }
         guard !range.isEmpty else { return }
+        let wasPending = pending != nil
         let agentIndex = try prepareLocalEdit(needsText: true)
-        let index = try textIndex(registering: id)
+        let index = try textIndexForEdit(id, lookup: lookup, wasPending: wasPending)
         let (lv, _) = log.agents.append(agent: agentIndex, count: range.count)
         log.graph.appendOnHeads(count: range.count)
         log.textHistories[index].appendDelete(lv: lv, position: range.lowerBound, count: range.count)
-        ropes[index]?.delete(at: range.lowerBound, count: range.count)
+        ropes.withUnsafeMutableBufferPointer { $0[index]?.delete(at: range.lowerBound, count: range.count) }
     }
 
     /// Replaces the scalars `range` of text `id` by `string`.

@@ -32,18 +32,44 @@ public enum ContainerKind: UInt8, Sendable, Hashable, CaseIterable, CustomString
 public struct ContainerID: Hashable, Sendable, CustomStringConvertible {
     public static let maxUTF8Count = 128
 
-    indirect enum Path: Hashable, Sendable {
+    enum Path: Hashable, Sendable {
         case root(String)
         case mapEntry(parent: ContainerID, key: String)
         case listItem(parent: ContainerID, item: EventID)
     }
 
+    /// The path, shared by copies of the id, with its hash computed once: ids are
+    /// compared on every keystroke (is this the text typed in last?) and hashed for
+    /// every container a change names, and a child's path contains its parent's.
+    private final class Storage: Sendable {
+        let path: Path
+        let hash: Int
+
+        init(kind: ContainerKind, path: Path) {
+            self.path = path
+            var hasher = Hasher()
+            hasher.combine(kind)
+            hasher.combine(path)   // a parent contributes its stored hash: O(1) per level
+            hash = hasher.finalize()
+        }
+    }
+
     public let kind: ContainerKind
-    let path: Path
+    private let storage: Storage
+    var path: Path { storage.path }
 
     init(kind: ContainerKind, path: Path) {
         self.kind = kind
-        self.path = path
+        self.storage = Storage(kind: kind, path: path)
+    }
+
+    public static func == (lhs: ContainerID, rhs: ContainerID) -> Bool {
+        lhs.storage === rhs.storage
+            || (lhs.kind == rhs.kind && lhs.storage.hash == rhs.storage.hash && lhs.storage.path == rhs.storage.path)
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(storage.hash)
     }
 
     /// A root container named `name`.
