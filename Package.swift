@@ -23,12 +23,23 @@ let package = Package(
     products: [
         .library(name: "SporCRDT", targets: ["SporCRDT"]),
         .library(name: "SporProposal", targets: ["SporProposal"]),
+        .library(name: "SporWire", targets: ["SporWire"]),
+        .library(name: "SporServer", targets: ["SporServer"]),
+        .executable(name: "spor-server", targets: ["spor-server"]),
         .executable(name: "spor-bench", targets: ["spor-bench"]),
+        .executable(name: "spor-loadgen", targets: ["spor-loadgen"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // zlib (crc32, deflate/inflate) from the system: `libz` / Debian's zlib1g-dev.
@@ -58,6 +69,50 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // Protocol v1: messages and the length-prefixed framing codec (Protocol/SPEC.md).
+        .target(
+            name: "SporWire",
+            dependencies: [
+                "SporCRDT",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // The sync relay as a library: storage (GRDB/SQLite), accounts and access,
+        // connections, limits, metrics.
+        .target(
+            name: "SporServer",
+            dependencies: [
+                "SporCRDT",
+                "SporProposal",
+                "SporWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "spor-server",
+            dependencies: [
+                "SporServer",
+                "SporProposal",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "server/spor-server",
+            swiftSettings: strictSettings
+        ),
         // Reading the editing-trace files (../shared/traces format) for tests and benchmarks.
         .target(
             name: "SporTraces",
@@ -78,6 +133,21 @@ let package = Package(
             path: "Benchmarks/spor-bench",
             swiftSettings: strictSettings
         ),
+        // Load generator for spor-server: connections, pushes, relay latency, catch-up.
+        .executableTarget(
+            name: "spor-loadgen",
+            dependencies: [
+                "SporCRDT",
+                "SporServer",
+                "SporTraces",
+                "SporWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Benchmarks/spor-loadgen",
+            swiftSettings: strictSettings
+        ),
         // Seeded randomness for the property tests of every test target.
         .target(
             name: "SporTestSupport",
@@ -88,6 +158,21 @@ let package = Package(
             name: "SporProposalTests",
             dependencies: ["SporProposal", "SporCRDT", "SporTestSupport", .product(name: "Crypto", package: "swift-crypto")],
             resources: [.copy("Golden")],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "SporWireTests",
+            dependencies: ["SporWire", "SporCRDT", "SporTestSupport", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio")],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "SporServerTests",
+            dependencies: [
+                "SporServer", "SporWire", "SporCRDT", "SporProposal", "SporTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(

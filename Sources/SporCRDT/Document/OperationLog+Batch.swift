@@ -80,27 +80,7 @@ extension OperationLog {
             return runLocalStart[runHint] + (offset - run.batchStart - skipped)
         }
 
-        // Containers, in table order (parents first).
-        var containerIDs: [ContainerID] = []
-        containerIDs.reserveCapacity(batch.containers.count)
-        for entry in batch.containers {
-            switch entry.path {
-            case let .root(name):
-                containerIDs.append(ContainerID(kind: entry.kind, path: .root(name)))
-            case let .mapEntry(parent, key):
-                containerIDs.append(ContainerID(kind: entry.kind, path: .mapEntry(parent: containerIDs[parent], key: key)))
-            case let .listItem(parent, item):
-                let itemEvent: EventID
-                switch item {
-                case let .inBatch(offset):
-                    let run = batch.runs[batch.runIndex(containing: offset, before: batch.runs.count)]
-                    itemEvent = EventID(agent: batch.agents[Int(run.agent)], seq: run.seqStart + (offset - run.batchStart))
-                case let .external(agent, seq):
-                    itemEvent = EventID(agent: batch.agents[Int(agent)], seq: seq)
-                }
-                containerIDs.append(ContainerID(kind: entry.kind, path: .listItem(parent: containerIDs[parent], item: itemEvent)))
-            }
-        }
+        let containerIDs = batch.containerIDs()
         var localContainers = [Int](repeating: -1, count: batch.containers.count)
         func localContainer(_ index: Int32) -> Int {
             if localContainers[Int(index)] < 0 { localContainers[Int(index)] = containerIndex(registering: containerIDs[Int(index)]) }

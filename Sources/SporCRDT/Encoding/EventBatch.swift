@@ -258,3 +258,33 @@ private struct EventBatchBuilder {
         }
     }
 }
+
+extension EventBatch {
+    /// The id of every entry of the container table, in table order (parents first).
+    func containerIDs() -> [ContainerID] {
+        var ids: [ContainerID] = []
+        ids.reserveCapacity(containers.count)
+        for entry in containers {
+            switch entry.path {
+            case let .root(name):
+                ids.append(ContainerID(kind: entry.kind, path: .root(name)))
+            case let .mapEntry(parent, key):
+                ids.append(ContainerID(kind: entry.kind, path: .mapEntry(parent: ids[parent], key: key)))
+            case let .listItem(parent, item):
+                ids.append(ContainerID(kind: entry.kind, path: .listItem(parent: ids[parent], item: eventID(item))))
+            }
+        }
+        return ids
+    }
+
+    /// The agent and sequence number of an event reference.
+    func eventID(_ reference: EventRef) -> EventID {
+        switch reference {
+        case let .inBatch(offset):
+            let run = runs[runIndex(containing: offset, before: runs.count)]
+            return EventID(agent: agents[Int(run.agent)], seq: run.seqStart + (offset - run.batchStart))
+        case let .external(agent, seq):
+            return EventID(agent: agents[Int(agent)], seq: seq)
+        }
+    }
+}

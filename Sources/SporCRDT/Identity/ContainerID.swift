@@ -116,6 +116,12 @@ public struct ContainerID: Hashable, Sendable, CustomStringConvertible {
         return nil
     }
 
+    /// The list item (its insert event) of a list item's child, nil otherwise.
+    public var listItem: EventID? {
+        if case let .listItem(_, item) = path { return item }
+        return nil
+    }
+
     /// The container this one is a child of, nil for roots.
     public var parent: ContainerID? {
         switch path {

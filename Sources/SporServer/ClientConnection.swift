@@ -1,0 +1,300 @@
+import Foundation
+import Logging
+import NIOCore
+import SporCRDT
+import SporProposal
+import SporWire
+
+/// One client connection, from HELLO to close: reads requests in order, answers
+/// through the connection's ``Outbox``, and runs the pump that writes the outbox to
+/// the socket (replies, catch-ups, live relays).
+///
+/// Failure modes: a malformed or oversized frame, a message out of place or a bad
+/// handshake is answered with an ERROR frame whose code closes the connection
+/// (Protocol/SPEC.md, "Errors"); a refused request is answered with a
+/// request-level ERROR and the connection carries on.
+struct ClientConnection {
+    let id: ConnectionID
+    let server: SporServer
+    let channel: Channel
+    let outbox: Outbox
+    var logger: Logger
+
+    private var account: Account?
+    private var token = ""
+    private var accountCheckedAt = ContinuousClock.now
+    private var subscriptions: Set<String> = []
+    private var frameBucket: TokenBucket
+    private var eventBucket: TokenBucket
+
+    /// How long an open connection keeps trusting its token before checking again
+    /// that it has not been revoked.
+    static let revocationCheckInterval: Duration = .seconds(5)
+
+    init(id: ConnectionID, server: SporServer, channel: Channel, logger: Logger) {
+        self.id = id
+        self.server = server
+        self.channel = channel
+        self.logger = logger
+        let limits = server.configuration.limits
+        outbox = Outbox(limit: limits.maxQueuedBytesPerConnection)
+        frameBucket = TokenBucket(rate: limits.framesPerSecond, capacity: limits.frameBurst)
+        eventBucket = TokenBucket(rate: limits.eventsPerSecond, capacity: limits.eventBurst)
+    }
+
+    /// Serves the connection until it closes; never throws.
+    mutating func run(_ connection: NIOAsyncChannel<SporMessage, SporMessage>) async {
+        do {
+            try await connection.executeThenClose { inbound, outbound in
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    let pump = OutboxPump(outbox: outbox, writer: outbound, server: server, channel: channel, connection: id)
+                    group.addTask { await pump.run() }
+                    await readRequests(inbound)
+                    try await group.waitForAll()
+                }
+            }
+        } catch {
+            logger.debug("connection ended", metadata: ["error": "\(error)"])
+        }
+        for document in subscriptions { server.hub.unsubscribe(document, connection: id) }
+    }
+
+    private mutating func readRequests(_ inbound: NIOAsyncChannelInboundStream<SporMessage>) async {
+        do {
+            for try await message in inbound {
+                server.metrics.framesReceived.increment()
+                if let pause = frameBucket.take(1) { try await Task.sleep(for: pause) }
+                if server.isDraining { break }
+                if let closing = try await handle(message) {
+                    outbox.finish(with: .error(closing))
+                    return
+                }
+            }
+            outbox.finish()
+        } catch let error as WireError {
+            server.metrics.protocolErrors.increment()
+            logger.info("closing connection after a protocol error", metadata: ["error": "\(error)"])
+            outbox.finish(with: .error(.init(code: error.code, message: error.message)))
+        } catch {
+            logger.debug("connection read ended", metadata: ["error": "\(error)"])
+            outbox.finish()
+        }
+    }
+
+    /// Handles one message; returns an error report when the connection must close.
+    private mutating func handle(_ message: SporMessage) async throws -> SporMessage.ErrorReport? {
+        guard let account else { return try await handshake(message) }
+        if ContinuousClock.now - accountCheckedAt > Self.revocationCheckInterval {
+            guard let current = try await server.store.account(forToken: token), current.id == account.id else {
+                return .init(code: .unauthenticated, message: "the organisation's token has been revoked or rotated")
+            }
+            self.account = current
+            accountCheckedAt = .now
+        }
+        switch message {
+        case let .ping(nonce):
+            outbox.enqueue(.pong(nonce: nonce))
+        case .pong:
+            break
+        case let .createDocument(request, document):
+            let outbox = outbox
+            server.committer.submit(.create(document: document, account: account) { result in
+                outbox.enqueue(Self.reply(to: request, result))
+            })
+        case let .addMember(request, document, member):
+            let outbox = outbox
+            server.committer.submit(.addMember(document: document, member: member, account: account) { result in
+                outbox.enqueue(Self.reply(to: request, result))
+            })
+        case let .listDocuments(request):
+            outbox.enqueue(.documents(request: request, documents: try await server.store.documents(visibleTo: account)))
+        case let .subscribe(document, vector):
+            try await subscribe(document, from: vector, account: account)
+        case let .unsubscribe(document):
+            subscriptions.remove(document)
+            server.hub.unsubscribe(document, connection: id)
+        case let .push(request, document, changes):
+            try await push(request, document, changes, account: account)
+        case .hello:
+            return .init(code: .protocolViolation, message: "HELLO may only be sent once, as the first message")
+        case .welcome, .events, .caughtUp, .pushAck, .ok, .documents, .error:
+            return .init(code: .protocolViolation, message: "\(message.type) is a server message; clients may not send it")
+        }
+        return nil
+    }
+
+    private static func reply(to request: UInt64, _ result: Result<Void, ServerError>) -> SporMessage {
+        switch result {
+        case .success: .ok(request: request)
+        case let .failure(error): .error(.init(request: request, code: error.code, message: error.message))
+        }
+    }
+
+    private mutating func handshake(_ message: SporMessage) async throws -> SporMessage.ErrorReport? {
+        guard case let .hello(hello) = message else {
+            return .init(code: .protocolViolation, message: "the first message must be HELLO, not \(message.type)")
+        }
+        let supported = SporProtocol.supportedVersions
+        let version = min(hello.versions.upperBound, supported.upperBound)
+        guard version >= max(hello.versions.lowerBound, supported.lowerBound) else {
+            return .init(code: .unsupportedVersion, message: "this server speaks protocol versions "
+                         + "\(supported.lowerBound)...\(supported.upperBound); the client offered "
+                         + "\(hello.versions.lowerBound)...\(hello.versions.upperBound)")
+        }
+        guard let account = try await server.store.account(forToken: hello.token) else {
+            logger.notice("refused a connection with an unknown or revoked token")
+            return .init(code: .unauthenticated, message: "unknown or revoked token")
+        }
+        self.account = account
+        token = hello.token
+        accountCheckedAt = .now
+        logger[metadataKey: "organisation"] = "\(account.id)"
+        logger.info("authenticated", metadata: ["client": "\(hello.client)"])
+        let limits = server.configuration.limits
+        outbox.enqueue(.welcome(.init(
+            version: version, organisation: account.id, organisationName: account.name,
+            organisationKind: account.kind.rawValue, agentPrefix: account.agentPrefix,
+            maxFrameBytes: limits.maxFrameBytes, maxBatchEvents: limits.maxBatchEvents,
+            idleTimeoutSeconds: limits.idleTimeoutSeconds)))
+        return nil
+    }
+
+    private mutating func subscribe(_ document: String, from vector: VersionVector, account: Account) async throws {
+        if !subscriptions.contains(document), subscriptions.count >= server.configuration.limits.maxSubscriptionsPerConnection {
+            outbox.enqueue(.error(.init(code: .tooManySubscriptions, message: "at most "
+                + "\(server.configuration.limits.maxSubscriptionsPerConnection) documents per connection")))
+            return
+        }
+        guard try await server.store.canAccess(document: document, account: account) else {
+            outbox.enqueue(.error(.init(code: .notFound, message: PushCommitter.notFound(document).message)))
+            return
+        }
+        let store = server.store
+        try server.hub.subscribe(document, connection: id, outbox: outbox, from: vector) {
+            try store.lastBatchID(of: document)
+        }
+        subscriptions.insert(document)
+    }
+
+    private mutating func push(_ request: UInt64, _ document: String, _ changes: [UInt8], account: Account) async throws {
+        server.metrics.pushes.increment()
+        let arrived = ContinuousClock.now
+        let summary: ChangeSummary
+        do {
+            summary = try ChangeSummary(encodedChanges: changes)
+        } catch {
+            refuse(request, .invalidChanges, "the changes are not a valid change batch: \(error.message)")
+            return
+        }
+        if let pause = eventBucket.take(Double(summary.eventCount)) { try await Task.sleep(for: pause) }
+        let limits = server.configuration.limits
+        guard changes.count <= limits.maxFrameBytes - SporProtocol.frameOverheadAllowance else {
+            refuse(request, .batchTooLarge, "a batch of \(changes.count) bytes could not be relayed in one frame; "
+                   + "split it into batches of at most \(limits.maxFrameBytes - SporProtocol.frameOverheadAllowance) bytes")
+            return
+        }
+        guard summary.eventCount <= limits.maxBatchEvents else {
+            refuse(request, .batchTooLarge, "\(summary.eventCount) events in one batch; at most \(limits.maxBatchEvents) are accepted")
+            return
+        }
+        if let forged = summary.runs.first(where: { !$0.agent.name.hasPrefix(account.agentPrefix) }) {
+            logger.warning("refused changes in another organisation's name", metadata: ["agent": "\(forged.agent)"])
+            refuse(request, .forbidden, "events by agent \(String(reflecting: forged.agent.name)) cannot come from "
+                   + "\(account.id): its agents' names start with \(String(reflecting: account.agentPrefix))")
+            return
+        }
+        if let violation = ProposalSchema.writeViolation(in: summary, bySecretariat: account.isSecretariat) {
+            refuse(request, .forbidden, violation)
+            return
+        }
+        let outbox = outbox
+        let metrics = server.metrics
+        server.committer.submit(.push(.init(document: document, account: account, changes: changes, summary: summary, origin: id) { result in
+            switch result {
+            case let .success(newEvents):
+                outbox.enqueue(.pushAck(request: request, document: document, newEvents: newEvents))
+                metrics.pushLatency.recordInterval(since: arrived)
+            case let .failure(error):
+                outbox.enqueue(.error(.init(request: request, code: error.code, message: error.message)))
+            }
+        }))
+    }
+
+    private func refuse(_ request: UInt64, _ code: WireErrorCode, _ message: String) {
+        server.metrics.pushesRefused.increment()
+        outbox.enqueue(.error(.init(request: request, code: code, message: message)))
+    }
+}
+
+/// Writes a connection's outbox to its socket until the outbox is finished and
+/// drained. Catch-ups read the store one step at a time and only after the previous
+/// frames were accepted by the socket (the writer suspends while the channel is not
+/// writable), so a large catch-up holds at most one step in memory and goes at the
+/// pace of the client.
+struct OutboxPump: Sendable {
+    let outbox: Outbox
+    let writer: NIOAsyncChannelOutboundWriter<SporMessage>
+    let server: SporServer
+    let channel: Channel
+    let connection: ConnectionID
+
+    func run() async {
+        do {
+            for await _ in outbox.wakeUps {
+                try await drain()
+                if outbox.overflowed { break }
+            }
+            try await drain()
+            if outbox.overflowed {
+                server.metrics.slowConsumers.increment()
+                try await writer.write(.error(.init(code: .slowConsumer, message: "the connection did not read fast "
+                    + "enough; reconnect and subscribe again to catch up")))
+            }
+        } catch {
+            // The socket failed; the read side sees the close.
+        }
+        writer.finish()
+        channel.close(promise: nil)
+    }
+
+    private func drain() async throws {
+        while true {
+            let (catchUp, messages) = outbox.takeNext()
+            if let catchUp {
+                try await send(catchUp)
+            } else if messages.isEmpty {
+                return
+            } else {
+                try await writer.write(contentsOf: messages)
+            }
+        }
+    }
+
+    private func send(_ catchUp: Outbox.CatchUp) async throws {
+        var vector: [String: Int] = [:]
+        for agent in catchUp.vector.agents { vector[agent.name] = catchUp.vector[agent] }
+        var reached = vector
+        var after: Int64 = 0
+        let chunk = server.configuration.limits.catchUpFrameBytes
+        while server.hub.isSubscribed(catchUp.document, connection: connection) {
+            let step = try await server.store.catchUpStep(of: catchUp.document, after: after, through: catchUp.through,
+                                                          lacking: vector, maxBytes: chunk)
+            after = step.lastScanned
+            for range in step.ranges where range.seqs.upperBound > reached[range.agent, default: 0] {
+                reached[range.agent] = range.seqs.upperBound
+            }
+            if !step.batches.isEmpty {
+                server.metrics.catchUpBatches.increment(by: Int64(step.batches.count))
+                try await writer.write(.events(.init(document: catchUp.document, isCatchUp: true, batches: step.batches)))
+            }
+            if step.isComplete {
+                var result: [AgentID: Int] = [:]
+                for (name, count) in reached {
+                    if let agent = try? AgentID(name) { result[agent] = count }
+                }
+                try await writer.write(.caughtUp(document: catchUp.document, version: VersionVector(result)))
+                return
+            }
+        }
+    }
+}

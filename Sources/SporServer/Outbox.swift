@@ -1,0 +1,118 @@
+import DequeModule
+import SporCRDT
+import SporWire
+import Synchronization
+
+/// What a connection still has to send, in order: replies, relayed changes and
+/// catch-ups. Anything may enqueue (the committer, the hub, the reading side); one
+/// pump task drains it to the socket.
+///
+/// Order is the point: a catch-up is queued at the moment the subscription is
+/// registered, so changes relayed after it are sent after it, and a subscriber
+/// never receives a batch before the batches it depends on.
+///
+/// Bounded: when relayed messages waiting here exceed ``limit`` bytes the outbox
+/// overflows and the connection is closed as a slow consumer. Nothing is lost by
+/// that — everything is stored, the client catches up when it reconnects — and a
+/// slow reader can never make the server hold unbounded memory or slow the others.
+final class Outbox: Sendable {
+    enum Item: Sendable {
+        case message(SporMessage)
+        case catchUp(CatchUp)
+    }
+
+    /// Send the stored batches of `document` up to and including batch `through`
+    /// that a replica at `vector` lacks, then CAUGHT_UP.
+    struct CatchUp: Sendable {
+        let document: String
+        let vector: VersionVector
+        let through: Int64
+    }
+
+    private struct State {
+        var items = Deque<Item>()
+        var queuedBytes = 0
+        var isFinished = false
+        var overflowed = false
+    }
+
+    private let state = Mutex(State())
+    private let wakeUp: AsyncStream<Void>.Continuation
+    let wakeUps: AsyncStream<Void>
+    let limit: Int
+
+    init(limit: Int) {
+        self.limit = limit
+        (wakeUps, wakeUp) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
+    }
+
+    /// Queues `message`; false if the outbox is finished or has just overflowed.
+    @discardableResult
+    func enqueue(_ message: SporMessage) -> Bool {
+        let cost = Self.cost(of: message)
+        let accepted = state.withLock { state -> Bool in
+            guard !state.isFinished else { return false }
+            if state.queuedBytes + cost > limit && !state.items.isEmpty {
+                state.overflowed = true
+                state.isFinished = true
+                state.items.removeAll()
+                state.queuedBytes = 0
+                return false
+            }
+            state.items.append(.message(message))
+            state.queuedBytes += cost
+            return true
+        }
+        wakeUp.yield()
+        return accepted
+    }
+
+    func enqueue(_ catchUp: CatchUp) {
+        let accepted = state.withLock { state -> Bool in
+            guard !state.isFinished else { return false }
+            state.items.append(.catchUp(catchUp))
+            return true
+        }
+        if accepted { wakeUp.yield() }
+    }
+
+    /// Queues a last message (if any) and stops accepting more; the pump sends what
+    /// is queued and ends.
+    func finish(with last: SporMessage? = nil) {
+        state.withLock { state in
+            guard !state.isFinished else { return }
+            if let last { state.items.append(.message(last)) }
+            state.isFinished = true
+        }
+        wakeUp.yield()
+        wakeUp.finish()
+    }
+
+    /// Takes the next item: a catch-up alone, or every message up to the next
+    /// catch-up (so they go out in one write). Empty when nothing is queued.
+    func takeNext() -> (catchUp: CatchUp?, messages: [SporMessage]) {
+        state.withLock { state in
+            if case let .catchUp(catchUp)? = state.items.first {
+                state.items.removeFirst()
+                return (catchUp, [])
+            }
+            var messages: [SporMessage] = []
+            while case let .message(message)? = state.items.first {
+                state.items.removeFirst()
+                state.queuedBytes -= Self.cost(of: message)
+                messages.append(message)
+            }
+            return (nil, messages)
+        }
+    }
+
+    var overflowed: Bool { state.withLock { $0.overflowed } }
+    var isDrained: Bool { state.withLock { $0.isFinished && $0.items.isEmpty } }
+
+    static func cost(of message: SporMessage) -> Int {
+        if case let .events(events) = message {
+            return events.batches.reduce(64) { $0 + $1.count }
+        }
+        return 64
+    }
+}

@@ -1,0 +1,59 @@
+import SporWire
+
+/// Everything `spor-server serve` can be told, with the defaults it runs with.
+public struct ServerConfiguration: Sendable {
+    public var host = "127.0.0.1"
+    /// 0 picks a free port; ``SporServer/localAddress`` tells which.
+    public var port = 7070
+    /// Required to listen on anything but loopback without TLS.
+    public var allowInsecureRemote = false
+    public var tls: TLSFiles?
+    /// Where Prometheus can scrape metrics over HTTP; nil: no metrics listener.
+    public var metricsHost: String?
+    public var metricsPort = 0
+
+    public var limits = Limits()
+
+    public init() {}
+
+    /// Certificate chain and private key, both PEM.
+    public struct TLSFiles: Sendable {
+        public var certificateChain: String
+        public var privateKey: String
+        public init(certificateChain: String, privateKey: String) {
+            self.certificateChain = certificateChain
+            self.privateKey = privateKey
+        }
+    }
+
+    /// Limits that keep one client from hurting the others (Protocol/SPEC.md, "Limits").
+    public struct Limits: Sendable {
+        /// Largest frame after the handshake (the handshake itself: 16 KiB).
+        public var maxFrameBytes = SporProtocol.defaultMaxFrameBytes
+        /// Most events in one pushed batch.
+        public var maxBatchEvents = 100_000
+        /// Simultaneous connections; more are refused with `tooManyConnections`.
+        public var maxConnections = 4_096
+        /// Documents one connection may subscribe to.
+        public var maxSubscriptionsPerConnection = 1_024
+        /// Frames per second a connection may send (sustained); above it the server
+        /// stops reading from that connection until the rate is back.
+        public var framesPerSecond = 1_000.0
+        public var frameBurst = 2_000.0
+        /// Events per second a connection may push (sustained), same mechanism.
+        public var eventsPerSecond = 200_000.0
+        public var eventBurst = 400_000.0
+        /// Seconds without any frame before the connection is closed (`idleTimeout`).
+        public var idleTimeoutSeconds = 120
+        /// Seconds a new connection has to send its HELLO.
+        public var helloTimeoutSeconds = 10
+        /// Bytes of relayed messages queued for one connection before it is
+        /// disconnected as a `slowConsumer` (it catches up from storage on reconnect).
+        public var maxQueuedBytesPerConnection = 32 * 1024 * 1024
+        /// Bytes of stored changes per catch-up EVENTS frame (a batch larger than
+        /// this is sent alone).
+        public var catchUpFrameBytes = 1024 * 1024
+
+        public init() {}
+    }
+}

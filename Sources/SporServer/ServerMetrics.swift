@@ -1,0 +1,58 @@
+import CoreMetrics
+import Metrics
+import Prometheus
+
+/// The server's counters, gauges and latency histograms (swift-metrics), recorded
+/// into a registry of its own so several servers in one process (tests) do not
+/// share numbers. ``prometheusText()`` renders them for the `--metrics` listener.
+final class ServerMetrics: Sendable {
+    let registry: PrometheusCollectorRegistry
+    let connectionsAccepted: CoreMetrics.Counter
+    let connectionsRefused: CoreMetrics.Counter
+    let connectionsOpen: CoreMetrics.Meter
+    let framesReceived: CoreMetrics.Counter
+    let pushes: CoreMetrics.Counter
+    let pushesRefused: CoreMetrics.Counter
+    let eventsStored: CoreMetrics.Counter
+    let batchesStored: CoreMetrics.Counter
+    let commits: CoreMetrics.Counter
+    let relayed: CoreMetrics.Counter
+    let catchUpBatches: CoreMetrics.Counter
+    let protocolErrors: CoreMetrics.Counter
+    let slowConsumers: CoreMetrics.Counter
+    /// From a push's arrival to its acknowledgement being queued.
+    let pushLatency: CoreMetrics.Timer
+    /// One group-commit transaction, fsync included.
+    let commitLatency: CoreMetrics.Timer
+
+    init() {
+        let registry = PrometheusCollectorRegistry()
+        self.registry = registry
+        let factory = PrometheusMetricsFactory(registry: registry)
+        connectionsAccepted = CoreMetrics.Counter(label: "spor_connections_accepted_total", factory: factory)
+        connectionsRefused = CoreMetrics.Counter(label: "spor_connections_refused_total", factory: factory)
+        connectionsOpen = CoreMetrics.Meter(label: "spor_connections_open", factory: factory)
+        framesReceived = CoreMetrics.Counter(label: "spor_frames_received_total", factory: factory)
+        pushes = CoreMetrics.Counter(label: "spor_pushes_total", factory: factory)
+        pushesRefused = CoreMetrics.Counter(label: "spor_pushes_refused_total", factory: factory)
+        eventsStored = CoreMetrics.Counter(label: "spor_events_stored_total", factory: factory)
+        batchesStored = CoreMetrics.Counter(label: "spor_batches_stored_total", factory: factory)
+        commits = CoreMetrics.Counter(label: "spor_commits_total", factory: factory)
+        relayed = CoreMetrics.Counter(label: "spor_relayed_batches_total", factory: factory)
+        catchUpBatches = CoreMetrics.Counter(label: "spor_catchup_batches_total", factory: factory)
+        protocolErrors = CoreMetrics.Counter(label: "spor_protocol_errors_total", factory: factory)
+        slowConsumers = CoreMetrics.Counter(label: "spor_slow_consumers_total", factory: factory)
+        pushLatency = CoreMetrics.Timer(label: "spor_push_ack_seconds", factory: factory)
+        commitLatency = CoreMetrics.Timer(label: "spor_commit_seconds", factory: factory)
+    }
+
+    func prometheusText() -> String { registry.emitToString() }
+}
+
+extension CoreMetrics.Timer {
+    func recordInterval(since start: ContinuousClock.Instant) {
+        let elapsed = ContinuousClock.now - start
+        let (seconds, attoseconds) = elapsed.components
+        recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+    }
+}

@@ -1,0 +1,190 @@
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOSSL
+import ServiceLifecycle
+import SporWire
+import Synchronization
+
+/// The sync relay: accepts TCP (optionally TLS) connections speaking protocol v1,
+/// stores pushed changes durably in its ``SporStore`` before acknowledging them, and
+/// relays them to the other subscribers of the document.
+///
+/// Run it with ``run()`` (a ServiceLifecycle `Service`: graceful shutdown stops
+/// accepting, lets queued writes commit, tells every client `shuttingDown` and
+/// closes). ``listeningAddress()`` waits until it accepts connections.
+public final class SporServer: Service, Sendable {
+    public let configuration: ServerConfiguration
+    public let store: SporStore
+    let logger: Logger
+    let metrics = ServerMetrics()
+    let hub = SubscriptionHub()
+    let committer: PushCommitter
+    private let state = Mutex(RunState())
+    private let listening: AsyncStream<SocketAddress>
+    private let listeningContinuation: AsyncStream<SocketAddress>.Continuation
+
+    private struct RunState {
+        var nextConnection: ConnectionID = 1
+        var open: [ConnectionID: Connection] = [:]
+        var draining = false
+        var address: SocketAddress?
+        var metricsAddress: SocketAddress?
+    }
+
+    private struct Connection {
+        let channel: Channel
+        let outbox: Outbox
+    }
+
+    public init(configuration: ServerConfiguration, store: SporStore, logger: Logger = Logger(label: "spor.server")) throws {
+        if configuration.tls == nil, !configuration.allowInsecureRemote, !Self.isLoopback(configuration.host) {
+            throw ServerError(.invalidArgument, "refusing to listen on \(configuration.host) without TLS: give --tls-cert "
+                              + "and --tls-key, or --insecure-remote if a proxy in front terminates TLS")
+        }
+        self.configuration = configuration
+        self.store = store
+        self.logger = logger
+        committer = PushCommitter(store: store, hub: hub, metrics: metrics, logger: logger)
+        (listening, listeningContinuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
+    }
+
+    static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host == "::1" || host.hasPrefix("127.")
+    }
+
+    var isDraining: Bool { state.withLock { $0.draining } }
+
+    /// The address the server accepts connections on, once it does.
+    public func listeningAddress() async -> SocketAddress? {
+        if let address = state.withLock({ $0.address }) { return address }
+        for await address in listening { return address }
+        return state.withLock { $0.address }
+    }
+
+    /// The metrics listener's address, if one was configured and is up.
+    public var metricsAddress: SocketAddress? { state.withLock { $0.metricsAddress } }
+
+    /// The current metrics in Prometheus text format.
+    public func prometheusMetrics() -> String { metrics.prometheusText() }
+
+    public func run() async throws {
+        let group = MultiThreadedEventLoopGroup.singleton
+        let sslContext = try configuration.tls.map(Self.makeSSLContext)
+        let limits = configuration.limits
+        let server = try await ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 1024)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .bind(host: configuration.host, port: configuration.port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let pipeline = channel.pipeline.syncOperations
+                    if let sslContext { try pipeline.addHandler(NIOSSLServerHandler(context: sslContext)) }
+                    try pipeline.addHandler(ByteToMessageHandler(SporFrameDecoder(maxFrameBytes: limits.maxFrameBytes)))
+                    try pipeline.addHandler(MessageToByteHandler(SporFrameEncoder()))
+                    try pipeline.addHandler(ConnectionTimeouts(helloTimeout: .seconds(Int64(limits.helloTimeoutSeconds)),
+                                                               idleTimeout: .seconds(Int64(limits.idleTimeoutSeconds))))
+                    return try NIOAsyncChannel<SporMessage, SporMessage>(
+                        wrappingChannelSynchronously: channel,
+                        configuration: .init(backPressureStrategy: .init(lowWatermark: 2, highWatermark: 16)))
+                }
+            }
+        let metricsChannel = try await bindMetrics(group: group)
+        let address = server.channel.localAddress
+        state.withLock {
+            $0.address = address
+            $0.metricsAddress = metricsChannel?.localAddress
+        }
+        if let address { listeningContinuation.yield(address) }
+        logger.info("listening", metadata: ["address": "\(address.map { "\($0)" } ?? "?")", "tls": "\(sslContext != nil)"])
+
+        async let committing: Void = committer.run()
+        await withGracefulShutdownHandler {
+            await withDiscardingTaskGroup { connections in
+                do {
+                    try await server.executeThenClose { inbound in
+                        for try await child in inbound {
+                            connections.addTask { await self.serve(child) }
+                        }
+                    }
+                } catch {
+                    logger.debug("accept loop ended", metadata: ["error": "\(error)"])
+                }
+            }
+        } onGracefulShutdown: {
+            self.beginShutdown(closing: server.channel)
+        }
+        committer.finish()
+        await committing
+        try? await metricsChannel?.close()
+        logger.info("stopped")
+    }
+
+    /// Stops accepting, waits (briefly) for queued writes to commit, then tells every
+    /// client the server is shutting down.
+    private func beginShutdown(closing listener: Channel) {
+        logger.info("shutting down")
+        state.withLock { $0.draining = true }
+        listener.close(promise: nil)
+        Task {
+            let deadline = ContinuousClock.now + .seconds(5)
+            while !committer.isIdle, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(5)) }
+            let open = state.withLock { Array($0.open.values) }
+            for connection in open {
+                connection.outbox.finish(with: .error(.init(code: .shuttingDown, message: "the server is shutting down; reconnect later")))
+            }
+        }
+    }
+
+    private func serve(_ child: NIOAsyncChannel<SporMessage, SporMessage>) async {
+        let limits = configuration.limits
+        let channel = child.channel
+        let admitted = state.withLock { state -> ConnectionID? in
+            guard !state.draining, state.open.count < limits.maxConnections else { return nil }
+            let id = state.nextConnection
+            state.nextConnection += 1
+            return id
+        }
+        guard let id = admitted else {
+            metrics.connectionsRefused.increment()
+            let reason: SporMessage.ErrorReport = isDraining
+                ? .init(code: .shuttingDown, message: "the server is shutting down")
+                : .init(code: .tooManyConnections, message: "the server has \(limits.maxConnections) connections open; try again later")
+            try? await child.executeThenClose { _, outbound in try await outbound.write(.error(reason)) }
+            return
+        }
+        var logger = logger
+        logger[metadataKey: "connection"] = "\(id)"
+        logger[metadataKey: "peer"] = "\(channel.remoteAddress.map { "\($0)" } ?? "?")"
+        var connection = ClientConnection(id: id, server: self, channel: channel, logger: logger)
+        state.withLock { $0.open[id] = Connection(channel: channel, outbox: connection.outbox) }
+        metrics.connectionsAccepted.increment()
+        metrics.connectionsOpen.increment()
+        await connection.run(child)
+        state.withLock { _ = $0.open.removeValue(forKey: id) }
+        metrics.connectionsOpen.decrement()
+    }
+
+    private func bindMetrics(group: MultiThreadedEventLoopGroup) async throws -> Channel? {
+        guard let host = configuration.metricsHost else { return nil }
+        let metrics = metrics
+        return try await ServerBootstrap(group: group)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline()
+                    try channel.pipeline.syncOperations.addHandler(MetricsHTTPHandler { metrics.prometheusText() })
+                }
+            }
+            .bind(host: host, port: configuration.metricsPort)
+            .get()
+    }
+
+    static func makeSSLContext(_ files: ServerConfiguration.TLSFiles) throws -> NIOSSLContext {
+        let chain = try NIOSSLCertificate.fromPEMFile(files.certificateChain)
+        let key = try NIOSSLPrivateKey(file: files.privateKey, format: .pem)
+        let tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
+        return try NIOSSLContext(configuration: tls)
+    }
+}

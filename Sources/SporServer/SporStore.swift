@@ -1,0 +1,352 @@
+import Crypto
+import Foundation
+import GRDB
+import SporCRDT
+import SporProposal
+import SporWire
+
+/// The server's durable state in one SQLite database (`DIR/spor.sqlite`, WAL,
+/// `synchronous=FULL`): accounts with hashed tokens, documents and their members,
+/// the stored change batches of every document, each document's version vector,
+/// and the process rounds.
+///
+/// Writes that change what a document holds go through ``PushCommitter`` only, so
+/// that version vectors, batch order and relay order agree. Admin commands write
+/// accounts and rounds directly; SQLite serialises them with the server's writes.
+///
+/// Durability: a change batch is acknowledged only after the transaction storing it
+/// has committed with `synchronous=FULL`, i.e. after the WAL was fsynced.
+public final class SporStore: Sendable {
+    let pool: DatabasePool
+    public let path: String
+
+    /// Opens (creating if needed) the store in `directory` and brings its schema up
+    /// to date. Throws if the directory cannot be created or the file is not a Spor
+    /// database.
+    public init(directory: String) throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        path = (directory as NSString).appendingPathComponent("spor.sqlite")
+        var configuration = Configuration()
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        configuration.busyMode = .timeout(5)
+        pool = try DatabasePool(path: path, configuration: configuration)
+        try Self.migrator.migrate(pool)
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE account (
+                    id TEXT PRIMARY KEY,
+                    name TEXT NOT NULL UNIQUE,
+                    kind TEXT NOT NULL,
+                    code TEXT UNIQUE,
+                    tokenHash BLOB NOT NULL UNIQUE,
+                    createdAt DATETIME NOT NULL,
+                    revokedAt DATETIME
+                );
+                CREATE TABLE document (
+                    id TEXT PRIMARY KEY,
+                    createdBy TEXT NOT NULL REFERENCES account(id),
+                    createdAt DATETIME NOT NULL,
+                    eventCount INTEGER NOT NULL DEFAULT 0
+                );
+                CREATE TABLE member (
+                    documentID TEXT NOT NULL REFERENCES document(id),
+                    accountID TEXT NOT NULL REFERENCES account(id),
+                    addedBy TEXT NOT NULL,
+                    addedAt DATETIME NOT NULL,
+                    PRIMARY KEY (documentID, accountID)
+                ) WITHOUT ROWID;
+                CREATE INDEX member_by_account ON member(accountID);
+                CREATE TABLE batch (
+                    id INTEGER PRIMARY KEY,
+                    documentID TEXT NOT NULL REFERENCES document(id),
+                    changes BLOB NOT NULL,
+                    eventCount INTEGER NOT NULL,
+                    ranges TEXT NOT NULL,
+                    accountID TEXT NOT NULL,
+                    storedAt DATETIME NOT NULL
+                );
+                CREATE INDEX batch_by_document ON batch(documentID, id);
+                CREATE TABLE documentAgent (
+                    documentID TEXT NOT NULL,
+                    agent TEXT NOT NULL,
+                    nextSeq INTEGER NOT NULL,
+                    PRIMARY KEY (documentID, agent)
+                ) WITHOUT ROWID;
+                CREATE TABLE round (
+                    id TEXT PRIMARY KEY,
+                    json TEXT NOT NULL
+                );
+                """)
+        }
+        return migrator
+    }
+
+    // MARK: Accounts
+
+    /// Creates an account and returns it with its access token — the only time the
+    /// token exists in clear. Throws `alreadyExists` for a taken name or code and
+    /// `invalidArgument` for an empty name or a code that is not a valid id.
+    public func addAccount(name: String, kind: AccountKind, code: String? = nil, now: Date = Date()) throws -> (Account, token: String) {
+        let trimmed = name.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !trimmed.isEmpty, trimmed.utf8.count <= 200, !trimmed.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+            throw ServerError(.invalidArgument, "organisation name must be 1-200 characters without control characters")
+        }
+        if let code, !(SporProtocol.isValidName(code) && code.utf8.count <= 32) {
+            throw ServerError(.invalidArgument, "code \(String(reflecting: code)) must be 1-32 letters, digits, '-', '_' or '.'")
+        }
+        let token = Self.newToken()
+        let account = try pool.write { db -> Account in
+            if try Bool.fetchOne(db, sql: "SELECT 1 FROM account WHERE name = ?", arguments: [trimmed]) == true {
+                throw ServerError(.alreadyExists, "an organisation named \(String(reflecting: trimmed)) already exists")
+            }
+            if let code, try Bool.fetchOne(db, sql: "SELECT 1 FROM account WHERE code = ? OR id = ?", arguments: [code, code]) == true {
+                throw ServerError(.alreadyExists, "an organisation with code \(code) already exists")
+            }
+            var id = code ?? Self.defaultID(name: trimmed, kind: kind)
+            if code == nil {
+                let base = id
+                var suffix = 2
+                while try Bool.fetchOne(db, sql: "SELECT 1 FROM account WHERE id = ?", arguments: [id]) == true {
+                    id = "\(base)-\(suffix)"
+                    suffix += 1
+                }
+            }
+            try db.execute(
+                sql: "INSERT INTO account (id, name, kind, code, tokenHash, createdAt) VALUES (?, ?, ?, ?, ?, ?)",
+                arguments: [id, trimmed, kind.rawValue, code, Self.hash(token), now])
+            return Account(id: id, name: trimmed, kind: kind, code: code, createdAt: now, revokedAt: nil)
+        }
+        return (account, token)
+    }
+
+    static func defaultID(name: String, kind: AccountKind) -> String {
+        let slug = Account.slug(of: name)
+        if !slug.isEmpty { return slug }
+        return kind == .secretariat ? "secretariat" : kind.rawValue
+    }
+
+    /// Every account, oldest first.
+    public func accounts() throws -> [Account] {
+        try pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM account ORDER BY createdAt, id").map(Self.account(from:))
+        }
+    }
+
+    /// The account `id`, or `notFound`.
+    public func account(id: String) throws -> Account {
+        let row = try pool.read { db in try Row.fetchOne(db, sql: "SELECT * FROM account WHERE id = ?", arguments: [id]) }
+        guard let row else { throw ServerError(.notFound, "no organisation with id \(String(reflecting: id))") }
+        return try Self.account(from: row)
+    }
+
+    /// The live (not revoked) account holding `token`, nil if there is none.
+    public func account(forToken token: String) async throws -> Account? {
+        let hash = Self.hash(token)
+        return try await pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM account WHERE tokenHash = ? AND revokedAt IS NULL", arguments: [hash])
+                .map(Self.account(from:))
+        }
+    }
+
+    /// Revokes `id`'s token: it authenticates no more, open connections are refused
+    /// at their next request. The account and its documents stay.
+    public func revoke(id: String, now: Date = Date()) throws {
+        try pool.write { db in
+            try db.execute(sql: "UPDATE account SET revokedAt = ? WHERE id = ? AND revokedAt IS NULL", arguments: [now, id])
+            if db.changesCount == 0 {
+                _ = try Self.requireAccount(id, db)
+                throw ServerError(.invalidArgument, "organisation \(id) is already revoked")
+            }
+        }
+    }
+
+    /// Replaces `id`'s token (reinstating a revoked account) and returns the new one.
+    public func rotateToken(id: String) throws -> String {
+        let token = Self.newToken()
+        try pool.write { db in
+            _ = try Self.requireAccount(id, db)
+            try db.execute(sql: "UPDATE account SET tokenHash = ?, revokedAt = NULL WHERE id = ?", arguments: [Self.hash(token), id])
+        }
+        return token
+    }
+
+    /// Whether any secretariat account exists.
+    public func hasSecretariat() throws -> Bool {
+        try pool.read { db in
+            try Bool.fetchOne(db, sql: "SELECT 1 FROM account WHERE kind = ?", arguments: [AccountKind.secretariat.rawValue]) == true
+        }
+    }
+
+    static func requireAccount(_ id: String, _ db: Database) throws -> Account {
+        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM account WHERE id = ?", arguments: [id]) else {
+            throw ServerError(.notFound, "no organisation with id \(String(reflecting: id))")
+        }
+        return try account(from: row)
+    }
+
+    static func account(from row: Row) throws -> Account {
+        let kindName: String = row["kind"]
+        guard let kind = AccountKind(rawValue: kindName) else {
+            throw ServerError(.internalError, "stored organisation has unknown kind \(kindName)")
+        }
+        return Account(id: row["id"], name: row["name"], kind: kind, code: row["code"],
+                       createdAt: row["createdAt"], revokedAt: row["revokedAt"])
+    }
+
+    /// A new token: "spor_" and 32 random bytes in base64url (256 bits).
+    static func newToken() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let bytes = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+        let base64 = Data(bytes).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-")
+            .replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+        return "spor_" + base64
+    }
+
+    /// Tokens are stored only as their SHA-256.
+    static func hash(_ token: String) -> Data {
+        Data(SHA256.hash(data: Data(token.utf8)))
+    }
+
+    // MARK: Rounds
+
+    /// The built-in rounds followed by those added on this server.
+    public func rounds() throws -> RoundCalendar {
+        var calendar = RoundCalendar.builtIn
+        let stored = try pool.read { db in try String.fetchAll(db, sql: "SELECT json FROM round ORDER BY rowid") }
+        for json in stored {
+            try calendar.add(try JSONDecoder().decode(Round.self, from: Data(json.utf8)))
+        }
+        return calendar
+    }
+
+    /// Adds a round after checking it against the others (``RoundCalendar/add(_:)``).
+    public func addRound(_ round: Round) throws {
+        var calendar = try rounds()
+        try calendar.add(round)
+        let json = String(decoding: try JSONEncoder().encode(round), as: UTF8.self)
+        try pool.write { db in
+            try db.execute(sql: "INSERT INTO round (id, json) VALUES (?, ?)", arguments: [round.id, json])
+        }
+    }
+
+    // MARK: Documents
+
+    /// Whether `account` may read and write `document` (member or secretariat).
+    /// Unknown documents and documents the account is not on look the same.
+    public func canAccess(document: String, account: Account) async throws -> Bool {
+        try await pool.read { db in
+            if account.isSecretariat {
+                return try Bool.fetchOne(db, sql: "SELECT 1 FROM document WHERE id = ?", arguments: [document]) == true
+            }
+            return try Bool.fetchOne(db, sql: "SELECT 1 FROM member WHERE documentID = ? AND accountID = ?",
+                                     arguments: [document, account.id]) == true
+        }
+    }
+
+    /// The documents `account` can see with their event counts, by id.
+    public func documents(visibleTo account: Account) async throws -> [SporMessage.DocumentEntry] {
+        try await pool.read { db in
+            let rows = account.isSecretariat
+                ? try Row.fetchAll(db, sql: "SELECT id, eventCount FROM document ORDER BY id")
+                : try Row.fetchAll(db, sql: """
+                    SELECT d.id, d.eventCount FROM document d JOIN member m ON m.documentID = d.id
+                    WHERE m.accountID = ? ORDER BY d.id
+                    """, arguments: [account.id])
+            return rows.map { SporMessage.DocumentEntry(document: $0["id"], events: $0["eventCount"]) }
+        }
+    }
+
+    /// The members of `document`, by id.
+    public func members(of document: String) throws -> [String] {
+        try pool.read { db in
+            try String.fetchAll(db, sql: "SELECT accountID FROM member WHERE documentID = ? ORDER BY accountID", arguments: [document])
+        }
+    }
+
+    /// One step of a catch-up: scans stored batches of `document` with ids in
+    /// `after+1 ... through` in order and returns those a replica at `vector` lacks,
+    /// up to `maxBytes` of them (at least one) or `maxScanned` rows, with the id of
+    /// the last row scanned and the event ranges of every scanned row. Batches the
+    /// replica has are skipped without reading their bytes.
+    func catchUpStep(of document: String, after: Int64, through: Int64, lacking vector: [String: Int],
+                     maxBytes: Int, maxScanned: Int = 20_000) async throws -> CatchUpStep {
+        try await pool.read { db in
+            let cursor = try Row.fetchCursor(db, sql: """
+                SELECT id, ranges, changes FROM batch WHERE documentID = ? AND id > ? AND id <= ? ORDER BY id
+                """, arguments: [document, after, through])
+            var step = CatchUpStep(lastScanned: after)
+            var bytes = 0
+            var scanned = 0
+            while bytes < maxBytes, scanned < maxScanned {
+                guard let row = try cursor.next() else {
+                    step.isComplete = true
+                    break
+                }
+                scanned += 1
+                let ranges = StoredBatch.parse(ranges: row["ranges"])
+                if !ranges.allSatisfy({ (vector[$0.agent] ?? 0) >= $0.seqs.upperBound }) {
+                    let changes: Data = row["changes"]
+                    // Keep frames within maxBytes: a batch that does not fit waits for the next step.
+                    if !step.batches.isEmpty && bytes + changes.count > maxBytes { break }
+                    step.batches.append([UInt8](changes))
+                    bytes += changes.count
+                }
+                step.lastScanned = row["id"]
+                step.ranges.append(contentsOf: ranges)
+            }
+            if step.lastScanned >= through { step.isComplete = true }
+            return step
+        }
+    }
+
+    /// The id of the newest stored batch of `document` (0 if none).
+    func lastBatchID(of document: String) throws -> Int64 {
+        try pool.read { db in
+            try Int64.fetchOne(db, sql: "SELECT max(id) FROM batch WHERE documentID = ?", arguments: [document]) ?? 0
+        }
+    }
+
+    /// The number of stored events over all documents.
+    public func eventCount() throws -> Int {
+        try pool.read { db in try Int.fetchOne(db, sql: "SELECT coalesce(sum(eventCount), 0) FROM document") ?? 0 }
+    }
+}
+
+/// What one step of a catch-up read.
+struct CatchUpStep: Sendable {
+    var lastScanned: Int64
+    var batches: [[UInt8]] = []
+    var ranges: [StoredBatch.Range] = []
+    /// True once every batch up to `through` has been scanned.
+    var isComplete = false
+}
+
+/// How stored change batches record their events.
+enum StoredBatch {
+    /// One agent's consecutive events in the batch.
+    struct Range: Sendable, Hashable {
+        var agent: String
+        var seqs: Swift.Range<Int>
+    }
+
+    /// Stored as lines "agent\tstart\tend": agent names contain no control characters.
+    static func format(ranges: [ChangeSummary.AgentRun]) -> String {
+        ranges.map { "\($0.agent.name)\t\($0.seqs.lowerBound)\t\($0.seqs.upperBound)" }.joined(separator: "\n")
+    }
+
+    static func parse(ranges text: String) -> [Range] {
+        text.split(separator: "\n").compactMap { line in
+            let fields = line.split(separator: "\t", omittingEmptySubsequences: false)
+            guard fields.count == 3, let start = Int(fields[1]), let end = Int(fields[2]), start <= end else { return nil }
+            return Range(agent: String(fields[0]), seqs: start..<end)
+        }
+    }
+}

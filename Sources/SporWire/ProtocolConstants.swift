@@ -1,0 +1,39 @@
+/// Fixed values of protocol v1 (Protocol/SPEC.md).
+public enum SporProtocol {
+    /// The versions this implementation speaks.
+    public static let supportedVersions: ClosedRange<Int> = 1...1
+    /// The four bytes every HELLO starts with.
+    public static let magic: [UInt8] = Array("SPOR".utf8)
+    /// Frame length prefix: 4 bytes, big-endian, counting the type byte and payload.
+    public static let lengthPrefixBytes = 4
+    /// The largest frame a peer may send before the handshake completes.
+    public static let maxHandshakeFrameBytes = 16 * 1024
+    /// The largest frame size any peer must accept after the handshake (servers
+    /// announce their own, at most this, in WELCOME).
+    public static let defaultMaxFrameBytes = 4 * 1024 * 1024
+    /// Bytes a frame may need besides one change batch (type, ids, counts): a pushed
+    /// batch may be at most `maxFrameBytes` minus this, so that it can be relayed.
+    public static let frameOverheadAllowance = 1024
+    /// Longest document id, organisation id and similar names, in UTF-8 bytes.
+    public static let maxNameBytes = 64
+    /// Longest human-readable text field (messages, client names), in UTF-8 bytes.
+    public static let maxTextBytes = 4096
+    /// Longest access token, in UTF-8 bytes.
+    public static let maxTokenBytes = 256
+
+    /// Whether `name` is a valid document or organisation id: 1...64 bytes of ASCII
+    /// letters, digits, `-`, `_` and `.`, not starting with `.`.
+    public static func isValidName(_ name: String) -> Bool {
+        let bytes = name.utf8
+        guard !bytes.isEmpty, bytes.count <= maxNameBytes, bytes.first != UInt8(ascii: ".") else { return false }
+        return bytes.allSatisfy { byte in
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+                 UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."):
+                true
+            default:
+                false
+            }
+        }
+    }
+}

@@ -1,0 +1,179 @@
+import NIOCore
+import SporCRDT
+
+extension SporMessage {
+    /// Writes the whole frame: length prefix, type byte, payload.
+    public func writeFrame(into buffer: inout ByteBuffer) {
+        let lengthIndex = buffer.writerIndex
+        buffer.writeInteger(UInt32(0))
+        buffer.writeInteger(type.rawValue)
+        writePayload(into: &buffer)
+        let length = buffer.writerIndex - lengthIndex - SporProtocol.lengthPrefixBytes
+        buffer.setInteger(UInt32(length), at: lengthIndex)
+    }
+
+    /// The frame as bytes (for tests, vectors and size checks).
+    public var frameBytes: [UInt8] {
+        var buffer = ByteBuffer()
+        writeFrame(into: &buffer)
+        return Array(buffer.readableBytesView)
+    }
+
+    /// Writes the payload (everything after the type byte).
+    public func writePayload(into buffer: inout ByteBuffer) {
+        switch self {
+        case let .hello(hello):
+            buffer.writeBytes(SporProtocol.magic)
+            buffer.writeVarint(hello.versions.lowerBound)
+            buffer.writeVarint(hello.versions.upperBound)
+            buffer.writeWireString(hello.token)
+            buffer.writeWireString(hello.client)
+        case let .welcome(welcome):
+            buffer.writeVarint(welcome.version)
+            buffer.writeWireString(welcome.organisation)
+            buffer.writeWireString(welcome.organisationName)
+            buffer.writeWireString(welcome.organisationKind)
+            buffer.writeWireString(welcome.agentPrefix)
+            buffer.writeVarint(welcome.maxFrameBytes)
+            buffer.writeVarint(welcome.maxBatchEvents)
+            buffer.writeVarint(welcome.idleTimeoutSeconds)
+        case let .ping(nonce), let .pong(nonce):
+            buffer.writeVarint(nonce)
+        case let .createDocument(request, document):
+            buffer.writeVarint(request)
+            buffer.writeWireString(document)
+        case let .addMember(request, document, organisation):
+            buffer.writeVarint(request)
+            buffer.writeWireString(document)
+            buffer.writeWireString(organisation)
+        case let .listDocuments(request), let .ok(request):
+            buffer.writeVarint(request)
+        case let .subscribe(document, version), let .caughtUp(document, version):
+            buffer.writeWireString(document)
+            buffer.writeVersionVector(version)
+        case let .unsubscribe(document):
+            buffer.writeWireString(document)
+        case let .push(request, document, changes):
+            buffer.writeVarint(request)
+            buffer.writeWireString(document)
+            buffer.writeWireBytes(changes)
+        case let .events(events):
+            buffer.writeWireString(events.document)
+            buffer.writeInteger(UInt8(events.isCatchUp ? 1 : 0))
+            buffer.writeVarint(events.batches.count)
+            for batch in events.batches { buffer.writeWireBytes(batch) }
+        case let .pushAck(request, document, newEvents):
+            buffer.writeVarint(request)
+            buffer.writeWireString(document)
+            buffer.writeVarint(newEvents)
+        case let .documents(request, documents):
+            buffer.writeVarint(request)
+            buffer.writeVarint(documents.count)
+            for entry in documents {
+                buffer.writeWireString(entry.document)
+                buffer.writeVarint(entry.events)
+            }
+        case let .error(report):
+            buffer.writeVarint(report.request)
+            buffer.writeVarint(UInt64(report.code))
+            buffer.writeWireString(report.message)
+        }
+    }
+
+    /// Decodes one frame's type byte and payload (the length prefix already removed).
+    /// Throws ``WireError`` (``WireErrorCode/malformedFrame``) for an unknown type,
+    /// a field out of bounds or bytes left over.
+    public static func decode(type rawType: UInt8, payload: ByteBuffer) throws(WireError) -> SporMessage {
+        guard let type = MessageType(rawValue: rawType) else {
+            throw WireError(.malformedFrame, "unknown message type 0x\(String(rawType, radix: 16))")
+        }
+        var reader = WireReader(buffer: payload, messageName: "\(type)")
+        let message: SporMessage
+        switch type {
+        case .hello:
+            guard reader.buffer.readBytes(length: SporProtocol.magic.count) == SporProtocol.magic else {
+                throw reader.malformed("does not start with \"SPOR\": not a Spor client")
+            }
+            let low = try reader.readCount("lowest version", atMost: Int(UInt16.max))
+            let high = try reader.readCount("highest version", atMost: Int(UInt16.max))
+            guard low <= high else { throw reader.malformed("lowest version \(low) is above highest \(high)") }
+            let token = try reader.readString("token", atMost: SporProtocol.maxTokenBytes)
+            let client = try reader.readString("client", atMost: SporProtocol.maxTextBytes)
+            message = .hello(Hello(versions: low...high, token: token, client: client))
+        case .welcome:
+            let version = try reader.readCount("version", atMost: Int(UInt16.max))
+            let organisation = try reader.readName("organisation")
+            let name = try reader.readString("organisation name", atMost: SporProtocol.maxTextBytes)
+            let kind = try reader.readString("organisation kind", atMost: SporProtocol.maxNameBytes)
+            let prefix = try reader.readString("agent prefix", atMost: AgentID.maxUTF8Count)
+            let maxFrame = try reader.readCount("max frame bytes", atMost: Int(UInt32.max))
+            let maxEvents = try reader.readCount("max batch events", atMost: Int(UInt32.max))
+            let idle = try reader.readCount("idle timeout", atMost: Int(UInt32.max))
+            message = .welcome(Welcome(version: version, organisation: organisation, organisationName: name,
+                                       organisationKind: kind, agentPrefix: prefix, maxFrameBytes: maxFrame,
+                                       maxBatchEvents: maxEvents, idleTimeoutSeconds: idle))
+        case .ping:
+            message = .ping(nonce: try reader.readVarint("nonce"))
+        case .pong:
+            message = .pong(nonce: try reader.readVarint("nonce"))
+        case .createDocument:
+            let request = try reader.readVarint("request")
+            message = .createDocument(request: request, document: try reader.readName("document"))
+        case .addMember:
+            let request = try reader.readVarint("request")
+            let document = try reader.readName("document")
+            message = .addMember(request: request, document: document, organisation: try reader.readName("organisation"))
+        case .listDocuments:
+            message = .listDocuments(request: try reader.readVarint("request"))
+        case .ok:
+            message = .ok(request: try reader.readVarint("request"))
+        case .subscribe:
+            let document = try reader.readName("document")
+            message = .subscribe(document: document, version: try reader.readVersionVector("version"))
+        case .caughtUp:
+            let document = try reader.readName("document")
+            message = .caughtUp(document: document, version: try reader.readVersionVector("version"))
+        case .unsubscribe:
+            message = .unsubscribe(document: try reader.readName("document"))
+        case .push:
+            let request = try reader.readVarint("request")
+            let document = try reader.readName("document")
+            let changes = try reader.readBytes("changes", atMost: reader.buffer.readableBytes)
+            message = .push(request: request, document: document, changes: changes)
+        case .events:
+            let document = try reader.readName("document")
+            guard let flag = reader.buffer.readInteger(as: UInt8.self), flag <= 1 else {
+                throw reader.malformed("catch-up flag must be 0 or 1")
+            }
+            let count = try reader.readCount("batch count", atMost: reader.buffer.readableBytes)
+            var batches: [[UInt8]] = []
+            batches.reserveCapacity(count)
+            for _ in 0..<count {
+                batches.append(try reader.readBytes("batch", atMost: reader.buffer.readableBytes))
+            }
+            message = .events(Events(document: document, isCatchUp: flag == 1, batches: batches))
+        case .pushAck:
+            let request = try reader.readVarint("request")
+            let document = try reader.readName("document")
+            message = .pushAck(request: request, document: document,
+                               newEvents: try reader.readCount("new events", atMost: Int(Int32.max)))
+        case .documents:
+            let request = try reader.readVarint("request")
+            let count = try reader.readCount("document count", atMost: reader.buffer.readableBytes / 2)
+            var documents: [DocumentEntry] = []
+            documents.reserveCapacity(count)
+            for _ in 0..<count {
+                let document = try reader.readName("document")
+                documents.append(DocumentEntry(document: document, events: try reader.readCount("events", atMost: Int(Int32.max) * 64)))
+            }
+            message = .documents(request: request, documents: documents)
+        case .error:
+            let request = try reader.readVarint("request")
+            let code = try reader.readCount("code", atMost: Int(UInt16.max))
+            let text = try reader.readString("message", atMost: SporProtocol.maxTextBytes)
+            message = .error(ErrorReport(request: request, rawCode: UInt16(code), message: text))
+        }
+        try reader.finish()
+        return message
+    }
+}

@@ -1,0 +1,158 @@
+import SporCRDT
+
+/// One message of protocol v1. Each is sent as one frame whose type byte is
+/// ``MessageType``; Protocol/SPEC.md gives every field's encoding.
+///
+/// Client → server: `hello`, `createDocument`, `addMember`, `listDocuments`,
+/// `subscribe`, `unsubscribe`, `push`. Server → client: `welcome`, `events`,
+/// `caughtUp`, `pushAck`, `ok`, `documents`, `error`. Either way: `ping`, `pong`.
+public enum SporMessage: Sendable, Hashable {
+    case hello(Hello)
+    case welcome(Welcome)
+    case ping(nonce: UInt64)
+    case pong(nonce: UInt64)
+    case createDocument(request: UInt64, document: String)
+    case addMember(request: UInt64, document: String, organisation: String)
+    case listDocuments(request: UInt64)
+    case subscribe(document: String, version: VersionVector)
+    case unsubscribe(document: String)
+    case push(request: UInt64, document: String, changes: [UInt8])
+    case events(Events)
+    case caughtUp(document: String, version: VersionVector)
+    case pushAck(request: UInt64, document: String, newEvents: Int)
+    case ok(request: UInt64)
+    case documents(request: UInt64, documents: [DocumentEntry])
+    case error(ErrorReport)
+
+    /// The first message of a connection, client → server.
+    public struct Hello: Sendable, Hashable {
+        /// The protocol versions the client speaks, lowest and highest.
+        public var versions: ClosedRange<Int>
+        public var token: String
+        /// Free text naming the client program, for logs ("spor 0.1").
+        public var client: String
+
+        public init(versions: ClosedRange<Int> = SporProtocol.supportedVersions, token: String, client: String) {
+            self.versions = versions
+            self.token = token
+            self.client = client
+        }
+    }
+
+    /// The server's answer to a valid HELLO: the version chosen, who the client is
+    /// and the limits it must respect.
+    public struct Welcome: Sendable, Hashable {
+        public var version: Int
+        public var organisation: String
+        public var organisationName: String
+        /// "kommune", "region", "company", "association", "institution" or "secretariat".
+        public var organisationKind: String
+        /// Every agent the client writes events as must start with this prefix.
+        public var agentPrefix: String
+        public var maxFrameBytes: Int
+        public var maxBatchEvents: Int
+        /// The server closes a connection that sends nothing for this long.
+        public var idleTimeoutSeconds: Int
+
+        public init(version: Int, organisation: String, organisationName: String, organisationKind: String,
+                    agentPrefix: String, maxFrameBytes: Int, maxBatchEvents: Int, idleTimeoutSeconds: Int) {
+            self.version = version
+            self.organisation = organisation
+            self.organisationName = organisationName
+            self.organisationKind = organisationKind
+            self.agentPrefix = agentPrefix
+            self.maxFrameBytes = maxFrameBytes
+            self.maxBatchEvents = maxBatchEvents
+            self.idleTimeoutSeconds = idleTimeoutSeconds
+        }
+    }
+
+    /// Change batches of one document, in an order the receiver can merge them.
+    public struct Events: Sendable, Hashable {
+        public var document: String
+        /// True while the server is catching a subscriber up; false for live relay.
+        public var isCatchUp: Bool
+        /// Encoded SporCRDT change batches.
+        public var batches: [[UInt8]]
+
+        public init(document: String, isCatchUp: Bool, batches: [[UInt8]]) {
+            self.document = document
+            self.isCatchUp = isCatchUp
+            self.batches = batches
+        }
+    }
+
+    /// A document the organisation can see.
+    public struct DocumentEntry: Sendable, Hashable {
+        public var document: String
+        public var events: Int
+
+        public init(document: String, events: Int) {
+            self.document = document
+            self.events = events
+        }
+    }
+
+    /// A refusal or failure. `request` is the request it answers, 0 when none.
+    public struct ErrorReport: Sendable, Hashable {
+        public var request: UInt64
+        public var code: UInt16
+        public var message: String
+
+        public init(request: UInt64 = 0, code: WireErrorCode, message: String) {
+            self.request = request
+            self.code = code.rawValue
+            self.message = message
+        }
+
+        public init(request: UInt64, rawCode: UInt16, message: String) {
+            self.request = request
+            self.code = rawCode
+            self.message = message
+        }
+
+        /// The code, if this implementation knows it (peers may add codes).
+        public var knownCode: WireErrorCode? { WireErrorCode(rawValue: code) }
+    }
+
+    /// The frame type byte of each message.
+    public enum MessageType: UInt8, Sendable, CaseIterable {
+        case hello = 0x01
+        case ping = 0x02
+        case pong = 0x03
+        case createDocument = 0x10
+        case addMember = 0x11
+        case listDocuments = 0x12
+        case subscribe = 0x13
+        case unsubscribe = 0x14
+        case push = 0x15
+        case welcome = 0x81
+        case events = 0x82
+        case caughtUp = 0x83
+        case pushAck = 0x84
+        case ok = 0x85
+        case documents = 0x86
+        case error = 0x8F
+    }
+
+    public var type: MessageType {
+        switch self {
+        case .hello: .hello
+        case .welcome: .welcome
+        case .ping: .ping
+        case .pong: .pong
+        case .createDocument: .createDocument
+        case .addMember: .addMember
+        case .listDocuments: .listDocuments
+        case .subscribe: .subscribe
+        case .unsubscribe: .unsubscribe
+        case .push: .push
+        case .events: .events
+        case .caughtUp: .caughtUp
+        case .pushAck: .pushAck
+        case .ok: .ok
+        case .documents: .documents
+        case .error: .error
+        }
+    }
+}

@@ -1,0 +1,109 @@
+import ArgumentParser
+import Foundation
+import Logging
+import ServiceLifecycle
+import SporServer
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the server until SIGTERM or SIGINT.",
+        discussion: """
+            Prints "listening on HOST:PORT" on stdout once it accepts connections. On the first start \
+            with an empty data directory it creates the secretariat's organisation and prints its \
+            token once. Without TLS it listens on loopback only unless --insecure-remote is given.
+            """
+    )
+
+    @OptionGroup var data: DataOptions
+
+    @Option(help: "Address to listen on; port 0 picks a free one.")
+    var listen = "127.0.0.1:7070"
+
+    @Option(help: "PEM certificate chain for TLS.")
+    var tlsCert: String?
+
+    @Option(help: "PEM private key for TLS.")
+    var tlsKey: String?
+
+    @Flag(help: "Allow a non-loopback address without TLS (TLS terminated by a proxy in front).")
+    var insecureRemote = false
+
+    @Option(help: "Serve Prometheus metrics over HTTP at HOST:PORT/metrics.")
+    var metrics: String?
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: Logger.Level = .info
+
+    @Option(help: "Seconds without a frame before a connection is closed.")
+    var idleTimeout = 120
+
+    @Option(help: "Most simultaneous connections.")
+    var maxConnections = 4096
+
+    func validate() throws {
+        if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
+    }
+
+    func run() async throws {
+        let level = logLevel
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "spor.server")
+        var configuration = ServerConfiguration()
+        (configuration.host, configuration.port) = try parseHostPort(listen, option: "--listen")
+        if let tlsCert, let tlsKey {
+            configuration.tls = .init(certificateChain: tlsCert, privateKey: tlsKey)
+        }
+        configuration.allowInsecureRemote = insecureRemote
+        if let metrics {
+            let (host, port) = try parseHostPort(metrics, option: "--metrics")
+            configuration.metricsHost = host
+            configuration.metricsPort = port
+        }
+        configuration.limits.idleTimeoutSeconds = idleTimeout
+        configuration.limits.maxConnections = maxConnections
+
+        let store = try reportingFailures { try data.openStore() }
+        try reportingFailures { try createSecretariatIfNew(store) }
+        let server = try reportingFailures { try SporServer(configuration: configuration, store: store, logger: logger) }
+        let group = ServiceGroup(configuration: .init(
+            services: [.init(service: server)],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger))
+        let announce = Task {
+            guard let address = await server.listeningAddress() else { return }
+            let host = address.ipAddress ?? configuration.host
+            let shown = host.contains(":") ? "[\(host)]" : host
+            print("listening on \(shown):\(address.port ?? configuration.port)")
+            if let metricsAddress = server.metricsAddress, let port = metricsAddress.port {
+                print("metrics on http://\(metricsAddress.ipAddress ?? "?"):\(port)/metrics")
+            }
+            fflush(nil)
+        }
+        defer { announce.cancel() }
+        try await group.run()
+    }
+
+    /// On an empty store: the secretariat's account, with its token printed once.
+    private func createSecretariatIfNew(_ store: SporStore) throws {
+        guard try store.accounts().isEmpty else { return }
+        let (account, token) = try store.addAccount(name: "Klimaalliancens sekretariat", kind: .secretariat)
+        print("""
+            New data directory \(data.directory): created the secretariat's organisation \
+            "\(account.name)" (id \(account.id)).
+            Its access token is shown only this once; keep it safe:
+
+              \(token)
+
+            Next steps:
+              spor-server org add "Aarhus Kommune" --kind kommune --code 751 --data \(data.directory)
+              spor setup --server HOST:PORT --token TOKEN        (on each organisation's machine)
+            """)
+        fflush(nil)
+    }
+}
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}
