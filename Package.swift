@@ -24,6 +24,7 @@ let package = Package(
         .library(name: "SporCRDT", targets: ["SporCRDT"]),
         .library(name: "SporProposal", targets: ["SporProposal"]),
         .library(name: "SporWire", targets: ["SporWire"]),
+        .library(name: "SporWireClient", targets: ["SporWireClient"]),
         .library(name: "SporServer", targets: ["SporServer"]),
         .executable(name: "spor-server", targets: ["spor-server"]),
         .executable(name: "spor-bench", targets: ["spor-bench"]),
@@ -75,6 +76,17 @@ let package = Package(
             dependencies: [
                 "SporCRDT",
                 .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // A client's protocol v1 connection over TCP or TLS (frames in, frames out).
+        .target(
+            name: "SporWireClient",
+            dependencies: [
+                "SporWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             swiftSettings: strictSettings
         ),
@@ -141,6 +153,7 @@ let package = Package(
                 "SporServer",
                 "SporTraces",
                 "SporWire",
+                "SporWireClient",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -168,11 +181,13 @@ let package = Package(
         .testTarget(
             name: "SporServerTests",
             dependencies: [
-                "SporServer", "SporWire", "SporCRDT", "SporProposal", "SporTestSupport",
+                "SporServer", "SporWire", "SporWireClient", "SporCRDT", "SporProposal", "SporTestSupport",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
+            resources: [.copy("Resources")],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -197,24 +197,20 @@ struct ClientConnection {
             refuse(request, .batchTooLarge, "\(summary.eventCount) events in one batch; at most \(limits.maxBatchEvents) are accepted")
             return
         }
-        if let forged = summary.runs.first(where: { !$0.agent.name.hasPrefix(account.agentPrefix) }) {
-            logger.warning("refused changes in another organisation's name", metadata: ["agent": "\(forged.agent)"])
-            refuse(request, .forbidden, "events by agent \(String(reflecting: forged.agent.name)) cannot come from "
-                   + "\(account.id): its agents' names start with \(String(reflecting: account.agentPrefix))")
-            return
-        }
         if let violation = ProposalSchema.writeViolation(in: summary, bySecretariat: account.isSecretariat) {
             refuse(request, .forbidden, violation)
             return
         }
         let outbox = outbox
         let metrics = server.metrics
+        let logger = logger
         server.committer.submit(.push(.init(document: document, account: account, changes: changes, summary: summary, origin: id) { result in
             switch result {
             case let .success(newEvents):
                 outbox.enqueue(.pushAck(request: request, document: document, newEvents: newEvents))
                 metrics.pushLatency.recordInterval(since: arrived)
             case let .failure(error):
+                if error.code == .forbidden { logger.warning("refused a push", metadata: ["reason": "\(error.message)"]) }
                 outbox.enqueue(.error(.init(request: request, code: error.code, message: error.message)))
             }
         }))

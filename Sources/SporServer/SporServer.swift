@@ -31,6 +31,7 @@ public final class SporServer: Service, Sendable {
         var draining = false
         var address: SocketAddress?
         var metricsAddress: SocketAddress?
+        var listener: Channel?
     }
 
     private struct Connection {
@@ -92,10 +93,13 @@ public final class SporServer: Service, Sendable {
             }
         let metricsChannel = try await bindMetrics(group: group)
         let address = server.channel.localAddress
-        state.withLock {
-            $0.address = address
-            $0.metricsAddress = metricsChannel?.localAddress
+        let stopRequested = state.withLock { state -> Bool in
+            state.address = address
+            state.metricsAddress = metricsChannel?.localAddress
+            state.listener = server.channel
+            return state.draining
         }
+        if stopRequested { beginShutdown(closing: server.channel) }
         if let address { listeningContinuation.yield(address) }
         logger.info("listening", metadata: ["address": "\(address.map { "\($0)" } ?? "?")", "tls": "\(sslContext != nil)"])
 
@@ -119,6 +123,16 @@ public final class SporServer: Service, Sendable {
         await committing
         try? await metricsChannel?.close()
         logger.info("stopped")
+    }
+
+    /// Shuts down as on SIGTERM: ``run()`` returns once every connection is closed
+    /// and every queued write has committed.
+    public func shutdown() {
+        let listener = state.withLock { state -> Channel? in
+            state.draining = true
+            return state.listener
+        }
+        if let listener { beginShutdown(closing: listener) }
     }
 
     /// Stops accepting, waits (briefly) for queued writes to commit, then tells every

@@ -1,0 +1,177 @@
+import Foundation
+import SporCRDT
+import SporProposal
+import SporServer
+import SporWire
+import Testing
+
+/// Who may connect, see and write what.
+@Suite("accounts and access")
+struct AccessTests {
+    /// Sends HELLO with `token` and returns the server's answer.
+    private func helloReply(_ server: TestServer, token: String, versions: ClosedRange<Int> = 1...1) async throws -> (SporMessage?, SporMessage?) {
+        var client = try await TestClient.connect(port: server.port)
+        try await client.send(.hello(.init(versions: versions, token: token, client: "tests")))
+        let first = try await client.receive()
+        // After a refusal the server closes; after WELCOME the connection stays open.
+        let second = if case .error? = first { try await client.receive() } else { SporMessage?.none }
+        await client.close()
+        return (first, second)
+    }
+
+    private func code(of message: SporMessage?) -> WireErrorCode? {
+        if case let .error(report)? = message { return report.knownCode }
+        return nil
+    }
+
+    @Test("a wrong token is refused with unauthenticated and the connection closed")
+    func wrongToken() async throws {
+        let server = try await TestServer.start()
+        _ = try server.addOrganisation("Aarhus Kommune", code: "751")
+        let (reply, after) = try await helloReply(server, token: "spor_not-a-token")
+        #expect(code(of: reply) == .unauthenticated)
+        #expect(after == nil)
+        try await server.stop()
+    }
+
+    @Test("a revoked token is refused; a rotated token works and the old one does not")
+    func revokedAndRotatedToken() async throws {
+        let server = try await TestServer.start()
+        let token = try server.addOrganisation("Aarhus Kommune", code: "751")
+        try server.store.revoke(id: "751")
+        #expect(code(of: try await helloReply(server, token: token).0) == .unauthenticated)
+        let rotated = try server.store.rotateToken(id: "751")
+        guard case .welcome? = try await helloReply(server, token: rotated).0 else { throw TestFailure("rotated token refused") }
+        #expect(code(of: try await helloReply(server, token: token).0) == .unauthenticated)
+        try await server.stop()
+    }
+
+    @Test("tokens are stored only as hashes")
+    func tokensStoredHashed() async throws {
+        let server = try await TestServer.start()
+        let token = try server.addOrganisation("Aarhus Kommune", code: "751")
+        try await server.stop()
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: server.store.path))
+        var wal = Data()
+        if let data = try? Data(contentsOf: URL(fileURLWithPath: server.store.path + "-wal")) { wal = data }
+        #expect(bytes.range(of: Data(token.utf8)) == nil)
+        #expect(wal.range(of: Data(token.utf8)) == nil)
+        #expect(try server.store.accounts().map(\.id) == ["751"])
+    }
+
+    @Test("no common protocol version: unsupportedVersion")
+    func unsupportedVersion() async throws {
+        let server = try await TestServer.start()
+        let token = try server.addOrganisation("Aarhus Kommune", code: "751")
+        #expect(code(of: try await helloReply(server, token: token, versions: 2...5).0) == .unsupportedVersion)
+        try await server.stop()
+    }
+
+    @Test("a non-member cannot subscribe, push or add members: the proposal looks like an unknown one")
+    func nonMemberDenied() async throws {
+        let server = try await TestServer.start()
+        let aarhus = try server.addOrganisation("Aarhus Kommune", code: "751")
+        let odense = try server.addOrganisation("Odense Kommune", code: "461")
+        var owner = try await server.connect(token: aarhus)
+        try await owner.createDocument("secret-proposal")
+        var outsider = try await server.connect(token: odense)
+
+        try await outsider.send(.subscribe(document: "secret-proposal", version: VersionVector()))
+        guard case let .error(denied)? = try await outsider.receive() else { throw TestFailure("subscribe not refused") }
+        try await outsider.send(.subscribe(document: "no-such-proposal", version: VersionVector()))
+        guard case let .error(unknown)? = try await outsider.receive() else { throw TestFailure("unknown not refused") }
+        #expect(denied.knownCode == .notFound)
+        // Same answer as for a document that does not exist, but for the name.
+        #expect(denied.message.replacingOccurrences(of: "secret-proposal", with: "X")
+                == unknown.message.replacingOccurrences(of: "no-such-proposal", with: "X"))
+
+        var document = Document(agent: try AgentID("461/x"))
+        try document.insert("ind", at: 0)
+        guard case let .error(pushDenied) = try await outsider.push(try document.encodedChanges(), to: "secret-proposal") else {
+            throw TestFailure("push not refused")
+        }
+        #expect(pushDenied.knownCode == .notFound)
+        let request = outsider.request()
+        try await outsider.send(.addMember(request: request, document: "secret-proposal", organisation: "461"))
+        guard case let .error(addDenied)? = try await outsider.receive() else { throw TestFailure("add member not refused") }
+        #expect(addDenied.knownCode == .notFound)
+        #expect(try server.store.members(of: "secret-proposal") == ["751"])
+
+        let listRequest = outsider.request()
+        try await outsider.send(.listDocuments(request: listRequest))
+        guard case let .documents(_, list)? = try await outsider.receive() else { throw TestFailure("no list") }
+        #expect(list.isEmpty)
+        // After being added it can.
+        try await owner.addMember("461", to: "secret-proposal")
+        var replica = Document()
+        try await outsider.subscribeAndCatchUp("secret-proposal", into: &replica)
+        await owner.close()
+        await outsider.close()
+        try await server.stop()
+    }
+
+    @Test("new events in another organisation's name are refused; passing on stored ones is not")
+    func forgedAgentDenied() async throws {
+        let server = try await TestServer.start()
+        let aarhus = try server.addOrganisation("Aarhus Kommune", code: "751")
+        let region = try server.addOrganisation("Region Midtjylland", kind: .region, code: "1082")
+        var owner = try await server.connect(token: aarhus)
+        try await owner.createDocument("p")
+        try await owner.addMember("1082", to: "p")
+        var forger = try await server.connect(token: region)
+        var forged = Document(agent: try AgentID("751/laptop"))
+        try forged.insert("Aarhus trækker sig", at: 0)
+        guard case let .error(report) = try await forger.push(try forged.encodedChanges(), to: "p") else {
+            throw TestFailure("forged push accepted")
+        }
+        #expect(report.knownCode == .forbidden)
+        #expect(report.message.contains("751/laptop"))
+
+        // Aarhus's real events, pushed by Aarhus, may be passed on by the region (duplicates).
+        var real = Document(agent: try AgentID("751/laptop"))
+        try real.insert("Aarhus deltager", at: 0)
+        guard case .pushAck = try await owner.push(try real.encodedChanges(), to: "p") else { throw TestFailure("owner push") }
+        var regional = Document(agent: try AgentID("1082/pc"))
+        try regional.merge(encodedChanges: try real.encodedChanges())
+        try regional.insert("Regionen: ", at: 0)
+        guard case .pushAck(_, _, 10) = try await forger.push(try regional.encodedChanges(), to: "p") else {
+            throw TestFailure("pushing known foreign events with new own events was refused")
+        }
+        await owner.close()
+        await forger.close()
+        try await server.stop()
+    }
+
+    @Test("secretariat-only fields are refused from members and accepted from the secretariat")
+    func secretariatOnlyFields() async throws {
+        let server = try await TestServer.start()
+        let aarhus = try server.addOrganisation("Aarhus Kommune", code: "751")
+        let secretariat = try server.addOrganisation("Sekretariatet", kind: .secretariat, code: "sek")
+        var member = try await server.connect(token: aarhus)
+        try await member.createDocument("p")
+        let proposal = try Proposal.create(agent: try AgentID("751/laptop"), actor: Actor(organisation: "0751", role: .member),
+                                           title: "Klimaspor", roundID: "2024-autumn")
+        guard case .pushAck = try await member.push(try proposal.document.encodedChanges(), to: "p") else { throw TestFailure("create") }
+        let base = proposal.document.versionVector
+
+        var forged = proposal.document
+        try forged.set(.string("approved"), forKey: ProposalSchema.Key.decision, in: ProposalSchema.secretariat)
+        guard case let .error(report) = try await member.push(try forged.encodedChanges(since: base), to: "p") else {
+            throw TestFailure("member wrote the decision")
+        }
+        #expect(report.knownCode == .forbidden)
+        #expect(report.message.contains("secretariat"))
+
+        var office = try await server.connect(token: secretariat)
+        var replica = Document(agent: try AgentID("sek/office"))
+        try await office.subscribeAndCatchUp("p", into: &replica)
+        let before = replica.versionVector
+        try replica.set(.string("approved"), forKey: ProposalSchema.Key.decision, in: ProposalSchema.secretariat)
+        guard case .pushAck = try await office.push(try replica.encodedChanges(since: before), to: "p") else {
+            throw TestFailure("secretariat refused")
+        }
+        await member.close()
+        await office.close()
+        try await server.stop()
+    }
+}

@@ -1,0 +1,163 @@
+import Foundation
+import SporCRDT
+import SporProposal
+import SporServer
+import SporWire
+import Testing
+
+/// Clients converging through a real server over TCP.
+@Suite("sync through the server")
+struct SyncTests {
+    @Test("handshake: WELCOME names the organisation, its agent prefix and the limits")
+    func handshake() async throws {
+        let server = try await TestServer.start()
+        let token = try server.addOrganisation("Aarhus Kommune", code: "751")
+        let client = try await server.connect(token: token)
+        let welcome = try #require(client.welcome)
+        #expect(welcome.version == 1)
+        #expect(welcome.organisation == "751")
+        #expect(welcome.organisationName == "Aarhus Kommune")
+        #expect(welcome.organisationKind == "kommune")
+        #expect(welcome.agentPrefix == "751/")
+        #expect(welcome.maxFrameBytes == SporProtocol.defaultMaxFrameBytes)
+        await client.close()
+        try await server.stop()
+    }
+
+    @Test("three organisations editing concurrently converge through the server")
+    func threeClientsConverge() async throws {
+        let server = try await TestServer.start()
+        let tokens = try [("Aarhus Kommune", "751"), ("Region Midtjylland", "1082"), ("Silkeborg Kommune", "740")].map {
+            try server.addOrganisation($0.0, kind: $0.1 == "1082" ? .region : .kommune, code: $0.1)
+        }
+        var clients: [TestClient] = []
+        for token in tokens { clients.append(try await server.connect(token: token)) }
+        try await clients[0].createDocument("proposal-1")
+        try await clients[0].addMember("1082", to: "proposal-1")
+        try await clients[0].addMember("740", to: "proposal-1")
+
+        var documents = try ["751/laptop", "1082/pc", "740/mac"].map { Document(agent: try AgentID($0)) }
+        for index in 0..<3 { try await clients[index].subscribeAndCatchUp("proposal-1", into: &documents[index]) }
+
+        // Round 1: everyone types offline at the same place, then pushes.
+        let words = ["Ærø ", "Klima 🌱 ", "Vand "]
+        var pushed = [VersionVector](repeating: VersionVector(), count: 3)
+        for index in 0..<3 { try documents[index].insert(words[index], at: 0) }
+        for index in 0..<3 {
+            let changes = try documents[index].encodedChanges(since: pushed[index])
+            let reply = try await clients[index].push(changes, to: "proposal-1")
+            guard case .pushAck(_, _, let newEvents) = reply else { throw TestFailure("push refused: \(reply)") }
+            #expect(newEvents == words[index].unicodeScalars.count)
+            pushed[index] = documents[index].versionVector
+        }
+        // Each receives the other two live.
+        let total = words.reduce(0) { $0 + $1.unicodeScalars.count }
+        for index in 0..<3 {
+            try await clients[index].mergeLive("proposal-1", into: &documents[index]) { $0.eventCount == total }
+        }
+        #expect(documents[0].text() == documents[1].text())
+        #expect(documents[1].text() == documents[2].text())
+        for word in words { #expect(documents[0].text().contains(word)) }
+
+        // Round 2: one edits on top of everything, the others receive it.
+        try documents[1].delete(0..<1)
+        let reply = try await clients[1].push(try documents[1].encodedChanges(since: pushed[1]), to: "proposal-1")
+        guard case .pushAck = reply else { throw TestFailure("push refused: \(reply)") }
+        for index in [0, 2] {
+            try await clients[index].mergeLive("proposal-1", into: &documents[index]) { $0.eventCount == total + 1 }
+            #expect(documents[index].text() == documents[1].text())
+        }
+        for client in clients { await client.close() }
+        try await server.stop()
+    }
+
+    @Test("a late subscriber catches up from any version, in batches")
+    func catchUpFromVersion() async throws {
+        let server = try await TestServer.start { $0.limits.catchUpFrameBytes = 256 }
+        let token = try server.addOrganisation("Aarhus Kommune", code: "751")
+        var writer = try await server.connect(token: token)
+        try await writer.createDocument("p")
+        var source = Document(agent: try AgentID("751/a"))
+        var pushed = VersionVector()
+        var halfway = Document()
+        for round in 0..<40 {
+            try source.insert("Linje \(round) om klimatilpasning.\n", at: source.textLength())
+            let reply = try await writer.push(try source.encodedChanges(since: pushed), to: "p")
+            guard case .pushAck = reply else { throw TestFailure("push refused: \(reply)") }
+            pushed = source.versionVector
+            if round == 19 { halfway = try Document(decoding: source.encoded()) }
+        }
+        var reader = try await server.connect(token: token)
+        var fresh = Document()
+        let version = try await reader.subscribeAndCatchUp("p", into: &fresh)
+        #expect(fresh.text() == source.text())
+        #expect(version == source.versionVector)
+        // From halfway, only the rest is sent.
+        let before = halfway.eventCount
+        try await reader.send(.unsubscribe(document: "p"))
+        var partial = halfway
+        try await reader.subscribeAndCatchUp("p", into: &partial)
+        #expect(partial.text() == source.text())
+        #expect(partial.eventCount > before)
+        await writer.close()
+        await reader.close()
+        try await server.stop()
+    }
+
+    @Test("a pushed duplicate is acknowledged with 0 new events and not relayed again")
+    func duplicatePush() async throws {
+        let server = try await TestServer.start()
+        let token = try server.addOrganisation("Aarhus Kommune", code: "751")
+        var client = try await server.connect(token: token)
+        try await client.createDocument("p")
+        var document = Document(agent: try AgentID("751/a"))
+        try document.insert("hej", at: 0)
+        let changes = try document.encodedChanges()
+        guard case .pushAck(_, _, 3) = try await client.push(changes, to: "p") else { throw TestFailure("first push") }
+        guard case .pushAck(_, _, 0) = try await client.push(changes, to: "p") else { throw TestFailure("duplicate push") }
+        let documents = try await server.store.documents(visibleTo: try server.store.account(id: "751"))
+        #expect(documents == [.init(document: "p", events: 3)])
+        await client.close()
+        try await server.stop()
+    }
+
+    @Test("a restarted server keeps every acknowledged change, account and membership")
+    func restartKeepsEverything() async throws {
+        let directory = TestServer.temporaryDirectory()
+        var server = try await TestServer.start(directory: directory)
+        let aarhus = try server.addOrganisation("Aarhus Kommune", code: "751")
+        let region = try server.addOrganisation("Region Midtjylland", kind: .region, code: "1082")
+        var client = try await server.connect(token: aarhus)
+        try await client.createDocument("p")
+        try await client.addMember("1082", to: "p")
+        var document = Document(agent: try AgentID("751/a"))
+        var pushed = VersionVector()
+        for index in 0..<25 {
+            try document.insert("Afsnit \(index). ", at: document.textLength())
+            guard case .pushAck = try await client.push(try document.encodedChanges(since: pushed), to: "p") else {
+                throw TestFailure("push refused")
+            }
+            pushed = document.versionVector
+        }
+        await client.close()
+        try await server.stop()
+
+        server = try await TestServer.start(directory: directory)
+        var reader = try await server.connect(token: region)
+        var replica = Document()
+        let version = try await reader.subscribeAndCatchUp("p", into: &replica)
+        #expect(replica.text() == document.text())
+        #expect(version == document.versionVector)
+        // The writer continues where it left off after the restart.
+        var writer = try await server.connect(token: aarhus)
+        try document.insert("Slut.", at: document.textLength())
+        guard case .pushAck(_, _, 5) = try await writer.push(try document.encodedChanges(since: pushed), to: "p") else {
+            throw TestFailure("push after restart refused")
+        }
+        try await reader.mergeLive("p", into: &replica) { $0.eventCount == document.eventCount }
+        #expect(replica.text() == document.text())
+        await reader.close()
+        await writer.close()
+        try await server.stop()
+    }
+}
