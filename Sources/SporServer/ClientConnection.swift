@@ -61,12 +61,17 @@ struct ClientConnection {
 
     private mutating func readRequests(_ inbound: NIOAsyncChannelInboundStream<SporMessage>) async {
         do {
-            for try await message in inbound {
+            var messages = inbound.makeAsyncIterator()
+            while let message = try await messages.next() {
                 server.metrics.framesReceived.increment()
                 if let pause = frameBucket.take(1) { try await Task.sleep(for: pause) }
-                if server.isDraining { break }
+                // While shutting down, requests are no longer taken (nor answered: the
+                // client resends them after reconnecting); the shutdown ends the connection.
+                if server.isDraining { continue }
                 if let closing = try await handle(message) {
                     outbox.finish(with: .error(closing))
+                    // Read and drop whatever else comes until the connection closes.
+                    while try await messages.next() != nil {}
                     return
                 }
             }
@@ -249,9 +254,17 @@ struct OutboxPump: Sendable {
         } catch {
             // The socket failed; the read side sees the close.
         }
+        // Half-close: the client reads everything sent, sees end of stream and closes.
+        // Closing at once could reset the connection while the client has unread
+        // data (its last pushes), and the reset would discard our last frames on its
+        // side. A client that does not close is closed after a grace period.
         writer.finish()
-        channel.close(promise: nil)
+        let channel = channel
+        channel.eventLoop.scheduleTask(in: Self.closeGracePeriod) { channel.close(promise: nil) }
+        try? await channel.closeFuture.get()
     }
+
+    static let closeGracePeriod: TimeAmount = .seconds(2)
 
     private func drain() async throws {
         while true {

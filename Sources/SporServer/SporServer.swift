@@ -88,7 +88,8 @@ public final class SporServer: Service, Sendable {
                                                                idleTimeout: .seconds(Int64(limits.idleTimeoutSeconds))))
                     return try NIOAsyncChannel<SporMessage, SporMessage>(
                         wrappingChannelSynchronously: channel,
-                        configuration: .init(backPressureStrategy: .init(lowWatermark: 2, highWatermark: 16)))
+                        configuration: .init(backPressureStrategy: .init(lowWatermark: 2, highWatermark: 16),
+                                             isOutboundHalfClosureEnabled: true))
                 }
             }
         let metricsChannel = try await bindMetrics(group: group)

@@ -63,6 +63,7 @@ public final class WireConnection: Sendable {
                         let isIPAddress = (try? SocketAddress(ipAddress: serverName, port: 0)) != nil
                         try pipeline.addHandler(NIOSSLClientHandler(context: sslContext, serverHostname: isIPAddress ? nil : serverName))
                     }
+                    try pipeline.addHandler(RawBytesWriter())
                     try pipeline.addHandler(ByteToMessageHandler(SporFrameDecoder(maxFrameBytes: maxFrameBytes)))
                     try pipeline.addHandler(MessageToByteHandler(SporFrameEncoder()))
                     try pipeline.addHandler(MessageStreamHandler(continuation: continuation))
@@ -84,9 +85,18 @@ public final class WireConnection: Sendable {
         if let last = messages.last { try await channel.writeAndFlush(last) }
     }
 
-    /// Sends raw bytes (tests of how servers treat malformed input).
+    /// Sends raw bytes, not framed (tests of how servers treat malformed input).
     public func sendRaw(_ bytes: [UInt8]) async throws {
-        try await channel.writeAndFlush(channel.allocator.buffer(bytes: bytes)).get()
+        let channel = channel
+        let buffer = channel.allocator.buffer(bytes: bytes)
+        try await channel.eventLoop.flatSubmit {
+            do {
+                let context = try channel.pipeline.syncOperations.context(handlerType: RawBytesWriter.self)
+                return context.writeAndFlush(NIOAny(buffer))
+            } catch {
+                return channel.eventLoop.makeFailedFuture(error)
+            }
+        }.get()
     }
 
     /// Closes the connection; ``messages`` then ends.
@@ -95,12 +105,14 @@ public final class WireConnection: Sendable {
     }
 }
 
-/// Feeds decoded messages into the connection's stream. Raw `ByteBuffer` writes
-/// (``WireConnection/sendRaw(_:)``) bypass the encoder.
-private final class MessageStreamHandler: ChannelDuplexHandler {
+/// Where ``WireConnection/sendRaw(_:)`` writes: below the frame encoder, above TLS.
+private final class RawBytesWriter: ChannelOutboundHandler {
+    typealias OutboundIn = ByteBuffer
+}
+
+/// Feeds decoded messages into the connection's stream.
+private final class MessageStreamHandler: ChannelInboundHandler {
     typealias InboundIn = SporMessage
-    typealias OutboundIn = SporMessage
-    typealias OutboundOut = SporMessage
 
     private let continuation: AsyncThrowingStream<SporMessage, Error>.Continuation
 

@@ -1,0 +1,199 @@
+import Foundation
+import NIOCore
+import SporCRDT
+import SporProposal
+import SporServer
+import SporWire
+import Testing
+
+/// What the server does with bytes and requests it must not accept: answer with the
+/// right error, close where the protocol says so, and keep serving everyone else.
+@Suite("bad input")
+struct BadInputTests {
+    private func errorCode(_ message: SporMessage?) -> WireErrorCode? {
+        if case let .error(report)? = message { return report.knownCode }
+        return nil
+    }
+
+    /// A server with one document "p" that a second, well-behaved client is
+    /// subscribed to; `check` misbehaves, then the bystander must still work.
+    private func withBystander(_ configure: (inout ServerConfiguration) -> Void = { _ in },
+                               _ misbehave: (TestServer, String) async throws -> Void) async throws {
+        let server = try await TestServer.start(configure: configure)
+        let token = try server.addOrganisation("Aarhus Kommune", code: "751")
+        var bystander = try await server.connect(token: token)
+        try await bystander.createDocument("p")
+        var replica = Document(agent: try AgentID("751/bystander"))
+        try await bystander.subscribeAndCatchUp("p", into: &replica)
+
+        try await misbehave(server, token)
+
+        try replica.insert("stadig i gang", at: 0)
+        guard case .pushAck = try await bystander.push(try replica.encodedChanges(), to: "p") else {
+            throw TestFailure("the bystander's push failed after another client misbehaved")
+        }
+        await bystander.close()
+        try await server.stop()
+    }
+
+    @Test("a frame with an unknown type: malformedFrame, connection closed, others unaffected")
+    func unknownFrameType() async throws {
+        try await withBystander { server, token in
+            var client = try await server.connect(token: token)
+            try await client.connection.sendRaw([0, 0, 0, 3, 0x7E, 1, 2])
+            #expect(errorCode(try await client.receive()) == .malformedFrame)
+            #expect(try await client.receive() == nil)
+        }
+    }
+
+    @Test("a frame longer than the limit is refused from its length prefix alone")
+    func oversizedFrame() async throws {
+        try await withBystander({ $0.limits.maxFrameBytes = 64 * 1024 }) { server, token in
+            var client = try await server.connect(token: token)
+            // Announce 1 GiB, send only the prefix: the server must not wait for the rest.
+            try await client.connection.sendRaw([0x40, 0, 0, 0])
+            let reply = try await client.receive()
+            #expect(errorCode(reply) == .frameTooLarge)
+            #expect(try await client.receive() == nil)
+        }
+    }
+
+    @Test("before HELLO the limit is 16 KiB")
+    func oversizedHello() async throws {
+        try await withBystander { server, _ in
+            var client = try await TestClient.connect(port: server.port)
+            let hello = SporMessage.hello(.init(token: String(repeating: "x", count: 200), client: String(repeating: "c", count: 4000)))
+            var bytes = hello.frameBytes
+            // Claim 20 KiB of payload.
+            bytes.replaceSubrange(0..<4, with: [0, 0, 0x50, 0])
+            try await client.connection.sendRaw(Array(bytes.prefix(4)))
+            #expect(errorCode(try await client.receive()) == .frameTooLarge)
+        }
+    }
+
+    @Test("a frame whose fields run past its end: malformedFrame")
+    func truncatedFields() async throws {
+        try await withBystander { server, token in
+            var client = try await server.connect(token: token)
+            // PUSH claiming 100 bytes of changes but carrying 2.
+            var payload = ByteBuffer()
+            payload.writeVarint(UInt64(1))
+            payload.writeWireString("p")
+            payload.writeVarint(100)
+            payload.writeBytes([1, 2])
+            var frame: [UInt8] = [0, 0, 0, UInt8(payload.readableBytes + 1), SporMessage.MessageType.push.rawValue]
+            frame += Array(payload.readableBytesView)
+            try await client.connection.sendRaw(frame)
+            guard case let .error(report)? = try await client.receive() else { throw TestFailure("no error") }
+            #expect(report.knownCode == .malformedFrame)
+            #expect(report.message.contains("changes length"))
+        }
+    }
+
+    @Test("the first message must be HELLO, and only the first")
+    func messagesOutOfPlace() async throws {
+        try await withBystander { server, token in
+            var early = try await TestClient.connect(port: server.port)
+            try await early.send(.listDocuments(request: 1))
+            #expect(errorCode(try await early.receive()) == .protocolViolation)
+            var twice = try await server.connect(token: token)
+            try await twice.send(.hello(.init(token: token, client: "again")))
+            #expect(errorCode(try await twice.receive()) == .protocolViolation)
+            var serverMessage = try await server.connect(token: token)
+            try await serverMessage.send(.ok(request: 3))
+            #expect(errorCode(try await serverMessage.receive()) == .protocolViolation)
+        }
+    }
+
+    @Test("not a change batch, or a corrupted one: invalidChanges, connection stays open")
+    func invalidChanges() async throws {
+        try await withBystander { server, token in
+            var client = try await server.connect(token: token)
+            guard case let .error(garbage) = try await client.push(Array("not changes".utf8), to: "p") else {
+                throw TestFailure("garbage accepted")
+            }
+            #expect(garbage.knownCode == .invalidChanges)
+            var document = Document(agent: try AgentID("751/x"))
+            try document.insert("Æble", at: 0)
+            var flipped = try document.encodedChanges()
+            flipped[flipped.count / 2] ^= 0x10
+            guard case let .error(corrupt) = try await client.push(flipped, to: "p") else { throw TestFailure("corrupt accepted") }
+            #expect(corrupt.knownCode == .invalidChanges)
+            // Still open: a ping is answered.
+            try await client.send(.ping(nonce: 42))
+            #expect(try await client.receive() == .pong(nonce: 42))
+        }
+    }
+
+    @Test("changes whose dependencies the server lacks: missingDependencies, nothing stored")
+    func missingDependencies() async throws {
+        try await withBystander { server, token in
+            var client = try await server.connect(token: token)
+            var document = Document(agent: try AgentID("751/x"))
+            try document.insert("første", at: 0)
+            let first = document.versionVector
+            try document.insert(" anden", at: document.textLength())
+            guard case let .error(report) = try await client.push(try document.encodedChanges(since: first), to: "p") else {
+                throw TestFailure("accepted without its dependencies")
+            }
+            #expect(report.knownCode == .missingDependencies)
+            let entries = try await server.store.documents(visibleTo: try server.store.account(id: "751"))
+            #expect(entries.first?.events == 0)
+        }
+    }
+
+    @Test("a recorded submission cannot be rewritten")
+    func appendOnlySubmissions() async throws {
+        try await withBystander { server, token in
+            var client = try await server.connect(token: token)
+            var document = Document(agent: try AgentID("751/x"))
+            let item = try document.insert(.null, at: 0, in: ProposalSchema.submissions)
+            let entry = try ProposalSchema.submissions.child(item, .map)
+            try document.set(.string("2024-autumn"), forKey: "round", in: entry)
+            guard case .pushAck = try await client.push(try document.encodedChanges(), to: "p") else {
+                throw TestFailure("a new submission was refused")
+            }
+            let recorded = document.versionVector
+            try document.set(.string("2025-spring"), forKey: "round", in: entry)
+            guard case let .error(report) = try await client.push(try document.encodedChanges(since: recorded), to: "p") else {
+                throw TestFailure("a recorded submission was rewritten")
+            }
+            #expect(report.knownCode == .forbidden)
+            #expect(report.message.contains("append-only") || report.message.contains("recorded item"))
+        }
+    }
+
+    @Test("a connection that never says HELLO, or goes quiet, is closed with idleTimeout; PING keeps it open")
+    func timeouts() async throws {
+        let server = try await TestServer.start {
+            $0.limits.helloTimeoutSeconds = 1
+            $0.limits.idleTimeoutSeconds = 2
+        }
+        let token = try server.addOrganisation("Aarhus Kommune", code: "751")
+        var silent = try await TestClient.connect(port: server.port)
+        var quiet = try await server.connect(token: token)
+        var pinging = try await server.connect(token: token)
+        #expect(errorCode(try await silent.receive()) == .idleTimeout)
+        #expect(try await silent.receive() == nil)
+        for nonce in 1...6 {
+            try await Task.sleep(for: .milliseconds(500))
+            try await pinging.send(.ping(nonce: UInt64(nonce)))
+            #expect(try await pinging.receive() == .pong(nonce: UInt64(nonce)))
+        }
+        #expect(errorCode(try await quiet.receive()) == .idleTimeout)
+        await pinging.close()
+        try await server.stop()
+    }
+
+    @Test("more connections than the limit are refused with tooManyConnections")
+    func connectionLimit() async throws {
+        try await withBystander({ $0.limits.maxConnections = 3 }) { server, token in
+            let second = try await server.connect(token: token)
+            let third = try await server.connect(token: token)
+            var fourth = try await TestClient.connect(port: server.port)
+            #expect(errorCode(try await fourth.receive()) == .tooManyConnections)
+            await second.close()
+            await third.close()
+        }
+    }
+}
