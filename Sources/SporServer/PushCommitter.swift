@@ -217,15 +217,15 @@ final class PushCommitter: Sendable {
             for run in push.summary.runs {
                 let agent = run.agent.name
                 let known = changedAgents[agent] ?? state.vector[agent] ?? 0
+                guard run.seqs.lowerBound <= known else {
+                    throw ServerError(.missingDependencies, "events of \(agent) start at \(run.seqs.lowerBound), but the server "
+                                      + "has only \(known) of them: push the ones between first")
+                }
                 // Another organisation's events may be passed on only if the server
                 // already has them: nobody writes in someone else's name.
                 if !agent.hasPrefix(push.account.agentPrefix) && run.seqs.upperBound > known {
                     throw ServerError(.forbidden, "events by agent \(String(reflecting: agent)) cannot come from "
                                       + "\(push.account.id): its agents' names start with \(String(reflecting: push.account.agentPrefix))")
-                }
-                guard run.seqs.lowerBound <= known else {
-                    throw ServerError(.missingDependencies, "events of \(agent) start at \(run.seqs.lowerBound), but the server "
-                                      + "has only \(known) of them: push the ones between first")
                 }
                 if run.seqs.upperBound > known {
                     newEvents += run.seqs.upperBound - known

@@ -1,0 +1,99 @@
+import Foundation
+import NIOCore
+import SporCRDT
+import SporWire
+import Testing
+
+/// Protocol/vectors: hand-written frames, checked both ways.
+@Suite("golden vectors")
+struct GoldenVectorTests {
+    static let vectorsDirectory = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Protocol/vectors")
+
+    static func bytes(_ name: String) throws -> [UInt8] {
+        let text = try String(contentsOf: vectorsDirectory.appendingPathComponent("\(name).hex"), encoding: .utf8)
+        let digits = Array(text.filter { !$0.isWhitespace })
+        guard digits.count % 2 == 0 else { throw VectorError("\(name): odd number of hex digits") }
+        return try stride(from: 0, to: digits.count, by: 2).map { index in
+            guard let byte = UInt8(String(digits[index...index + 1]), radix: 16) else { throw VectorError("\(name): not hex") }
+            return byte
+        }
+    }
+
+    struct VectorError: Error, CustomStringConvertible {
+        let description: String
+        init(_ description: String) { self.description = description }
+    }
+
+    /// The meaning of each valid vector, as Protocol/vectors/README.md states it.
+    static let valid: [(String, SporMessage)] = {
+        func agent(_ name: String) -> AgentID {
+            guard let agent = try? AgentID(name) else { fatalError("test agent name \(name) invalid") }
+            return agent
+        }
+        return [
+            ("hello", .hello(.init(versions: 1...1, token: "tok", client: "c"))),
+            ("ping", .ping(nonce: 300)),
+            ("pong", .pong(nonce: 0)),
+            ("create-document", .createDocument(request: 1, document: "p1")),
+            ("add-member", .addMember(request: 3, document: "p1", organisation: "1082")),
+            ("list-documents", .listDocuments(request: 4)),
+            ("subscribe", .subscribe(document: "p1", version: VersionVector([agent("1082/b"): 200, agent("751/a"): 3]))),
+            ("unsubscribe", .unsubscribe(document: "p1")),
+            ("push", .push(request: 7, document: "p1", changes: [0xDE, 0xAD, 0xBE, 0xEF])),
+            ("welcome", .welcome(.init(version: 1, organisation: "751", organisationName: "Aarhus Kommune",
+                                       organisationKind: "kommune", agentPrefix: "751/", maxFrameBytes: 4_194_304,
+                                       maxBatchEvents: 100_000, idleTimeoutSeconds: 120))),
+            ("events", .events(.init(document: "p1", isCatchUp: true, batches: [[0x01], [0x02, 0x03]]))),
+            ("caught-up", .caughtUp(document: "p1", version: VersionVector())),
+            ("push-ack", .pushAck(request: 7, document: "p1", newEvents: 4)),
+            ("ok", .ok(request: 9)),
+            ("documents", .documents(request: 2, documents: [.init(document: "p1", events: 5), .init(document: "p2", events: 0)])),
+            ("error", .error(.init(request: 0, code: .notFound, message: "nej"))),
+            ("error-unicode", .error(.init(request: 5, code: .forbidden, message: "Ærø"))),
+        ]
+    }()
+
+    static let invalid: [(String, WireErrorCode)] = [
+        ("invalid-unknown-type", .malformedFrame),
+        ("invalid-zero-length", .malformedFrame),
+        ("invalid-too-large-first-frame", .frameTooLarge),
+        ("invalid-nonminimal-varint", .malformedFrame),
+        ("invalid-trailing-bytes", .malformedFrame),
+        ("invalid-unsorted-vector", .malformedFrame),
+        ("invalid-name", .malformedFrame),
+        ("invalid-events-flag", .malformedFrame),
+        ("invalid-hello-magic", .malformedFrame),
+    ]
+
+    @Test("every vector file is covered by this test", arguments: [()])
+    func allVectorsCovered(_: Void) throws {
+        let files = try FileManager.default.contentsOfDirectory(atPath: Self.vectorsDirectory.path)
+            .filter { $0.hasSuffix(".hex") }.map { String($0.dropLast(4)) }
+        let covered = Set(Self.valid.map(\.0) + Self.invalid.map(\.0))
+        #expect(Set(files) == covered)
+    }
+
+    @Test("valid vectors decode to their meaning and encode back to the same bytes", arguments: valid.map(\.0))
+    func validVector(_ name: String) throws {
+        let expected = try #require(Self.valid.first { $0.0 == name }?.1)
+        let bytes = try Self.bytes(name)
+        var buffer = ByteBuffer(bytes: bytes)
+        let decoded = try SporFrameDecoder.nextMessage(from: &buffer, maxFrameBytes: SporProtocol.maxHandshakeFrameBytes)
+        #expect(decoded == expected)
+        #expect(buffer.readableBytes == 0)
+        #expect(expected.frameBytes == bytes)
+    }
+
+    @Test("invalid vectors are rejected with the listed code", arguments: invalid.map(\.0))
+    func invalidVector(_ name: String) throws {
+        let code = try #require(Self.invalid.first { $0.0 == name }?.1)
+        var buffer = ByteBuffer(bytes: try Self.bytes(name))
+        #expect {
+            _ = try SporFrameDecoder.nextMessage(from: &buffer, maxFrameBytes: SporProtocol.maxHandshakeFrameBytes)
+        } throws: { error in
+            (error as? WireError)?.code == code
+        }
+    }
+}
