@@ -1,0 +1,62 @@
+import ArgumentParser
+import Foundation
+import SporCRDT
+import SporServer
+import SporWire
+
+/// A client far behind: the whole automerge-paper history (259,778 events) is on
+/// the server; a fresh client subscribes with an empty version and merges every
+/// batch until CAUGHT_UP, its text then checked against the trace.
+struct CatchUp: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "catchup", abstract: "Time for a fresh client to catch up a long history.")
+
+    @OptionGroup var options: ServerOptions
+    @Option(help: "A sequential trace (.json or .json.gz).") var trace = "../shared/traces/sequential/automerge-paper.json.gz"
+    @Option(help: "Events per batch as the history was pushed.") var batchEvents = 1000
+    @Option(help: "Catch-ups to time (median reported).") var runs = 5
+
+    func run() async throws {
+        let directory = temporaryDirectory("catchup")
+        let store = try SporStore(directory: directory)
+        let token = try store.addAccount(name: "Aarhus Kommune", kind: .kommune, code: "751").token
+        let (batches, source) = try traceBatches(path: trace, agent: try AgentID("751/paper"), eventsPerBatch: batchEvents)
+        let server = ServerProcess(executable: options.serverPath, directory: directory)
+        try server.start()
+        defer { server.stop() }
+        var writer = try await LoadClient.connect(port: server.port, token: token)
+        guard case .ok? = try await writer.request({ .createDocument(request: $0, document: "paper") }) else { throw LoadError("create") }
+        for batch in batches {
+            guard case .pushAck? = try await writer.request({ .push(request: $0, document: "paper", changes: batch) }) else {
+                throw LoadError("push refused")
+            }
+        }
+        var timings: [Double] = []
+        var frames = 0
+        for _ in 0..<runs {
+            let start = ContinuousClock.now
+            var client = try await LoadClient.connect(port: server.port, token: token)
+            var replica = Document()
+            try await client.connection.send(.subscribe(document: "paper", version: VersionVector()))
+            frames = 0
+            loop: while let message = try await client.iterator.next() {
+                switch message {
+                case let .events(events):
+                    frames += 1
+                    for batch in events.batches { try replica.merge(encodedChanges: batch) }
+                case .caughtUp: break loop
+                default: continue
+                }
+            }
+            _ = replica.text()
+            timings.append(milliseconds(ContinuousClock.now - start))
+            guard replica.text() == source.text() else { throw LoadError("caught-up text differs from the trace") }
+            await client.connection.close()
+        }
+        timings.sort()
+        try printJSON([
+            "scenario": "catchup", "events": source.eventCount, "storedBatches": batches.count, "eventsFrames": frames,
+            "bytes": batches.reduce(0) { $0 + $1.count }, "runs": runs,
+            "catchUpMsMedian": timings[timings.count / 2], "catchUpMsMin": timings.first ?? 0, "catchUpMsMax": timings.last ?? 0,
+        ])
+    }
+}

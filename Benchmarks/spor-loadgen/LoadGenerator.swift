@@ -1,0 +1,179 @@
+import ArgumentParser
+import Foundation
+import SporCRDT
+import SporServer
+import SporTraces
+import SporWire
+import SporWireClient
+
+/// Measures a real `spor-server` process over loopback: relay latency under many
+/// connections, durable push throughput, catch-up time and restart time. Every
+/// scenario starts its own server with a fresh data directory (accounts are created
+/// through the store, as `spor-server org add` does) and prints one JSON object.
+@main
+struct LoadGenerator: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "spor-loadgen",
+        abstract: "Load and timing benchmarks for spor-server (release builds only give meaningful numbers).",
+        subcommands: [Relay.self, Durable.self, CatchUp.self, Restart.self]
+    )
+}
+
+/// Options every scenario shares.
+struct ServerOptions: ParsableArguments {
+    @Option(help: "The spor-server executable (default: next to spor-loadgen).")
+    var server: String?
+
+    var serverPath: String {
+        server ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+            .appendingPathComponent("spor-server").path
+    }
+}
+
+/// A `spor-server serve` child process on a free port.
+final class ServerProcess: @unchecked Sendable {
+    // @unchecked: `process` and `port` are set once in `start` before the object is
+    // shared and only read afterwards.
+    let process = Process()
+    let directory: String
+    private(set) var port = 0
+    private(set) var startedAt = ContinuousClock.now
+    private(set) var listeningAfter: Duration = .zero
+
+    init(executable: String, directory: String, extraArguments: [String] = []) {
+        self.directory = directory
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = ["serve", "--data", directory, "--listen", "127.0.0.1:0", "--log-level", "error",
+                             "--max-connections", "8192"] + extraArguments
+    }
+
+    func start() throws {
+        let output = Pipe()
+        process.standardOutput = output
+        startedAt = .now
+        try process.run()
+        let handle = output.fileHandleForReading
+        var buffer = Data()
+        while true {
+            let chunk = handle.availableData
+            if chunk.isEmpty { throw LoadError("spor-server exited before listening") }
+            buffer.append(chunk)
+            let text = String(decoding: buffer, as: UTF8.self)
+            if let line = text.split(separator: "\n").first(where: { $0.hasPrefix("listening on ") }),
+               let portText = line.split(separator: ":").last, let port = Int(portText) {
+                self.port = port
+                listeningAfter = ContinuousClock.now - startedAt
+                return
+            }
+        }
+    }
+
+    /// Peak and current resident memory of the server, from /proc.
+    func memory() -> (peakBytes: Int, currentBytes: Int) {
+        guard let status = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8) else {
+            return (0, 0)
+        }
+        func kilobytes(_ key: String) -> Int {
+            guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix(key) }) else { return 0 }
+            return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "0") ?? 0
+        }
+        return (kilobytes("VmHWM:") * 1024, kilobytes("VmRSS:") * 1024)
+    }
+
+    func stop() {
+        guard process.isRunning else { return }
+        process.terminate()
+        process.waitUntilExit()
+    }
+}
+
+struct LoadError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// A connected, authenticated client with a request counter.
+struct LoadClient {
+    let connection: WireConnection
+    var iterator: AsyncThrowingStream<SporMessage, Error>.AsyncIterator
+    var nextRequest: UInt64 = 1
+
+    static func connect(port: Int, token: String) async throws -> LoadClient {
+        let connection = try await WireConnection.connect(host: "127.0.0.1", port: port)
+        var client = LoadClient(connection: connection, iterator: connection.messages.makeAsyncIterator())
+        try await connection.send(.hello(.init(token: token, client: "spor-loadgen")))
+        guard case .welcome? = try await client.iterator.next() else { throw LoadError("no WELCOME") }
+        return client
+    }
+
+    mutating func request(_ make: (UInt64) -> SporMessage) async throws -> SporMessage? {
+        let id = nextRequest
+        nextRequest += 1
+        try await connection.send(make(id))
+        while let message = try await iterator.next() {
+            switch message {
+            case .ok(id), .pushAck(id, _, _): return message
+            case let .error(report) where report.request == id: return message
+            default: continue
+            }
+        }
+        return nil
+    }
+
+    /// Subscribes and merges the catch-up into `document`.
+    mutating func catchUp(_ id: String, into document: inout Document) async throws {
+        try await connection.send(.subscribe(document: id, version: document.versionVector))
+        while let message = try await iterator.next() {
+            switch message {
+            case let .events(events):
+                for batch in events.batches { try document.merge(encodedChanges: batch) }
+            case .caughtUp:
+                return
+            case let .error(report):
+                throw LoadError("catch-up refused: \(report.message)")
+            default:
+                continue
+            }
+        }
+        throw LoadError("closed during catch-up")
+    }
+}
+
+func temporaryDirectory(_ name: String) -> String {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("spor-loadgen-\(name)-\(UUID().uuidString)").path
+    try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    return path
+}
+
+func milliseconds(_ duration: Duration) -> Double {
+    Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
+}
+
+func printJSON(_ object: [String: Any]) throws {
+    let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+    print(String(decoding: data, as: UTF8.self))
+}
+
+/// The sequential automerge-paper trace (or another) as change batches of about
+/// `eventsPerBatch` events, authored by `agent`.
+func traceBatches(path: String, agent: AgentID, eventsPerBatch: Int) throws -> (batches: [[UInt8]], document: Document) {
+    let trace = try EditingTrace(contentsOf: path)
+    var document = Document(agent: agent)
+    var batches: [[UInt8]] = []
+    var since = VersionVector()
+    var pending = 0
+    for transaction in trace.transactions {
+        for patch in transaction.patches {
+            if patch.deleteCount > 0 { try document.delete(patch.position..<patch.position + patch.deleteCount) }
+            if !patch.insert.isEmpty { try document.insert(patch.insert, at: patch.position) }
+            pending += patch.deleteCount + patch.insert.unicodeScalars.count
+        }
+        if pending >= eventsPerBatch {
+            batches.append(try document.encodedChanges(since: since))
+            since = document.versionVector
+            pending = 0
+        }
+    }
+    if pending > 0 { batches.append(try document.encodedChanges(since: since)) }
+    return (batches, document)
+}

@@ -1,0 +1,227 @@
+import ArgumentParser
+import Foundation
+import SporCRDT
+import SporServer
+import SporWire
+import SporWireClient
+import Synchronization
+
+/// Many authenticated connections, proposals with several subscribers each, a steady
+/// total push rate: push→relay latency (from just before a client sends PUSH to
+/// when another subscriber has read the relayed EVENTS), losses, server memory.
+struct Relay: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Relay latency and loss under many connections.")
+
+    @OptionGroup var options: ServerOptions
+    @Option(help: "Simultaneous authenticated connections.") var connections = 1000
+    @Option(help: "Proposals; connections are spread evenly over them.") var proposals = 100
+    @Option(help: "Pushed changes per second, all connections together.") var rate = 2000.0
+    @Option(help: "Seconds of steady pushing.") var seconds = 20.0
+
+    struct Shared: Sendable {
+        var ready = 0
+        var connections: [WireConnection] = []
+        var deadline: ContinuousClock.Instant?
+    }
+
+    final class SharedState: Sendable {
+        let state = Mutex(Shared())
+    }
+
+    /// Lets at most `limit` tasks through at once.
+    actor Gate {
+        let limit: Int
+        var inside = 0
+        var waiting: [CheckedContinuation<Void, Never>] = []
+        init(limit: Int) { self.limit = limit }
+        func enter() async {
+            if inside < limit {
+                inside += 1
+                return
+            }
+            await withCheckedContinuation { waiting.append($0) }
+        }
+        func leave() {
+            if waiting.isEmpty { inside -= 1 } else { waiting.removeFirst().resume() }
+        }
+    }
+
+    final class Stats: Sendable {
+        struct State {
+            var sentAt: [String: ContinuousClock.Instant] = [:]
+            var latenciesMs: [Double] = []
+            var delivered = 0
+            var acknowledged = 0
+            var refused = 0
+            var pushes = 0
+        }
+        let state = Mutex(State())
+    }
+
+    func run() async throws {
+        let subscribers = connections / proposals
+        guard subscribers >= 2, connections % proposals == 0 else {
+            throw ValidationError("connections must be a multiple of proposals, with at least 2 per proposal")
+        }
+        let directory = temporaryDirectory("relay")
+        let store = try SporStore(directory: directory)
+        var tokens: [String] = []
+        for slot in 0..<subscribers {
+            tokens.append(try store.addAccount(name: "Kommune \(slot)", kind: .kommune, code: "k\(slot)").token)
+        }
+        let server = ServerProcess(executable: options.serverPath, directory: directory)
+        try server.start()
+        defer { server.stop() }
+        let port = server.port
+
+        // Proposals: slot 0 creates each and adds the other slots' organisations.
+        var owner = try await LoadClient.connect(port: port, token: tokens[0])
+        for proposal in 0..<proposals {
+            guard case .ok? = try await owner.request({ .createDocument(request: $0, document: "proposal-\(proposal)") }) else {
+                throw LoadError("create failed")
+            }
+            for slot in 1..<subscribers {
+                guard case .ok? = try await owner.request({ .addMember(request: $0, document: "proposal-\(proposal)", organisation: "k\(slot)") }) else {
+                    throw LoadError("add member failed")
+                }
+            }
+        }
+        await owner.connection.close()
+
+        // Every connection lives in one task: connect and subscribe (at most 50
+        // handshakes at a time), wait for the start, push on a timer while reading.
+        let stats = Stats()
+        let gate = Gate(limit: 50)
+        let shared = SharedState()
+        let interval = Duration.seconds(Double(connections) / rate)
+        let expectedPerPush = subscribers - 1
+        let connectStart = ContinuousClock.now
+        var connectMs = 0.0
+        var memoryConnected = (peakBytes: 0, currentBytes: 0)
+        var start = ContinuousClock.now
+        let connections = connections
+        let seconds = seconds
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for index in 0..<connections {
+                let token = tokens[index % subscribers]
+                let agent = "k\(index % subscribers)/c\(index)"
+                let document = "proposal-\(index / subscribers)"
+                group.addTask {
+                    await gate.enter()
+                    var client: LoadClient
+                    do {
+                        client = try await LoadClient.connect(port: port, token: token)
+                        var empty = Document()
+                        try await client.catchUp(document, into: &empty)
+                    } catch {
+                        await gate.leave()
+                        throw error
+                    }
+                    await gate.leave()
+                    shared.state.withLock {
+                        $0.ready += 1
+                        $0.connections.append(client.connection)
+                    }
+                    var deadline: ContinuousClock.Instant?
+                    while deadline == nil {
+                        try await Task.sleep(for: .milliseconds(10))
+                        deadline = shared.state.withLock { $0.deadline }
+                    }
+                    guard let deadline else { return }
+                    let connection = client.connection
+                    async let pushing: Void = Self.push(connection, agent: agent, document: document, interval: interval,
+                                                        offset: Double(index) / Double(connections), until: deadline, stats: stats)
+                    await Self.read(client, stats: stats)
+                    await pushing
+                }
+            }
+            while shared.state.withLock({ $0.ready }) < connections { try await Task.sleep(for: .milliseconds(10)) }
+            connectMs = milliseconds(ContinuousClock.now - connectStart)
+            memoryConnected = server.memory()
+            start = ContinuousClock.now
+            let deadline = start + .seconds(seconds)
+            shared.state.withLock { $0.deadline = deadline }
+            // Wait for the pushing to end and every relay to arrive (or 15 s more).
+            try await Task.sleep(until: deadline, clock: .continuous)
+            let settle = ContinuousClock.now + .seconds(15)
+            while ContinuousClock.now < settle {
+                let done = stats.state.withLock { state in
+                    state.acknowledged + state.refused >= state.pushes && state.delivered >= state.acknowledged * expectedPerPush
+                }
+                if done { break }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            for connection in shared.state.withLock({ $0.connections }) { await connection.close() }
+            try await group.waitForAll()
+        }
+        let elapsed = milliseconds(ContinuousClock.now - start) / 1000
+        let memory = server.memory()
+        let result = stats.state.withLock { $0 }
+        let sorted = result.latenciesMs.sorted()
+        func percentile(_ p: Double) -> Double {
+            sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]
+        }
+        try printJSON([
+            "scenario": "relay", "connections": connections, "proposals": proposals, "subscribersPerProposal": subscribers,
+            "targetPushesPerSecond": rate, "seconds": seconds,
+            "pushes": result.pushes, "acknowledged": result.acknowledged, "refused": result.refused,
+            "achievedPushesPerSecond": Double(result.acknowledged) / seconds,
+            "expectedDeliveries": result.acknowledged * expectedPerPush, "delivered": result.delivered,
+            "lost": result.acknowledged * expectedPerPush - result.delivered,
+            "latencyMsP50": percentile(0.5), "latencyMsP99": percentile(0.99), "latencyMsMax": sorted.last ?? 0,
+            "connectAndSubscribeMs": connectMs, "elapsedSeconds": elapsed,
+            "serverRSSBytesConnected": memoryConnected.currentBytes,
+            "serverPeakRSSBytes": memory.peakBytes,
+        ])
+    }
+
+    static func push(_ connection: WireConnection, agent name: String, document: String, interval: Duration,
+                     offset: Double, until deadline: ContinuousClock.Instant, stats: Stats) async {
+        guard let agent = try? AgentID(name) else { return }
+        var replica = Document(agent: agent)
+        var request: UInt64 = 1
+        var next = ContinuousClock.now + interval * offset
+        while next < deadline {
+            try? await Task.sleep(until: next, clock: .continuous)
+            next += interval
+            let before = replica.versionVector
+            guard (try? replica.insert("x", at: replica.textLength())) != nil,
+                  let changes = try? replica.encodedChanges(since: before) else { return }
+            let key = "\(name)@\(replica.eventCount - 1)"
+            stats.state.withLock {
+                $0.sentAt[key] = .now
+                $0.pushes += 1
+            }
+            do {
+                try await connection.send(.push(request: request, document: document, changes: changes))
+            } catch {
+                return
+            }
+            request += 1
+        }
+    }
+
+    static func read(_ client: consuming LoadClient, stats: Stats) async {
+        var iterator = client.iterator
+        while let message = try? await iterator.next() {
+            switch message {
+            case let .events(events) where !events.isCatchUp:
+                let now = ContinuousClock.now
+                for batch in events.batches {
+                    guard let summary = try? ChangeSummary(encodedChanges: batch), let run = summary.runs.first else { continue }
+                    let key = "\(run.agent.name)@\(run.seqs.lowerBound)"
+                    stats.state.withLock { state in
+                        state.delivered += 1
+                        if let sent = state.sentAt[key] { state.latenciesMs.append(milliseconds(now - sent)) }
+                    }
+                }
+            case .pushAck:
+                stats.state.withLock { $0.acknowledged += 1 }
+            case .error:
+                stats.state.withLock { $0.refused += 1 }
+            default:
+                break
+            }
+        }
+    }
+}
