@@ -1,0 +1,145 @@
+import Foundation
+import SporCRDT
+import SporWire
+import Testing
+
+/// The `spor-server` executable as an operator runs it: admin commands, `serve`
+/// announcing its port, the secretariat created on first start, and a `kill -9`
+/// after acknowledgements losing nothing.
+@Suite("spor-server process")
+struct ServerProcessTests {
+    /// The spor-server built next to the test bundle (`swift build` builds it with the tests).
+    static var executable: URL {
+        get throws {
+            var directory = Bundle.main.bundleURL
+            for _ in 0..<3 {
+                let candidate = directory.appendingPathComponent("spor-server")
+                if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+                directory.deleteLastPathComponent()
+            }
+            throw TestFailure("spor-server executable not found near \(Bundle.main.bundleURL.path)")
+        }
+    }
+
+    struct Output {
+        let status: Int32
+        let stdout: String
+        let stderr: String
+    }
+
+    static func run(_ arguments: [String]) throws -> Output {
+        let process = Process()
+        process.executableURL = try executable
+        process.arguments = arguments
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Output(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+                      stderr: String(decoding: stderr, as: UTF8.self))
+    }
+
+    /// Starts `serve` and returns the process, the port it announced and everything
+    /// it printed before.
+    static func serve(_ directory: String) throws -> (Process, Int, String) {
+        let process = Process()
+        process.executableURL = try executable
+        process.arguments = ["serve", "--data", directory, "--listen", "127.0.0.1:0", "--log-level", "error"]
+        let out = Pipe()
+        process.standardOutput = out
+        try process.run()
+        var text = ""
+        while true {
+            let chunk = out.fileHandleForReading.availableData
+            if chunk.isEmpty { throw TestFailure("spor-server exited before listening: \(text)") }
+            text += String(decoding: chunk, as: UTF8.self)
+            if let line = text.split(separator: "\n").first(where: { $0.hasPrefix("listening on 127.0.0.1:") }),
+               let port = Int(line.split(separator: ":").last ?? "") {
+                return (process, port, text)
+            }
+        }
+    }
+
+    @Test("admin commands: the token alone on the last line, JSON on request, clear refusals")
+    func adminCommands() throws {
+        let directory = TestServer.temporaryDirectory()
+        let added = try Self.run(["org", "add", "Aarhus Kommune", "--kind", "kommune", "--code", "0751", "--data", directory])
+        #expect(added.status == 0)
+        let token = try #require(added.stdout.split(separator: "\n").last.map(String.init))
+        #expect(token.hasPrefix("spor_") && token.count > 40 && !token.contains(" "))
+
+        let json = try Self.run(["org", "add", "Rambøll Danmark", "--kind", "company", "--data", directory, "--json"])
+        let object = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
+        let organisation = object?["organisation"] as? [String: Any]
+        #expect(organisation?["id"] as? String == "ramboell-danmark")
+        #expect((object?["token"] as? String)?.hasPrefix("spor_") == true)
+
+        let duplicate = try Self.run(["org", "add", "Aarhus Kommune", "--kind", "kommune", "--data", directory])
+        #expect(duplicate.status == 1)
+        #expect(duplicate.stderr.contains("already exists"))
+        let badKind = try Self.run(["org", "add", "X", "--kind", "county", "--data", directory])
+        #expect(badKind.status != 0)
+        #expect(badKind.stderr.contains("kind"))
+        let unknown = try Self.run(["org", "revoke", "nobody", "--data", directory])
+        #expect(unknown.status == 1)
+        #expect(unknown.stderr.contains("nobody"))
+
+        let list = try Self.run(["org", "list", "--data", directory])
+        #expect(list.stdout.contains("0751\tkommune\tactive\tAarhus Kommune"))
+        #expect(try Self.run(["org", "revoke", "0751", "--data", directory]).status == 0)
+        #expect(try Self.run(["org", "list", "--data", directory]).stdout.contains("0751\tkommune\trevoked"))
+        let rotated = try Self.run(["token", "rotate", "0751", "--data", directory])
+        #expect(rotated.stdout.split(separator: "\n").last?.hasPrefix("spor_") == true)
+
+        let round = try Self.run(["round", "add", "--id", "2025-spring", "--danish-name", "Forår 2025", "--english-name", "Spring 2025",
+                                  "--qualification-deadline", "2025-03-03 12:00", "--approval-deadline", "2025-04-07 12:00",
+                                  "--committee-meeting", "2025-05-20", "--data", directory])
+        #expect(round.status == 0, "\(round.stderr)")
+        #expect(try Self.run(["round", "list", "--data", directory]).stdout.contains("2025-spring"))
+        let badRound = try Self.run(["round", "add", "--id", "2025-bad", "--danish-name", "x", "--english-name", "x",
+                                     "--qualification-deadline", "2025-13-03 12:00", "--approval-deadline", "2025-04-07 12:00",
+                                     "--committee-meeting", "2025-05-20", "--data", directory])
+        #expect(badRound.status == 1)
+    }
+
+    @Test("first start creates the secretariat and prints its token once; kill -9 after acks loses nothing")
+    func firstStartAndKill() async throws {
+        let directory = TestServer.temporaryDirectory()
+        let (first, port, banner) = try Self.serve(directory)
+        let token = try #require(banner.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+            .first { $0.hasPrefix("spor_") })
+        var client = try await TestClient.connect(port: port)
+        try await client.hello(token: token)
+        #expect(client.welcome?.organisationKind == "secretariat")
+        try await client.createDocument("p")
+        var document = Document(agent: try AgentID("\(client.welcome?.organisation ?? "")/office"))
+        var pushed = VersionVector()
+        for index in 0..<20 {
+            try document.insert("Punkt \(index). ", at: document.textLength())
+            guard case .pushAck = try await client.push(try document.encodedChanges(since: pushed), to: "p") else {
+                throw TestFailure("push refused")
+            }
+            pushed = document.versionVector
+        }
+        kill(first.processIdentifier, SIGKILL)
+        first.waitUntilExit()
+        await client.close()
+
+        let (second, newPort, secondBanner) = try Self.serve(directory)
+        defer {
+            second.terminate()
+            second.waitUntilExit()
+        }
+        #expect(!secondBanner.contains("spor_"))  // the token is printed only on the first start
+        var reader = try await TestClient.connect(port: newPort)
+        try await reader.hello(token: token)
+        var replica = Document()
+        try await reader.subscribeAndCatchUp("p", into: &replica)
+        #expect(replica.text() == document.text())
+        await reader.close()
+    }
+}
