@@ -174,10 +174,8 @@ struct ClientConnection {
             outbox.enqueue(.error(.init(code: .notFound, message: PushCommitter.notFound(document).message)))
             return
         }
-        let store = server.store
-        try server.hub.subscribe(document, connection: id, outbox: outbox, from: vector) {
-            try store.lastBatchID(of: document)
-        }
+        let storedThrough = try await server.store.lastBatchID(of: document)
+        server.hub.subscribe(document, connection: id, outbox: outbox, from: vector, storedThrough: storedThrough)
         subscriptions.insert(document)
     }
 

@@ -308,8 +308,8 @@ public final class SporStore: Sendable {
     }
 
     /// The id of the newest stored batch of `document` (0 if none).
-    func lastBatchID(of document: String) throws -> Int64 {
-        try pool.read { db in
+    func lastBatchID(of document: String) async throws -> Int64 {
+        try await pool.read { db in
             try Int64.fetchOne(db, sql: "SELECT max(id) FROM batch WHERE documentID = ?", arguments: [document]) ?? 0
         }
     }

@@ -7,30 +7,33 @@ typealias ConnectionID = UInt64
 
 /// Who is subscribed to which document, and the newest batch each document has
 /// relayed. Registration and delivery take the same lock, so a subscriber gets every
-/// batch exactly once in order: either in its catch-up (stored at or before the
-/// batch id read at registration) or live (delivered after it).
+/// batch exactly once, in order: in its catch-up if the batch id is at most the one
+/// fixed at registration, live otherwise.
+///
+/// No I/O happens under the lock: the caller reads the newest stored batch id first.
 final class SubscriptionHub: Sendable {
+    private struct Subscriber {
+        let outbox: Outbox
+        /// Batches up to this id are sent by the subscriber's catch-up.
+        let catchUpThrough: Int64
+    }
+
     private struct State {
-        var subscribers: [String: [ConnectionID: Outbox]] = [:]
+        var subscribers: [String: [ConnectionID: Subscriber]] = [:]
         var lastBatch: [String: Int64] = [:]
     }
 
     private let state = Mutex(State())
 
     /// Registers `outbox` for live changes of `document` and queues its catch-up
-    /// from `vector` in the same step. `lastStoredBatch` is asked only when the hub
-    /// has not seen the document since start.
+    /// from `vector` in the same step. `storedThrough` is the newest stored batch id
+    /// the caller read before calling; batches committed since are covered either
+    /// by the hub's own record or by live delivery.
     func subscribe(_ document: String, connection: ConnectionID, outbox: Outbox, from vector: VersionVector,
-                   lastStoredBatch: () throws -> Int64) throws {
-        try state.withLock { state in
-            let through: Int64
-            if let known = state.lastBatch[document] {
-                through = known
-            } else {
-                through = try lastStoredBatch()
-                state.lastBatch[document] = through
-            }
-            state.subscribers[document, default: [:]][connection] = outbox
+                   storedThrough: Int64) {
+        state.withLock { state in
+            let through = max(state.lastBatch[document] ?? 0, storedThrough)
+            state.subscribers[document, default: [:]][connection] = Subscriber(outbox: outbox, catchUpThrough: through)
             outbox.enqueue(Outbox.CatchUp(document: document, vector: vector, through: through))
         }
     }
@@ -47,17 +50,17 @@ final class SubscriptionHub: Sendable {
     }
 
     /// Relays a batch just committed as `batchID` to every subscriber of `document`
-    /// but the connection that pushed it. Called in commit order. Returns how many
-    /// subscribers it was queued for.
+    /// but the connection that pushed it and those whose catch-up already covers it.
+    /// Called in commit order. Returns how many subscribers it was queued for.
     @discardableResult
     func deliver(_ document: String, batchID: Int64, changes: [UInt8], from origin: ConnectionID) -> Int {
         state.withLock { state in
-            state.lastBatch[document] = batchID
+            state.lastBatch[document] = max(state.lastBatch[document] ?? 0, batchID)
             guard let subscribers = state.subscribers[document] else { return 0 }
             let message = SporMessage.events(.init(document: document, isCatchUp: false, batches: [changes]))
             var count = 0
-            for (connection, outbox) in subscribers where connection != origin {
-                outbox.enqueue(message)
+            for (connection, subscriber) in subscribers where connection != origin && batchID > subscriber.catchUpThrough {
+                subscriber.outbox.enqueue(message)
                 count += 1
             }
             return count
