@@ -37,7 +37,13 @@ struct ClientConnection {
         self.channel = channel
         self.logger = logger
         let limits = server.configuration.limits
-        outbox = Outbox(limit: limits.maxQueuedBytesPerConnection)
+        let metrics = server.metrics
+        let connectionLogger = logger
+        outbox = Outbox(limit: limits.maxQueuedBytesPerConnection) { [channel] in
+            metrics.slowConsumers.increment()
+            connectionLogger.notice("disconnecting a slow consumer: its queue of relayed changes is full")
+            channel.close(promise: nil)
+        }
         frameBucket = TokenBucket(rate: limits.framesPerSecond, capacity: limits.frameBurst)
         eventBucket = TokenBucket(rate: limits.eventsPerSecond, capacity: limits.eventBurst)
     }
@@ -240,15 +246,10 @@ struct OutboxPump: Sendable {
     func run() async {
         do {
             for await _ in outbox.wakeUps {
-                try await drain()
                 if outbox.overflowed { break }
+                try await drain()
             }
-            try await drain()
-            if outbox.overflowed {
-                server.metrics.slowConsumers.increment()
-                try await writer.write(.error(.init(code: .slowConsumer, message: "the connection did not read fast "
-                    + "enough; reconnect and subscribe again to catch up")))
-            }
+            if !outbox.overflowed { try await drain() }
         } catch {
             // The socket failed; the read side sees the close.
         }

@@ -40,9 +40,13 @@ final class Outbox: Sendable {
     private let wakeUp: AsyncStream<Void>.Continuation
     let wakeUps: AsyncStream<Void>
     let limit: Int
+    /// Called once, when the outbox overflows: the connection must be closed now,
+    /// since its pump may be stuck writing to a socket nobody reads.
+    private let onOverflow: @Sendable () -> Void
 
-    init(limit: Int) {
+    init(limit: Int, onOverflow: @escaping @Sendable () -> Void) {
         self.limit = limit
+        self.onOverflow = onOverflow
         (wakeUps, wakeUp) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
 
@@ -50,6 +54,7 @@ final class Outbox: Sendable {
     @discardableResult
     func enqueue(_ message: SporMessage) -> Bool {
         let cost = Self.cost(of: message)
+        var overflowed = false
         let accepted = state.withLock { state -> Bool in
             guard !state.isFinished else { return false }
             if state.queuedBytes + cost > limit && !state.items.isEmpty {
@@ -57,13 +62,19 @@ final class Outbox: Sendable {
                 state.isFinished = true
                 state.items.removeAll()
                 state.queuedBytes = 0
+                overflowed = true
                 return false
             }
             state.items.append(.message(message))
             state.queuedBytes += cost
             return true
         }
-        wakeUp.yield()
+        if overflowed {
+            wakeUp.finish()
+            onOverflow()
+        } else {
+            wakeUp.yield()
+        }
         return accepted
     }
 
