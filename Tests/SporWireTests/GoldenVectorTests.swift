@@ -71,7 +71,7 @@ struct GoldenVectorTests {
     func allVectorsCovered(_: Void) throws {
         let files = try FileManager.default.contentsOfDirectory(atPath: Self.vectorsDirectory.path)
             .filter { $0.hasSuffix(".hex") }.map { String($0.dropLast(4)) }
-        let covered = Set(Self.valid.map(\.0) + Self.invalid.map(\.0))
+        let covered = Set(Self.valid.map(\.0) + Self.invalid.map(\.0) + ["changes-insert-hi"])
         #expect(Set(files) == covered)
     }
 
@@ -95,5 +95,19 @@ struct GoldenVectorTests {
         } throws: { error in
             (error as? WireError)?.code == code
         }
+    }
+
+    @Test("the change-batch vector (Protocol/CHANGES.md) is what SporCRDT writes and reads")
+    func changeBatchVector() throws {
+        let bytes = try Self.bytes("changes-insert-hi")
+        var document = Document(agent: try AgentID("751/a"))
+        try document.insert("hi", at: 0)
+        #expect(try document.encodedChanges() == bytes)
+        var replica = Document()
+        #expect(try replica.merge(encodedChanges: bytes) == 2)
+        #expect(replica.text() == "hi")
+        let summary = try ChangeSummary(encodedChanges: bytes)
+        #expect(summary.runs.map(\.agent.name) == ["751/a"])
+        #expect(summary.runs.map(\.seqs) == [0..<2])
     }
 }
