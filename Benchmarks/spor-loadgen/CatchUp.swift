@@ -18,8 +18,8 @@ struct CatchUp: AsyncParsableCommand {
     func run() async throws {
         let directory = temporaryDirectory("catchup")
         let store = try SporStore(directory: directory)
-        let token = try store.addAccount(name: "Aarhus Kommune", kind: .kommune, code: "751").token
-        let (batches, source) = try traceBatches(path: trace, agent: try AgentID("751/paper"), eventsPerBatch: batchEvents)
+        let token = try store.addAccount(name: "Aarhus Kommune", kind: .kommune, code: "0751").token
+        let (batches, source) = try traceBatches(path: trace, agent: try AgentID("0751/paper"), eventsPerBatch: batchEvents)
         let server = ServerProcess(executable: options.serverPath, directory: directory)
         try server.start()
         defer { server.stop() }

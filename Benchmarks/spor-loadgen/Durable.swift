@@ -21,7 +21,7 @@ struct Durable: AsyncParsableCommand {
         let store = try SporStore(directory: directory)
         var tokens: [String] = []
         for index in 0..<clients {
-            tokens.append(try store.addAccount(name: "Kommune \(index)", kind: .kommune, code: "k\(index)").token)
+            tokens.append(try store.addAccount(name: "Institut \(index)", kind: .institution, code: "k\(index)").token)
         }
         var work: [[[UInt8]]] = []
         var events = 0

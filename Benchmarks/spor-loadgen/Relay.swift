@@ -67,7 +67,7 @@ struct Relay: AsyncParsableCommand {
         let store = try SporStore(directory: directory)
         var tokens: [String] = []
         for slot in 0..<subscribers {
-            tokens.append(try store.addAccount(name: "Kommune \(slot)", kind: .kommune, code: "k\(slot)").token)
+            tokens.append(try store.addAccount(name: "Institut \(slot)", kind: .institution, code: "k\(slot)").token)
         }
         let server = ServerProcess(executable: options.serverPath, directory: directory)
         try server.start()

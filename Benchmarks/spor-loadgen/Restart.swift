@@ -19,14 +19,14 @@ struct Restart: AsyncParsableCommand {
     func run() async throws {
         let directory = temporaryDirectory("restart")
         let store = try SporStore(directory: directory)
-        let token = try store.addAccount(name: "Aarhus Kommune", kind: .kommune, code: "751").token
+        let token = try store.addAccount(name: "Aarhus Kommune", kind: .kommune, code: "0751").token
         var server = ServerProcess(executable: options.serverPath, directory: directory)
         try server.start()
         var client = try await LoadClient.connect(port: server.port, token: token)
         var stored = 0
         var proposal = 0
         while stored < events {
-            let (batches, document) = try traceBatches(path: trace, agent: try AgentID("751/p\(proposal)"), eventsPerBatch: 5000)
+            let (batches, document) = try traceBatches(path: trace, agent: try AgentID("0751/p\(proposal)"), eventsPerBatch: 5000)
             guard case .ok? = try await client.request({ .createDocument(request: $0, document: "big-\(proposal)") }) else { throw LoadError("create") }
             for batch in batches {
                 guard case .pushAck? = try await client.request({ .push(request: $0, document: "big-\(proposal)", changes: batch) }) else {
@@ -36,7 +36,7 @@ struct Restart: AsyncParsableCommand {
             stored += document.eventCount
             proposal += 1
         }
-        var small = Document(agent: try AgentID("751/small"))
+        var small = Document(agent: try AgentID("0751/small"))
         try small.insert("Lille forslag", at: 0)
         guard case .ok? = try await client.request({ .createDocument(request: $0, document: "small") }) else { throw LoadError("create") }
         let smallChanges = try small.encodedChanges()

@@ -91,7 +91,8 @@ public final class SporStore: Sendable {
 
     /// Creates an account and returns it with its access token — the only time the
     /// token exists in clear. Throws `alreadyExists` for a taken name or code and
-    /// `invalidArgument` for an empty name or a code that is not a valid id.
+    /// `invalidArgument` for an empty name, a code that is not a valid id, or a
+    /// municipality/region code that is not in the reference data with that kind.
     public func addAccount(name: String, kind: AccountKind, code: String? = nil, now: Date = Date()) throws -> (Account, token: String) {
         let trimmed = name.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !trimmed.isEmpty, trimmed.utf8.count <= 200, !trimmed.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
@@ -99,6 +100,12 @@ public final class SporStore: Sendable {
         }
         if let code, !(SporProtocol.isValidName(code) && code.utf8.count <= 32) {
             throw ServerError(.invalidArgument, "code \(String(reflecting: code)) must be 1-32 letters, digits, '-', '_' or '.'")
+        }
+        if let code, kind == .kommune || kind == .region {
+            guard let registered = Organisation.withCode(code), registered.kind.rawValue == kind.rawValue else {
+                throw ServerError(.invalidArgument, "\(code) is not the code of a \(kind.rawValue) in the reference data "
+                                  + "(municipalities 0101-0860, regions 1081-1085, as in organisations.csv)")
+            }
         }
         let token = Self.newToken()
         let account = try pool.write { db -> Account in

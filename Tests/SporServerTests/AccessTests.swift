@@ -27,7 +27,7 @@ struct AccessTests {
     @Test("a wrong token is refused with unauthenticated and the connection closed")
     func wrongToken() async throws {
         let server = try await TestServer.start()
-        _ = try server.addOrganisation("Aarhus Kommune", code: "751")
+        _ = try server.addOrganisation("Aarhus Kommune", code: "0751")
         let (reply, after) = try await helloReply(server, token: "spor_not-a-token")
         #expect(code(of: reply) == .unauthenticated)
         #expect(after == nil)
@@ -37,10 +37,10 @@ struct AccessTests {
     @Test("a revoked token is refused; a rotated token works and the old one does not")
     func revokedAndRotatedToken() async throws {
         let server = try await TestServer.start()
-        let token = try server.addOrganisation("Aarhus Kommune", code: "751")
-        try server.store.revoke(id: "751")
+        let token = try server.addOrganisation("Aarhus Kommune", code: "0751")
+        try server.store.revoke(id: "0751")
         #expect(code(of: try await helloReply(server, token: token).0) == .unauthenticated)
-        let rotated = try server.store.rotateToken(id: "751")
+        let rotated = try server.store.rotateToken(id: "0751")
         guard case .welcome? = try await helloReply(server, token: rotated).0 else { throw TestFailure("rotated token refused") }
         #expect(code(of: try await helloReply(server, token: token).0) == .unauthenticated)
         try await server.stop()
@@ -49,20 +49,20 @@ struct AccessTests {
     @Test("tokens are stored only as hashes")
     func tokensStoredHashed() async throws {
         let server = try await TestServer.start()
-        let token = try server.addOrganisation("Aarhus Kommune", code: "751")
+        let token = try server.addOrganisation("Aarhus Kommune", code: "0751")
         try await server.stop()
         let bytes = try Data(contentsOf: URL(fileURLWithPath: server.store.path))
         var wal = Data()
         if let data = try? Data(contentsOf: URL(fileURLWithPath: server.store.path + "-wal")) { wal = data }
         #expect(bytes.range(of: Data(token.utf8)) == nil)
         #expect(wal.range(of: Data(token.utf8)) == nil)
-        #expect(try server.store.accounts().map(\.id) == ["751"])
+        #expect(try server.store.accounts().map(\.id) == ["0751"])
     }
 
     @Test("no common protocol version: unsupportedVersion")
     func unsupportedVersion() async throws {
         let server = try await TestServer.start()
-        let token = try server.addOrganisation("Aarhus Kommune", code: "751")
+        let token = try server.addOrganisation("Aarhus Kommune", code: "0751")
         #expect(code(of: try await helloReply(server, token: token, versions: 2...5).0) == .unsupportedVersion)
         try await server.stop()
     }
@@ -70,8 +70,8 @@ struct AccessTests {
     @Test("a non-member cannot subscribe, push or add members: the proposal looks like an unknown one")
     func nonMemberDenied() async throws {
         let server = try await TestServer.start()
-        let aarhus = try server.addOrganisation("Aarhus Kommune", code: "751")
-        let odense = try server.addOrganisation("Odense Kommune", code: "461")
+        let aarhus = try server.addOrganisation("Aarhus Kommune", code: "0751")
+        let odense = try server.addOrganisation("Odense Kommune", code: "0461")
         var owner = try await server.connect(token: aarhus)
         try await owner.createDocument("secret-proposal")
         var outsider = try await server.connect(token: odense)
@@ -85,24 +85,24 @@ struct AccessTests {
         #expect(denied.message.replacingOccurrences(of: "secret-proposal", with: "X")
                 == unknown.message.replacingOccurrences(of: "no-such-proposal", with: "X"))
 
-        var document = Document(agent: try AgentID("461/x"))
+        var document = Document(agent: try AgentID("0461/x"))
         try document.insert("ind", at: 0)
         guard case let .error(pushDenied) = try await outsider.push(try document.encodedChanges(), to: "secret-proposal") else {
             throw TestFailure("push not refused")
         }
         #expect(pushDenied.knownCode == .notFound)
         let request = outsider.request()
-        try await outsider.send(.addMember(request: request, document: "secret-proposal", organisation: "461"))
+        try await outsider.send(.addMember(request: request, document: "secret-proposal", organisation: "0461"))
         guard case let .error(addDenied)? = try await outsider.receive() else { throw TestFailure("add member not refused") }
         #expect(addDenied.knownCode == .notFound)
-        #expect(try server.store.members(of: "secret-proposal") == ["751"])
+        #expect(try server.store.members(of: "secret-proposal") == ["0751"])
 
         let listRequest = outsider.request()
         try await outsider.send(.listDocuments(request: listRequest))
         guard case let .documents(_, list)? = try await outsider.receive() else { throw TestFailure("no list") }
         #expect(list.isEmpty)
         // After being added it can.
-        try await owner.addMember("461", to: "secret-proposal")
+        try await owner.addMember("0461", to: "secret-proposal")
         var replica = Document()
         try await outsider.subscribeAndCatchUp("secret-proposal", into: &replica)
         await owner.close()
@@ -113,22 +113,22 @@ struct AccessTests {
     @Test("new events in another organisation's name are refused; passing on stored ones is not")
     func forgedAgentDenied() async throws {
         let server = try await TestServer.start()
-        let aarhus = try server.addOrganisation("Aarhus Kommune", code: "751")
+        let aarhus = try server.addOrganisation("Aarhus Kommune", code: "0751")
         let region = try server.addOrganisation("Region Midtjylland", kind: .region, code: "1082")
         var owner = try await server.connect(token: aarhus)
         try await owner.createDocument("p")
         try await owner.addMember("1082", to: "p")
         var forger = try await server.connect(token: region)
-        var forged = Document(agent: try AgentID("751/laptop"))
+        var forged = Document(agent: try AgentID("0751/laptop"))
         try forged.insert("Aarhus trækker sig", at: 0)
         guard case let .error(report) = try await forger.push(try forged.encodedChanges(), to: "p") else {
             throw TestFailure("forged push accepted")
         }
         #expect(report.knownCode == .forbidden)
-        #expect(report.message.contains("751/laptop"))
+        #expect(report.message.contains("0751/laptop"))
 
         // Aarhus's real events, pushed by Aarhus, may be passed on by the region (duplicates).
-        var real = Document(agent: try AgentID("751/laptop"))
+        var real = Document(agent: try AgentID("0751/laptop"))
         try real.insert("Aarhus deltager", at: 0)
         guard case .pushAck = try await owner.push(try real.encodedChanges(), to: "p") else { throw TestFailure("owner push") }
         var regional = Document(agent: try AgentID("1082/pc"))
@@ -145,11 +145,11 @@ struct AccessTests {
     @Test("secretariat-only fields are refused from members and accepted from the secretariat")
     func secretariatOnlyFields() async throws {
         let server = try await TestServer.start()
-        let aarhus = try server.addOrganisation("Aarhus Kommune", code: "751")
+        let aarhus = try server.addOrganisation("Aarhus Kommune", code: "0751")
         let secretariat = try server.addOrganisation("Sekretariatet", kind: .secretariat, code: "sek")
         var member = try await server.connect(token: aarhus)
         try await member.createDocument("p")
-        let proposal = try Proposal.create(agent: try AgentID("751/laptop"), actor: Actor(organisation: "0751", role: .member),
+        let proposal = try Proposal.create(agent: try AgentID("0751/laptop"), actor: Actor(organisation: "0751", role: .member),
                                            title: "Klimaspor", roundID: "2024-autumn")
         guard case .pushAck = try await member.push(try proposal.document.encodedChanges(), to: "p") else { throw TestFailure("create") }
         let base = proposal.document.versionVector

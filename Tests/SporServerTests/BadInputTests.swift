@@ -20,10 +20,10 @@ struct BadInputTests {
     private func withBystander(_ configure: (inout ServerConfiguration) -> Void = { _ in },
                                _ misbehave: (TestServer, String) async throws -> Void) async throws {
         let server = try await TestServer.start(configure: configure)
-        let token = try server.addOrganisation("Aarhus Kommune", code: "751")
+        let token = try server.addOrganisation("Aarhus Kommune", code: "0751")
         var bystander = try await server.connect(token: token)
         try await bystander.createDocument("p")
-        var replica = Document(agent: try AgentID("751/bystander"))
+        var replica = Document(agent: try AgentID("0751/bystander"))
         try await bystander.subscribeAndCatchUp("p", into: &replica)
 
         try await misbehave(server, token)
@@ -113,7 +113,7 @@ struct BadInputTests {
                 throw TestFailure("garbage accepted")
             }
             #expect(garbage.knownCode == .invalidChanges)
-            var document = Document(agent: try AgentID("751/x"))
+            var document = Document(agent: try AgentID("0751/x"))
             try document.insert("Æble", at: 0)
             var flipped = try document.encodedChanges()
             flipped[flipped.count / 2] ^= 0x10
@@ -129,7 +129,7 @@ struct BadInputTests {
     func missingDependencies() async throws {
         try await withBystander { server, token in
             var client = try await server.connect(token: token)
-            var document = Document(agent: try AgentID("751/x"))
+            var document = Document(agent: try AgentID("0751/x"))
             try document.insert("første", at: 0)
             let first = document.versionVector
             try document.insert(" anden", at: document.textLength())
@@ -137,7 +137,7 @@ struct BadInputTests {
                 throw TestFailure("accepted without its dependencies")
             }
             #expect(report.knownCode == .missingDependencies)
-            let entries = try await server.store.documents(visibleTo: try server.store.account(id: "751"))
+            let entries = try await server.store.documents(visibleTo: try server.store.account(id: "0751"))
             #expect(entries.first?.events == 0)
         }
     }
@@ -146,7 +146,7 @@ struct BadInputTests {
     func appendOnlySubmissions() async throws {
         try await withBystander { server, token in
             var client = try await server.connect(token: token)
-            var document = Document(agent: try AgentID("751/x"))
+            var document = Document(agent: try AgentID("0751/x"))
             let item = try document.insert(.null, at: 0, in: ProposalSchema.submissions)
             let entry = try ProposalSchema.submissions.child(item, .map)
             try document.set(.string("2024-autumn"), forKey: "round", in: entry)
@@ -169,7 +169,7 @@ struct BadInputTests {
             $0.limits.helloTimeoutSeconds = 1
             $0.limits.idleTimeoutSeconds = 2
         }
-        let token = try server.addOrganisation("Aarhus Kommune", code: "751")
+        let token = try server.addOrganisation("Aarhus Kommune", code: "0751")
         var silent = try await TestClient.connect(port: server.port)
         var quiet = try await server.connect(token: token)
         var pinging = try await server.connect(token: token)

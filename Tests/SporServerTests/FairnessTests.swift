@@ -16,7 +16,7 @@ struct FairnessTests {
             $0.limits.framesPerSecond = 20
             $0.limits.frameBurst = 20
         }
-        let token = try server.addOrganisation("Aarhus Kommune", code: "751")
+        let token = try server.addOrganisation("Aarhus Kommune", code: "0751")
         var client = try await server.connect(token: token)
         let start = ContinuousClock.now
         for nonce in 1...60 { try await client.send(.ping(nonce: UInt64(nonce))) }

@@ -84,6 +84,11 @@ struct ServerProcessTests {
         let badKind = try Self.run(["org", "add", "X", "--kind", "county", "--data", directory])
         #expect(badKind.status != 0)
         #expect(badKind.stderr.contains("kind"))
+        let notAMunicipality = try Self.run(["org", "add", "Fake Kommune", "--kind", "kommune", "--code", "9999", "--data", directory])
+        #expect(notAMunicipality.status == 1)
+        #expect(notAMunicipality.stderr.contains("9999 is not the code of a kommune"))
+        let regionAsKommune = try Self.run(["org", "add", "Region X", "--kind", "kommune", "--code", "1082", "--data", directory])
+        #expect(regionAsKommune.status == 1)
         let unknown = try Self.run(["org", "revoke", "nobody", "--data", directory])
         #expect(unknown.status == 1)
         #expect(unknown.stderr.contains("nobody"))
@@ -140,6 +145,42 @@ struct ServerProcessTests {
         var replica = Document()
         try await reader.subscribeAndCatchUp("p", into: &replica)
         #expect(replica.text() == document.text())
+        await reader.close()
+    }
+
+    @Test("SIGTERM: acknowledged pushes stay, clients are told the server is shutting down, exit status 0")
+    func sigtermDrains() async throws {
+        let directory = TestServer.temporaryDirectory()
+        let added = try Self.run(["org", "add", "Aarhus Kommune", "--kind", "kommune", "--code", "0751", "--data", directory])
+        let token = try #require(added.stdout.split(separator: "\n").last.map(String.init))
+        let (process, port, _) = try Self.serve(directory)
+        var client = try await TestClient.connect(port: port)
+        try await client.hello(token: token)
+        try await client.createDocument("p")
+        var document = Document(agent: try AgentID("0751/laptop"))
+        try document.insert("Gemt før nedlukning", at: 0)
+        guard case .pushAck = try await client.push(try document.encodedChanges(), to: "p") else { throw TestFailure("push") }
+
+        kill(process.processIdentifier, SIGTERM)
+        var sawShutdown = false
+        while let message = try await client.receive() {
+            if case let .error(report) = message, report.knownCode == .shuttingDown { sawShutdown = true }
+        }
+        process.waitUntilExit()
+        #expect(sawShutdown)
+        #expect(process.terminationReason == .exit)
+        #expect(process.terminationStatus == 0)
+
+        let (again, newPort, _) = try Self.serve(directory)
+        defer {
+            again.terminate()
+            again.waitUntilExit()
+        }
+        var reader = try await TestClient.connect(port: newPort)
+        try await reader.hello(token: token)
+        var replica = Document()
+        try await reader.subscribeAndCatchUp("p", into: &replica)
+        #expect(replica.text() == "Gemt før nedlukning")
         await reader.close()
     }
 }

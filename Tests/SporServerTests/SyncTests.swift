@@ -11,14 +11,14 @@ struct SyncTests {
     @Test("handshake: WELCOME names the organisation, its agent prefix and the limits")
     func handshake() async throws {
         let server = try await TestServer.start()
-        let token = try server.addOrganisation("Aarhus Kommune", code: "751")
+        let token = try server.addOrganisation("Aarhus Kommune", code: "0751")
         let client = try await server.connect(token: token)
         let welcome = try #require(client.welcome)
         #expect(welcome.version == 1)
-        #expect(welcome.organisation == "751")
+        #expect(welcome.organisation == "0751")
         #expect(welcome.organisationName == "Aarhus Kommune")
         #expect(welcome.organisationKind == "kommune")
-        #expect(welcome.agentPrefix == "751/")
+        #expect(welcome.agentPrefix == "0751/")
         #expect(welcome.maxFrameBytes == SporProtocol.defaultMaxFrameBytes)
         await client.close()
         try await server.stop()
@@ -27,16 +27,16 @@ struct SyncTests {
     @Test("three organisations editing concurrently converge through the server")
     func threeClientsConverge() async throws {
         let server = try await TestServer.start()
-        let tokens = try [("Aarhus Kommune", "751"), ("Region Midtjylland", "1082"), ("Silkeborg Kommune", "740")].map {
+        let tokens = try [("Aarhus Kommune", "0751"), ("Region Midtjylland", "1082"), ("Silkeborg Kommune", "0740")].map {
             try server.addOrganisation($0.0, kind: $0.1 == "1082" ? .region : .kommune, code: $0.1)
         }
         var clients: [TestClient] = []
         for token in tokens { clients.append(try await server.connect(token: token)) }
         try await clients[0].createDocument("proposal-1")
         try await clients[0].addMember("1082", to: "proposal-1")
-        try await clients[0].addMember("740", to: "proposal-1")
+        try await clients[0].addMember("0740", to: "proposal-1")
 
-        var documents = try ["751/laptop", "1082/pc", "740/mac"].map { Document(agent: try AgentID($0)) }
+        var documents = try ["0751/laptop", "1082/pc", "0740/mac"].map { Document(agent: try AgentID($0)) }
         for index in 0..<3 { try await clients[index].subscribeAndCatchUp("proposal-1", into: &documents[index]) }
 
         // Round 1: everyone types offline at the same place, then pushes.
@@ -74,10 +74,10 @@ struct SyncTests {
     @Test("a late subscriber catches up from any version, in batches")
     func catchUpFromVersion() async throws {
         let server = try await TestServer.start { $0.limits.catchUpFrameBytes = 256 }
-        let token = try server.addOrganisation("Aarhus Kommune", code: "751")
+        let token = try server.addOrganisation("Aarhus Kommune", code: "0751")
         var writer = try await server.connect(token: token)
         try await writer.createDocument("p")
-        var source = Document(agent: try AgentID("751/a"))
+        var source = Document(agent: try AgentID("0751/a"))
         var pushed = VersionVector()
         var halfway = Document()
         for round in 0..<40 {
@@ -107,15 +107,15 @@ struct SyncTests {
     @Test("a pushed duplicate is acknowledged with 0 new events and not relayed again")
     func duplicatePush() async throws {
         let server = try await TestServer.start()
-        let token = try server.addOrganisation("Aarhus Kommune", code: "751")
+        let token = try server.addOrganisation("Aarhus Kommune", code: "0751")
         var client = try await server.connect(token: token)
         try await client.createDocument("p")
-        var document = Document(agent: try AgentID("751/a"))
+        var document = Document(agent: try AgentID("0751/a"))
         try document.insert("hej", at: 0)
         let changes = try document.encodedChanges()
         guard case .pushAck(_, _, 3) = try await client.push(changes, to: "p") else { throw TestFailure("first push") }
         guard case .pushAck(_, _, 0) = try await client.push(changes, to: "p") else { throw TestFailure("duplicate push") }
-        let documents = try await server.store.documents(visibleTo: try server.store.account(id: "751"))
+        let documents = try await server.store.documents(visibleTo: try server.store.account(id: "0751"))
         #expect(documents == [.init(document: "p", events: 3)])
         await client.close()
         try await server.stop()
@@ -125,12 +125,12 @@ struct SyncTests {
     func restartKeepsEverything() async throws {
         let directory = TestServer.temporaryDirectory()
         var server = try await TestServer.start(directory: directory)
-        let aarhus = try server.addOrganisation("Aarhus Kommune", code: "751")
+        let aarhus = try server.addOrganisation("Aarhus Kommune", code: "0751")
         let region = try server.addOrganisation("Region Midtjylland", kind: .region, code: "1082")
         var client = try await server.connect(token: aarhus)
         try await client.createDocument("p")
         try await client.addMember("1082", to: "p")
-        var document = Document(agent: try AgentID("751/a"))
+        var document = Document(agent: try AgentID("0751/a"))
         var pushed = VersionVector()
         for index in 0..<25 {
             try document.insert("Afsnit \(index). ", at: document.textLength())

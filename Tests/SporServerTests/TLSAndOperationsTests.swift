@@ -26,12 +26,12 @@ struct TLSAndOperationsTests {
     func tlsWithTestCA() async throws {
         let server = try await TestServer.start(tls: .init(certificateChain: try Self.resource("server.pem"),
                                                            privateKey: try Self.resource("server.key")))
-        let token = try server.addOrganisation("Aarhus Kommune", code: "751")
+        let token = try server.addOrganisation("Aarhus Kommune", code: "0751")
         var client = try await TestClient.connect(port: server.port, tls: .init(trust: .caFile(try Self.resource("test-ca.pem")),
                                                                                 serverName: "localhost"))
         try await client.hello(token: token)
         try await client.createDocument("p")
-        var document = Document(agent: try AgentID("751/tls"))
+        var document = Document(agent: try AgentID("0751/tls"))
         try document.insert("krypteret", at: 0)
         guard case .pushAck = try await client.push(try document.encodedChanges(), to: "p") else { throw TestFailure("push over TLS") }
         await client.close()
@@ -65,10 +65,10 @@ struct TLSAndOperationsTests {
             $0.metricsHost = "127.0.0.1"
             $0.metricsPort = 0
         }
-        let token = try server.addOrganisation("Aarhus Kommune", code: "751")
+        let token = try server.addOrganisation("Aarhus Kommune", code: "0751")
         var client = try await server.connect(token: token)
         try await client.createDocument("p")
-        var document = Document(agent: try AgentID("751/m"))
+        var document = Document(agent: try AgentID("0751/m"))
         try document.insert("tæl", at: 0)
         guard case .pushAck = try await client.push(try document.encodedChanges(), to: "p") else { throw TestFailure("push") }
         let port = try #require(server.server.metricsAddress?.port)
@@ -88,10 +88,10 @@ struct TLSAndOperationsTests {
     func gracefulShutdown() async throws {
         let directory = TestServer.temporaryDirectory()
         let server = try await TestServer.start(directory: directory)
-        let token = try server.addOrganisation("Aarhus Kommune", code: "751")
+        let token = try server.addOrganisation("Aarhus Kommune", code: "0751")
         var client = try await server.connect(token: token)
         try await client.createDocument("p")
-        var document = Document(agent: try AgentID("751/s"))
+        var document = Document(agent: try AgentID("0751/s"))
         var pushed = VersionVector()
         var requests: [UInt64] = []
         for index in 0..<50 {

@@ -99,7 +99,7 @@ struct Serve: AsyncParsableCommand {
               \(token)
 
             Next steps:
-              spor-server org add "Aarhus Kommune" --kind kommune --code 751 --data \(data.directory)
+              spor-server org add "Aarhus Kommune" --kind kommune --code 0751 --data \(data.directory)
               spor setup --server HOST:PORT --token TOKEN        (on each organisation's machine)
             """)
         fflush(nil)
