@@ -118,7 +118,6 @@ final class Outbox: Sendable {
     }
 
     var overflowed: Bool { state.withLock { $0.overflowed } }
-    var isDrained: Bool { state.withLock { $0.isFinished && $0.items.isEmpty } }
 
     static func cost(of message: SporMessage) -> Int {
         if case let .events(events) = message {

@@ -320,11 +320,6 @@ public final class SporStore: Sendable {
             try Int64.fetchOne(db, sql: "SELECT max(id) FROM batch WHERE documentID = ?", arguments: [document]) ?? 0
         }
     }
-
-    /// The number of stored events over all documents.
-    public func eventCount() throws -> Int {
-        try pool.read { db in try Int.fetchOne(db, sql: "SELECT coalesce(sum(eventCount), 0) FROM document") ?? 0 }
-    }
 }
 
 /// What one step of a catch-up read.

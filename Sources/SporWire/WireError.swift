@@ -19,7 +19,6 @@ public enum WireErrorCode: UInt16, Sendable, Hashable, CaseIterable, CustomStrin
     case missingDependencies = 24
     case batchTooLarge = 25
     case invalidArgument = 26
-    case rateLimited = 27
     case tooManySubscriptions = 28
     case internalError = 30
 
@@ -44,7 +43,6 @@ public enum WireErrorCode: UInt16, Sendable, Hashable, CaseIterable, CustomStrin
         case .missingDependencies: "missing dependencies"
         case .batchTooLarge: "batch too large"
         case .invalidArgument: "invalid argument"
-        case .rateLimited: "rate limited"
         case .tooManySubscriptions: "too many subscriptions"
         case .internalError: "internal error"
         }

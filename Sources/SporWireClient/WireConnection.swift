@@ -79,12 +79,6 @@ public final class WireConnection: Sendable {
         try await channel.writeAndFlush(message)
     }
 
-    /// Sends several messages in one write.
-    public func send(contentsOf messages: [SporMessage]) async throws {
-        for message in messages.dropLast() { channel.write(message, promise: nil) }
-        if let last = messages.last { try await channel.writeAndFlush(last) }
-    }
-
     /// Sends raw bytes, not framed (tests of how servers treat malformed input).
     public func sendRaw(_ bytes: [UInt8]) async throws {
         let channel = channel
