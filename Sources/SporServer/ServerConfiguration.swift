@@ -50,6 +50,10 @@ public struct ServerConfiguration: Sendable {
         /// Bytes of relayed messages queued for one connection before it is
         /// disconnected as a `slowConsumer` (it catches up from storage on reconnect).
         public var maxQueuedBytesPerConnection = 32 * 1024 * 1024
+        /// The kernel send buffer of each client socket (SO_SNDBUF); nil: the
+        /// system's default and auto-tuning. Small values make slow readers show
+        /// up sooner (tests).
+        public var socketSendBufferBytes: Int?
         /// Bytes of stored changes per catch-up EVENTS frame (a batch larger than
         /// this is sent alone).
         public var catchUpFrameBytes = 1024 * 1024

@@ -1,4 +1,6 @@
 import Foundation
+import NIOCore
+import NIOPosix
 import SporCRDT
 import SporWire
 import Synchronization
@@ -56,5 +58,59 @@ struct FairnessTests {
             #expect(outbox.takeNext().messages.count == 2)
         }
         #expect(!outbox.overflowed)
+    }
+
+    @Test("a subscriber that stops reading is disconnected; the others get everything, and it catches up later")
+    func slowConsumerEndToEnd() async throws {
+        let server = try await TestServer.start {
+            $0.limits.maxQueuedBytesPerConnection = 256 * 1024
+            $0.limits.socketSendBufferBytes = 16 * 1024
+        }
+        let token = try server.addOrganisation("Aarhus Kommune", code: "0751")
+        var writer = try await server.connect(token: token)
+        try await writer.createDocument("p")
+        // Subscribes, then never reads from its socket again.
+        let stalled = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .channelOption(.autoRead, value: false)
+            .channelOption(.socketOption(.so_rcvbuf), value: 16 * 1024)
+            .connect(host: "127.0.0.1", port: server.port).get()
+        var handshake = SporMessage.hello(.init(token: token, client: "stalled")).frameBytes
+        handshake += SporMessage.subscribe(document: "p", version: VersionVector()).frameBytes
+        try await stalled.writeAndFlush(stalled.allocator.buffer(bytes: handshake))
+        var reader = try await server.connect(token: token)
+        var replica = Document()
+        try await reader.subscribeAndCatchUp("p", into: &replica)
+
+        var document = Document(agent: try AgentID("0751/bulk"))
+        var random = SystemRandomNumberGenerator()
+        let letters = Array("abcdefghijklmnopqrstuvwxyzæøå ")
+        var pushed = VersionVector()
+        for _ in 0..<24 {
+            let text = String((0..<60_000).map { _ in letters[Int.random(in: 0..<letters.count, using: &random)] })
+            try document.insert(text, at: document.textLength())
+            guard case .pushAck = try await writer.push(try document.encodedChanges(since: pushed), to: "p") else {
+                throw TestFailure("push refused")
+            }
+            pushed = document.versionVector
+            try await reader.mergeLive("p", into: &replica) { $0.eventCount == document.eventCount }
+        }
+        #expect(replica.text() == document.text())
+        // The server gave up on the stalled connection instead of queueing without end
+        // (the stalled client reads nothing, so it is the server's count that shows it).
+        let deadline = ContinuousClock.now + .seconds(10)
+        while !server.server.prometheusMetrics().contains("spor_slow_consumers_total 1"), ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(server.server.prometheusMetrics().contains("spor_slow_consumers_total 1"))
+        try await stalled.close()
+        // Nothing was lost: reconnecting, it catches up from storage.
+        var again = try await server.connect(token: token)
+        var caughtUp = Document()
+        try await again.subscribeAndCatchUp("p", into: &caughtUp)
+        #expect(caughtUp.text() == document.text())
+        await writer.close()
+        await reader.close()
+        await again.close()
+        try await server.stop()
     }
 }
