@@ -84,9 +84,10 @@ struct FairnessTests {
         var document = Document(agent: try AgentID("0751/bulk"))
         var random = SystemRandomNumberGenerator()
         let letters = Array("abcdefghijklmnopqrstuvwxyzæøå ")
+        // Random letters barely compress: each batch is ~40 KB on the wire.
+        let text = String((0..<60_000).map { _ in letters[Int.random(in: 0..<letters.count, using: &random)] })
         var pushed = VersionVector()
         for _ in 0..<24 {
-            let text = String((0..<60_000).map { _ in letters[Int.random(in: 0..<letters.count, using: &random)] })
             try document.insert(text, at: document.textLength())
             guard case .pushAck = try await writer.push(try document.encodedChanges(since: pushed), to: "p") else {
                 throw TestFailure("push refused")

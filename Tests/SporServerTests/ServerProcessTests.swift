@@ -48,9 +48,15 @@ struct ServerProcessTests {
     static func serve(_ directory: String) throws -> (Process, Int, String) {
         let process = Process()
         process.executableURL = try executable
-        process.arguments = ["serve", "--data", directory, "--listen", "127.0.0.1:0", "--log-level", "error"]
+        // A long HELLO timeout: in a parallel test run on 2 cores the test's task can
+        // wait seconds for a thread between connecting and sending HELLO.
+        process.arguments = ["serve", "--data", directory, "--listen", "127.0.0.1:0", "--log-level", "error",
+                             "--hello-timeout", "120"]
         let out = Pipe()
         process.standardOutput = out
+        // Not the test runner's stderr: a server left running must not keep the
+        // runner's output open.
+        process.standardError = FileHandle.nullDevice
         try process.run()
         var text = ""
         while true {
@@ -61,6 +67,14 @@ struct ServerProcessTests {
                let port = Int(line.split(separator: ":").last ?? "") {
                 return (process, port, text)
             }
+        }
+    }
+
+    /// Kills a server the test started, whatever state it is in.
+    static func stop(_ process: Process) {
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
         }
     }
 
@@ -115,6 +129,7 @@ struct ServerProcessTests {
     func firstStartAndKill() async throws {
         let directory = TestServer.temporaryDirectory()
         let (first, port, banner) = try Self.serve(directory)
+        defer { Self.stop(first) }
         let token = try #require(banner.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
             .first { $0.hasPrefix("spor_") })
         var client = try await TestClient.connect(port: port)
@@ -135,10 +150,7 @@ struct ServerProcessTests {
         await client.close()
 
         let (second, newPort, secondBanner) = try Self.serve(directory)
-        defer {
-            second.terminate()
-            second.waitUntilExit()
-        }
+        defer { Self.stop(second) }
         #expect(!secondBanner.contains("spor_"))  // the token is printed only on the first start
         var reader = try await TestClient.connect(port: newPort)
         try await reader.hello(token: token)
@@ -154,6 +166,7 @@ struct ServerProcessTests {
         let added = try Self.run(["org", "add", "Aarhus Kommune", "--kind", "kommune", "--code", "0751", "--data", directory])
         let token = try #require(added.stdout.split(separator: "\n").last.map(String.init))
         let (process, port, _) = try Self.serve(directory)
+        defer { Self.stop(process) }
         var client = try await TestClient.connect(port: port)
         try await client.hello(token: token)
         try await client.createDocument("p")
@@ -172,10 +185,7 @@ struct ServerProcessTests {
         #expect(process.terminationStatus == 0)
 
         let (again, newPort, _) = try Self.serve(directory)
-        defer {
-            again.terminate()
-            again.waitUntilExit()
-        }
+        defer { Self.stop(again) }
         var reader = try await TestClient.connect(port: newPort)
         try await reader.hello(token: token)
         var replica = Document()

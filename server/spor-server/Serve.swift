@@ -37,6 +37,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Seconds without a frame before a connection is closed.")
     var idleTimeout = 120
 
+    @Option(help: "Seconds a new connection has to send HELLO.")
+    var helloTimeout = 10
+
     @Option(help: "Most simultaneous connections.")
     var maxConnections = 4096
 
@@ -64,6 +67,7 @@ struct Serve: AsyncParsableCommand {
             configuration.metricsPort = port
         }
         configuration.limits.idleTimeoutSeconds = idleTimeout
+        configuration.limits.helloTimeoutSeconds = helloTimeout
         configuration.limits.maxConnections = maxConnections
 
         let store = try reportingFailures { try data.openStore() }

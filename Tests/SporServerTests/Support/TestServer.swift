@@ -19,6 +19,8 @@ struct TestServer {
         var configuration = ServerConfiguration()
         configuration.port = 0
         configuration.tls = tls
+        // Parallel tests on 2 cores can delay a HELLO; tests of the timeout set their own.
+        configuration.limits.helloTimeoutSeconds = 60
         configure(&configuration)
         let store = try SporStore(directory: directory)
         var logger = Logger(label: "spor.test-server")
@@ -64,6 +66,8 @@ struct TestFailure: Error, CustomStringConvertible {
 
 /// A protocol client for tests: sends messages and reads replies in order, with a
 /// timeout on every read so a missing reply fails the test instead of hanging it.
+/// The timeout is generous (60 s): the suite runs tests in parallel on 2 cores, and
+/// it guards against hangs, it does not measure speed.
 struct TestClient {
     let connection: WireConnection
     private var iterator: AsyncThrowingStream<SporMessage, Error>.AsyncIterator
@@ -92,7 +96,7 @@ struct TestClient {
     }
 
     /// The next message, nil when the server closed the connection.
-    mutating func receive(timeout: Duration = .seconds(10)) async throws -> SporMessage? {
+    mutating func receive(timeout: Duration = .seconds(60)) async throws -> SporMessage? {
         if !backlog.isEmpty { return backlog.removeFirst() }
         let connection = connection
         let timer = Task {
@@ -119,7 +123,7 @@ struct TestClient {
         }
     }
 
-    private mutating func receiveFromConnection(timeout: Duration = .seconds(10)) async throws -> SporMessage? {
+    private mutating func receiveFromConnection(timeout: Duration = .seconds(60)) async throws -> SporMessage? {
         let connection = connection
         let timer = Task {
             try await Task.sleep(for: timeout)
