@@ -101,7 +101,9 @@ final class PushCommitter: Sendable {
 
     private func write(_ requests: [Request]) async {
         let started = ContinuousClock.now
-        let cached = documents.withLock { $0 }
+        // Only this loop writes the cache, so reading it inside the transaction is
+        // consistent; looking up per document avoids copying the whole cache per commit.
+        let cached: @Sendable (String) -> DocumentState? = { [self] document in self.documents.withLock { $0[document] } }
         let result: Result<([Outcome], [String: DocumentState]), Error>
         do {
             result = .success(try await store.pool.write { db in
@@ -159,9 +161,9 @@ final class PushCommitter: Sendable {
 
     // MARK: Applying one request inside the transaction
 
-    private static func state(of document: String, db: Database, cached: [String: DocumentState],
+    private static func state(of document: String, db: Database, cached: (String) -> DocumentState?,
                               scratch: inout [String: DocumentState]) throws -> DocumentState? {
-        if let state = scratch[document] ?? cached[document] { return state }
+        if let state = scratch[document] ?? cached(document) { return state }
         guard let eventCount = try Int.fetchOne(db, sql: "SELECT eventCount FROM document WHERE id = ?", arguments: [document]) else {
             return nil
         }
@@ -177,7 +179,7 @@ final class PushCommitter: Sendable {
         ServerError(.notFound, "no document \(String(reflecting: document)) that this organisation can see")
     }
 
-    private static func apply(_ request: Request, db: Database, cached: [String: DocumentState],
+    private static func apply(_ request: Request, db: Database, cached: (String) -> DocumentState?,
                               scratch: inout [String: DocumentState]) throws -> Outcome {
         let now = Date()
         switch request {

@@ -147,9 +147,7 @@ public final class SporStore: Sendable {
 
     /// The account `id`, or `notFound`.
     public func account(id: String) throws -> Account {
-        let row = try pool.read { db in try Row.fetchOne(db, sql: "SELECT * FROM account WHERE id = ?", arguments: [id]) }
-        guard let row else { throw ServerError(.notFound, "no organisation with id \(String(reflecting: id))") }
-        return try Self.account(from: row)
+        try pool.read { db in try Self.requireAccount(id, db) }
     }
 
     /// The live (not revoked) account holding `token`, nil if there is none.

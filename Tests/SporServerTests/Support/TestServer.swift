@@ -98,13 +98,7 @@ struct TestClient {
     /// The next message, nil when the server closed the connection.
     mutating func receive(timeout: Duration = .seconds(60)) async throws -> SporMessage? {
         if !backlog.isEmpty { return backlog.removeFirst() }
-        let connection = connection
-        let timer = Task {
-            try await Task.sleep(for: timeout)
-            await connection.close()
-        }
-        defer { timer.cancel() }
-        return try await iterator.next()
+        return try await receiveFromConnection(timeout: timeout)
     }
 
     /// Reads until a message `match` accepts; the others (live events, pongs) are
@@ -123,6 +117,8 @@ struct TestClient {
         }
     }
 
+    /// The next message from the socket (not the backlog); the connection is closed
+    /// if none arrives within `timeout`, so a missing reply cannot hang a test.
     private mutating func receiveFromConnection(timeout: Duration = .seconds(60)) async throws -> SporMessage? {
         let connection = connection
         let timer = Task {
