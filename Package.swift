@@ -26,6 +26,8 @@ let package = Package(
         .library(name: "SporWire", targets: ["SporWire"]),
         .library(name: "SporWireClient", targets: ["SporWireClient"]),
         .library(name: "SporServer", targets: ["SporServer"]),
+        .library(name: "SporClient", targets: ["SporClient"]),
+        .executable(name: "spor", targets: ["spor"]),
         .executable(name: "spor-server", targets: ["spor-server"]),
         .executable(name: "spor-bench", targets: ["spor-bench"]),
         .executable(name: "spor-loadgen", targets: ["spor-loadgen"]),
@@ -125,6 +127,36 @@ let package = Package(
             path: "server/spor-server",
             swiftSettings: strictSettings
         ),
+        // One SQLite connection option Swift cannot set itself (a variadic C call).
+        .target(name: "CSQLiteOptions", linkerSettings: [.linkedLibrary("sqlite3")]),
+        // The client library: the workspace (a local SQLite replica with an outbox)
+        // and the sync engine.
+        .target(
+            name: "SporClient",
+            dependencies: [
+                "CSQLiteOptions",
+                "SporCRDT",
+                "SporProposal",
+                "SporWire",
+                "SporWireClient",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // `spor`, the offline editor.
+        .executableTarget(
+            name: "spor",
+            dependencies: [
+                "SporClient",
+                "SporProposal",
+                "SporCRDT",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "client/spor",
+            swiftSettings: strictSettings
+        ),
         // Reading the editing-trace files (../shared/traces format) for tests and benchmarks.
         .target(
             name: "SporTraces",
@@ -137,6 +169,7 @@ let package = Package(
             name: "spor-bench",
             dependencies: [
                 "CHeapInfo",
+                "SporClient",
                 "SporCRDT",
                 "SporProposal",
                 "SporTraces",
@@ -149,6 +182,7 @@ let package = Package(
         .executableTarget(
             name: "spor-loadgen",
             dependencies: [
+                "SporClient",
                 "SporCRDT",
                 "SporServer",
                 "SporTraces",
@@ -188,6 +222,14 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             resources: [.copy("Resources")],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "SporClientTests",
+            dependencies: [
+                "SporClient", "SporCRDT", "SporProposal", "SporTestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(

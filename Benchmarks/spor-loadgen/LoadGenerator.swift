@@ -15,7 +15,7 @@ struct LoadGenerator: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "spor-loadgen",
         abstract: "Load and timing benchmarks for spor-server (release builds only give meaningful numbers).",
-        subcommands: [Relay.self, Durable.self, CatchUp.self, Restart.self]
+        subcommands: [Relay.self, Durable.self, CatchUp.self, ClientCatchUp.self, Restart.self]
     )
 }
 
@@ -95,7 +95,7 @@ struct LoadError: Error, CustomStringConvertible {
 /// A connected, authenticated client with a request counter.
 struct LoadClient {
     let connection: WireConnection
-    var iterator: AsyncThrowingStream<SporMessage, Error>.AsyncIterator
+    var iterator: WireConnection.Messages.AsyncIterator
     var nextRequest: UInt64 = 1
 
     static func connect(port: Int, token: String) async throws -> LoadClient {

@@ -125,6 +125,20 @@ public struct Proposal: Sendable {
         }
     }
 
+    /// Makes `section` go from what it read at `base` to `text` — the save of an
+    /// editor session that started at `base` — merged with every change that
+    /// arrived since, so partners' edits made meanwhile are kept, not undone.
+    public mutating func setSection(_ section: Section, to text: String, editedFrom base: Version) throws(ProposalError) {
+        try requireEditableContent(field: section.key)
+        try change { proposal throws(ProposalError) in
+            let id = ProposalSchema.text(of: section)
+            try proposal.ensureChild(.text, forKey: section.key, in: ProposalSchema.proposal)
+            try documentStep(field: section.key) { () throws(CRDTError) in
+                try proposal.document.setText(text, editedFrom: base, in: id)
+            }
+        }
+    }
+
     /// Sets the amount requested from Klimaalliancen, in DKK.
     public mutating func setAmountRequested(_ kroner: Int64) throws(ProposalError) {
         let field = ProposalSchema.Key.amountRequested

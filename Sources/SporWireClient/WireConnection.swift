@@ -2,14 +2,23 @@ import NIOCore
 import NIOPosix
 import NIOSSL
 import SporWire
+import Synchronization
 
 /// A client's protocol v1 connection to a Spor server, over TCP or TLS: send
 /// messages, read the server's from ``messages``. It speaks frames only; the
 /// handshake, subscriptions and merging are the caller's (the sync engine's).
 ///
 /// ``messages`` ends when the server closes the connection and throws the
-/// ``WireError`` if the server's bytes were not valid protocol.
+/// ``WireError`` if the server's bytes were not valid protocol. It is bounded: when
+/// ``inboundHighWater`` messages wait unread, the connection stops reading the
+/// socket (TCP then slows the server down) until the reader has taken them down to
+/// ``inboundLowWater``.
 public final class WireConnection: Sendable {
+    /// Received messages that may wait unread before reading from the socket pauses.
+    public static let inboundHighWater = 64
+    /// Unread messages at which reading resumes.
+    public static let inboundLowWater = 16
+
     /// Where to find the CA that signed the server's certificate.
     public enum Trust: Sendable, Hashable {
         /// The system trust store.
@@ -29,12 +38,37 @@ public final class WireConnection: Sendable {
         }
     }
 
-    public let messages: AsyncThrowingStream<SporMessage, Error>
+    /// The server's messages, in order; see the type's description for the bound.
+    public let messages: Messages
     private let channel: Channel
 
-    private init(channel: Channel, messages: AsyncThrowingStream<SporMessage, Error>) {
+    private init(channel: Channel, messages: Messages) {
         self.channel = channel
         self.messages = messages
+    }
+
+    /// The server's messages as an async sequence whose consumption reopens reading.
+    public struct Messages: AsyncSequence, Sendable {
+        public typealias Element = SporMessage
+        let stream: AsyncThrowingStream<SporMessage, Error>
+        let flow: InboundFlow
+        let channel: Channel
+
+        public func makeAsyncIterator() -> AsyncIterator {
+            AsyncIterator(base: stream.makeAsyncIterator(), flow: flow, channel: channel)
+        }
+
+        public struct AsyncIterator: AsyncIteratorProtocol {
+            var base: AsyncThrowingStream<SporMessage, Error>.AsyncIterator
+            let flow: InboundFlow
+            let channel: Channel
+
+            public mutating func next() async throws -> SporMessage? {
+                guard let message = try await base.next() else { return nil }
+                if flow.consumed() { channel.read() }
+                return message
+            }
+        }
     }
 
     /// Connects; throws if the TCP connection or the TLS handshake's certificate
@@ -53,6 +87,7 @@ public final class WireConnection: Sendable {
         }
         let serverName = tls?.serverName ?? host
         let (stream, continuation) = AsyncThrowingStream<SporMessage, Error>.makeStream()
+        let flow = InboundFlow()
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .connectTimeout(connectTimeout)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -66,12 +101,12 @@ public final class WireConnection: Sendable {
                     try pipeline.addHandler(RawBytesWriter())
                     try pipeline.addHandler(ByteToMessageHandler(SporFrameDecoder(maxFrameBytes: maxFrameBytes)))
                     try pipeline.addHandler(MessageToByteHandler(SporFrameEncoder()))
-                    try pipeline.addHandler(MessageStreamHandler(continuation: continuation))
+                    try pipeline.addHandler(MessageStreamHandler(continuation: continuation, flow: flow))
                 }
             }
             .connect(host: host, port: port)
             .get()
-        return WireConnection(channel: channel, messages: stream)
+        return WireConnection(channel: channel, messages: Messages(stream: stream, flow: flow, channel: channel))
     }
 
     /// Sends one message; throws if the connection is closed.
@@ -104,18 +139,65 @@ private final class RawBytesWriter: ChannelOutboundHandler {
     typealias OutboundIn = ByteBuffer
 }
 
-/// Feeds decoded messages into the connection's stream.
-private final class MessageStreamHandler: ChannelInboundHandler {
+/// How many received messages wait unread, shared by the channel handler (event
+/// loop) and the reader (any task).
+final class InboundFlow: Sendable {
+    private struct State {
+        var unread = 0
+        var paused = false
+    }
+
+    private let state = Mutex(State())
+
+    /// Counts a message handed to the stream.
+    func received() {
+        state.withLock { $0.unread += 1 }
+    }
+
+    /// Whether the socket may be read now; if not, remembers that a read waits.
+    func mayRead() -> Bool {
+        state.withLock { state in
+            if state.unread >= WireConnection.inboundHighWater {
+                state.paused = true
+                return false
+            }
+            return true
+        }
+    }
+
+    /// Counts a message taken by the reader; true when a paused read should resume.
+    func consumed() -> Bool {
+        state.withLock { state in
+            state.unread -= 1
+            guard state.paused, state.unread <= WireConnection.inboundLowWater else { return false }
+            state.paused = false
+            return true
+        }
+    }
+}
+
+/// Feeds decoded messages into the connection's stream, and holds back socket reads
+/// while too many wait unread.
+private final class MessageStreamHandler: ChannelDuplexHandler {
     typealias InboundIn = SporMessage
+    typealias OutboundIn = SporMessage
+    typealias OutboundOut = SporMessage
 
     private let continuation: AsyncThrowingStream<SporMessage, Error>.Continuation
+    private let flow: InboundFlow
 
-    init(continuation: AsyncThrowingStream<SporMessage, Error>.Continuation) {
+    init(continuation: AsyncThrowingStream<SporMessage, Error>.Continuation, flow: InboundFlow) {
         self.continuation = continuation
+        self.flow = flow
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        flow.received()
         continuation.yield(unwrapInboundIn(data))
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if flow.mayRead() { context.read() }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {

@@ -59,3 +59,36 @@ extension Document {
         try mergeAppendedEvents(since: oldHeads, firstNew: 0, rollingBackTo: log.checkpoint())
     }
 }
+
+/// A run of consecutive events by one agent, as a replica stores them.
+public struct EventRun: Hashable, Sendable {
+    public let agent: AgentID
+    public let seqs: Range<Int>
+
+    /// The run's last event: as a version, everything up to and including this run.
+    public var last: EventID { EventID(agent: agent, seq: seqs.upperBound - 1) }
+}
+
+extension Document {
+    /// Who made which events, in the order this replica stores them — a causal
+    /// order: every run comes after the events it builds on. Replicas with the same
+    /// events may list concurrent runs in a different order.
+    ///
+    /// Complexity: O(runs).
+    public func eventRuns() throws(CRDTError) -> [EventRun] {
+        let assignment = try historyLog().agents
+        var result: [EventRun] = []
+        result.reserveCapacity(assignment.runs.count)
+        for index in assignment.runs.indices {
+            let run = assignment.runs[index]
+            let count = assignment.runEnd(index) - run.lvStart
+            let agent = assignment.agents[Int(run.agent)]
+            if let previous = result.last, previous.agent == agent, previous.seqs.upperBound == run.seqStart {
+                result[result.count - 1] = EventRun(agent: agent, seqs: previous.seqs.lowerBound..<run.seqStart + count)
+            } else {
+                result.append(EventRun(agent: agent, seqs: run.seqStart..<run.seqStart + count))
+            }
+        }
+        return result
+    }
+}

@@ -261,6 +261,31 @@ public struct Document: Sendable {
         }
     }
 
+    /// Makes text `id` go from what it read at `version` to `newText`, merged with
+    /// everything that happened since — the way to save a text that was edited
+    /// outside Spor while partners' changes arrived: the diff is taken against the
+    /// text the editor started from, so merged-in edits are neither undone nor
+    /// repeated. Falls back to ``setText(_:in:)`` when `version` is the current one
+    /// or the text did not exist yet at `version`. Does nothing if nothing changed.
+    public mutating func setText(_ newText: String, editedFrom version: Version, in id: ContainerID = .text) throws(CRDTError) {
+        guard id.kind == .text else { throw CRDTError(.unknownContainer, "\(id) is not a text") }
+        if version == self.version { return try setText(newText, in: id) }
+        let base = try view(at: version)
+        // A text created after `version` reads as empty there.
+        let baseText = (try? base.text(id)) ?? ""
+        if baseText.isEmpty { return try setText(newText, in: id) }
+        let replacements = TextDiff.replacements(from: baseText, to: newText)
+        guard !replacements.isEmpty else { return }
+        var edits: [TextEdit] = []
+        edits.reserveCapacity(replacements.count * 2)
+        for replacement in replacements.reversed() {
+            let range = replacement.oldRange
+            if !range.isEmpty { edits.append(.delete(at: range.lowerBound, count: range.count)) }
+            if !replacement.replacement.isEmpty { edits.append(.insert(at: range.lowerBound, replacement.replacement)) }
+        }
+        try apply(edits, in: id, at: version)
+    }
+
     /// Applies `edits`, made one after another on text `id` as it was at `version`
     /// (an older version, e.g. where a partner's offline branch started), and merges
     /// them with everything that happened since. Positions are checked against the

@@ -70,7 +70,7 @@ struct TestFailure: Error, CustomStringConvertible {
 /// it guards against hangs, it does not measure speed.
 struct TestClient {
     let connection: WireConnection
-    private var iterator: AsyncThrowingStream<SporMessage, Error>.AsyncIterator
+    private var iterator: WireConnection.Messages.AsyncIterator
     private(set) var welcome: SporMessage.Welcome?
     private var nextRequest: UInt64 = 1
     /// Messages ``receive(until:)`` passed over, returned first by ``receive(timeout:)``.

@@ -1,0 +1,67 @@
+import ArgumentParser
+import Foundation
+import SporClient
+import SporCRDT
+import SporServer
+import SporWire
+
+/// The client library's catch-up: the whole automerge-paper history (259,778 events)
+/// on the server; a fresh workspace's `SyncEngine.sync()` — connect, authenticate,
+/// list, subscribe, merge and store every batch in SQLite (checked, durable, one
+/// snapshot at the end) — timed until it returns, the workspace's text then checked
+/// against the trace.
+struct ClientCatchUp: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "client-catchup",
+                                                    abstract: "Time for a fresh SporClient workspace to catch up a long history.")
+
+    @OptionGroup var options: ServerOptions
+    @Option(help: "A sequential trace (.json or .json.gz).") var trace = "../shared/traces/sequential/automerge-paper.json.gz"
+    @Option(help: "Events per batch as the history was pushed.") var batchEvents = 1000
+    @Option(help: "Catch-ups to time (median reported).") var runs = 5
+
+    func run() async throws {
+        let directory = temporaryDirectory("client-catchup")
+        let store = try SporStore(directory: directory)
+        let token = try store.addAccount(name: "Aarhus Kommune", kind: .kommune, code: "0751").token
+        let (batches, source) = try traceBatches(path: trace, agent: try AgentID("0751/paper"), eventsPerBatch: batchEvents)
+        let server = ServerProcess(executable: options.serverPath, directory: directory)
+        try server.start()
+        defer { server.stop() }
+        var writer = try await LoadClient.connect(port: server.port, token: token)
+        guard case .ok? = try await writer.request({ .createDocument(request: $0, document: "paper") }) else { throw LoadError("create") }
+        for batch in batches {
+            guard case .pushAck? = try await writer.request({ .push(request: $0, document: "paper", changes: batch) }) else {
+                throw LoadError("push refused")
+            }
+        }
+        var timings: [Double] = []
+        var workspaceBytes = 0
+        for _ in 0..<runs {
+            let home = temporaryDirectory("client-catchup-workspace")
+            let workspace = try Workspace(directory: home)
+            let settings = ServerSettings(host: "127.0.0.1", port: server.port, token: token)
+            let (connection, welcome) = try await SyncEngine.handshake(settings: settings, clientName: "loadgen")
+            await connection.close()
+            _ = try workspace.configure(server: settings, organisation: welcome.organisation, organisationName: welcome.organisationName,
+                                        organisationKind: welcome.organisationKind, agentPrefix: welcome.agentPrefix)
+            let start = ContinuousClock.now
+            let report = try await SyncEngine(workspace: workspace).sync()
+            timings.append(milliseconds(ContinuousClock.now - start))
+            guard report.receivedEvents["paper"] == source.eventCount,
+                  try workspace.document("paper").text() == source.text() else {
+                throw LoadError("the workspace's text differs from the trace")
+            }
+            let files = try FileManager.default.contentsOfDirectory(atPath: home)
+            workspaceBytes = try files.reduce(0) { total, file in
+                total + ((try FileManager.default.attributesOfItem(atPath: (home as NSString).appendingPathComponent(file))[.size] as? Int) ?? 0)
+            }
+            try? FileManager.default.removeItem(atPath: home)
+        }
+        timings.sort()
+        try printJSON([
+            "scenario": "client-catchup", "events": source.eventCount, "storedBatches": batches.count, "runs": runs,
+            "workspaceBytes": workspaceBytes,
+            "catchUpMsMedian": timings[timings.count / 2], "catchUpMsMin": timings.first ?? 0, "catchUpMsMax": timings.last ?? 0,
+        ])
+    }
+}

@@ -1,0 +1,228 @@
+import Foundation
+import NIOCore
+import NIOPosix
+import SporCRDT
+import SporWire
+import SporWireClient
+
+/// Where a sync is, for a progress display.
+public struct SyncProgress: Sendable, Hashable {
+    /// Documents subscribed, and how many of them are caught up.
+    public var documents = 0
+    public var documentsCaughtUp = 0
+    /// Events received from the server so far, and about how many it has that the
+    /// workspace lacks (from the server's document list; 0 when unknown).
+    public var eventsReceived = 0
+    public var eventsExpected = 0
+    /// Outbox entries acknowledged by the server in this sync.
+    public var changesPushed = 0
+}
+
+/// What a sync did.
+public struct SyncReport: Sendable, Hashable {
+    public struct Refusal: Sendable, Hashable {
+        public let document: String
+        public let message: String
+    }
+
+    public struct Membership: Sendable, Hashable {
+        public let document: String
+        public let organisation: String
+    }
+
+    /// New events received per document.
+    public var receivedEvents: [String: Int] = [:]
+    /// Documents the workspace did not have before.
+    public var newDocuments: [String] = []
+    /// Proposals made offline that the server now has.
+    public var createdOnServer: [String] = []
+    public var pushedChanges = 0
+    public var pushedEvents = 0
+    public var membersAdded: [Membership] = []
+    /// Outbox entries the server refused; they stay in the outbox.
+    public var refusals: [Refusal] = []
+    /// Outbox entries still waiting after the sync.
+    public var outboxRemaining = 0
+
+    public var totalReceivedEvents: Int { receivedEvents.values.reduce(0, +) }
+}
+
+/// Exchanges a workspace's changes with its server: connect, authenticate, list the
+/// proposals the organisation may see, subscribe to each with the version the
+/// workspace has (the server sends only what is missing), create proposals made
+/// offline, push the outbox in order, and — when watching — apply partners' changes
+/// as they arrive.
+///
+/// Every merge is checked before it is stored, and stored before the next frame is
+/// read; an outbox entry is removed only after the server acknowledged it durably.
+/// So the engine can stop at any moment (crash, kill, dropped connection) and the
+/// next sync resumes from the versions both sides have, with nothing lost and
+/// nothing applied twice.
+///
+/// One engine runs per workspace (``SyncLock``); the editor may change the workspace
+/// meanwhile, and a watching engine sends those changes within ``pollInterval``.
+public final class SyncEngine: Sendable {
+    public let workspace: Workspace
+    let clientName: String
+    /// How often a watching engine looks for new local changes.
+    public static let pollInterval: Duration = .milliseconds(250)
+    /// How often a watching engine asks the server for proposals it was added to.
+    public static let relistInterval: Duration = .seconds(15)
+    /// A sync that hears nothing from the server for this long gives up (`timeout`).
+    public static let stallTimeout: Duration = .seconds(30)
+
+    public init(workspace: Workspace, clientName: String = "spor") {
+        self.workspace = workspace
+        self.clientName = clientName
+    }
+
+    /// One complete exchange: returns when the workspace has everything the server
+    /// had and the server has every outbox entry it accepts. A connection that drops
+    /// midway is retried (up to three times, with backoff); an unreachable server or
+    /// a refused token throws at once.
+    public func sync(progress: (@Sendable (SyncProgress) -> Void)? = nil) async throws -> SyncReport {
+        var backoff = ReconnectBackoff(base: .milliseconds(200), cap: .seconds(2))
+        var generator = SystemRandomNumberGenerator()
+        var attempts = 0
+        while true {
+            do {
+                let connection = try await connect()
+                return try await SyncSession(engine: self, connection: connection.0, welcome: connection.1,
+                                             watching: false, progress: progress).run()
+            } catch let error as SyncError where error.code == .connectionLost && attempts < 3 {
+                attempts += 1
+                try await Task.sleep(for: backoff.nextDelay(using: &generator))
+            }
+        }
+    }
+
+    /// Keeps the workspace in sync until the task is cancelled: like ``sync(progress:)``,
+    /// then stays connected, sending local changes as they are saved and storing
+    /// partners' as they arrive. Reconnects after any transient failure with
+    /// ``ReconnectBackoff`` (reset after a connection that worked), telling `onRetry`
+    /// the failure and the wait; throws a failure that retrying cannot fix (a
+    /// revoked token).
+    public func watch(progress: (@Sendable (SyncProgress) -> Void)? = nil,
+                      onCaughtUp: (@Sendable (SyncReport) -> Void)? = nil,
+                      onRetry: (@Sendable (SyncError, Duration) -> Void)? = nil,
+                      backoff: ReconnectBackoff = ReconnectBackoff()) async throws {
+        var backoff = backoff
+        var generator = SystemRandomNumberGenerator()
+        while !Task.isCancelled {
+            let failure: SyncError
+            do {
+                let (connection, welcome) = try await connect()
+                backoff.reset()
+                _ = try await SyncSession(engine: self, connection: connection, welcome: welcome, watching: true,
+                                          progress: progress, onCaughtUp: onCaughtUp).run()
+                failure = SyncError(.connectionLost, "the server closed the connection")
+            } catch let error as SyncError where error.isTransient {
+                failure = error
+            } catch is CancellationError {
+                return
+            }
+            let delay = backoff.nextDelay(using: &generator)
+            onRetry?(failure, delay)
+            do { try await Task.sleep(for: delay) } catch { return }
+        }
+    }
+
+    /// Connects and authenticates; throws ``SyncError``.
+    func connect() async throws -> (WireConnection, SporMessage.Welcome) {
+        guard let settings = try workspace.serverSettings() else {
+            throw WorkspaceError(.notSetUp, "this workspace (\(workspace.directory)) has no server",
+                                 hint: "Run `spor setup --server HOST:PORT --token TOKEN`.")
+        }
+        let identity = try workspace.identity()
+        let (connection, welcome) = try await Self.handshake(settings: settings, clientName: clientName)
+        guard welcome.organisation == identity.organisation else {
+            await connection.close()
+            throw SyncError(.wrongOrganisation,
+                            "the token now belongs to \(welcome.organisationName) (\(welcome.organisation)), but this workspace is \(identity.organisationName)'s",
+                            hint: "Set this workspace up again with \(identity.organisationName)'s token, or use another SPOR_HOME.")
+        }
+        return (connection, welcome)
+    }
+
+    /// Opens a connection to `settings` and exchanges HELLO/WELCOME: how `spor
+    /// setup` learns which organisation a token belongs to.
+    public static func handshake(settings: ServerSettings, clientName: String) async throws -> (WireConnection, SporMessage.Welcome) {
+        let connection: WireConnection
+        do {
+            let tls = settings.tls ? WireConnection.TLSOptions(trust: settings.caFile.map { .caFile($0) } ?? .system) : nil
+            connection = try await WireConnection.connect(host: settings.host, port: settings.port, tls: tls,
+                                                          connectTimeout: .seconds(5))
+        } catch {
+            throw SyncError(.unreachable, "cannot reach the server at \(settings.address): \(describe(error))",
+                            hint: "Check the address and your network; local work stays in the outbox until the next sync.")
+        }
+        do {
+            try await connection.send(.hello(.init(token: settings.token, client: clientName)))
+            let first = try await withTimeout(.seconds(10)) {
+                var messages = connection.messages.makeAsyncIterator()
+                return try await messages.next()
+            }
+            switch first {
+            case let .welcome(welcome)?:
+                return (connection, welcome)
+            case let .error(report)? where report.knownCode == .unauthenticated:
+                await connection.close()
+                throw SyncError(.authenticationFailed, "the server at \(settings.address) refused the token: \(report.message)",
+                                hint: "The token may be wrong or revoked; ask the secretariat for a new one and run "
+                                    + "`spor setup --server \(settings.address) --token NEW`. Local work stays in the outbox.")
+            case let .error(report)? where report.knownCode == .unsupportedVersion:
+                await connection.close()
+                throw SyncError(.incompatibleServer, "the server speaks another protocol version: \(report.message)",
+                                hint: "Update spor.")
+            case let .error(report)?:
+                await connection.close()
+                throw SyncError(report.knownCode == .tooManyConnections || report.knownCode == .shuttingDown ? .connectionLost : .incompatibleServer,
+                                "the server refused the connection: \(report.message)")
+            case let other?:
+                await connection.close()
+                throw SyncError(.incompatibleServer, "\(settings.address) answered HELLO with \(other.type), not WELCOME",
+                                hint: "Is this a Spor server?")
+            case nil:
+                throw SyncError(.incompatibleServer, "\(settings.address) closed the connection without answering HELLO",
+                                hint: "Is this a Spor server (and is TLS set up the same on both sides)?")
+            }
+        } catch let error as SyncError {
+            await connection.close()
+            throw error
+        } catch is WireError {
+            await connection.close()
+            throw SyncError(.incompatibleServer, "\(settings.address) does not speak the Spor protocol",
+                            hint: "Check the address (and whether the server expects TLS).")
+        } catch {
+            await connection.close()
+            throw SyncError(.unreachable, "cannot talk to the server at \(settings.address): \(describe(error))",
+                            hint: "Local work stays in the outbox until the next sync.")
+        }
+    }
+
+    static func describe(_ error: any Error) -> String {
+        if let error = error as? NIOConnectionError, let first = error.connectionErrors.first {
+            return describe(first.error)
+        }
+        if let error = error as? IOError { return String(cString: strerror(error.errnoCode)) }
+        if case ChannelError.connectTimeout? = error as? ChannelError { return "no answer within 5 s" }
+        return "\(error)"
+    }
+}
+
+/// Runs `body`, throwing ``SyncError/Code-swift.enum/timeout`` if it takes longer
+/// than `limit`.
+func withTimeout<T: Sendable>(_ limit: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    try await withThrowingTaskGroup(of: T?.self) { group in
+        group.addTask { try await body() }
+        group.addTask {
+            try await Task.sleep(for: limit)
+            return nil
+        }
+        defer { group.cancelAll() }
+        guard let first = try await group.next(), let result = first else {
+            throw SyncError(.timeout, "the server did not answer within \(limit)")
+        }
+        return result
+    }
+}

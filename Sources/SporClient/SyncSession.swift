@@ -1,0 +1,374 @@
+import Foundation
+import SporCRDT
+import SporWire
+import SporWireClient
+
+/// One connection's worth of syncing (see ``SyncEngine``): a state machine fed by
+/// the server's messages and, when watching, by a timer.
+///
+/// The reader hands each message to ``handle(_:)`` and waits for it, so a message is
+/// merged and stored before the next is read — the connection's bounded inbound
+/// buffer then slows the server down on a long catch-up instead of filling memory.
+actor SyncSession {
+    private enum Request {
+        case list
+        case create(entry: Int64, document: String)
+        case push(entry: Int64, document: String, events: Int)
+        case addMember(entry: Int64, document: String, organisation: String)
+    }
+
+    /// Requests in flight at most; acknowledgements free slots.
+    static let window = 32
+
+    private let engine: SyncEngine
+    private let workspace: Workspace
+    private let connection: WireConnection
+    private let welcome: SporMessage.Welcome
+    private let watching: Bool
+    private let progressHandler: (@Sendable (SyncProgress) -> Void)?
+    private let onCaughtUp: (@Sendable (SyncReport) -> Void)?
+
+    private var nextRequest: UInt64 = 1
+    private var pending: [UInt64: Request] = [:]
+    private var listed = false
+    private var subscribed: Set<String> = []
+    private var awaitingCaughtUp: Set<String> = []
+    private var caughtUp: Set<String> = []
+    private var creating: Set<String> = []
+    private var inFlight: Set<Int64> = []
+    private var blocked: Set<String> = []
+    private var loaded: [String: LoadedDocument] = [:]
+    private var localDocuments: Set<String> = []
+    private var expected: [String: Int] = [:]
+    private var report = SyncReport()
+    private var progress = SyncProgress()
+    private var failure: (any Error)?
+    private var finished = false
+    private var reportedCaughtUp = false
+    private var lastHeard = ContinuousClock.now
+    private var lastDataVersion: Int?
+
+    init(engine: SyncEngine, connection: WireConnection, welcome: SporMessage.Welcome, watching: Bool,
+         progress: (@Sendable (SyncProgress) -> Void)?, onCaughtUp: (@Sendable (SyncReport) -> Void)? = nil) {
+        self.engine = engine
+        self.workspace = engine.workspace
+        self.connection = connection
+        self.welcome = welcome
+        self.watching = watching
+        self.progressHandler = progress
+        self.onCaughtUp = onCaughtUp
+    }
+
+    /// Runs the session until it is complete (not watching), the connection ends, or
+    /// the task is cancelled; returns what it did or throws why it stopped early.
+    func run() async throws -> SyncReport {
+        let connection = connection
+        defer { Task { await connection.close() } }
+        try await start()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { [self] in
+                do {
+                    for try await message in connection.messages {
+                        await handle(message)
+                        if await isFinished { break }
+                    }
+                } catch {
+                    await fail(Self.translate(error))
+                }
+                await connectionEnded()
+            }
+            group.addTask { [self] in
+                while !(await isFinished) {
+                    try await Task.sleep(for: SyncEngine.pollInterval)
+                    await tick()
+                }
+            }
+            defer { group.cancelAll() }
+            try await group.next()
+        }
+        if let failure { throw failure }
+        report.outboxRemaining = (try? await workspace.asyncOutbox().count) ?? 0
+        return report
+    }
+
+    private var isFinished: Bool { finished }
+
+    private func start() async throws {
+        localDocuments = Set(try workspace.proposals().map(\.id))
+        lastDataVersion = try await workspace.dataVersion()
+        try await send(.listDocuments(request: request(.list)))
+    }
+
+    // MARK: - Messages
+
+    func handle(_ message: SporMessage) async {
+        lastHeard = .now
+        do {
+            switch message {
+            case let .ping(nonce):
+                try await connection.send(.pong(nonce: nonce))
+            case let .documents(request, entries):
+                pending[request] = nil
+                try await listedDocuments(entries)
+            case let .events(events):
+                try await merge(events.document, events.batches)
+            case let .caughtUp(document, _):
+                try await caughtUp(document)
+            case let .ok(request):
+                try await succeeded(request, newEvents: 0)
+            case let .pushAck(request, _, newEvents):
+                try await succeeded(request, newEvents: newEvents)
+            case let .error(error):
+                try await refused(error)
+            case .pong, .welcome, .hello, .createDocument, .addMember, .listDocuments, .subscribe, .unsubscribe, .push:
+                break
+            }
+            try await pumpOutbox()
+            checkDone()
+        } catch {
+            fail(Self.translate(error))
+        }
+    }
+
+    private func listedDocuments(_ entries: [SporMessage.DocumentEntry]) async throws {
+        let firstListing = !listed
+        listed = true
+        var documents = Set(entries.map(\.document))
+        if firstListing { documents.formUnion(localDocuments) }
+        let outbox = try await workspace.asyncOutbox()
+        let toCreate = Set(outbox.filter { $0.kind == .create }.map(\.document))
+        var local: [String: Int] = [:]
+        for summary in try workspace.proposals() { local[summary.id] = summary.eventCount }
+        for entry in entries where !subscribed.contains(entry.document) {
+            expected[entry.document] = max(0, entry.events - (local[entry.document] ?? 0))
+        }
+        progress.eventsExpected = expected.values.reduce(0, +)
+        for document in documents.sorted() where !subscribed.contains(document) && !toCreate.contains(document) {
+            try await subscribe(document)
+        }
+        publishProgress()
+    }
+
+    private func subscribe(_ document: String) async throws {
+        subscribed.insert(document)
+        awaitingCaughtUp.insert(document)
+        progress.documents += 1
+        let vector: VersionVector
+        if localDocuments.contains(document) {
+            let state = try await workspace.mergeFromServer(document, batches: [], cached: loaded[document])
+            loaded[document] = state.0
+            vector = state.0.document.versionVector
+        } else {
+            vector = VersionVector()
+        }
+        try await send(.subscribe(document: document, version: vector))
+    }
+
+    private func merge(_ document: String, _ batches: [[UInt8]]) async throws {
+        guard subscribed.contains(document) else { return }
+        let isNew = !localDocuments.contains(document)
+        let (state, newEvents) = try await workspace.mergeFromServer(document, batches: batches, cached: loaded[document])
+        loaded[document] = state
+        localDocuments.insert(document)
+        if isNew { report.newDocuments.append(document) }
+        if newEvents > 0 { report.receivedEvents[document, default: 0] += newEvents }
+        progress.eventsReceived += newEvents
+        publishProgress()
+    }
+
+    private func caughtUp(_ document: String) async throws {
+        guard awaitingCaughtUp.remove(document) != nil else { return }
+        caughtUp.insert(document)
+        progress.documentsCaughtUp += 1
+        if localDocuments.contains(document) {
+            // One snapshot after a catch-up, so that the next open reads one file.
+            let (state, _) = try await workspace.mergeFromServer(document, batches: [], cached: loaded[document], compactNow: true)
+            loaded[document] = state
+        }
+        publishProgress()
+    }
+
+    private func succeeded(_ id: UInt64, newEvents: Int) async throws {
+        guard let request = pending.removeValue(forKey: id) else { return }
+        switch request {
+        case .list:
+            break
+        case let .create(entry, document):
+            try await workspace.acknowledge(entry)
+            inFlight.remove(entry)
+            creating.remove(document)
+            report.createdOnServer.append(document)
+            try await subscribe(document)
+        case let .push(entry, _, events):
+            try await workspace.acknowledge(entry)
+            inFlight.remove(entry)
+            report.pushedChanges += 1
+            report.pushedEvents += events
+            progress.changesPushed += 1
+            publishProgress()
+        case let .addMember(entry, document, organisation):
+            try await workspace.acknowledge(entry)
+            inFlight.remove(entry)
+            report.membersAdded.append(.init(document: document, organisation: organisation))
+        }
+    }
+
+    private func refused(_ error: SporMessage.ErrorReport) async throws {
+        guard error.request != 0, let request = pending.removeValue(forKey: error.request) else {
+            // Not an answer to a request: the server is closing the connection.
+            let code: SyncError.Code = error.knownCode == .unauthenticated ? .authenticationFailed : .connectionLost
+            fail(SyncError(code, "the server ended the connection: \(error.message)"))
+            return
+        }
+        switch request {
+        case .list:
+            fail(SyncError(.incompatibleServer, "the server refused to list proposals: \(error.message)"))
+        case let .create(entry, document):
+            inFlight.remove(entry)
+            creating.remove(document)
+            if error.knownCode == .alreadyExists {
+                // Created by an earlier sync whose acknowledgement was lost.
+                try await workspace.acknowledge(entry)
+                try await subscribe(document)
+            } else {
+                try await refuse(entry, document, "creating proposal \(document): \(error.message)", blocking: true)
+            }
+        case let .push(entry, document, _):
+            inFlight.remove(entry)
+            try await refuse(entry, document, "a change to \(document): \(error.message)", blocking: true)
+        case let .addMember(entry, document, organisation):
+            inFlight.remove(entry)
+            try await refuse(entry, document, "adding \(organisation) to \(document): \(error.message)", blocking: false)
+        }
+    }
+
+    /// Keeps a refused entry in the outbox with the reason; a refused creation or
+    /// change stops the document's later entries for this session (they build on it).
+    private func refuse(_ entry: Int64, _ document: String, _ message: String, blocking: Bool) async throws {
+        try await workspace.recordRefusal(of: entry, message)
+        report.refusals.append(.init(document: document, message: message))
+        if blocking { blocked.insert(document) }
+    }
+
+    // MARK: - Outbox
+
+    /// Sends the outbox entries that may go now, in order, up to ``window`` in flight:
+    /// creations once the list is known; changes and members of a document once it
+    /// is caught up.
+    private func pumpOutbox() async throws {
+        guard listed, pending.count < Self.window else { return }
+        for entry in try await workspace.asyncOutbox() where pending.count < Self.window {
+            guard !inFlight.contains(entry.id), !blocked.contains(entry.document) else { continue }
+            switch entry.kind {
+            case .create:
+                guard !subscribed.contains(entry.document), !creating.contains(entry.document) else {
+                    if subscribed.contains(entry.document) { try await workspace.acknowledge(entry.id) }
+                    continue
+                }
+                creating.insert(entry.document)
+                inFlight.insert(entry.id)
+                localDocuments.insert(entry.document)
+                try await send(.createDocument(request: request(.create(entry: entry.id, document: entry.document)),
+                                               document: entry.document))
+            case let .push(changes, events):
+                guard caughtUp.contains(entry.document) else { continue }
+                inFlight.insert(entry.id)
+                try await send(.push(request: request(.push(entry: entry.id, document: entry.document, events: events)),
+                                     document: entry.document, changes: changes))
+            case let .addMember(organisation):
+                guard caughtUp.contains(entry.document) else { continue }
+                inFlight.insert(entry.id)
+                try await send(.addMember(request: request(.addMember(entry: entry.id, document: entry.document, organisation: organisation)),
+                                          document: entry.document, organisation: organisation))
+            }
+        }
+    }
+
+    // MARK: - Completion, timer, failure
+
+    private func checkDone() {
+        guard listed, awaitingCaughtUp.isEmpty, pending.isEmpty, failure == nil else { return }
+        if watching {
+            if !reportedCaughtUp {
+                reportedCaughtUp = true
+                onCaughtUp?(report)
+            }
+        } else {
+            finished = true
+        }
+    }
+
+    func tick() async {
+        do {
+            let silence = ContinuousClock.now - lastHeard
+            if !watching || !pending.isEmpty || !awaitingCaughtUp.isEmpty, silence > SyncEngine.stallTimeout {
+                fail(SyncError(.timeout, "the server sent nothing for \(SyncEngine.stallTimeout)"))
+                return
+            }
+            guard watching, listed else { return }
+            if silence > .seconds(max(1, welcome.idleTimeoutSeconds / 3)) {
+                lastHeard = .now
+                try await send(.ping(nonce: UInt64.random(in: 1...UInt64.max)))
+            }
+            let version = try await workspace.dataVersion()
+            if version != lastDataVersion {
+                lastDataVersion = version
+                // Proposals created by the editor since the session started.
+                for summary in try workspace.proposals() where !localDocuments.contains(summary.id) && !summary.onServer {
+                    localDocuments.insert(summary.id)
+                }
+                try await pumpOutbox()
+            }
+            if ContinuousClock.now - lastListed > SyncEngine.relistInterval, !pending.values.contains(where: { if case .list = $0 { true } else { false } }) {
+                lastListed = .now
+                try await send(.listDocuments(request: request(.list)))
+            }
+        } catch {
+            fail(Self.translate(error))
+        }
+    }
+
+    private var lastListed = ContinuousClock.now
+
+    private func fail(_ error: any Error) {
+        guard failure == nil else { return }
+        failure = error
+        finished = true
+        let connection = connection
+        Task { await connection.close() }
+    }
+
+    private func connectionEnded() {
+        guard !finished else { return }
+        fail(SyncError(.connectionLost, "the connection to the server was lost"))
+    }
+
+    static func translate(_ error: any Error) -> any Error {
+        switch error {
+        case is SyncError, is WorkspaceError, is CancellationError: error
+        case let error as CRDTError:
+            SyncError(.incompatibleServer, "the server sent changes that do not merge (\(error)); nothing of them was stored")
+        case is WireError:
+            SyncError(.incompatibleServer, "the server sent bytes that are not Spor protocol (\(error))")
+        default:
+            SyncError(.connectionLost, "the connection to the server broke: \(error)")
+        }
+    }
+
+    // MARK: - Helpers
+
+    private func request(_ kind: Request) -> UInt64 {
+        let id = nextRequest
+        nextRequest += 1
+        pending[id] = kind
+        return id
+    }
+
+    private func send(_ message: SporMessage) async throws {
+        try await connection.send(message)
+    }
+
+    private func publishProgress() {
+        progressHandler?(progress)
+    }
+}

@@ -1,0 +1,235 @@
+import Foundation
+import GRDB
+import SporCRDT
+import SporProposal
+
+/// A proposal as `spor list` shows it, read without opening its document.
+public struct ProposalSummary: Sendable, Hashable {
+    public let id: String
+    public let title: String
+    public let eventCount: Int
+    /// Local changes the server has not acknowledged yet.
+    public let unsyncedChanges: Int
+    /// False until the server has acknowledged creating the proposal.
+    public let onServer: Bool
+    public let updatedAt: Date
+}
+
+/// A document loaded for merging server batches, with the last change row it
+/// includes: the sync engine keeps it between frames and reloads only when another
+/// process (the editor) wrote meanwhile.
+struct LoadedDocument: Sendable {
+    var document: Document
+    var lastChange: Int64
+    var snapshotBytes: Int
+    var pendingRows: Int
+    var pendingBytes: Int
+}
+
+extension Workspace {
+    /// Length of new proposal ids: 10 characters of a 32-letter alphabet (50 bits).
+    static let proposalIDLength = 10
+
+    // MARK: - Reading
+
+    /// Every proposal in the workspace, newest change first.
+    public func proposals() throws -> [ProposalSummary] {
+        try read { db in
+            let unsynced = try Row.fetchAll(db, sql: "SELECT documentID, count(*) AS n FROM outbox WHERE kind = 'push' GROUP BY documentID")
+            let created = Set(try String.fetchAll(db, sql: "SELECT documentID FROM outbox WHERE kind = 'create'"))
+            var counts: [String: Int] = [:]
+            for row in unsynced { counts[row["documentID"]] = row["n"] }
+            return try Row.fetchAll(db, sql: "SELECT id, title, eventCount, updatedAt FROM document ORDER BY updatedAt DESC, id")
+                .map { row in
+                    let id: String = row["id"]
+                    return ProposalSummary(id: id, title: row["title"], eventCount: row["eventCount"],
+                                           unsyncedChanges: counts[id] ?? 0, onServer: !created.contains(id), updatedAt: row["updatedAt"])
+                }
+        }
+    }
+
+    /// The id of the proposal `text` names: its full id or an unambiguous prefix of
+    /// at least 3 characters. Throws `unknownProposal` listing the proposals there
+    /// are, or `ambiguousProposal` listing the candidates.
+    public func resolveProposalID(_ text: String) throws -> String {
+        let ids = try read { db in try String.fetchAll(db, sql: "SELECT id FROM document ORDER BY id") }
+        if ids.contains(text) { return text }
+        let matches = text.count >= 3 ? ids.filter { $0.hasPrefix(text) } : []
+        if matches.count == 1 { return matches[0] }
+        if matches.count > 1 {
+            throw WorkspaceError(.ambiguousProposal, "\(String(reflecting: text)) matches several proposals: \(matches.joined(separator: ", "))",
+                                 hint: "Type more of the id.")
+        }
+        let known = ids.isEmpty ? "the workspace has no proposals yet (`spor new TITLE`, or `spor sync` to fetch them)"
+                                : "proposals here: \(ids.joined(separator: ", "))"
+        throw WorkspaceError(.unknownProposal, "there is no proposal \(String(reflecting: text)) in this workspace; \(known)",
+                             hint: ids.isEmpty ? "" : "`spor list` shows their titles.")
+    }
+
+    /// The document of proposal `id` as this workspace has it now.
+    public func document(_ id: String) throws -> Document {
+        let agent = try identity().agent
+        return try read { db in
+            guard let loaded = try Self.load(id, agent: agent, db: db, path: path) else {
+                throw WorkspaceError(.unknownProposal, "there is no proposal \(String(reflecting: id)) in this workspace")
+            }
+            return loaded.document
+        }
+    }
+
+    /// Proposal `id`, to read or to pass to ``change(_:_:)``.
+    public func proposal(_ id: String) throws -> Proposal {
+        Proposal(document: try document(id), actor: try identity().actor)
+    }
+
+    // MARK: - Changing
+
+    /// Creates a proposal titled `title` for `roundID` and queues it for the server;
+    /// returns its new id. Durable when it returns.
+    public func createProposal(title: String, roundID: String, calendar: RoundCalendar = .builtIn, now: Date = Date()) throws -> String {
+        let identity = try identity()
+        let proposal = try Proposal.create(agent: identity.agent, actor: identity.actor, title: title,
+                                           roundID: roundID, calendar: calendar)
+        let bytes = try proposal.document.encodedChanges()
+        let content = try proposal.content()
+        return try write { db in
+            var id = Self.randomID(length: Self.proposalIDLength)
+            while try Bool.fetchOne(db, sql: "SELECT 1 FROM document WHERE id = ?", arguments: [id]) == true {
+                id = Self.randomID(length: Self.proposalIDLength)
+            }
+            try db.execute(sql: "INSERT INTO document (id, snapshot, title, eventCount, updatedAt) VALUES (?, ?, ?, ?, ?)",
+                           arguments: [id, Data(proposal.document.encoded()), content.title, proposal.document.eventCount, now])
+            try db.execute(sql: "INSERT INTO outbox (documentID, kind, createdAt) VALUES (?, 'create', ?)", arguments: [id, now])
+            try db.execute(sql: "INSERT INTO outbox (documentID, kind, bytes, events, createdAt) VALUES (?, 'push', ?, ?, ?)",
+                           arguments: [id, Data(bytes), proposal.document.eventCount, now])
+            return id
+        }
+    }
+
+    /// Changes proposal `id` with `body` as one durable, all-or-nothing change, and
+    /// returns `body`'s result.
+    ///
+    /// The document is read and written inside one IMMEDIATE transaction, so changes
+    /// merged meanwhile by a sync in another process are the base of this one, never
+    /// overwritten. The new events are stored as a change batch and queued in the
+    /// outbox for the server. If `body` throws (a ``ProposalError`` for refused input),
+    /// nothing is written. If `body` changes nothing, nothing is written either.
+    ///
+    /// Cost: O(history) to open the document (snapshot + batches since) and O(change)
+    /// to store; the snapshot is rewritten only when the batches since it outgrow it.
+    @discardableResult
+    public func change<Result>(_ id: String, now: Date = Date(),
+                               _ body: (inout Proposal) throws -> Result) throws -> Result {
+        let identity = try identity()
+        let path = path
+        return try write { db in
+            guard var loaded = try Self.load(id, agent: identity.agent, db: db, path: path) else {
+                throw WorkspaceError(.unknownProposal, "there is no proposal \(String(reflecting: id)) in this workspace")
+            }
+            var proposal = Proposal(document: loaded.document, actor: identity.actor)
+            let before = proposal.document.versionVector
+            let result = try body(&proposal)
+            let added = proposal.document.eventCount - loaded.document.eventCount
+            guard added > 0 else { return result }
+            let bytes = try proposal.document.encodedChanges(since: before)
+            try db.execute(sql: "INSERT INTO change (documentID, bytes, origin) VALUES (?, ?, 'local')", arguments: [id, Data(bytes)])
+            loaded.lastChange = db.lastInsertedRowID
+            loaded.pendingRows += 1
+            loaded.pendingBytes += bytes.count
+            try db.execute(sql: "INSERT INTO outbox (documentID, kind, bytes, events, createdAt) VALUES (?, 'push', ?, ?, ?)",
+                           arguments: [id, Data(bytes), added, now])
+            loaded.document = proposal.document
+            try Self.storeState(of: &loaded, id: id, db: db, now: now, forceSnapshot: false)
+            return result
+        }
+    }
+
+    /// Queues making organisation `member` (its server id) a member of proposal
+    /// `id`, so that it sees the proposal at its next sync. Sent after the proposal's
+    /// earlier changes; an organisation without an account is reported by the sync.
+    public func queueMember(_ member: String, of id: String, now: Date = Date()) throws {
+        try write { db in
+            try db.execute(sql: "INSERT INTO outbox (documentID, kind, argument, createdAt) VALUES (?, 'addMember', ?, ?)",
+                           arguments: [id, member, now])
+        }
+    }
+
+    /// Stores `document` as proposal `id` without queueing anything for the server:
+    /// for seeding a workspace with a document file made elsewhere (benchmarks, a
+    /// restored copy). Its events reach the server only if a workspace that made them
+    /// pushes them. Replaces nothing: throws if `id` exists.
+    public func importDocument(_ document: Document, as id: String, now: Date = Date()) throws {
+        let bytes = document.encoded()
+        let title = document.text(ProposalSchema.text(of: .title))
+        try write { db in
+            try db.execute(sql: "INSERT INTO document (id, snapshot, title, eventCount, updatedAt) VALUES (?, ?, ?, ?, ?)",
+                           arguments: [id, Data(bytes), title, document.eventCount, now])
+        }
+    }
+
+    /// Folds proposal `id`'s change batches into a new snapshot, so that opening it
+    /// reads one file. Does nothing if there are none.
+    public func compact(_ id: String, now: Date = Date()) throws {
+        let agent = try identity().agent
+        let path = path
+        try write { db in
+            guard var loaded = try Self.load(id, agent: agent, db: db, path: path), loaded.pendingRows > 0 else { return }
+            try Self.storeState(of: &loaded, id: id, db: db, now: now, forceSnapshot: true)
+        }
+    }
+
+    // MARK: - Storage of document state
+
+    /// Reads document `id`: its snapshot and the change batches after it, merged.
+    /// Throws `damaged` (naming the document) if the stored bytes do not decode.
+    static func load(_ id: String, agent: AgentID, db: Database, path: String) throws -> LoadedDocument? {
+        guard let row = try Row.fetchOne(db, sql: "SELECT snapshot, snapshotChange FROM document WHERE id = ?", arguments: [id]) else {
+            return nil
+        }
+        let snapshot: Data = row["snapshot"]
+        var loaded: LoadedDocument
+        do {
+            loaded = LoadedDocument(document: try Document(decoding: [UInt8](snapshot), agent: agent),
+                                    lastChange: row["snapshotChange"], snapshotBytes: snapshot.count, pendingRows: 0, pendingBytes: 0)
+        } catch {
+            throw damaged(path, "the stored state of proposal \(id) does not decode (\(error))")
+        }
+        let changes = try Row.fetchCursor(db, sql: "SELECT id, bytes FROM change WHERE documentID = ? AND id > ? ORDER BY id",
+                                          arguments: [id, loaded.lastChange])
+        while let change = try changes.next() {
+            let bytes: Data = change["bytes"]
+            do {
+                _ = try loaded.document.merge(encodedChanges: [UInt8](bytes))
+            } catch {
+                throw damaged(path, "a stored change of proposal \(id) does not merge (\(error))")
+            }
+            loaded.lastChange = change["id"]
+            loaded.pendingRows += 1
+            loaded.pendingBytes += bytes.count
+        }
+        return loaded
+    }
+
+    /// Updates document `id`'s row after new batches: its title and event count, and —
+    /// when the batches since the snapshot outgrow it (more than 64 of them, or more
+    /// bytes than half the snapshot and 64 KiB), or when `forceSnapshot` — a new
+    /// snapshot replacing them. Snapshots thus grow geometrically: storing N events
+    /// costs O(N) in total.
+    static func storeState(of loaded: inout LoadedDocument, id: String, db: Database, now: Date, forceSnapshot: Bool) throws {
+        let title = loaded.document.text(ProposalSchema.text(of: .title))
+        let compact = forceSnapshot || loaded.pendingRows > 64
+            || loaded.pendingBytes > max(64 * 1024, loaded.snapshotBytes / 2)
+        if compact {
+            let snapshot = loaded.document.encoded()
+            try db.execute(sql: "UPDATE document SET snapshot = ?, snapshotChange = ?, title = ?, eventCount = ?, updatedAt = ? WHERE id = ?",
+                           arguments: [Data(snapshot), loaded.lastChange, title, loaded.document.eventCount, now, id])
+            try db.execute(sql: "DELETE FROM change WHERE documentID = ? AND id <= ?", arguments: [id, loaded.lastChange])
+            loaded.snapshotBytes = snapshot.count
+            loaded.pendingRows = 0
+            loaded.pendingBytes = 0
+        } else {
+            try db.execute(sql: "UPDATE document SET title = ?, eventCount = ?, updatedAt = ? WHERE id = ?",
+                           arguments: [title, loaded.document.eventCount, now, id])
+        }
+    }
+}

@@ -1,0 +1,110 @@
+import Foundation
+import GRDB
+import SporCRDT
+
+/// One piece of local work the server has not acknowledged yet. Entries are sent
+/// in the order they were made and removed only when the server acknowledges them,
+/// so a crash, a dropped connection or an unreachable server loses nothing: the next
+/// sync sends them again (the server acknowledges a repeated batch without storing
+/// it twice).
+public struct OutboxEntry: Sendable, Hashable {
+    public enum Kind: Sendable, Hashable {
+        /// Create the proposal on the server (the workspace made it offline).
+        case create
+        /// A change batch of `events` local events.
+        case push(changes: [UInt8], events: Int)
+        /// Make an organisation (its server id) a member.
+        case addMember(String)
+    }
+
+    public let id: Int64
+    public let document: String
+    public let kind: Kind
+    public let createdAt: Date
+    /// Why the server refused this entry the last time, if it did.
+    public let lastError: String?
+}
+
+extension Workspace {
+    /// The outbox, oldest first.
+    public func outbox() throws -> [OutboxEntry] {
+        try read { db in try Self.outbox(db) }
+    }
+
+    func asyncOutbox() async throws -> [OutboxEntry] {
+        try await asyncRead { db in try Self.outbox(db) }
+    }
+
+    static func outbox(_ db: Database) throws -> [OutboxEntry] {
+        try Row.fetchAll(db, sql: "SELECT id, documentID, kind, bytes, argument, events, createdAt, lastError FROM outbox ORDER BY id")
+            .compactMap { row in
+                let kind: OutboxEntry.Kind
+                switch row["kind"] as String {
+                case "create": kind = .create
+                case "push":
+                    let bytes: Data = row["bytes"] ?? Data()
+                    kind = .push(changes: [UInt8](bytes), events: row["events"])
+                case "addMember": kind = .addMember(row["argument"] ?? "")
+                default: return nil
+                }
+                return OutboxEntry(id: row["id"], document: row["documentID"], kind: kind,
+                                   createdAt: row["createdAt"], lastError: row["lastError"])
+            }
+    }
+
+    /// Removes entries the server has acknowledged.
+    func acknowledge(_ entry: Int64) async throws {
+        try await asyncWrite { db in try db.execute(sql: "DELETE FROM outbox WHERE id = ?", arguments: [entry]) }
+    }
+
+    /// Keeps entry `entry` with the server's reason for refusing it (shown by `spor
+    /// status`); it stays in the outbox, because it is local work.
+    func recordRefusal(of entry: Int64, _ message: String) async throws {
+        try await asyncWrite { db in
+            try db.execute(sql: "UPDATE outbox SET lastError = ? WHERE id = ?", arguments: [message, entry])
+        }
+    }
+
+    /// Merges change batches the server sent for document `id` (creating the
+    /// document if the workspace has not seen it) and stores those that brought new
+    /// events, in one transaction. `cached` is the state the caller loaded earlier;
+    /// it is reused if no other process wrote the document since, else reloaded.
+    ///
+    /// Throws `CRDTError` — storing nothing — if a batch does not merge: bytes from
+    /// the network are checked before they reach the workspace.
+    func mergeFromServer(_ id: String, batches: [[UInt8]], cached: LoadedDocument?, compactNow: Bool = false,
+                         now: Date = Date()) async throws -> (LoadedDocument, newEvents: Int) {
+        let agent = try identity().agent
+        let path = path
+        return try await asyncWrite { db in
+            var loaded: LoadedDocument
+            let newest = try Int64.fetchOne(db, sql: "SELECT max(id) FROM change WHERE documentID = ?", arguments: [id])
+            let snapshotChange = try Int64.fetchOne(db, sql: "SELECT snapshotChange FROM document WHERE id = ?", arguments: [id])
+            if let cached, let snapshotChange, max(newest ?? 0, snapshotChange) == cached.lastChange {
+                loaded = cached
+            } else if let existing = try Self.load(id, agent: agent, db: db, path: path) {
+                loaded = existing
+            } else {
+                let empty = Document(agent: agent).encoded()
+                try db.execute(sql: "INSERT INTO document (id, snapshot, snapshotChange, updatedAt) VALUES (?, ?, 0, ?)",
+                               arguments: [id, Data(empty), now])
+                loaded = LoadedDocument(document: try Document(decoding: empty, agent: agent), lastChange: 0,
+                                        snapshotBytes: empty.count, pendingRows: 0, pendingBytes: 0)
+            }
+            let before = loaded.document.eventCount
+            for batch in batches {
+                let added = try loaded.document.merge(encodedChanges: batch)
+                guard added > 0 else { continue }
+                try db.execute(sql: "INSERT INTO change (documentID, bytes, origin) VALUES (?, ?, 'server')", arguments: [id, Data(batch)])
+                loaded.lastChange = db.lastInsertedRowID
+                loaded.pendingRows += 1
+                loaded.pendingBytes += batch.count
+            }
+            let newEvents = loaded.document.eventCount - before
+            if newEvents > 0 || (compactNow && loaded.pendingRows > 0) {
+                try Self.storeState(of: &loaded, id: id, db: db, now: now, forceSnapshot: compactNow)
+            }
+            return (loaded, newEvents)
+        }
+    }
+}

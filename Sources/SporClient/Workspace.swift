@@ -1,0 +1,246 @@
+import CSQLiteOptions
+import Foundation
+import GRDB
+import SporCRDT
+import SporProposal
+
+/// One organisation's local replica: a single SQLite file (`workspace.sqlite` in the
+/// workspace directory; WAL, `synchronous=FULL`) holding the server connection, every
+/// proposal the workspace has seen, and the outbox of local work the server has not
+/// acknowledged yet.
+///
+/// A document is stored as a snapshot (a SporCRDT document file: its events and the
+/// cached state that makes opening fast) plus the change batches appended since, local
+/// or from the server. Opening reads the snapshot and merges the few batches after it;
+/// ``compact(_:)`` folds batches into a new snapshot.
+///
+/// Durability: every method that changes the workspace commits one SQLite transaction
+/// before it returns (the WAL is fsynced), so a change reported as saved survives a
+/// crash or power loss; a failed call — disk full, a refused edit, a kill in the middle
+/// — leaves no part of itself behind.
+///
+/// Several processes may use one workspace (the editor and a running `spor sync
+/// --watch`): every change is a read-modify-write inside one IMMEDIATE transaction, so
+/// SQLite serialises writers and none overwrites another's work; a writer waits up to
+/// ``busyTimeout`` for the others. Only one sync engine runs per workspace
+/// (``SyncLock``).
+public final class Workspace: Sendable {
+    /// How long a call waits for another process's write before giving up with `busy`.
+    public static let busyTimeout: TimeInterval = 10
+
+    /// The file name of the database inside the workspace directory.
+    public static let fileName = "workspace.sqlite"
+
+    let database: DatabaseQueue
+    /// The directory of the workspace.
+    public let directory: String
+    /// The SQLite file.
+    public let path: String
+
+    /// Where the workspace lives: `$SPOR_HOME`, else `$XDG_DATA_HOME/spor`, else
+    /// `~/.local/share/spor`.
+    public static func defaultDirectory(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+        if let home = environment["SPOR_HOME"], !home.isEmpty { return home }
+        if let data = environment["XDG_DATA_HOME"], !data.isEmpty { return (data as NSString).appendingPathComponent("spor") }
+        let home = environment["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? NSHomeDirectory()
+        return (home as NSString).appendingPathComponent(".local/share/spor")
+    }
+
+    /// Opens the workspace in `directory`, creating the directory and an empty
+    /// workspace if there is none.
+    ///
+    /// Throws `damaged` — without writing a byte — if the file exists but is not a
+    /// Spor workspace SQLite can read, `tooNew` if a newer Spor wrote it, `busy` if
+    /// another process holds it for longer than ``busyTimeout``, `cannotWrite` if the
+    /// directory cannot be created or written.
+    public init(directory: String) throws(WorkspaceError) {
+        self.directory = directory
+        path = (directory as NSString).appendingPathComponent(Self.fileName)
+        let fileManager = FileManager.default
+        if fileManager.fileExists(atPath: path) {
+            try Self.checkHeader(of: path)
+        } else {
+            do {
+                try fileManager.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            } catch {
+                throw WorkspaceError(.cannotWrite, "cannot create the workspace directory \(directory): \(error.localizedDescription)",
+                                     hint: "Choose another place with SPOR_HOME=DIR.")
+            }
+        }
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(Self.busyTimeout)
+        configuration.journalMode = .wal
+        configuration.prepareDatabase { db in
+            // Closing must not write: a file found damaged is left exactly as it was.
+            // (The WAL is checkpointed as it grows, and is part of the workspace.)
+            if let connection = db.sqliteConnection {
+                _ = spor_sqlite_disable_checkpoint_on_close(UnsafeMutableRawPointer(connection))
+            }
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        let path = path
+        database = try Self.typedStorage(path: path) { try DatabaseQueue(path: path, configuration: configuration) }
+        try Self.typedStorage(path: path) {
+            let migrator = Self.migrator
+            if try database.read({ db in try migrator.hasBeenSuperseded(db) }) {
+                throw WorkspaceError(.tooNew, "the workspace \(path) was written by a newer version of spor",
+                                     hint: "Update spor; this version does not change the file.")
+            }
+            try migrator.migrate(database)
+        }
+    }
+
+    /// Refuses a file that exists but cannot be a SQLite database (empty, truncated,
+    /// overwritten): opening it would make SQLite start a new database in its place.
+    private static func checkHeader(of path: String) throws(WorkspaceError) {
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw WorkspaceError(.cannotWrite, "cannot read the workspace file \(path)", hint: "Check its permissions.")
+        }
+        defer { try? handle.close() }
+        let header = (try? handle.read(upToCount: 16)) ?? Data()
+        guard header == Data("SQLite format 3\u{0}".utf8) else {
+            throw damaged(path, "it is not a SQLite database (\(header.isEmpty ? "the file is empty" : "wrong header"))")
+        }
+    }
+
+    static func damaged(_ path: String, _ reason: String) -> WorkspaceError {
+        WorkspaceError(.damaged, "the workspace file \(path) is damaged: \(reason); spor has not changed it",
+                       hint: "Keep the file (local changes not yet synced are only in it) and move it aside: "
+                           + "mv \(path) \(path).damaged — then `spor setup` and `spor sync` fetch every proposal the "
+                           + "server has. `sqlite3 \(path).damaged .recover` may rescue unsynced changes.")
+    }
+
+    /// Runs `body`, turning SQLite's failures into ``WorkspaceError``s; other errors
+    /// (a ``ProposalError`` from an edit) pass through unchanged.
+    @discardableResult
+    static func storage<T>(path: String, _ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch {
+            throw translate(error, path: path)
+        }
+    }
+
+    /// ``storage(path:_:)`` for calls that can only fail in storage.
+    static func typedStorage<T>(path: String, _ body: () throws -> T) throws(WorkspaceError) -> T {
+        do {
+            return try storage(path: path, body)
+        } catch let error as WorkspaceError {
+            throw error
+        } catch {
+            throw WorkspaceError(.storage, "workspace \(path): \(error)")
+        }
+    }
+
+    static func translate(_ error: any Error, path: String) -> any Error {
+        guard let error = error as? DatabaseError else { return error }
+        switch error.resultCode {
+        case .SQLITE_CORRUPT, .SQLITE_NOTADB:
+            return damaged(path, error.message ?? "SQLite reports corruption")
+        case .SQLITE_FULL:
+            return WorkspaceError(.cannotWrite, "the disk is full; the change was not saved (workspace \(path))",
+                                  hint: "Free some space and try again; everything saved before is intact.")
+        case .SQLITE_IOERR, .SQLITE_READONLY, .SQLITE_CANTOPEN, .SQLITE_PERM:
+            return WorkspaceError(.cannotWrite, "cannot write the workspace \(path): \(error.message ?? "\(error.resultCode)")",
+                                  hint: "Check that the disk is writable and has space; nothing was changed.")
+        case .SQLITE_BUSY, .SQLITE_LOCKED:
+            return WorkspaceError(.busy, "another spor process has held the workspace for over \(Int(busyTimeout)) s",
+                                  hint: "Try again when it has finished.")
+        default:
+            return WorkspaceError(.storage, "workspace \(path): \(error.message ?? "\(error.resultCode)")")
+        }
+    }
+
+    func read<T>(_ body: (Database) throws -> T) throws -> T {
+        let database = database
+        return try Self.storage(path: path) { try database.read(body) }
+    }
+
+    /// Runs `body` in one IMMEDIATE transaction: it sees no other writer's half-done
+    /// work, and commits (fsynced) or rolls back whole.
+    func write<T>(_ body: (Database) throws -> T) throws -> T {
+        let database = database
+        return try Self.storage(path: path) {
+            try database.writeWithoutTransaction { db in
+                var result: T?
+                try db.inTransaction(.immediate) {
+                    result = try body(db)
+                    return .commit
+                }
+                guard let result else { throw WorkspaceError(.storage, "transaction ended without a result") }
+                return result
+            }
+        }
+    }
+
+    /// ``write(_:)`` off the caller's thread, for the async sync engine.
+    func asyncWrite<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        do {
+            return try await database.writeWithoutTransaction { db in
+                var result: T?
+                try db.inTransaction(.immediate) {
+                    result = try body(db)
+                    return .commit
+                }
+                guard let result else { throw WorkspaceError(.storage, "transaction ended without a result") }
+                return result
+            }
+        } catch {
+            throw Self.translate(error, path: path)
+        }
+    }
+
+    func asyncRead<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        do {
+            return try await database.read(body)
+        } catch {
+            throw Self.translate(error, path: path)
+        }
+    }
+
+    /// A number that changes whenever another connection commits a write: how a
+    /// running sync engine notices the editor's new outbox entries without polling
+    /// tables.
+    func dataVersion() async throws -> Int {
+        try await asyncRead { db in try Int.fetchOne(db, sql: "PRAGMA data_version") ?? 0 }
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE setting (
+                    key TEXT PRIMARY KEY,
+                    value TEXT NOT NULL
+                ) WITHOUT ROWID;
+                CREATE TABLE document (
+                    id TEXT PRIMARY KEY,
+                    snapshot BLOB NOT NULL,
+                    snapshotChange INTEGER NOT NULL DEFAULT 0,
+                    title TEXT NOT NULL DEFAULT '',
+                    eventCount INTEGER NOT NULL DEFAULT 0,
+                    updatedAt DATETIME NOT NULL
+                );
+                CREATE TABLE change (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    documentID TEXT NOT NULL REFERENCES document(id),
+                    bytes BLOB NOT NULL,
+                    origin TEXT NOT NULL
+                );
+                CREATE INDEX change_by_document ON change(documentID, id);
+                CREATE TABLE outbox (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    documentID TEXT NOT NULL,
+                    kind TEXT NOT NULL,
+                    bytes BLOB,
+                    argument TEXT,
+                    events INTEGER NOT NULL DEFAULT 0,
+                    createdAt DATETIME NOT NULL,
+                    lastError TEXT
+                );
+                CREATE INDEX outbox_by_document ON outbox(documentID, id);
+                """)
+        }
+        return migrator
+    }
+}

@@ -1,0 +1,235 @@
+import Foundation
+import SporClient
+import SporTestSupport
+import Testing
+
+/// `spor` as people and scripts run it: real processes against a real `spor-server`.
+@Suite("spor CLI processes", .timeLimit(.minutes(5)))
+struct CLIProcessTests {
+    /// A workspace for one organisation, driven through the `spor` executable.
+    struct CLI {
+        let home: String
+        let executable: URL
+        var now = "2024-02-01T12:00:00Z"
+
+        init() throws {
+            home = temporaryDirectory()
+            executable = try builtExecutable("spor")
+        }
+
+        @discardableResult
+        func run(_ arguments: String..., input: String? = nil, environment: [String: String] = [:]) throws -> ProcessOutput {
+            try runProcess(executable, arguments, environment: ["SPOR_HOME": home, "SPOR_NOW": now].merging(environment) { $1 },
+                           input: input)
+        }
+
+        /// Runs a command that must succeed and returns its standard output.
+        @discardableResult
+        func ok(_ arguments: String..., input: String? = nil, environment: [String: String] = [:]) throws -> String {
+            let output = try runProcess(executable, arguments,
+                                        environment: ["SPOR_HOME": home, "SPOR_NOW": now].merging(environment) { $1 }, input: input)
+            guard output.status == 0 else {
+                throw TestFailure("spor \(arguments.joined(separator: " ")) exited \(output.status): \(output.stderr)")
+            }
+            return output.stdout
+        }
+
+        func json(_ arguments: String...) throws -> [String: Any] {
+            let output = try runProcess(executable, arguments + ["--json"], environment: ["SPOR_HOME": home, "SPOR_NOW": now])
+            guard output.status == 0, let object = try JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [String: Any] else {
+                throw TestFailure("spor \(arguments.joined(separator: " ")) --json: \(output.status) \(output.stderr)")
+            }
+            return object
+        }
+    }
+
+    @Test("three organisations edit one proposal offline, sync in any order, and show the same proposal byte for byte")
+    func threeOrganisations() throws {
+        let server = try ServerProcess()
+        let aarhus = try CLI(), odense = try CLI(), midtjylland = try CLI()
+        for (cli, name, kind, code) in [(aarhus, "Aarhus Kommune", "kommune", "0751"), (odense, "Odense Kommune", "kommune", "0461"),
+                                        (midtjylland, "Region Midtjylland", "region", "1082")] {
+            let token = try server.addOrganisation(name, kind: kind, code: code)
+            let setup = try cli.ok("setup", "--server", server.address, "--token", token)
+            #expect(setup.contains(name))
+            #expect(try cli.ok("whoami").contains("\(name) (\(code)"))
+        }
+        let id = try aarhus.ok("new", "Skybrud og stormflod på tværs 🌊").trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(id.count == 10)
+        try aarhus.ok("participant", "add", id, "--org", "Odense", "--role", "partner")
+        try aarhus.ok("participant", "add", id, "--org", "1082", "--role", "partner")
+        try aarhus.ok("edit", id, "summary", "--from", "-", input: "Vi løser skybrud i Aarhus, Odense og Midtjylland.\n")
+        try aarhus.ok("sync")
+        #expect(try odense.ok("sync").contains("1 new: \(id)"))
+        try midtjylland.ok("sync")
+
+        // Offline: the same section in all three, through $EDITOR in one of them.
+        try aarhus.ok("edit", id, "summary", "--from", "-", input: "Vi løser skybrud i Aarhus, Odense og Midtjylland sammen.\n")
+        let editor = (odense.home as NSString).appendingPathComponent("prepend-editor.sh")
+        try Data("#!/bin/sh\n{ printf 'Odense ønsker cykelstier 🚲. '; cat \"$1\"; } > \"$1.new\" && mv \"$1.new\" \"$1\"\n".utf8)
+            .write(to: URL(fileURLWithPath: editor))
+        chmod(editor, 0o755)
+        let edited = try odense.ok("edit", id, "summary", environment: ["EDITOR": editor])
+        #expect(edited.contains("Saved summary"))
+        try midtjylland.ok("set", id, "risks", "Risiko: tørke ☀️ i Å-dalen")
+        try midtjylland.ok("budget", "add", id, "--item", "Måling af regnvand", "--amount", "1.250.000", "--source", "klimaalliancen", "--year", "2025")
+        try odense.ok("comment", "add", id, "summary", "--text", "Skal vi nævne Æbelø?", "--quote", "cykelstier")
+
+        for cli in [midtjylland, aarhus, odense, midtjylland, aarhus] { try cli.ok("sync") }
+        let shown = try [aarhus, odense, midtjylland].map { try $0.ok("show", id, "--json") }
+        #expect(shown[0] == shown[1] && shown[1] == shown[2])
+        let content = try #require(try JSONSerialization.jsonObject(with: Data(shown[0].utf8)) as? [String: Any])
+        let sections = try #require(content["sections"] as? [String: String])
+        #expect(sections["summary"] == "Odense ønsker cykelstier 🚲. Vi løser skybrud i Aarhus, Odense og Midtjylland sammen.\n")
+        #expect(sections["risks"] == "Risiko: tørke ☀️ i Å-dalen")
+        #expect((content["comments"] as? [[String: Any]])?.first?["quote"] as? String == "cykelstier")
+        #expect((content["participants"] as? [[String: Any]])?.count == 3)
+        // Exports agree too, and blame attributes the text by organisation.
+        let exports = try [aarhus, odense, midtjylland].map { try $0.ok("export", id, "--format", "html") }
+        #expect(exports[0] == exports[1] && exports[1] == exports[2])
+        let blame = try aarhus.ok("blame", id, "summary")
+        #expect(blame.contains("Odense Kommune | Odense ønsker cykelstier"))
+        #expect(blame.contains("Aarhus Kommune | "))
+    }
+
+    @Test("conflicting fields show up and are resolved once for everyone")
+    func conflicts() throws {
+        let server = try ServerProcess()
+        let aarhus = try CLI(), odense = try CLI()
+        try aarhus.ok("setup", "--server", server.address, "--token", try server.addOrganisation("Aarhus Kommune", kind: "kommune", code: "0751"))
+        try odense.ok("setup", "--server", server.address, "--token", try server.addOrganisation("Odense Kommune", kind: "kommune", code: "0461"))
+        let id = try aarhus.ok("new", "T").trimmingCharacters(in: .whitespacesAndNewlines)
+        try aarhus.ok("participant", "add", id, "--org", "0461", "--role", "partner")
+        try aarhus.ok("sync")
+        try odense.ok("sync")
+        try aarhus.ok("set", id, "amountRequested", "1.500.000")
+        try odense.ok("set", id, "amountRequested", "2.000.000")
+        for cli in [aarhus, odense, aarhus] { try cli.ok("sync") }
+        let listed = try odense.json("conflicts", id)
+        let conflict = try #require((listed["conflicts"] as? [[String: Any]])?.first)
+        #expect(conflict["field"] as? String == "amountRequested")
+        let values = Set(((conflict["candidates"] as? [[String: Any]]) ?? []).compactMap { $0["value"] as? String })
+        #expect(values == ["1500000", "2000000"])
+        #expect(try odense.ok("show", id).contains("conflict in amountRequested"))
+        try odense.ok("conflicts", id, "--resolve", "amountRequested", "--value", "1.750.000")
+        for cli in [odense, aarhus] { try cli.ok("sync") }
+        for cli in [aarhus, odense] {
+            let shown = try cli.json("show", id)
+            #expect((shown["conflicts"] as? [Any])?.isEmpty == true)
+            #expect(shown["amountRequested"] as? Int == 1_750_000)
+        }
+    }
+
+    @Test("bad input: the error names what was wrong and lists what is valid; exit codes follow `spor help`")
+    func badInput() throws {
+        let cli = try CLI()
+        let notSetUp = try cli.run("new", "T")
+        #expect(notSetUp.status == 4)
+        #expect(notSetUp.stderr.contains("spor setup --server"))
+
+        let unknownCommand = try cli.run("frobnicate")
+        #expect(unknownCommand.status == 2)
+        #expect(unknownCommand.stderr.contains("\"frobnicate\"") && unknownCommand.stderr.contains("setup, whoami, new"))
+
+        let server = try ServerProcess()
+        try cli.ok("setup", "--server", server.address, "--token", try server.addOrganisation("Aarhus Kommune", kind: "kommune", code: "0751"))
+        let id = try cli.ok("new", "T").trimmingCharacters(in: .whitespacesAndNewlines)
+        let unknownProposal = try cli.run("show", "nosuchproposal")
+        #expect(unknownProposal.status == 2)
+        #expect(unknownProposal.stderr.contains("\"nosuchproposal\"") && unknownProposal.stderr.contains(id))
+        let unknownSection = try cli.run("edit", id, "conclusion", "--from", "-", input: "x")
+        #expect(unknownSection.status == 2)
+        #expect(unknownSection.stderr.contains("\"conclusion\"") && unknownSection.stderr.contains("summary, challenge"))
+        let unknownField = try cli.run("set", id, "colour", "green")
+        #expect(unknownField.status == 2)
+        #expect(unknownField.stderr.contains("\"colour\"") && unknownField.stderr.contains("amountRequested"))
+        let badAmount = try cli.run("set", id, "amountRequested", "mange penge")
+        #expect(badAmount.status == 2)
+        let jsonError = try cli.run("show", "nosuchproposal", "--json")
+        let object = try JSONSerialization.jsonObject(with: Data(jsonError.stdout.utf8)) as? [String: Any]
+        #expect((object?["error"] as? [String: Any])?["code"] as? String == "unknownProposal")
+
+        let check = try cli.run("check", id)
+        #expect(check.status == 1, "an empty proposal is not ready")
+        #expect(check.stdout.contains("block submission"))
+        let help = try cli.run("help")
+        #expect(help.stdout.contains("EXIT CODES"))
+
+        // The server goes away: a clear message, exit 3, the change stays in the outbox.
+        try cli.ok("set", id, "risks", "Æ")
+        server.kill()
+        let unreachable = try cli.run("sync")
+        #expect(unreachable.status == 3)
+        #expect(unreachable.stderr.contains("cannot reach the server at \(server.address)"))
+        #expect(try cli.ok("whoami").contains("outbox:    3 changes"))
+    }
+
+    @Test("kill -9 in the middle of writes: the workspace opens and holds every change spor reported saved, and each reaches the server once")
+    func killDuringWrites() throws {
+        let server = try ServerProcess()
+        let cli = try CLI()
+        try cli.ok("setup", "--server", server.address, "--token", try server.addOrganisation("Aarhus Kommune", kind: "kommune", code: "0751"))
+        let id = try cli.ok("new", "T").trimmingCharacters(in: .whitespacesAndNewlines)
+        let seed = getenvString("SPOR_SEED").flatMap { UInt64($0) } ?? UInt64.random(in: 0...UInt64.max)
+        var random = SeededRandom(seed: seed)
+        let attempts = Int(getenvString("SPOR_KILL_ATTEMPTS") ?? "") ?? 24
+        var saved: [String] = []
+        var killed = 0
+        let big = String(repeating: "Klimatilpasning i Ærø og Åbenrå 🌊. ", count: 600)
+        for attempt in 0..<attempts {
+            let item = "linje-\(attempt)"
+            let process = Process()
+            process.executableURL = cli.executable
+            // Alternate small writes and 20 KB section saves (longer transactions to land in).
+            process.arguments = attempt % 2 == 0
+                ? ["budget", "add", id, "--item", item, "--amount", "1000", "--source", "own", "--year", "2025"]
+                : ["set", id, "activities", "\(item) \(big)"]
+            process.environment = ProcessInfo.processInfo.environment.merging(["SPOR_HOME": cli.home, "SPOR_NOW": cli.now]) { $1 }
+            let out = Pipe()
+            process.standardOutput = out
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            usleep(UInt32.random(in: 0...120_000, using: &random))
+            if process.isRunning {
+                kill(process.processIdentifier, SIGKILL)
+                killed += 1
+            }
+            let printed = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            // Printed only after the commit: reported saved, even if the kill came right after.
+            if printed.contains("Added") || printed.contains("Saved") {
+                saved.append(item)
+            }
+        }
+        // Opens, and every change reported saved is there.
+        let shown = try cli.json("show", id)
+        let items = Set(((shown["budget"] as? [[String: Any]]) ?? []).compactMap { $0["item"] as? String })
+        let activities = ((shown["sections"] as? [String: String]) ?? [:])["activities"] ?? ""
+        for item in saved {
+            let index = Int(item.dropFirst("linje-".count)) ?? -1
+            if index % 2 == 0 {
+                #expect(items.contains(item), "seed \(seed): \(item) was reported saved but is missing")
+            }
+        }
+        if let lastSection = saved.last(where: { (Int($0.dropFirst("linje-".count)) ?? 0) % 2 == 1 }) {
+            // The newest saved section text is there unless a later, killed write committed after printing nothing.
+            #expect(activities.hasPrefix("linje-"), "seed \(seed)")
+            let shownIndex = Int(activities.prefix(while: { $0 != " " }).dropFirst("linje-".count)) ?? -1
+            #expect(shownIndex >= Int(lastSection.dropFirst("linje-".count)) ?? 0, "seed \(seed)")
+        }
+        #expect(killed > 0 && saved.count > 0, "seed \(seed): the run should both kill and finish writes (killed \(killed), saved \(saved.count))")
+
+        // The outbox resends; the server ends up with each change exactly once.
+        try cli.ok("sync")
+        let whoami = try cli.json("whoami")
+        #expect(whoami["outbox"] as? Int == 0)
+        let events = try serverEvents(server, id)
+        let localEvents = try localEventCount(cli.home, id)
+        #expect(events == localEvents, "seed \(seed)")
+    }
+}
+
+func localEventCount(_ home: String, _ id: String) throws -> Int {
+    let workspace = try Workspace(directory: home)
+    return try workspace.document(id).eventCount
+}

@@ -1,0 +1,153 @@
+import Foundation
+import SporClient
+
+struct TestFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+func temporaryDirectory() -> String {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("spor-client-test-\(UUID().uuidString)").path
+    try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    return path
+}
+
+/// An executable built next to the test bundle (`swift build --build-tests` builds
+/// every product).
+func builtExecutable(_ name: String) throws -> URL {
+    var directory = Bundle.main.bundleURL
+    for _ in 0..<3 {
+        let candidate = directory.appendingPathComponent(name)
+        if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+        directory.deleteLastPathComponent()
+    }
+    throw TestFailure("\(name) executable not found near \(Bundle.main.bundleURL.path)")
+}
+
+struct ProcessOutput {
+    let status: Int32
+    let stdout: String
+    let stderr: String
+}
+
+/// Runs `executable` to completion with `environment` added to this process's.
+func runProcess(_ executable: URL, _ arguments: [String], environment: [String: String] = [:],
+                input: String? = nil) throws -> ProcessOutput {
+    let process = Process()
+    process.executableURL = executable
+    process.arguments = arguments
+    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    let out = Pipe(), err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    let inputPipe = Pipe()
+    process.standardInput = input == nil ? FileHandle.nullDevice : inputPipe
+    try process.run()
+    if let input {
+        inputPipe.fileHandleForWriting.write(Data(input.utf8))
+        try inputPipe.fileHandleForWriting.close()
+    }
+    // Read both pipes concurrently so that neither fills and blocks the child.
+    let errorData = LockedData()
+    let reader = Thread { errorData.set(err.fileHandleForReading.readDataToEndOfFile()) }
+    reader.start()
+    let stdout = out.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    while !errorData.isSet { usleep(1000) }
+    return ProcessOutput(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+                         stderr: String(decoding: errorData.value, as: UTF8.self))
+}
+
+/// `@unchecked Sendable`: every access goes through `lock`.
+final class LockedData: @unchecked Sendable {
+    private let lock = NSLock()
+    private var data: Data?
+    func set(_ value: Data) { lock.withLock { data = value } }
+    var isSet: Bool { lock.withLock { data != nil } }
+    var value: Data { lock.withLock { data ?? Data() } }
+}
+
+/// A real `spor-server` process on a loopback port, with its data directory.
+final class ServerProcess: @unchecked Sendable {
+    // `@unchecked Sendable`: `process` is replaced only by `restart()`, which tests
+    // call from one task at a time; the other fields never change.
+    let directory: String
+    private(set) var port: Int
+    private var process: Process
+    let executable: URL
+
+    /// Starts a server on a new data directory (`port` 0: any free port).
+    init(directory: String = temporaryDirectory(), port: Int = 0) throws {
+        self.directory = directory
+        executable = try builtExecutable("spor-server")
+        (process, self.port) = try Self.serve(executable, directory: directory, port: port)
+    }
+
+    private static func serve(_ executable: URL, directory: String, port: Int) throws -> (Process, Int) {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = ["serve", "--data", directory, "--listen", "127.0.0.1:\(port)", "--log-level", "error",
+                             "--hello-timeout", "120"]
+        let out = Pipe()
+        process.standardOutput = out
+        // Not the test runner's stderr: a server left running must not keep the
+        // runner's output open.
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        var text = ""
+        while true {
+            let chunk = out.fileHandleForReading.availableData
+            if chunk.isEmpty { throw TestFailure("spor-server exited before listening: \(text)") }
+            text += String(decoding: chunk, as: UTF8.self)
+            if let line = text.split(separator: "\n").first(where: { $0.hasPrefix("listening on 127.0.0.1:") }),
+               let port = Int(line.split(separator: ":").last ?? "") {
+                return (process, port)
+            }
+        }
+    }
+
+    var address: String { "127.0.0.1:\(port)" }
+
+    /// Adds an organisation and returns its token.
+    func addOrganisation(_ name: String, kind: String, code: String? = nil) throws -> String {
+        var arguments = ["org", "add", name, "--kind", kind, "--data", directory]
+        if let code { arguments += ["--code", code] }
+        let output = try runProcess(executable, arguments)
+        guard output.status == 0, let token = output.stdout.split(separator: "\n").last.map(String.init), token.hasPrefix("spor_") else {
+            throw TestFailure("org add \(name) failed: \(output.stderr)")
+        }
+        return token
+    }
+
+    func admin(_ arguments: [String]) throws -> ProcessOutput {
+        try runProcess(executable, arguments + ["--data", directory])
+    }
+
+    /// Kills the server (SIGKILL: no goodbye to clients).
+    func kill() {
+        if process.isRunning {
+            Foundation.kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+    }
+
+    /// Starts the server again on the same port and data.
+    func restart() throws {
+        kill()
+        (process, port) = try Self.serve(executable, directory: directory, port: port)
+    }
+
+    deinit { kill() }
+}
+
+/// Sets a workspace up against `server` without the CLI: the library's own setup.
+func setUpWorkspace(_ directory: String, server: ServerProcess, token: String) async throws -> Workspace {
+    let workspace = try Workspace(directory: directory)
+    guard let (host, port) = ServerSettings.parseAddress(server.address) else { throw TestFailure("bad address") }
+    let settings = ServerSettings(host: host, port: port, token: token)
+    let (connection, welcome) = try await SyncEngine.handshake(settings: settings, clientName: "test")
+    await connection.close()
+    _ = try workspace.configure(server: settings, organisation: welcome.organisation, organisationName: welcome.organisationName,
+                                organisationKind: welcome.organisationKind, agentPrefix: welcome.agentPrefix)
+    return workspace
+}

@@ -1,0 +1,220 @@
+import Foundation
+import GRDB
+import SporCRDT
+import SporProposal
+import SporTestSupport
+import Testing
+@testable import SporClient
+
+/// Three organisations' workspaces against one real `spor-server` process.
+struct Partners {
+    let server: ServerProcess
+    let aarhus: Workspace
+    let odense: Workspace
+    let midtjylland: Workspace
+
+    static func start() async throws -> Partners {
+        let server = try ServerProcess()
+        let tokens = try [("Aarhus Kommune", "kommune", "0751"), ("Odense Kommune", "kommune", "0461"),
+                          ("Region Midtjylland", "region", "1082")].map { try server.addOrganisation($0.0, kind: $0.1, code: $0.2) }
+        return Partners(server: server,
+                        aarhus: try await setUpWorkspace(temporaryDirectory(), server: server, token: tokens[0]),
+                        odense: try await setUpWorkspace(temporaryDirectory(), server: server, token: tokens[1]),
+                        midtjylland: try await setUpWorkspace(temporaryDirectory(), server: server, token: tokens[2]))
+    }
+
+    var all: [Workspace] { [aarhus, odense, midtjylland] }
+
+    @discardableResult
+    func sync(_ workspace: Workspace) async throws -> SyncReport {
+        try await SyncEngine(workspace: workspace).sync()
+    }
+}
+
+/// Number of change batches the server stored for `document` and their events: to
+/// check that nothing was stored twice.
+func serverEvents(_ server: ServerProcess, _ document: String) throws -> Int {
+    let database = try DatabaseQueue(path: (server.directory as NSString).appendingPathComponent("spor.sqlite"))
+    return try database.read { db in try Int.fetchOne(db, sql: "SELECT eventCount FROM document WHERE id = ?", arguments: [document]) ?? -1 }
+}
+
+@Suite("Sync engine against a real spor-server", .timeLimit(.minutes(3)))
+struct SyncEngineTests {
+    @Test("offline work by three organisations on the same section merges to one identical proposal everywhere")
+    func threeOrganisationsConverge() async throws {
+        let partners = try await Partners.start()
+        let id = try partners.aarhus.createProposal(title: "Skybrud på tværs", roundID: "2024-spring", now: february2024)
+        try partners.aarhus.change(id) { proposal in
+            try proposal.setSection(.summary, to: "Tre parter løser skybrud sammen.\n")
+            try proposal.addParticipant(ParticipantInput(organisation: .registered(#require(Organisation.withCode("0461"))), role: .partner))
+        }
+        try partners.aarhus.queueMember("0461", of: id)
+        try partners.aarhus.queueMember("1082", of: id)
+        let created = try await partners.sync(partners.aarhus)
+        #expect(created.createdOnServer == [id])
+        #expect(Set(created.membersAdded.map(\.organisation)) == ["0461", "1082"])
+        #expect(created.outboxRemaining == 0)
+
+        let odenseFirst = try await partners.sync(partners.odense)
+        #expect(odenseFirst.newDocuments == [id])
+        try await partners.sync(partners.midtjylland)
+
+        // Offline: all three edit the same section and other fields.
+        try partners.aarhus.change(id) { try $0.setSection(.summary, to: "Tre parter løser skybrud sammen i Aarhus.\n") }
+        try partners.odense.change(id) { try $0.setSection(.summary, to: "Odense: Tre parter løser skybrud sammen.\n") }
+        try partners.midtjylland.change(id) { proposal in
+            try proposal.setSection(.summary, to: "Tre parter løser skybrud og stormflod 🌊 sammen.\n")
+            _ = try proposal.addBudgetLine(BudgetLineInput(item: "Analyse", amount: 500_000, source: .klimaalliancen, year: 2025))
+        }
+        try partners.odense.change(id) { _ = try $0.addBudgetLine(BudgetLineInput(item: "Workshops", amount: 200_000, source: .own, year: 2025)) }
+
+        for workspace in [partners.midtjylland, partners.odense, partners.aarhus, partners.midtjylland, partners.odense] {
+            try await partners.sync(workspace)
+        }
+        let contents = try partners.all.map { try $0.proposal(id).content() }
+        #expect(contents[0] == contents[1] && contents[1] == contents[2])
+        #expect(contents[0].text(.summary) == "Odense: Tre parter løser skybrud og stormflod 🌊 sammen i Aarhus.\n")
+        #expect(Set(contents[0].budget.map(\.item)) == ["Analyse", "Workshops"])
+        #expect(try partners.all.allSatisfy { try $0.outbox().isEmpty })
+        #expect(try serverEvents(partners.server, id) == (try partners.aarhus.document(id).eventCount))
+    }
+
+    @Test("an unreachable server or a revoked token: a clear error, and every local change stays in the outbox")
+    func failuresKeepTheOutbox() async throws {
+        let partners = try await Partners.start()
+        let id = try partners.aarhus.createProposal(title: "T", roundID: "2024-spring", now: february2024)
+        try partners.aarhus.change(id) { try $0.setSection(.risks, to: "Regn 🌧") }
+        let outbox = try partners.aarhus.outbox()
+
+        partners.server.kill()
+        let unreachable = await #expect(throws: SyncError.self) { try await partners.sync(partners.aarhus) }
+        #expect(unreachable?.code == .unreachable)
+        #expect(unreachable?.message.contains(partners.server.address) == true)
+        #expect(try partners.aarhus.outbox() == outbox)
+
+        try partners.server.restart()
+        #expect(try partners.server.admin(["org", "revoke", "0751"]).status == 0)
+        let revoked = await #expect(throws: SyncError.self) { try await partners.sync(partners.aarhus) }
+        #expect(revoked?.code == .authenticationFailed)
+        #expect(revoked?.hint.contains("spor setup") == true)
+        #expect(try partners.aarhus.outbox() == outbox)
+
+        // A new token: everything goes up, once.
+        let rotated = try partners.server.admin(["token", "rotate", "0751"])
+        let token = try #require(rotated.stdout.split(separator: "\n").last.map(String.init))
+        _ = try await setUpWorkspace(partners.aarhus.directory, server: partners.server, token: token)
+        let report = try await partners.sync(partners.aarhus)
+        #expect(report.pushedChanges == 2)
+        #expect(try partners.aarhus.outbox().isEmpty)
+        #expect(try serverEvents(partners.server, id) == (try partners.aarhus.document(id).eventCount))
+    }
+
+    @Test("acknowledgements lost in a crash: the outbox is sent again and the server stores each change once")
+    func resendAfterLostAcknowledgement() async throws {
+        let partners = try await Partners.start()
+        let id = try partners.aarhus.createProposal(title: "T", roundID: "2024-spring", now: february2024)
+        for index in 0..<5 { try partners.aarhus.change(id) { try $0.setSection(.risks, to: "risiko \(index)") } }
+        // The workspace as it was before the sync — as if the process died after the
+        // server acknowledged but before the outbox entries were removed.
+        _ = try await partners.aarhus.database.writeWithoutTransaction { db in try db.checkpoint(.truncate) }
+        let savedAfterCheckpoint = try Data(contentsOf: URL(fileURLWithPath: partners.aarhus.path))
+        try await partners.sync(partners.aarhus)
+        let stored = try serverEvents(partners.server, id)
+        #expect(stored == (try partners.aarhus.document(id).eventCount))
+
+        let copy = temporaryDirectory()
+        try savedAfterCheckpoint.write(to: URL(fileURLWithPath: (copy as NSString).appendingPathComponent(Workspace.fileName)))
+        let restored = try Workspace(directory: copy)
+        #expect(try restored.outbox().count == 7)
+        let report = try await SyncEngine(workspace: restored).sync()
+        #expect(report.pushedChanges == 6, "the creation is recognised as done; the six batches are acknowledged again")
+        #expect(try restored.outbox().isEmpty)
+        #expect(try serverEvents(partners.server, id) == stored)
+    }
+
+    @Test("catch-up of a long history into a fresh workspace, and resuming from the version it has", .timeLimit(.minutes(3)))
+    func catchUp() async throws {
+        let partners = try await Partners.start()
+        let id = try partners.aarhus.createProposal(title: "Lang historie", roundID: "2024-spring", now: february2024)
+        var random = SeededRandom(seed: 7)
+        var expected = ""
+        for round in 0..<60 {
+            var text = try partners.aarhus.proposal(id).content().text(.activities)
+            for _ in 0..<20 {
+                let position = text.isEmpty ? 0 : Int.random(in: 0...text.count, using: &random)
+                let index = text.index(text.startIndex, offsetBy: position)
+                text.insert(contentsOf: "ø\(round) ", at: index)
+            }
+            try partners.aarhus.change(id) { try $0.setSection(.activities, to: text) }
+            expected = text
+        }
+        try partners.aarhus.queueMember("0461", of: id)
+        try await partners.sync(partners.aarhus)
+
+        let progress = ProgressLog()
+        let report = try await SyncEngine(workspace: partners.odense).sync(progress: { progress.append($0) })
+        let total = try partners.aarhus.document(id).eventCount
+        #expect(report.receivedEvents[id] == total)
+        #expect(try partners.odense.proposal(id).content().text(.activities) == expected)
+        #expect(progress.last?.eventsReceived == total)
+        #expect(progress.last?.documentsCaughtUp == 1)
+        // Caught up: one snapshot, no batches left to merge on open.
+        #expect(try partners.odense.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM change") } == 0)
+
+        // Resume: the next sync receives only what is new.
+        try partners.aarhus.change(id) { try $0.setSection(.risks, to: "ny") }
+        try await partners.sync(partners.aarhus)
+        let again = try await partners.sync(partners.odense)
+        #expect(again.receivedEvents[id] == (try partners.aarhus.document(id).eventCount) - total)
+        #expect(try partners.odense.document(id).eventCount == (try partners.aarhus.document(id).eventCount))
+    }
+
+    @Test("watching: a partner's saved change arrives live; the engine reconnects after the server restarts")
+    func watchAndReconnect() async throws {
+        let partners = try await Partners.start()
+        let id = try partners.aarhus.createProposal(title: "T", roundID: "2024-spring", now: february2024)
+        try partners.aarhus.queueMember("0461", of: id)
+        try await partners.sync(partners.aarhus)
+        try await partners.sync(partners.odense)
+
+        let retries = ProgressLog()
+        let watchers = [partners.aarhus, partners.odense].map { workspace in
+            Task {
+                try await SyncEngine(workspace: workspace).watch(onRetry: { _, _ in retries.append(SyncProgress()) },
+                                                                 backoff: ReconnectBackoff(base: .milliseconds(100), cap: .milliseconds(400)))
+            }
+        }
+        defer { watchers.forEach { $0.cancel() } }
+
+        try partners.aarhus.change(id) { try $0.setSection(.summary, to: "live fra Aarhus") }
+        try await waitUntil { try partners.odense.proposal(id).content().text(.summary) == "live fra Aarhus" }
+
+        partners.server.kill()
+        try partners.odense.change(id) { try $0.setSection(.risks, to: "skrevet mens serveren var nede") }
+        try await Task.sleep(for: .milliseconds(300))
+        try partners.server.restart()
+        try await waitUntil { try partners.aarhus.proposal(id).content().text(.risks) == "skrevet mens serveren var nede" }
+        #expect(retries.count >= 2, "both watchers noticed the drop and retried")
+        #expect(retries.count < 40, "no reconnect storm: \(retries.count) attempts")
+        try await waitUntil { try partners.odense.outbox().isEmpty }
+    }
+}
+
+/// Polls `condition` for up to 60 s (a guard against hangs, not a measurement).
+func waitUntil(_ condition: () throws -> Bool) async throws {
+    let deadline = ContinuousClock.now + .seconds(60)
+    while ContinuousClock.now < deadline {
+        if try condition() { return }
+        try await Task.sleep(for: .milliseconds(50))
+    }
+    throw TestFailure("condition not met within 60 s")
+}
+
+/// `@unchecked Sendable`: every access goes through `lock`.
+final class ProgressLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var entries: [SyncProgress] = []
+    func append(_ progress: SyncProgress) { lock.withLock { entries.append(progress) } }
+    var last: SyncProgress? { lock.withLock { entries.last } }
+    var count: Int { lock.withLock { entries.count } }
+}

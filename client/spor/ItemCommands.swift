@@ -1,0 +1,294 @@
+import ArgumentParser
+import Foundation
+import SporClient
+import SporCRDT
+import SporProposal
+
+/// Finds item `number` (1-based, as the list commands print it) or id ("751/ab@3").
+func item<T>(_ text: String, in items: [T], id: (T) -> ListItemID, kind: String, listCommand: String) throws -> T {
+    if let number = Int(text), number >= 1, number <= items.count { return items[number - 1] }
+    if let match = items.first(where: { id($0).description == text }) { return match }
+    let range = items.isEmpty ? "there are none" : "numbers are 1-\(items.count)"
+    throw CommandFailure(message: "there is no \(kind) \(String(reflecting: text)); \(range)",
+                         hint: "`\(listCommand)` lists them.", name: "unknownItem", exitCode: 2)
+}
+
+func enumValue<T: RawRepresentable & CaseIterable>(_ text: String, _ type: T.Type, name: String) throws -> T where T.RawValue == String {
+    if let value = T(rawValue: text) { return value }
+    throw CommandFailure.badInput("there is no \(name) \(String(reflecting: text))",
+                                  hint: "\(name.prefix(1).uppercased() + name.dropFirst())s: \(T.allCases.map(\.rawValue).joined(separator: ", ")).")
+}
+
+// MARK: - Budget
+
+struct Budget: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "budget", abstract: "Budget lines: add, remove, list.",
+                                                    subcommands: [BudgetList.self, BudgetAdd.self, BudgetRemove.self])
+}
+
+struct BudgetList: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List the budget lines with totals per source.")
+    @Argument(help: "The proposal's id.") var id: String
+    @OptionGroup var options: GlobalOptions
+
+    func run() throws {
+        let context = try Context.open()
+        let id = try context.proposalID(id)
+        let budget = try context.workspace.proposal(id).content().budget
+        var totals: [FundingSource: Int64] = [:]
+        for line in budget { if let source = line.source, let amount = line.amount { totals[source, default: 0] += amount } }
+        Output.emit(options, json: {
+            ["id": id, "lines": budget.enumerated().map { ContentJSON.budgetLine($0.offset + 1, $0.element) },
+             "totals": Dictionary(uniqueKeysWithValues: totals.map { ($0.key.rawValue, $0.value) })] as [String: Any]
+        }, text: {
+            guard !budget.isEmpty else { return "No budget lines: `spor budget add \(id) --item TEXT --amount KR --source SOURCE --year YEAR`." }
+            var lines = budget.enumerated().map { number, line in
+                "\(number + 1). \(line.item): \(Output.kroner(line.amount)) (\(line.source?.englishName ?? "?"), \(line.year.map(String.init) ?? "?"))"
+            }
+            for source in FundingSource.allCases where totals[source] != nil {
+                lines.append("Total \(source.englishName): \(Output.kroner(totals[source]))")
+            }
+            return lines.joined(separator: "\n")
+        })
+    }
+}
+
+struct BudgetAdd: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "add", abstract: "Add a budget line.")
+    @Argument(help: "The proposal's id.") var id: String
+    @Option(help: "What the money is for.") var item: String
+    @Option(help: "Amount in DKK (\"1.250.000\" works).") var amount: String
+    @Option(help: "klimaalliancen, own or other.") var source: String
+    @Option(help: "The year (2024-2030).") var year: Int
+    @OptionGroup var options: GlobalOptions
+
+    func run() throws {
+        let context = try Context.open()
+        let id = try context.proposalID(id)
+        let input = BudgetLineInput(item: item, amount: try Kroner.parse(amount, field: "budget.amount"),
+                                    source: try enumValue(source, FundingSource.self, name: "source"), year: year)
+        let line = try context.workspace.change(id, now: context.now) { proposal in try proposal.addBudgetLine(input) }
+        Output.emit(options, json: { ["id": id, "line": line.description] }, text: { "Added budget line \(line) to \(id)." })
+    }
+}
+
+struct BudgetRemove: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "remove", abstract: "Remove a budget line (its number from `spor budget list`).")
+    @Argument(help: "The proposal's id.") var id: String
+    @Argument(help: "The line's number or id.") var line: String
+    @OptionGroup var options: GlobalOptions
+
+    func run() throws {
+        let context = try Context.open()
+        let id = try context.proposalID(id)
+        let lineText = line
+        let removed = try context.workspace.change(id, now: context.now) { proposal in
+            let line = try item(lineText, in: try proposal.content().budget, id: \.id, kind: "budget line", listCommand: "spor budget list \(id)")
+            try proposal.removeBudgetLine(line.id)
+            return line
+        }
+        Output.emit(options, json: { ["id": id, "removed": removed.id.description] }, text: { "Removed budget line \(removed.item)." })
+    }
+}
+
+// MARK: - Participants
+
+struct Participants: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "participant", abstract: "Participants: add, remove, list.",
+                                                    subcommands: [ParticipantList.self, ParticipantAdd.self, ParticipantRemove.self])
+}
+
+struct ParticipantList: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List the participants.")
+    @Argument(help: "The proposal's id.") var id: String
+    @OptionGroup var options: GlobalOptions
+
+    func run() throws {
+        let context = try Context.open()
+        let id = try context.proposalID(id)
+        let participants = try context.workspace.proposal(id).content().participants
+        Output.emit(options, json: {
+            ["id": id, "participants": participants.enumerated().map { ContentJSON.participant($0.offset + 1, $0.element) }] as [String: Any]
+        }, text: {
+            guard !participants.isEmpty else { return "No participants." }
+            return participants.enumerated().map { number, participant in
+                let organisation = participant.organisation
+                return "\(number + 1). \(organisation?.name ?? "?") (\(organisation?.englishKind ?? "?")) — \(participant.role?.englishName ?? "no role")"
+                    + (participant.contactName.isEmpty ? "" : ", contact \(participant.contactName)")
+            }.joined(separator: "\n")
+        })
+    }
+}
+
+struct ParticipantAdd: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "add",
+        abstract: "Add a participant.",
+        discussion: """
+            --org takes a municipality's or region's code or name from the reference data; if it has \
+            an account on the server it becomes a member, so it sees the proposal at its next sync. \
+            Other partners: --name NAME --kind company|association|knowledgeInstitution|other, and \
+            --member ID to give their server account access.
+            """)
+    @Argument(help: "The proposal's id.") var id: String
+    @Option(help: "A municipality or region: code (\"0751\") or name (\"Aarhus\").") var org: String?
+    @Option(help: "Another organisation's name (with --kind).") var name: String?
+    @Option(help: "company, association, knowledgeInstitution or other (with --name).") var kind: String?
+    @Option(help: "lead, partner or observer.") var role: String
+    @Option(help: "The server account to make a member (default: the --org code).") var member: String?
+    @Option(help: "Contact person.") var contactName: String?
+    @Option(help: "Contact e-mail.") var contactEmail: String?
+    @Option(help: "Co-financing in cash, DKK.") var cash: String?
+    @Option(help: "Co-financing in hours.") var hours: Int64?
+    @OptionGroup var options: GlobalOptions
+
+    func run() throws {
+        let context = try Context.open()
+        let id = try context.proposalID(id)
+        let organisation: ParticipantOrganisation
+        switch (org, name) {
+        case let (org?, nil):
+            organisation = try ParticipantOrganisation(parsing: org, field: "participants.organisation")
+        case let (nil, name?):
+            guard let kind else { throw CommandFailure.badInput("--name needs --kind", hint: "Kinds: \(ParticipantOrganisation.OtherKind.allCases.map(\.rawValue).joined(separator: ", ")).") }
+            organisation = try ParticipantOrganisation(parsing: name, kind: try enumValue(kind, ParticipantOrganisation.OtherKind.self, name: "kind"),
+                                                       field: "participants.organisation")
+        default:
+            throw CommandFailure.badInput("give either --org CODE|NAME or --name NAME --kind KIND")
+        }
+        let input = ParticipantInput(organisation: organisation, role: try enumValue(role, ParticipantRole.self, name: "role"),
+                                     contactName: contactName, contactEmail: contactEmail,
+                                     cofinancingCash: try cash.map { text throws -> Int64 in try Kroner.parse(text, field: "participants.cofinancingCash") },
+                                     cofinancingHours: hours)
+        let added = try context.workspace.change(id, now: context.now) { proposal in try proposal.addParticipant(input) }
+        var account = member
+        if account == nil, case let .registered(registered) = organisation { account = registered.code }
+        let identity = try context.workspace.identity()
+        if let account, account != identity.organisation {
+            try context.workspace.queueMember(account, of: id, now: context.now)
+        }
+        Output.emit(options, json: { ["id": id, "participant": added.description, "member": account ?? NSNull()] as [String: Any] }, text: {
+            "Added \(organisation.name) as \(input.role?.englishName.lowercased() ?? "participant")"
+                + (account.map { " (\($0) gets access at the next sync if it has an account on the server)" } ?? "") + "."
+        })
+    }
+}
+
+struct ParticipantRemove: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "remove", abstract: "Remove a participant (its number from `spor participant list`).")
+    @Argument(help: "The proposal's id.") var id: String
+    @Argument(help: "The participant's number or id.") var participant: String
+    @OptionGroup var options: GlobalOptions
+
+    func run() throws {
+        let context = try Context.open()
+        let id = try context.proposalID(id)
+        let text = participant
+        let removed = try context.workspace.change(id, now: context.now) { proposal in
+            let participant = try item(text, in: try proposal.content().participants, id: \.id, kind: "participant",
+                                       listCommand: "spor participant list \(id)")
+            try proposal.removeParticipant(participant.id)
+            return participant
+        }
+        Output.emit(options, json: { ["id": id, "removed": removed.id.description] }, text: { "Removed \(removed.organisation?.name ?? "the participant")." })
+    }
+}
+
+// MARK: - Comments
+
+struct Comments: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "comment", abstract: "Comments on sections: add, reply, list, resolve.",
+                                                    subcommands: [CommentList.self, CommentAdd.self, CommentReply.self, CommentResolve.self])
+}
+
+struct CommentList: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List open comments (--all: resolved too).")
+    @Argument(help: "The proposal's id.") var id: String
+    @Flag(help: "Include resolved comments.") var all = false
+    @OptionGroup var options: GlobalOptions
+
+    func run() throws {
+        let context = try Context.open()
+        let id = try context.proposalID(id)
+        let comments = try context.workspace.proposal(id).content().comments.enumerated().filter { all || !$0.element.resolved }
+        Output.emit(options, json: { ["id": id, "comments": comments.map { ContentJSON.comment($0.offset + 1, $0.element) }] as [String: Any] }, text: {
+            guard !comments.isEmpty else { return all ? "No comments." : "No open comments." }
+            return comments.map { number, comment in
+                var lines = ["\(number + 1). [\(comment.section?.key ?? "?")] \(comment.author)\(comment.resolved ? " (resolved)" : ""): \(comment.text)",
+                             "   on: \"\(comment.quote)\""]
+                for reply in comment.replies { lines.append("   ↳ \(reply.author): \(reply.text)") }
+                return lines.joined(separator: "\n")
+            }.joined(separator: "\n")
+        })
+    }
+}
+
+struct CommentAdd: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "add", abstract: "Comment on a section, or on a quoted passage of it.")
+    @Argument(help: "The proposal's id.") var id: String
+    @Argument(help: "The section.") var section: String
+    @Option(help: "The comment.") var text: String
+    @Option(help: "The passage commented on (its first occurrence); default: the whole section.") var quote: String?
+    @OptionGroup var options: GlobalOptions
+
+    func run() throws {
+        let context = try Context.open()
+        let id = try context.proposalID(id)
+        let section = try context.section(section)
+        let (quote, text, now) = (quote, text, context.now)
+        let comment = try context.workspace.change(id, now: now) { proposal in
+            let sectionText = proposal.document.text(ProposalSchema.text(of: section))
+            let scalars = Array(sectionText.unicodeScalars)
+            var range = 0..<scalars.count
+            if let quote {
+                let needle = Array(quote.unicodeScalars)
+                guard !needle.isEmpty, let start = (0...max(0, scalars.count - needle.count)).first(where: { start in
+                    start + needle.count <= scalars.count && Array(scalars[start..<start + needle.count]) == needle
+                }) else {
+                    throw CommandFailure.badInput("\(section.key) does not contain \(String(reflecting: quote))")
+                }
+                range = start..<start + needle.count
+            }
+            return try proposal.addComment(on: section, range: range, text: text, at: now)
+        }
+        Output.emit(options, json: { ["id": id, "comment": comment.description] }, text: { "Added a comment to \(section.key)." })
+    }
+}
+
+struct CommentReply: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "reply", abstract: "Reply to a comment.")
+    @Argument(help: "The proposal's id.") var id: String
+    @Argument(help: "The comment's number or id.") var comment: String
+    @Option(help: "The reply.") var text: String
+    @OptionGroup var options: GlobalOptions
+
+    func run() throws {
+        let context = try Context.open()
+        let id = try context.proposalID(id)
+        let (target, text, now) = (comment, text, context.now)
+        try context.workspace.change(id, now: now) { proposal in
+            let comment = try item(target, in: try proposal.content().comments, id: \.id, kind: "comment", listCommand: "spor comment list \(id) --all")
+            _ = try proposal.reply(to: comment.id, text: text, at: now)
+        }
+        Output.emit(options, json: { ["id": id, "replied": target] }, text: { "Replied." })
+    }
+}
+
+struct CommentResolve: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "resolve", abstract: "Mark a comment resolved (--reopen: open again).")
+    @Argument(help: "The proposal's id.") var id: String
+    @Argument(help: "The comment's number or id.") var comment: String
+    @Flag(help: "Open the comment again.") var reopen = false
+    @OptionGroup var options: GlobalOptions
+
+    func run() throws {
+        let context = try Context.open()
+        let id = try context.proposalID(id)
+        let (target, resolved) = (comment, !reopen)
+        try context.workspace.change(id, now: context.now) { proposal in
+            let comment = try item(target, in: try proposal.content().comments, id: \.id, kind: "comment", listCommand: "spor comment list \(id) --all")
+            try proposal.setResolved(comment.id, resolved)
+        }
+        Output.emit(options, json: { ["id": id, "comment": target, "resolved": resolved] }, text: { resolved ? "Resolved." : "Reopened." })
+    }
+}

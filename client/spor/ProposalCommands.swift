@@ -1,0 +1,411 @@
+import ArgumentParser
+import Foundation
+import SporClient
+import SporCRDT
+import SporProposal
+
+struct New: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "new", abstract: "Start a proposal; prints its id.")
+
+    @Argument(help: "The proposal's title.") var title: String
+    @Option(help: "The round it is for (default: the next round still open; `spor rounds`).") var round: String?
+    @OptionGroup var options: GlobalOptions
+
+    func run() throws {
+        let context = try Context.open()
+        let roundID = try round ?? Self.nextOpenRound(context)
+        let id = try context.workspace.createProposal(title: title, roundID: roundID, calendar: context.calendar, now: context.now)
+        Output.emit(options, json: { ["id": id, "title": title, "round": roundID] }, text: { id })
+    }
+
+    static func nextOpenRound(_ context: Context) throws -> String {
+        for round in context.calendar.rounds {
+            if let deadline = try? round.deadlineInstant(for: .approval), deadline > context.now { return round.id }
+        }
+        throw CommandFailure(message: "no round is open now; the known rounds are \(context.calendar.rounds.map(\.id).joined(separator: ", "))",
+                             hint: "Pick one with --round ID, or add the new round the secretariat published: spor rounds add --from FILE.",
+                             name: "unknownRound", exitCode: 2)
+    }
+}
+
+struct List: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List the proposals in the workspace.")
+    @OptionGroup var options: GlobalOptions
+
+    func run() throws {
+        let context = try Context.open()
+        let proposals = try context.workspace.proposals()
+        Output.emit(options, json: {
+            proposals.map { ["id": $0.id, "title": $0.title, "events": $0.eventCount, "unsyncedChanges": $0.unsyncedChanges,
+                             "onServer": $0.onServer, "updatedAt": Output.iso($0.updatedAt)] as [String: Any] }
+        }, text: {
+            guard !proposals.isEmpty else { return "No proposals yet: `spor new \"Title\"` starts one, `spor sync` fetches your organisation's." }
+            return proposals.map { summary in
+                let sync = summary.unsyncedChanges > 0 ? "  (\(summary.unsyncedChanges) unsynced)" : ""
+                return "\(summary.id)  \(summary.title.isEmpty ? "(untitled)" : summary.title)\(sync)"
+            }.joined(separator: "\n")
+        })
+    }
+}
+
+struct Show: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "show", abstract: "Show a proposal: fields, sections, participants, budget.")
+    @Argument(help: "The proposal's id (or the start of it).") var id: String
+    @OptionGroup var options: GlobalOptions
+
+    func run() throws {
+        let context = try Context.open()
+        let id = try context.proposalID(id)
+        let proposal = try context.workspace.proposal(id)
+        let content = try proposal.content()
+        let status = ProcessStatus(of: content, at: context.now, calendar: context.calendar)
+        Output.emit(options, json: { ContentJSON.proposal(id: id, content, status: status) }, text: {
+            var lines = ["\(content.title.isEmpty ? "(untitled)" : content.title)  [\(id)]",
+                         "Round: \(content.roundID ?? "–")   Status: \(status.englishName)   Amount requested: \(Output.kroner(content.amountRequested))"]
+            if !content.participants.isEmpty {
+                lines.append("\nParticipants:")
+                for (number, participant) in content.participants.enumerated() {
+                    lines.append("  \(number + 1). \(participant.organisation?.name ?? "?") — \(participant.role?.englishName ?? "no role")")
+                }
+            }
+            if !content.budget.isEmpty {
+                lines.append("\nBudget:")
+                for (number, line) in content.budget.enumerated() {
+                    lines.append("  \(number + 1). \(line.item): \(Output.kroner(line.amount)) (\(line.source?.englishName ?? "?"), \(line.year.map(String.init) ?? "?"))")
+                }
+            }
+            for section in Section.allCases where section != .title {
+                let text = content.text(section)
+                guard !text.isEmpty else { continue }
+                lines.append("\n## \(section.englishTitle) [\(section.key)]\n\(text)")
+            }
+            let open = content.comments.filter { !$0.resolved }.count
+            if open > 0 { lines.append("\n\(open) open comment\(open == 1 ? "" : "s") (`spor comment list \(id)`).") }
+            for conflict in content.conflicts {
+                lines.append("⚠ conflict in \(conflict.field): \(conflict.candidates.map { String(reflecting: $0.value) }.joined(separator: " vs ")) — `spor conflicts \(id)`")
+            }
+            return lines.joined(separator: "\n")
+        })
+    }
+}
+
+struct SetField: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "set",
+        abstract: "Set a field: a section's text, amountRequested or round.",
+        discussion: "Fields: \(Proposal.settableFields.joined(separator: ", ")).")
+
+    @Argument(help: "The proposal's id.") var id: String
+    @Argument(help: "The field.") var field: String
+    @Argument(help: "The new value.") var value: String
+    @OptionGroup var options: GlobalOptions
+
+    func run() throws {
+        let context = try Context.open()
+        let id = try context.proposalID(id)
+        let calendar = context.calendar
+        try context.workspace.change(id, now: context.now) { proposal in
+            try proposal.set(field, to: value, calendar: calendar)
+        }
+        Output.emit(options, json: { ["id": id, "field": field, "saved": true] }, text: { "Saved \(field) of \(id)." })
+    }
+}
+
+struct Edit: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "edit",
+        abstract: "Edit a section in $EDITOR (or from a file), merged with partners' edits.",
+        discussion: """
+            The text you save is compared with the text the editor started from, and only the \
+            difference is recorded, so partners' edits to other parts of the section — even ones \
+            synced while the editor was open — are kept. If saving fails, your text is kept in a \
+            file whose name spor prints.
+            """)
+
+    @Argument(help: "The proposal's id.") var id: String
+    @Argument(help: "The section (\(Section.allCases.map(\.key).joined(separator: ", "))).") var section: String
+    @Option(name: .customLong("from"), help: "Read the new text from FILE, or - for standard input, instead of opening an editor.")
+    var source: String?
+    @OptionGroup var options: GlobalOptions
+
+    func run() throws {
+        let context = try Context.open()
+        let id = try context.proposalID(id)
+        let section = try context.section(section)
+        let document = try context.workspace.document(id)
+        let base = document.version
+        let original = document.text(ProposalSchema.text(of: section))
+        var keptFile: String?
+        let edited: String
+        if let source {
+            edited = try Self.read(source)
+        } else {
+            let file = try EditorSession(section: section, proposal: id, text: original)
+            edited = try file.run()
+            keptFile = file.path
+        }
+        // Editors add a final newline the text did not have; keep the text's own ending.
+        var text = edited
+        if source == nil, !original.hasSuffix("\n"), text.hasSuffix("\n") { text.removeLast() }
+        guard text != original else {
+            if let keptFile { try? FileManager.default.removeItem(atPath: keptFile) }
+            Output.emit(options, json: { ["id": id, "section": section.key, "changed": false] }, text: { "No changes to \(section.key)." })
+            return
+        }
+        do {
+            try context.workspace.change(id, now: context.now) { proposal in
+                try proposal.setSection(section, to: text, editedFrom: base)
+            }
+        } catch {
+            if let keptFile {
+                FileHandle.standardError.write(Data("spor: your text was NOT saved in the workspace; it is kept in \(keptFile)\n".utf8))
+            }
+            throw error
+        }
+        if let keptFile { try? FileManager.default.removeItem(atPath: keptFile) }
+        Output.emit(options, json: { ["id": id, "section": section.key, "changed": true] }, text: { "Saved \(section.key) of \(id)." })
+    }
+
+    static func read(_ source: String) throws -> String {
+        let data: Data
+        if source == "-" {
+            data = FileHandle.standardInput.readDataToEndOfFile()
+        } else {
+            guard let contents = FileManager.default.contents(atPath: source) else {
+                throw CommandFailure.badInput("cannot read \(source)")
+            }
+            data = contents
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw CommandFailure.badInput("\(source == "-" ? "standard input" : source) is not UTF-8 text")
+        }
+        return text
+    }
+}
+
+struct Check: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "check",
+        abstract: "Check a proposal against the call's rules and deadlines.",
+        discussion: "Exits with 1 when anything blocks submission.")
+    @Argument(help: "The proposal's id.") var id: String
+    @Option(help: "Check for this step: qualification or approval (default: the next one).") var step: String?
+    @OptionGroup var options: GlobalOptions
+
+    func run() throws {
+        let context = try Context.open()
+        let id = try context.proposalID(id)
+        let content = try context.workspace.proposal(id).content()
+        let step = try step.map(parseStep) ?? (content.submissions.contains { $0.step == .qualification } ? .approval : .qualification)
+        let findings = ProposalRules.validate(content, at: context.now, attempting: step, calendar: context.calendar)
+        let errors = findings.filter { $0.severity == .error }
+        Output.emit(options, json: {
+            ["id": id, "step": step.rawValue, "ready": errors.isEmpty, "findings": findings.map(ContentJSON.finding)] as [String: Any]
+        }, text: {
+            var lines = findings.map { "\($0.severity == .error ? "✗" : "!") [\($0.field)] \($0.english)" }
+            lines.append(errors.isEmpty ? "Ready to submit for \(step.englishName.lowercased())." : "\(errors.count) problem\(errors.count == 1 ? "" : "s") block submission.")
+            return lines.joined(separator: "\n")
+        })
+        if !errors.isEmpty { throw ExitCode(1) }
+    }
+}
+
+func parseStep(_ text: String) throws -> Step {
+    guard let step = Step(rawValue: text) else {
+        throw CommandFailure.badInput("there is no step \(String(reflecting: text))", hint: "Steps: \(Step.allCases.map(\.rawValue).joined(separator: ", ")).")
+    }
+    return step
+}
+
+struct Submit: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "submit",
+        abstract: "Submit the proposal as it is now (the lead partner, before the deadline).",
+        discussion: "Records the version and its content hash; `spor sync` sends it to the server.")
+    @Argument(help: "The proposal's id.") var id: String
+    @Option(help: "qualification or approval (default: the next one).") var step: String?
+    @OptionGroup var options: GlobalOptions
+
+    func run() throws {
+        let context = try Context.open()
+        let id = try context.proposalID(id)
+        let calendar = context.calendar, now = context.now
+        let chosen = try step.map(parseStep)
+        let submission = try context.workspace.change(id, now: now) { proposal in
+            let step = try chosen ?? (proposal.content().submissions.contains { $0.step == .qualification } ? .approval : .qualification)
+            return try proposal.submit(step, at: now, calendar: calendar)
+        }
+        Output.emit(options, json: { ["id": id, "submission": ContentJSON.submission(submission)] }, text: {
+            "Submitted \(id) for \(submission.step.englishName.lowercased()) (\(submission.roundID)); content hash \(submission.contentHash.prefix(16))…\nRun `spor sync` to send it."
+        })
+    }
+}
+
+struct Status: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "status", abstract: "Where a proposal is in the process, its deadlines, and what waits to sync.")
+    @Argument(help: "The proposal's id.") var id: String
+    @OptionGroup var options: GlobalOptions
+
+    func run() throws {
+        let context = try Context.open()
+        let id = try context.proposalID(id)
+        let content = try context.workspace.proposal(id).content()
+        let status = ProcessStatus(of: content, at: context.now, calendar: context.calendar)
+        let round = content.roundID.flatMap { try? context.calendar.round(id: $0) }
+        let outbox = try context.workspace.outbox().filter { $0.document == id }
+        let deadlines: [(Step, Date?)] = Step.allCases.map { ($0, try? round?.deadlineInstant(for: $0)) }
+        Output.emit(options, json: {
+            [
+                "id": id, "status": status.rawValue, "round": content.roundID ?? NSNull(),
+                "deadlines": Dictionary(uniqueKeysWithValues: deadlines.map { ($0.0.rawValue, Output.iso($0.1)) }),
+                "submissions": content.submissions.map(ContentJSON.submission),
+                "outbox": outbox.map { ["id": $0.id, "kind": Self.describe($0.kind), "lastError": $0.lastError ?? NSNull()] as [String: Any] },
+            ] as [String: Any]
+        }, text: {
+            var lines = ["\(content.title) [\(id)]: \(status.englishName) (\(status.danishName))"]
+            if let round { lines.append("Round: \(round.englishName)") }
+            for (step, deadline) in deadlines {
+                let passed = deadline.map { $0 <= context.now } ?? false
+                lines.append("  \(step.englishName) deadline: \(Output.local(deadline))\(passed ? " (passed)" : "")")
+            }
+            for submission in content.submissions {
+                lines.append("  submitted for \(submission.step.englishName.lowercased()) at \(Output.local(submission.submittedAt)) by \(submission.by)")
+            }
+            if outbox.isEmpty {
+                lines.append("Synced: nothing waits in the outbox.")
+            } else {
+                lines.append("\(outbox.count) change\(outbox.count == 1 ? "" : "s") wait to sync.")
+                for entry in outbox where entry.lastError != nil { lines.append("  refused by the server: \(entry.lastError ?? "")") }
+            }
+            return lines.joined(separator: "\n")
+        })
+    }
+
+    static func describe(_ kind: OutboxEntry.Kind) -> String {
+        switch kind {
+        case .create: "create"
+        case let .push(_, events): "change (\(events) events)"
+        case let .addMember(organisation): "add member \(organisation)"
+        }
+    }
+}
+
+struct Rounds: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "rounds", abstract: "List the rounds and their deadlines.", subcommands: [RoundsList.self, RoundsAdd.self],
+                                                    defaultSubcommand: RoundsList.self)
+}
+
+struct RoundsList: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List the rounds and their deadlines.")
+    @OptionGroup var options: GlobalOptions
+
+    func run() throws {
+        let context = try Context.open()
+        let rounds = context.calendar.rounds
+        Output.emit(options, json: {
+            rounds.map { round in
+                ["id": round.id, "danishName": round.danishName, "englishName": round.englishName,
+                 "qualificationDeadline": Output.iso(try? round.deadlineInstant(for: .qualification)),
+                 "approvalDeadline": Output.iso(try? round.deadlineInstant(for: .approval)),
+                 "committeeMeeting": round.committeeMeeting.description] as [String: Any]
+            }
+        }, text: {
+            rounds.map { round in
+                let qualification = try? round.deadlineInstant(for: .qualification)
+                let approval = try? round.deadlineInstant(for: .approval)
+                let open = (approval ?? .distantPast) > context.now ? "" : " (closed)"
+                return "\(round.id)  \(round.englishName)\(open)\n  qualification \(Output.local(qualification)), approval \(Output.local(approval)), committee \(round.committeeMeeting)"
+            }.joined(separator: "\n")
+        })
+    }
+}
+
+struct RoundsAdd: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "add", abstract: "Add a round the secretariat published (JSON, as for spor-server round add).")
+    @Option(name: .customLong("from"), help: "The round's JSON file, or - for standard input.") var source: String
+    @OptionGroup var options: GlobalOptions
+
+    func run() throws {
+        let context = try Context.open()
+        let round: Round
+        do {
+            round = try JSONDecoder().decode(Round.self, from: Data(try Edit.read(source).utf8))
+        } catch let error as CommandFailure {
+            throw error
+        } catch {
+            throw CommandFailure.badInput("the round is not valid JSON: \(error)")
+        }
+        try context.workspace.addRound(round)
+        Output.emit(options, json: { ["id": round.id, "added": true] }, text: { "Added round \(round.id)." })
+    }
+}
+
+struct Export: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "export", abstract: "Export a proposal as Markdown or print-ready HTML.")
+    @Argument(help: "The proposal's id.") var id: String
+    @Option(help: "md or html.") var format: String
+    @Option(help: "Write to FILE instead of standard output.") var out: String?
+    @Option(help: "da or en.") var language = "da"
+    @Flag(help: "Include open comments.") var comments = false
+    @OptionGroup var options: GlobalOptions
+
+    func run() throws {
+        let context = try Context.open()
+        let id = try context.proposalID(id)
+        guard format == "md" || format == "html" else {
+            throw CommandFailure.badInput("unknown format \(String(reflecting: format))", hint: "Formats: md, html.")
+        }
+        guard let language = ExportOptions.Language(rawValue: language) else {
+            throw CommandFailure.badInput("unknown language \(String(reflecting: language))",
+                                          hint: "Languages: \(ExportOptions.Language.allCases.map(\.rawValue).joined(separator: ", ")).")
+        }
+        let content = try context.workspace.proposal(id).content()
+        let exportOptions = ExportOptions(language: language, includeOpenComments: comments, now: context.now, calendar: context.calendar)
+        let text = format == "md" ? content.markdown(exportOptions) : content.html(exportOptions)
+        if let out {
+            do {
+                try Data(text.utf8).write(to: URL(fileURLWithPath: out), options: .atomic)
+            } catch {
+                throw CommandFailure(message: "cannot write \(out): \(error.localizedDescription)", name: "cannotWrite", exitCode: 4)
+            }
+            Output.emit(options, json: { ["id": id, "format": format, "file": out, "bytes": text.utf8.count] as [String: Any] },
+                        text: { "Wrote \(out)." })
+        } else if options.json {
+            Output.printJSON(["id": id, "format": format, "text": text])
+        } else {
+            FileHandle.standardOutput.write(Data(text.utf8))
+        }
+    }
+}
+
+struct Decide: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "decide",
+        abstract: "Record the secretariat's qualification or the committee's decision (secretariat only).",
+        discussion: "spor decide ID qualified|needsChanges|rejected --note TEXT  (qualification)\nspor decide ID approved|rejected --decision --note TEXT [--granted AMOUNT]")
+    @Argument(help: "The proposal's id.") var id: String
+    @Argument(help: "The result or outcome.") var result: String
+    @Flag(help: "Record the committee's decision instead of the qualification.") var decision = false
+    @Option(help: "The note to record.") var note = ""
+    @Option(help: "The amount granted (approvals).") var granted: String?
+    @OptionGroup var options: GlobalOptions
+
+    func run() throws {
+        let context = try Context.open()
+        let id = try context.proposalID(id)
+        let now = context.now
+        if decision {
+            guard let outcome = Decision.Outcome(rawValue: result) else {
+                throw CommandFailure.badInput("unknown outcome \(String(reflecting: result))", hint: "Outcomes: \(Decision.Outcome.allCases.map(\.rawValue).joined(separator: ", ")).")
+            }
+            let amount = try granted.map { text throws -> Int64 in try Kroner.parse(text, field: "grantedAmount") }
+            try context.workspace.change(id, now: now) { proposal in
+                try proposal.recordDecision(outcome, note: note, grantedAmount: amount, at: now)
+            }
+        } else {
+            guard let qualification = Qualification.Result(rawValue: result) else {
+                throw CommandFailure.badInput("unknown result \(String(reflecting: result))", hint: "Results: \(Qualification.Result.allCases.map(\.rawValue).joined(separator: ", ")); add --decision for the committee's decision.")
+            }
+            try context.workspace.change(id, now: now) { proposal in
+                try proposal.recordQualification(qualification, note: note, at: now)
+            }
+        }
+        Output.emit(options, json: { ["id": id, "recorded": result] }, text: { "Recorded \(result) for \(id); `spor sync` sends it." })
+    }
+}

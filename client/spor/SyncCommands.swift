@@ -1,0 +1,191 @@
+import ArgumentParser
+import Foundation
+import SporClient
+import SporProposal
+
+struct Setup: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "setup",
+        abstract: "Connect this workspace to a Spor server with your organisation's token.",
+        discussion: "The server says which organisation the token belongs to. Setting up again (a new token, a moved server) keeps all local work.")
+
+    @Option(help: "The server, HOST:PORT.") var server: String
+    @Option(help: "The organisation's token from the secretariat.") var token: String
+    @Flag(help: "Connect with TLS.") var tls = false
+    @Option(help: "Trust only this CA certificate (PEM) for TLS.") var caFile: String?
+    @OptionGroup var options: GlobalOptions
+
+    func run() async throws {
+        guard let (host, port) = ServerSettings.parseAddress(server) else {
+            throw CommandFailure.badInput("\(String(reflecting: server)) is not HOST:PORT", hint: "For example --server spor.klimaalliancen.dk:7070.")
+        }
+        let token = token.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !token.isEmpty else { throw CommandFailure.badInput("the token is empty") }
+        let context = try Context.open()
+        let settings = ServerSettings(host: host, port: port, token: token, tls: tls || caFile != nil, caFile: caFile)
+        let (connection, welcome) = try await SyncEngine.handshake(settings: settings, clientName: "spor 0.1 setup")
+        await connection.close()
+        let identity = try context.workspace.configure(server: settings, organisation: welcome.organisation,
+                                                       organisationName: welcome.organisationName,
+                                                       organisationKind: welcome.organisationKind, agentPrefix: welcome.agentPrefix)
+        Output.emit(options, json: {
+            ["workspace": context.workspace.directory, "server": settings.address, "organisation": identity.organisation,
+             "organisationName": identity.organisationName, "organisationKind": identity.organisationKind, "agent": identity.agent.name]
+        }, text: {
+            """
+            Workspace \(context.workspace.directory) is set up for \(identity.organisationName) (\(identity.organisation)) on \(settings.address).
+            Next: `spor new "Title"` to start a proposal, or `spor sync` to fetch your organisation's proposals.
+            """
+        })
+    }
+}
+
+struct WhoAmI: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "whoami", abstract: "Show the organisation, server and workspace.")
+    @OptionGroup var options: GlobalOptions
+
+    func run() throws {
+        let context = try Context.open()
+        let identity = try context.workspace.identity()
+        let server = try context.workspace.serverSettings()
+        let outbox = try context.workspace.outbox()
+        Output.emit(options, json: {
+            ["organisation": identity.organisation, "organisationName": identity.organisationName,
+             "organisationKind": identity.organisationKind, "agent": identity.agent.name,
+             "server": server?.address ?? NSNull(), "workspace": context.workspace.directory, "outbox": outbox.count] as [String: Any]
+        }, text: {
+            """
+            \(identity.organisationName) (\(identity.organisation), \(identity.organisationKind))
+            server:    \(server?.address ?? "none")\(server?.tls == true ? " (TLS)" : "")
+            workspace: \(context.workspace.directory)
+            agent:     \(identity.agent.name)
+            outbox:    \(outbox.count) change\(outbox.count == 1 ? "" : "s") waiting to sync
+            """
+        })
+    }
+}
+
+struct SyncCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sync",
+        abstract: "Exchange changes with the server.",
+        discussion: """
+            Fetches what partners changed and sends the outbox. With --watch, stays connected, \
+            sends local changes as they are saved and reconnects (with backoff) when the \
+            connection drops, until interrupted.
+            """)
+
+    @Flag(help: "Keep syncing until interrupted.") var watch = false
+    @OptionGroup var options: GlobalOptions
+
+    func run() async throws {
+        let context = try Context.open()
+        _ = try context.workspace.identity()
+        let lock = try SyncLock(workspace: context.workspace)
+        defer { withExtendedLifetime(lock) {} }
+        let engine = SyncEngine(workspace: context.workspace, clientName: "spor 0.1")
+        let display = ProgressDisplay(enabled: !options.json && isatty(STDERR_FILENO) == 1)
+        if watch {
+            let json = options.json
+            try await engine.watch(progress: display.update, onCaughtUp: { report in
+                display.finish()
+                Self.print(report, json: json)
+            }, onRetry: { error, delay in
+                display.finish()
+                let seconds = Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18
+                FileHandle.standardError.write(Data("spor: \(error.message); retrying in \(String(format: "%.1f", seconds)) s\n".utf8))
+            })
+            return
+        }
+        let report: SyncReport
+        do {
+            report = try await engine.sync(progress: display.update)
+        } catch {
+            display.finish()
+            throw error
+        }
+        display.finish()
+        Self.print(report, json: options.json)
+        if !report.refusals.isEmpty {
+            throw CommandFailure(message: "the server refused \(report.refusals.count) change\(report.refusals.count == 1 ? "" : "s"); they stay in the outbox",
+                                 hint: "`spor status ID` shows why.", name: "refused", exitCode: 3)
+        }
+    }
+
+    static func print(_ report: SyncReport, json: Bool) {
+        Output.emit(GlobalOptions.json(json), json: {
+            [
+                "receivedEvents": report.receivedEvents, "newDocuments": report.newDocuments.sorted(),
+                "createdOnServer": report.createdOnServer.sorted(), "pushedChanges": report.pushedChanges,
+                "pushedEvents": report.pushedEvents,
+                "membersAdded": report.membersAdded.map { ["document": $0.document, "organisation": $0.organisation] },
+                "refusals": report.refusals.map { ["document": $0.document, "message": $0.message] },
+                "outboxRemaining": report.outboxRemaining,
+            ] as [String: Any]
+        }, text: {
+            var lines: [String] = []
+            let received = report.totalReceivedEvents
+            lines.append("Received \(received) event\(received == 1 ? "" : "s") in \(report.receivedEvents.count) proposal\(report.receivedEvents.count == 1 ? "" : "s")"
+                         + (report.newDocuments.isEmpty ? "" : " (\(report.newDocuments.count) new: \(report.newDocuments.sorted().joined(separator: ", ")))")
+                         + "; sent \(report.pushedChanges) change\(report.pushedChanges == 1 ? "" : "s").")
+            for created in report.createdOnServer.sorted() { lines.append("Created \(created) on the server.") }
+            for member in report.membersAdded { lines.append("\(member.organisation) can now see \(member.document).") }
+            for refusal in report.refusals { lines.append("Refused: \(refusal.message)") }
+            lines.append(report.outboxRemaining == 0 ? "Everything is synced." : "\(report.outboxRemaining) change\(report.outboxRemaining == 1 ? "" : "s") still in the outbox.")
+            return lines.joined(separator: "\n")
+        })
+    }
+}
+
+extension GlobalOptions {
+    static func json(_ value: Bool) -> GlobalOptions {
+        var options = GlobalOptions()
+        options.json = value
+        return options
+    }
+}
+
+/// A one-line progress display on stderr for long catch-ups, redrawn at most ten
+/// times a second; only on a terminal.
+final class ProgressDisplay: Sendable {
+    private let enabled: Bool
+    private let state = LockedState()
+
+    init(enabled: Bool) { self.enabled = enabled }
+
+    func update(_ progress: SyncProgress) {
+        guard enabled, state.shouldDraw() else { return }
+        var line = "syncing: \(progress.documentsCaughtUp)/\(progress.documents) proposals"
+        if progress.eventsExpected > 1000 {
+            let percent = min(100, progress.eventsReceived * 100 / max(1, progress.eventsExpected))
+            let filled = percent / 5
+            line += " [\(String(repeating: "#", count: filled))\(String(repeating: ".", count: 20 - filled))] \(percent)%"
+        }
+        line += " \(progress.eventsReceived) events"
+        if progress.changesPushed > 0 { line += ", \(progress.changesPushed) sent" }
+        FileHandle.standardError.write(Data("\r\u{1B}[K\(line)".utf8))
+    }
+
+    func finish() {
+        guard enabled, state.drewSomething() else { return }
+        FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+    }
+
+    /// `@unchecked Sendable`: both fields are only touched under `lock`.
+    private final class LockedState: @unchecked Sendable {
+        private let lock = NSLock()
+        private var lastDraw = ContinuousClock.now - .seconds(1)
+        private var drew = false
+
+        func shouldDraw() -> Bool {
+            lock.withLock {
+                let now = ContinuousClock.now
+                guard now - lastDraw >= .milliseconds(100) else { return false }
+                lastDraw = now
+                drew = true
+                return true
+            }
+        }
+
+        func drewSomething() -> Bool { lock.withLock { drew } }
+    }
+}
