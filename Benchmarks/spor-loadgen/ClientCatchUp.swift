@@ -40,10 +40,7 @@ struct ClientCatchUp: AsyncParsableCommand {
             let home = temporaryDirectory("client-catchup-workspace")
             let workspace = try Workspace(directory: home)
             let settings = ServerSettings(host: "127.0.0.1", port: server.port, token: token)
-            let (connection, welcome) = try await SyncEngine.handshake(settings: settings, clientName: "loadgen")
-            await connection.close()
-            _ = try workspace.configure(server: settings, organisation: welcome.organisation, organisationName: welcome.organisationName,
-                                        organisationKind: welcome.organisationKind, agentPrefix: welcome.agentPrefix)
+            _ = try await SyncEngine.setUp(workspace, settings: settings, clientName: "loadgen")
             let start = ContinuousClock.now
             let report = try await SyncEngine(workspace: workspace).sync()
             timings.append(milliseconds(ContinuousClock.now - start))

@@ -144,6 +144,35 @@ public final class SyncEngine: Sendable {
         return (connection, welcome)
     }
 
+    /// Connects `workspace` to the server in `settings`: authenticates, stores the
+    /// server and the organisation the token belongs to, and the server's rounds.
+    /// What `spor setup` does; throws ``SyncError`` or ``WorkspaceError``.
+    public static func setUp(_ workspace: Workspace, settings: ServerSettings, clientName: String) async throws -> WorkspaceIdentity {
+        let (connection, welcome) = try await handshake(settings: settings, clientName: clientName)
+        do {
+            try await connection.send(.listRounds(request: 1))
+            let reply: SporMessage? = try await withTimeout(.seconds(10)) { () async throws -> SporMessage? in
+                var messages = connection.messages.makeAsyncIterator()
+                while let message = try await messages.next() {
+                    switch message {
+                    case .rounds, .error: return message
+                    default: continue
+                    }
+                }
+                return nil
+            }
+            await connection.close()
+            let identity = try workspace.configure(server: settings, organisation: welcome.organisation,
+                                                   organisationName: welcome.organisationName,
+                                                   organisationKind: welcome.organisationKind, agentPrefix: welcome.agentPrefix)
+            if case let .rounds(_, entries)? = reply { try workspace.storeServerRounds(entries) }
+            return identity
+        } catch {
+            await connection.close()
+            throw error
+        }
+    }
+
     /// Opens a connection to `settings` and exchanges HELLO/WELCOME: how `spor
     /// setup` learns which organisation a token belongs to.
     public static func handshake(settings: ServerSettings, clientName: String) async throws -> (WireConnection, SporMessage.Welcome) {

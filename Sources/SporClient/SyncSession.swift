@@ -12,6 +12,7 @@ import SporWireClient
 actor SyncSession {
     private enum Request {
         case list
+        case rounds
         case create(entry: Int64, document: String)
         case push(entry: Int64, document: String, events: Int)
         case addMember(entry: Int64, document: String, organisation: String)
@@ -96,6 +97,7 @@ actor SyncSession {
     private func start() async throws {
         localDocuments = Set(try workspace.proposals().map(\.id))
         lastDataVersion = try await workspace.dataVersion()
+        try await send(.listRounds(request: request(.rounds)))
         try await send(.listDocuments(request: request(.list)))
     }
 
@@ -110,6 +112,9 @@ actor SyncSession {
             case let .documents(request, entries):
                 pending[request] = nil
                 try await listedDocuments(entries)
+            case let .rounds(request, entries):
+                pending[request] = nil
+                try workspace.storeServerRounds(entries)
             case let .events(events):
                 try await merge(events.document, events.batches)
             case let .caughtUp(document, _):
@@ -120,7 +125,7 @@ actor SyncSession {
                 try await succeeded(request, newEvents: newEvents)
             case let .error(error):
                 try await refused(error)
-            case .pong, .welcome, .hello, .createDocument, .addMember, .listDocuments, .subscribe, .unsubscribe, .push:
+            case .pong, .welcome, .hello, .createDocument, .addMember, .listDocuments, .listRounds, .subscribe, .unsubscribe, .push:
                 break
             }
             try await pumpOutbox()
@@ -131,10 +136,12 @@ actor SyncSession {
     }
 
     private func listedDocuments(_ entries: [SporMessage.DocumentEntry]) async throws {
-        let firstListing = !listed
         listed = true
-        var documents = Set(entries.map(\.document))
-        if firstListing { documents.formUnion(localDocuments) }
+        // The server's list is what this organisation may see. A local proposal not
+        // on it is either waiting to be created (its outbox entry does that) or one
+        // the server does not show this organisation: it stays local and its
+        // changes stay in the outbox, reported by `outboxRemaining`.
+        let documents = Set(entries.map(\.document))
         let outbox = try await workspace.asyncOutbox()
         let toCreate = Set(outbox.filter { $0.kind == .create }.map(\.document))
         var local: [String: Int] = [:]
@@ -191,7 +198,7 @@ actor SyncSession {
     private func succeeded(_ id: UInt64, newEvents: Int) async throws {
         guard let request = pending.removeValue(forKey: id) else { return }
         switch request {
-        case .list:
+        case .list, .rounds:
             break
         case let .create(entry, document):
             try await workspace.acknowledge(entry)
@@ -215,14 +222,27 @@ actor SyncSession {
 
     private func refused(_ error: SporMessage.ErrorReport) async throws {
         guard error.request != 0, let request = pending.removeValue(forKey: error.request) else {
-            // Not an answer to a request: the server is closing the connection.
-            let code: SyncError.Code = error.knownCode == .unauthenticated ? .authenticationFailed : .connectionLost
-            fail(SyncError(code, "the server ended the connection: \(error.message)"))
+            if error.code < 20 {
+                // A connection-level code: the server is closing the connection.
+                let code: SyncError.Code = error.knownCode == .unauthenticated ? .authenticationFailed : .connectionLost
+                fail(SyncError(code, "the server ended the connection: \(error.message)"))
+                return
+            }
+            // A refused SUBSCRIBE (it carries no request id; the message names the
+            // document): stop waiting for that document's catch-up.
+            if let document = awaitingCaughtUp.first(where: { error.message.contains(String(reflecting: $0)) }) {
+                awaitingCaughtUp.remove(document)
+                subscribed.remove(document)
+                blocked.insert(document)
+                report.refusals.append(.init(document: document, message: "subscribing to \(document): \(error.message)"))
+            }
             return
         }
         switch request {
         case .list:
             fail(SyncError(.incompatibleServer, "the server refused to list proposals: \(error.message)"))
+        case .rounds:
+            break  // The workspace keeps the rounds it had.
         case let .create(entry, document):
             inFlight.remove(entry)
             creating.remove(document)

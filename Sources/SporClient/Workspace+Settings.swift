@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import SporCRDT
 import SporProposal
+import SporWire
 
 /// How to reach the server: stored by `spor setup`.
 public struct ServerSettings: Sendable, Hashable {
@@ -157,32 +158,61 @@ extension Workspace {
 }
 
 extension Workspace {
-    static let roundsKey = "rounds"
+    static let localRoundsKey = "rounds"
+    static let serverRoundsKey = "rounds.server"
 
-    /// The rounds this workspace knows: the built-in ones and those added with
-    /// ``addRound(_:)`` (the secretariat publishes new rounds as JSON, the same form
-    /// `spor-server round add` takes).
+    /// The rounds this workspace knows: the built-in ones, those the server's calendar
+    /// had at the last sync (the secretariat publishes rounds with `spor-server round
+    /// add`), and any added here with ``addRound(_:)``. A round id is taken once, in
+    /// that order.
     public func roundCalendar() throws -> RoundCalendar {
         var calendar = RoundCalendar.builtIn
-        for round in try addedRounds() { try calendar.add(round) }
+        for round in try storedRounds(Self.serverRoundsKey) + storedRounds(Self.localRoundsKey)
+        where !calendar.rounds.contains(where: { $0.id == round.id }) {
+            try calendar.add(round)
+        }
         return calendar
     }
 
-    /// Adds `round`, checked like the server checks it (order of deadlines, unique id).
+    /// Adds `round` to this workspace only, checked like the server checks it (order of
+    /// deadlines, unique id).
     public func addRound(_ round: Round) throws {
-        var rounds = try addedRounds()
         var calendar = try roundCalendar()
         try calendar.add(round)
-        rounds.append(round)
+        try storeRounds(try storedRounds(Self.localRoundsKey) + [round], key: Self.localRoundsKey)
+    }
+
+    /// Replaces the rounds learnt from the server (the sync engine calls this with the
+    /// server's calendar). Rounds that do not pass ``RoundCalendar/add(_:)`` are left out.
+    func storeServerRounds(_ entries: [SporMessage.RoundEntry]) throws {
+        var calendar = RoundCalendar.builtIn
+        var rounds: [Round] = []
+        for entry in entries where !calendar.rounds.contains(where: { $0.id == entry.id }) {
+            guard let round = try? Self.round(from: entry), (try? calendar.add(round)) != nil else { continue }
+            rounds.append(round)
+        }
+        try storeRounds(rounds, key: Self.serverRoundsKey)
+    }
+
+    static func round(from entry: SporMessage.RoundEntry) throws -> Round {
+        let field = "rounds[\(entry.id)]"
+        return Round(id: entry.id, danishName: entry.danishName, englishName: entry.englishName,
+                     opens: entry.opens.isEmpty ? nil : try LocalDateTime(parsing: entry.opens, field: field + ".opens"),
+                     qualificationDeadline: try LocalDateTime(parsing: entry.qualificationDeadline, field: field + ".qualificationDeadline"),
+                     approvalDeadline: try LocalDateTime(parsing: entry.approvalDeadline, field: field + ".approvalDeadline"),
+                     committeeMeeting: try CalendarDate(parsing: entry.committeeMeeting, field: field + ".committeeMeeting"))
+    }
+
+    private func storeRounds(_ rounds: [Round], key: String) throws {
         let json = String(decoding: try JSONEncoder().encode(rounds), as: UTF8.self)
         try write { db in
             try db.execute(sql: "INSERT INTO setting (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                           arguments: [Self.roundsKey, json])
+                           arguments: [key, json])
         }
     }
 
-    private func addedRounds() throws -> [Round] {
-        guard let json = try read({ db in try String.fetchOne(db, sql: "SELECT value FROM setting WHERE key = ?", arguments: [Self.roundsKey]) }) else {
+    private func storedRounds(_ key: String) throws -> [Round] {
+        guard let json = try read({ db in try String.fetchOne(db, sql: "SELECT value FROM setting WHERE key = ?", arguments: [key]) }) else {
             return []
         }
         return try JSONDecoder().decode([Round].self, from: Data(json.utf8))

@@ -119,6 +119,8 @@ struct ClientConnection {
             })
         case let .listDocuments(request):
             outbox.enqueue(.documents(request: request, documents: try await server.store.documents(visibleTo: account)))
+        case let .listRounds(request):
+            outbox.enqueue(.rounds(request: request, rounds: try await server.store.roundEntries()))
         case let .subscribe(document, vector):
             try await subscribe(document, from: vector, account: account)
         case let .unsubscribe(document):
@@ -128,7 +130,7 @@ struct ClientConnection {
             try await push(request, document, changes, account: account)
         case .hello:
             return .init(code: .protocolViolation, message: "HELLO may only be sent once, as the first message")
-        case .welcome, .events, .caughtUp, .pushAck, .ok, .documents, .error:
+        case .welcome, .events, .caughtUp, .pushAck, .ok, .documents, .rounds, .error:
             return .init(code: .protocolViolation, message: "\(message.type) is a server message; clients may not send it")
         }
         return nil

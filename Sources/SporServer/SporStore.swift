@@ -232,6 +232,21 @@ public final class SporStore: Sendable {
         return calendar
     }
 
+    /// The calendar as LIST_ROUNDS answers it: built-in rounds, then those added here,
+    /// in calendar order. Read off the caller's thread.
+    public func roundEntries() async throws -> [SporMessage.RoundEntry] {
+        let stored = try await pool.read { db in try String.fetchAll(db, sql: "SELECT json FROM round ORDER BY rowid") }
+        var calendar = RoundCalendar.builtIn
+        for json in stored { try calendar.add(try JSONDecoder().decode(Round.self, from: Data(json.utf8))) }
+        return calendar.rounds.map { round in
+            SporMessage.RoundEntry(id: round.id, danishName: round.danishName, englishName: round.englishName,
+                                   opens: round.opens?.description ?? "",
+                                   qualificationDeadline: round.qualificationDeadline.description,
+                                   approvalDeadline: round.approvalDeadline.description,
+                                   committeeMeeting: round.committeeMeeting.description)
+        }
+    }
+
     /// Adds a round after checking it against the others (``RoundCalendar/add(_:)``).
     public func addRound(_ round: Round) throws {
         var calendar = try rounds()

@@ -46,8 +46,20 @@ extension SporMessage {
             buffer.writeVarint(request)
             buffer.writeWireString(document)
             buffer.writeWireString(organisation)
-        case let .listDocuments(request), let .ok(request):
+        case let .listDocuments(request), let .ok(request), let .listRounds(request):
             buffer.writeVarint(request)
+        case let .rounds(request, rounds):
+            buffer.writeVarint(request)
+            buffer.writeVarint(rounds.count)
+            for round in rounds {
+                buffer.writeWireString(round.id)
+                buffer.writeWireString(round.danishName)
+                buffer.writeWireString(round.englishName)
+                buffer.writeWireString(round.opens)
+                buffer.writeWireString(round.qualificationDeadline)
+                buffer.writeWireString(round.approvalDeadline)
+                buffer.writeWireString(round.committeeMeeting)
+            }
         case let .subscribe(document, version), let .caughtUp(document, version):
             buffer.writeWireString(document)
             buffer.writeVersionVector(version)
@@ -127,6 +139,25 @@ extension SporMessage {
             message = .listDocuments(request: try reader.readVarint("request"))
         case .ok:
             message = .ok(request: try reader.readVarint("request"))
+        case .listRounds:
+            message = .listRounds(request: try reader.readVarint("request"))
+        case .rounds:
+            let request = try reader.readVarint("request")
+            let count = try reader.readCount("round count", atMost: reader.buffer.readableBytes / 7)
+            var rounds: [RoundEntry] = []
+            rounds.reserveCapacity(count)
+            for _ in 0..<count {
+                let id = try reader.readName("round id")
+                let danish = try reader.readString("Danish name", atMost: SporProtocol.maxTextBytes)
+                let english = try reader.readString("English name", atMost: SporProtocol.maxTextBytes)
+                let opens = try reader.readString("opens", atMost: SporProtocol.maxNameBytes)
+                let qualification = try reader.readString("qualification deadline", atMost: SporProtocol.maxNameBytes)
+                let approval = try reader.readString("approval deadline", atMost: SporProtocol.maxNameBytes)
+                let meeting = try reader.readString("committee meeting", atMost: SporProtocol.maxNameBytes)
+                rounds.append(RoundEntry(id: id, danishName: danish, englishName: english, opens: opens,
+                                         qualificationDeadline: qualification, approvalDeadline: approval, committeeMeeting: meeting))
+            }
+            message = .rounds(request: request, rounds: rounds)
         case .subscribe:
             let document = try reader.readName("document")
             message = .subscribe(document: document, version: try reader.readVersionVector("version"))

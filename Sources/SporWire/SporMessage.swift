@@ -4,8 +4,8 @@ import SporCRDT
 /// ``MessageType``; Protocol/SPEC.md gives every field's encoding.
 ///
 /// Client → server: `hello`, `createDocument`, `addMember`, `listDocuments`,
-/// `subscribe`, `unsubscribe`, `push`. Server → client: `welcome`, `events`,
-/// `caughtUp`, `pushAck`, `ok`, `documents`, `error`. Either way: `ping`, `pong`.
+/// `subscribe`, `unsubscribe`, `push`, `listRounds`. Server → client: `welcome`,
+/// `events`, `caughtUp`, `pushAck`, `ok`, `documents`, `rounds`, `error`. Either way: `ping`, `pong`.
 public enum SporMessage: Sendable, Hashable {
     case hello(Hello)
     case welcome(Welcome)
@@ -22,6 +22,8 @@ public enum SporMessage: Sendable, Hashable {
     case pushAck(request: UInt64, document: String, newEvents: Int)
     case ok(request: UInt64)
     case documents(request: UInt64, documents: [DocumentEntry])
+    case listRounds(request: UInt64)
+    case rounds(request: UInt64, rounds: [RoundEntry])
     case error(ErrorReport)
 
     /// The first message of a connection, client → server.
@@ -93,6 +95,30 @@ public enum SporMessage: Sendable, Hashable {
         }
     }
 
+    /// A round of the call as the server's calendar has it. Times are local
+    /// (Europe/Copenhagen) "YYYY-MM-DD HH:MM", the meeting a date "YYYY-MM-DD";
+    /// `opens` is empty when the round has no opening time.
+    public struct RoundEntry: Sendable, Hashable {
+        public var id: String
+        public var danishName: String
+        public var englishName: String
+        public var opens: String
+        public var qualificationDeadline: String
+        public var approvalDeadline: String
+        public var committeeMeeting: String
+
+        public init(id: String, danishName: String, englishName: String, opens: String,
+                    qualificationDeadline: String, approvalDeadline: String, committeeMeeting: String) {
+            self.id = id
+            self.danishName = danishName
+            self.englishName = englishName
+            self.opens = opens
+            self.qualificationDeadline = qualificationDeadline
+            self.approvalDeadline = approvalDeadline
+            self.committeeMeeting = committeeMeeting
+        }
+    }
+
     /// A refusal or failure. `request` is the request it answers, 0 when none.
     public struct ErrorReport: Sendable, Hashable {
         public var request: UInt64
@@ -126,12 +152,14 @@ public enum SporMessage: Sendable, Hashable {
         case subscribe = 0x13
         case unsubscribe = 0x14
         case push = 0x15
+        case listRounds = 0x16
         case welcome = 0x81
         case events = 0x82
         case caughtUp = 0x83
         case pushAck = 0x84
         case ok = 0x85
         case documents = 0x86
+        case rounds = 0x87
         case error = 0x8F
     }
 
@@ -152,6 +180,8 @@ public enum SporMessage: Sendable, Hashable {
         case .pushAck: .pushAck
         case .ok: .ok
         case .documents: .documents
+        case .listRounds: .listRounds
+        case .rounds: .rounds
         case .error: .error
         }
     }

@@ -120,6 +120,33 @@ struct CLIProcessTests {
         }
     }
 
+    @Test("rounds the secretariat publishes on the server reach workspaces at setup and at sync")
+    func roundsFromTheServer() throws {
+        let server = try ServerProcess()
+        var cli = try CLI()
+        cli.now = "2026-12-01T12:00:00Z"
+        let added = try server.admin(["round", "add", "--id", "2027-spring", "--danish-name", "Forår 2027", "--english-name", "Spring 2027",
+                                      "--qualification-deadline", "2027-03-01 12:00", "--approval-deadline", "2027-04-05 12:00",
+                                      "--committee-meeting", "2027-05-18"])
+        #expect(added.status == 0, "\(added.stderr)")
+        try cli.ok("setup", "--server", server.address, "--token", try server.addOrganisation("Aarhus Kommune", kind: "kommune", code: "0751"))
+        let id = try cli.ok("new", "Forår").trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(try cli.json("show", id)["round"] as? String == "2027-spring")
+        let status = try cli.json("status", id)
+        #expect((status["deadlines"] as? [String: String])?["qualification"] == "2027-03-01T11:00:00Z", "12:00 Copenhagen winter time")
+
+        _ = try server.admin(["round", "add", "--id", "2027-autumn", "--danish-name", "Efterår 2027", "--english-name", "Autumn 2027",
+                              "--qualification-deadline", "2027-09-01 12:00", "--approval-deadline", "2027-10-04 12:00",
+                              "--committee-meeting", "2027-11-16"])
+        #expect(!(try cli.ok("rounds")).contains("2027-autumn"))
+        try cli.ok("sync")
+        #expect(try cli.ok("rounds").contains("2027-autumn"))
+        try cli.ok("set", id, "round", "2027-autumn")
+        let wrong = try cli.run("set", id, "round", "2031-spring")
+        #expect(wrong.status == 2)
+        #expect(wrong.stderr.contains("2027-autumn"), "the error lists the known rounds")
+    }
+
     @Test("bad input: the error names what was wrong and lists what is valid; exit codes follow `spor help`")
     func badInput() throws {
         let cli = try CLI()

@@ -164,7 +164,7 @@ enum RandomMessages {
     }
 
     static func message(_ random: inout SeededRandom) -> SporMessage {
-        switch Int.random(in: 0...15, using: &random) {
+        switch Int.random(in: 0...17, using: &random) {
         case 0: .hello(.init(versions: 1...Int.random(in: 1...9, using: &random), token: text(&random), client: text(&random)))
         case 1: .welcome(.init(version: 1, organisation: name(&random), organisationName: text(&random), organisationKind: "region",
                                agentPrefix: name(&random) + "/", maxFrameBytes: Int.random(in: 1...1 << 30, using: &random),
@@ -184,6 +184,11 @@ enum RandomMessages {
         case 13: .ok(request: varint(&random))
         case 14: .documents(request: varint(&random), documents: (0..<Int.random(in: 0...5, using: &random)).map { _ in
             .init(document: name(&random), events: Int.random(in: 0...1_000_000, using: &random))
+        })
+        case 15: .listRounds(request: varint(&random))
+        case 16: .rounds(request: varint(&random), rounds: (0..<Int.random(in: 0...3, using: &random)).map { _ in
+            .init(id: name(&random), danishName: text(&random), englishName: text(&random), opens: name(&random),
+                  qualificationDeadline: name(&random), approvalDeadline: name(&random), committeeMeeting: name(&random))
         })
         default: .error(.init(request: varint(&random), rawCode: UInt16(Int.random(in: 0...65535, using: &random)), message: text(&random)))
         }

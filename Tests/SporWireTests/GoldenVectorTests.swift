@@ -50,6 +50,10 @@ struct GoldenVectorTests {
             ("push-ack", .pushAck(request: 7, document: "p1", newEvents: 4)),
             ("ok", .ok(request: 9)),
             ("documents", .documents(request: 2, documents: [.init(document: "p1", events: 5), .init(document: "p2", events: 0)])),
+            ("list-rounds", .listRounds(request: 6)),
+            ("rounds", .rounds(request: 6, rounds: [.init(id: "2025-spring", danishName: "Forår 2025", englishName: "Spring 2025", opens: "",
+                                                         qualificationDeadline: "2025-03-03T12:00", approvalDeadline: "2025-04-07T12:00",
+                                                         committeeMeeting: "2025-05-20")])),
             ("error", .error(.init(request: 0, code: .notFound, message: "nej"))),
             ("error-unicode", .error(.init(request: 5, code: .forbidden, message: "Ærø"))),
         ]

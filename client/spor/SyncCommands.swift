@@ -22,11 +22,7 @@ struct Setup: AsyncParsableCommand {
         guard !token.isEmpty else { throw CommandFailure.badInput("the token is empty") }
         let context = try Context.open()
         let settings = ServerSettings(host: host, port: port, token: token, tls: tls || caFile != nil, caFile: caFile)
-        let (connection, welcome) = try await SyncEngine.handshake(settings: settings, clientName: "spor 0.1 setup")
-        await connection.close()
-        let identity = try context.workspace.configure(server: settings, organisation: welcome.organisation,
-                                                       organisationName: welcome.organisationName,
-                                                       organisationKind: welcome.organisationKind, agentPrefix: welcome.agentPrefix)
+        let identity = try await SyncEngine.setUp(context.workspace, settings: settings, clientName: "spor 0.1 setup")
         Output.emit(options, json: {
             ["workspace": context.workspace.directory, "server": settings.address, "organisation": identity.organisation,
              "organisationName": identity.organisationName, "organisationKind": identity.organisationKind, "agent": identity.agent.name]

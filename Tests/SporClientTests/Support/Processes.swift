@@ -144,10 +144,6 @@ final class ServerProcess: @unchecked Sendable {
 func setUpWorkspace(_ directory: String, server: ServerProcess, token: String) async throws -> Workspace {
     let workspace = try Workspace(directory: directory)
     guard let (host, port) = ServerSettings.parseAddress(server.address) else { throw TestFailure("bad address") }
-    let settings = ServerSettings(host: host, port: port, token: token)
-    let (connection, welcome) = try await SyncEngine.handshake(settings: settings, clientName: "test")
-    await connection.close()
-    _ = try workspace.configure(server: settings, organisation: welcome.organisation, organisationName: welcome.organisationName,
-                                organisationKind: welcome.organisationKind, agentPrefix: welcome.agentPrefix)
+    _ = try await SyncEngine.setUp(workspace, settings: ServerSettings(host: host, port: port, token: token), clientName: "test")
     return workspace
 }
