@@ -47,6 +47,9 @@ public final class WireConnection: Sendable {
         self.messages = messages
     }
 
+    /// Messages received and not yet read from ``messages`` (tests of the bound).
+    var unreadMessages: Int { messages.flow.unread }
+
     /// The server's messages as an async sequence whose consumption reopens reading.
     public struct Messages: AsyncSequence, Sendable {
         public typealias Element = SporMessage
@@ -148,6 +151,9 @@ final class InboundFlow: Sendable {
     }
 
     private let state = Mutex(State())
+
+    /// Messages received and not yet taken by the reader.
+    var unread: Int { state.withLock { $0.unread } }
 
     /// Counts a message handed to the stream.
     func received() {
