@@ -18,6 +18,14 @@ public struct SyncProgress: Sendable, Hashable {
     public var changesPushed = 0
 }
 
+/// Something a watching sync did after catching up.
+public enum SyncActivity: Sendable, Hashable {
+    /// A partner's changes arrived and were stored.
+    case received(document: String, events: Int)
+    /// A local change was acknowledged by the server.
+    case sent(document: String, events: Int)
+}
+
 /// What a sync did.
 public struct SyncReport: Sendable, Hashable {
     public struct Refusal: Sendable, Hashable {
@@ -104,6 +112,7 @@ public final class SyncEngine: Sendable {
     /// revoked token).
     public func watch(progress: (@Sendable (SyncProgress) -> Void)? = nil,
                       onCaughtUp: (@Sendable (SyncReport) -> Void)? = nil,
+                      onActivity: (@Sendable (SyncActivity) -> Void)? = nil,
                       onRetry: (@Sendable (SyncError, Duration) -> Void)? = nil,
                       backoff: ReconnectBackoff = ReconnectBackoff()) async throws {
         var backoff = backoff
@@ -114,7 +123,7 @@ public final class SyncEngine: Sendable {
                 let (connection, welcome) = try await connect()
                 backoff.reset()
                 _ = try await SyncSession(engine: self, connection: connection, welcome: welcome, watching: true,
-                                          progress: progress, onCaughtUp: onCaughtUp).run()
+                                          progress: progress, onCaughtUp: onCaughtUp, onActivity: onActivity).run()
                 failure = SyncError(.connectionLost, "the server closed the connection")
             } catch let error as SyncError where error.isTransient {
                 failure = error

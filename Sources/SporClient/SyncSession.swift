@@ -28,6 +28,7 @@ actor SyncSession {
     private let watching: Bool
     private let progressHandler: (@Sendable (SyncProgress) -> Void)?
     private let onCaughtUp: (@Sendable (SyncReport) -> Void)?
+    private let onActivity: (@Sendable (SyncActivity) -> Void)?
 
     private var nextRequest: UInt64 = 1
     private var pending: [UInt64: Request] = [:]
@@ -50,7 +51,8 @@ actor SyncSession {
     private var lastDataVersion: Int?
 
     init(engine: SyncEngine, connection: WireConnection, welcome: SporMessage.Welcome, watching: Bool,
-         progress: (@Sendable (SyncProgress) -> Void)?, onCaughtUp: (@Sendable (SyncReport) -> Void)? = nil) {
+         progress: (@Sendable (SyncProgress) -> Void)?, onCaughtUp: (@Sendable (SyncReport) -> Void)? = nil,
+         onActivity: (@Sendable (SyncActivity) -> Void)? = nil) {
         self.engine = engine
         self.workspace = engine.workspace
         self.connection = connection
@@ -58,6 +60,7 @@ actor SyncSession {
         self.watching = watching
         self.progressHandler = progress
         self.onCaughtUp = onCaughtUp
+        self.onActivity = onActivity
     }
 
     /// Runs the session until it is complete (not watching), the connection ends, or
@@ -178,7 +181,10 @@ actor SyncSession {
         loaded[document] = state
         localDocuments.insert(document)
         if isNew { report.newDocuments.append(document) }
-        if newEvents > 0 { report.receivedEvents[document, default: 0] += newEvents }
+        if newEvents > 0 {
+            report.receivedEvents[document, default: 0] += newEvents
+            if reportedCaughtUp { onActivity?(.received(document: document, events: newEvents)) }
+        }
         progress.eventsReceived += newEvents
         publishProgress()
     }
@@ -206,12 +212,13 @@ actor SyncSession {
             creating.remove(document)
             report.createdOnServer.append(document)
             try await subscribe(document)
-        case let .push(entry, _, events):
+        case let .push(entry, document, events):
             try await workspace.acknowledge(entry)
             inFlight.remove(entry)
             report.pushedChanges += 1
             report.pushedEvents += events
             progress.changesPushed += 1
+            if reportedCaughtUp { onActivity?(.sent(document: document, events: events)) }
             publishProgress()
         case let .addMember(entry, document, organisation):
             try await workspace.acknowledge(entry)

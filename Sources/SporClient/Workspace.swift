@@ -3,6 +3,7 @@ import Foundation
 import GRDB
 import SporCRDT
 import SporProposal
+import Synchronization
 
 /// One organisation's local replica: a single SQLite file (`workspace.sqlite` in the
 /// workspace directory; WAL, `synchronous=FULL`) holding the server connection, every
@@ -32,6 +33,9 @@ public final class Workspace: Sendable {
     public static let fileName = "workspace.sqlite"
 
     let database: DatabaseQueue
+    /// Commits made through this object: how a sync engine sharing it notices new
+    /// local work (SQLite's `data_version` only counts other connections' commits).
+    let localCommits = Atomic<Int>(0)
     /// The directory of the workspace.
     public let directory: String
     /// The SQLite file.
@@ -160,7 +164,7 @@ public final class Workspace: Sendable {
     /// work, and commits (fsynced) or rolls back whole.
     func write<T>(_ body: (Database) throws -> T) throws -> T {
         let database = database
-        return try Self.storage(path: path) {
+        let result = try Self.storage(path: path) {
             try database.writeWithoutTransaction { db in
                 var result: T?
                 try db.inTransaction(.immediate) {
@@ -171,6 +175,8 @@ public final class Workspace: Sendable {
                 return result
             }
         }
+        localCommits.add(1, ordering: .relaxed)
+        return result
     }
 
     /// ``write(_:)`` off the caller's thread, for the async sync engine.
@@ -198,11 +204,12 @@ public final class Workspace: Sendable {
         }
     }
 
-    /// A number that changes whenever another connection commits a write: how a
-    /// running sync engine notices the editor's new outbox entries without polling
-    /// tables.
+    /// A number that changes whenever anyone commits a write — another process
+    /// (SQLite's `data_version`) or this object (``localCommits``): how a running sync
+    /// engine notices new outbox entries without reading the tables.
     func dataVersion() async throws -> Int {
-        try await asyncRead { db in try Int.fetchOne(db, sql: "PRAGMA data_version") ?? 0 }
+        let external = try await asyncRead { db in try Int.fetchOne(db, sql: "PRAGMA data_version") ?? 0 }
+        return external &* 1_000_003 &+ localCommits.load(ordering: .relaxed)
     }
 
     static var migrator: DatabaseMigrator {

@@ -109,6 +109,25 @@ struct SyncEngineTests {
         #expect(try serverEvents(partners.server, id) == (try partners.aarhus.document(id).eventCount))
     }
 
+    @Test("a server that is not Spor: a clear error naming the address, nothing sent, the outbox kept")
+    func wrongServer() async throws {
+        let web = try NotASporServer(reply: "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+        let workspace = try offlineWorkspace()
+        let settings = ServerSettings(host: "127.0.0.1", port: web.port, token: "spor_x")
+        let error = await #expect(throws: SyncError.self) {
+            _ = try await SyncEngine.setUp(workspace, settings: settings, clientName: "test")
+        }
+        #expect(error?.code == .incompatibleServer)
+        #expect(error?.message.contains("127.0.0.1:\(web.port)") == true)
+        // Set up before, then pointed at the wrong server: the outbox stays.
+        _ = try workspace.configure(server: settings, organisation: "0751", organisationName: "Aarhus Kommune",
+                                    organisationKind: "kommune", agentPrefix: "0751/")
+        _ = try workspace.createProposal(title: "T", roundID: "2024-spring", now: february2024)
+        let outbox = try workspace.outbox()
+        await #expect(throws: SyncError.self) { try await SyncEngine(workspace: workspace).sync() }
+        #expect(try workspace.outbox() == outbox)
+    }
+
     @Test("acknowledgements lost in a crash: the outbox is sent again and the server stores each change once")
     func resendAfterLostAcknowledgement() async throws {
         let partners = try await Partners.start()
@@ -178,16 +197,23 @@ struct SyncEngineTests {
         try await partners.sync(partners.odense)
 
         let retries = ProgressLog()
+        let caughtUp = ProgressLog()
+        let activity = ActivityLog()
         let watchers = [partners.aarhus, partners.odense].map { workspace in
             Task {
-                try await SyncEngine(workspace: workspace).watch(onRetry: { _, _ in retries.append(SyncProgress()) },
+                try await SyncEngine(workspace: workspace).watch(onCaughtUp: { _ in caughtUp.append(SyncProgress()) },
+                                                                 onActivity: { activity.append(workspace.directory, $0) },
+                                                                 onRetry: { _, _ in retries.append(SyncProgress()) },
                                                                  backoff: ReconnectBackoff(base: .milliseconds(100), cap: .milliseconds(400)))
             }
         }
         defer { watchers.forEach { $0.cancel() } }
+        try await waitUntil { caughtUp.count == 2 }
 
         try partners.aarhus.change(id) { try $0.setSection(.summary, to: "live fra Aarhus") }
         try await waitUntil { try partners.odense.proposal(id).content().text(.summary) == "live fra Aarhus" }
+        try await waitUntil { activity.contains(partners.aarhus.directory, { if case .sent(id, _) = $0 { true } else { false } }) }
+        #expect(activity.contains(partners.odense.directory, { if case .received(id, _) = $0 { true } else { false } }))
 
         partners.server.kill()
         try partners.odense.change(id) { try $0.setSection(.risks, to: "skrevet mens serveren var nede") }
@@ -208,6 +234,16 @@ func waitUntil(_ condition: () throws -> Bool) async throws {
         try await Task.sleep(for: .milliseconds(50))
     }
     throw TestFailure("condition not met within 60 s")
+}
+
+/// `@unchecked Sendable`: every access goes through `lock`.
+final class ActivityLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var entries: [(String, SyncActivity)] = []
+    func append(_ workspace: String, _ activity: SyncActivity) { lock.withLock { entries.append((workspace, activity)) } }
+    func contains(_ workspace: String, _ match: (SyncActivity) -> Bool) -> Bool {
+        lock.withLock { entries.contains { $0.0 == workspace && match($0.1) } }
+    }
 }
 
 /// `@unchecked Sendable`: every access goes through `lock`.

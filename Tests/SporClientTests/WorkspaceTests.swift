@@ -62,6 +62,40 @@ struct WorkspaceTests {
         #expect(try workspace.outbox() == outboxBefore)
     }
 
+    @Test("a full disk: the change is refused with a clear error, nothing half-written, everything saved before intact")
+    func fullDisk() async throws {
+        let workspace = try offlineWorkspace()
+        let id = try workspace.createProposal(title: "T", roundID: "2024-spring", now: february2024)
+        try workspace.change(id) { try $0.setSection(.summary, to: "gemt før disken blev fuld") }
+        let before = try workspace.document(id).encoded()
+        let outboxBefore = try workspace.outbox()
+        // SQLite's page limit makes every write beyond the current size fail with
+        // SQLITE_FULL, as a full disk does.
+        let pages = try await workspace.database.writeWithoutTransaction { db in
+            try db.checkpoint(.truncate)
+            let count = try Int.fetchOne(db, sql: "PRAGMA page_count") ?? 0
+            try db.execute(sql: "PRAGMA max_page_count = \(count)")
+            return count
+        }
+        #expect(pages > 0)
+        // Text that does not compress (change batches are deflated).
+        var random = SeededRandom(seed: 11)
+        let letters = Array("abcdefghijklmnopqrstuvwxyzæøå 🌊")
+        let big = String((0..<200_000).map { _ in letters[Int.random(in: 0..<letters.count, using: &random)] })
+        let error = #expect(throws: WorkspaceError.self) {
+            try workspace.change(id) { try $0.setSection(.activities, to: big) }
+        }
+        #expect(error?.code == .cannotWrite)
+        #expect(error?.message.contains("disk is full") == true)
+        #expect(try workspace.document(id).encoded() == before)
+        #expect(try workspace.outbox() == outboxBefore)
+        // Space again: the same change goes through.
+        try await workspace.database.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA max_page_count = 1000000") }
+        try workspace.change(id) { try $0.setSection(.activities, to: "aktivitet") }
+        #expect(try workspace.proposal(id).content().text(.activities) == "aktivitet")
+        #expect(try workspace.proposal(id).content().text(.summary) == "gemt før disken blev fuld")
+    }
+
     @Test("two writers on one workspace (an editor and a sync) never lose each other's changes")
     func concurrentWriters() async throws {
         let directory = temporaryDirectory()

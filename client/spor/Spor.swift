@@ -42,11 +42,7 @@ struct Spor: AsyncParsableCommand {
     static let commandNames = configuration.subcommands.map { $0.configuration.commandName ?? "" }
 
     static func main() async {
-        if let first = CommandLine.arguments.dropFirst().first, !first.hasPrefix("-"), first != "help", !commandNames.contains(first) {
-            report(CommandFailure(message: "there is no command \(String(reflecting: first))",
-                                  hint: "Commands: \(commandNames.joined(separator: ", ")). `spor help COMMAND` explains one.",
-                                  name: "unknownCommand", exitCode: 2))
-        }
+        checkCommandNames(Array(CommandLine.arguments.dropFirst()))
         do {
             var command = try parseAsRoot()
             if var command = command as? AsyncParsableCommand {
@@ -62,6 +58,26 @@ struct Spor: AsyncParsableCommand {
                 exit(withError: error)
             }
             report(error)
+        }
+    }
+
+    /// Refuses an unknown command or subcommand with the valid ones listed (the
+    /// argument parser would only say "unexpected argument").
+    static func checkCommandNames(_ arguments: [String]) {
+        var command: ParsableCommand.Type = Spor.self
+        var path = "spor"
+        for argument in arguments {
+            let subcommands = command.configuration.subcommands
+            guard !subcommands.isEmpty, !argument.hasPrefix("-"), argument != "help" else { return }
+            guard let next = subcommands.first(where: { $0.configuration.commandName == argument }) else {
+                if command.configuration.defaultSubcommand != nil { return }
+                let names = subcommands.compactMap { $0.configuration.commandName }
+                report(CommandFailure(message: "there is no command \(String(reflecting: "\(path) \(argument)".dropFirst(5)))",
+                                      hint: "\(path == "spor" ? "Commands" : "`\(path)` commands"): \(names.joined(separator: ", ")). `spor help COMMAND` explains one.",
+                                      name: "unknownCommand", exitCode: 2))
+            }
+            command = next
+            path += " \(argument)"
         }
     }
 

@@ -85,6 +85,16 @@ struct SyncCommand: AsyncParsableCommand {
             try await engine.watch(progress: display.update, onCaughtUp: { report in
                 display.finish()
                 Self.print(report, json: json)
+            }, onActivity: { activity in
+                let time = Output.local(Date()).suffix(5)
+                switch activity {
+                case let .received(document, events):
+                    Output.emit(GlobalOptions.json(json), json: { ["received": document, "events": events] },
+                                text: { "\(time) received \(events) event\(events == 1 ? "" : "s") in \(document)" })
+                case let .sent(document, events):
+                    Output.emit(GlobalOptions.json(json), json: { ["sent": document, "events": events] },
+                                text: { "\(time) sent \(events) event\(events == 1 ? "" : "s") of \(document)" })
+                }
             }, onRetry: { error, delay in
                 display.finish()
                 let seconds = Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18

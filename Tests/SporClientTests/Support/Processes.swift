@@ -147,3 +147,47 @@ func setUpWorkspace(_ directory: String, server: ServerProcess, token: String) a
     _ = try await SyncEngine.setUp(workspace, settings: ServerSettings(host: host, port: port, token: token), clientName: "test")
     return workspace
 }
+
+/// A TCP listener on loopback that answers every connection with `reply` and closes
+/// it (or, with nil, accepts and stays silent): a server that is not Spor.
+final class NotASporServer: @unchecked Sendable {
+    // `@unchecked Sendable`: `descriptor` and `port` never change after init; the
+    // accept thread only reads them.
+    let port: Int
+    private let descriptor: Int32
+
+    init(reply: String?) throws {
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        descriptor = listener
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0, listen(listener, 16) == 0 else { throw TestFailure("cannot listen") }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &length) }
+        }
+        port = Int(UInt16(bigEndian: address.sin_port))
+        Thread {
+            while true {
+                let client = accept(listener, nil, nil)
+                if client < 0 { return }
+                if let reply {
+                    var buffer = [UInt8](repeating: 0, count: 4096)
+                    _ = read(client, &buffer, buffer.count)
+                    _ = reply.utf8CString.withUnsafeBufferPointer { write(client, $0.baseAddress, $0.count - 1) }
+                    close(client)
+                }
+            }
+        }.start()
+    }
+
+    deinit {
+        shutdown(descriptor, Int32(SHUT_RDWR))
+        close(descriptor)
+    }
+}
