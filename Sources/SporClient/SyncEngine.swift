@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import NIOPosix
+import NIOSSL
 import SporCRDT
 import SporWire
 import SporWireClient
@@ -94,8 +95,8 @@ public final class SyncEngine: Sendable {
         var attempts = 0
         while true {
             do {
-                let connection = try await connect()
-                return try await SyncSession(engine: self, connection: connection.0, welcome: connection.1,
+                let (connection, welcome, identity) = try await connect()
+                return try await SyncSession(engine: self, connection: connection, welcome: welcome, agent: identity.agent,
                                              watching: false, progress: progress).run()
             } catch let error as SyncError where error.code == .connectionLost && attempts < 3 {
                 attempts += 1
@@ -120,9 +121,9 @@ public final class SyncEngine: Sendable {
         while !Task.isCancelled {
             let failure: SyncError
             do {
-                let (connection, welcome) = try await connect()
+                let (connection, welcome, identity) = try await connect()
                 backoff.reset()
-                _ = try await SyncSession(engine: self, connection: connection, welcome: welcome, watching: true,
+                _ = try await SyncSession(engine: self, connection: connection, welcome: welcome, agent: identity.agent, watching: true,
                                           progress: progress, onCaughtUp: onCaughtUp, onActivity: onActivity).run()
                 failure = SyncError(.connectionLost, "the server closed the connection")
             } catch let error as SyncError where error.isTransient {
@@ -137,12 +138,12 @@ public final class SyncEngine: Sendable {
     }
 
     /// Connects and authenticates; throws ``SyncError``.
-    func connect() async throws -> (WireConnection, SporMessage.Welcome) {
-        guard let settings = try workspace.serverSettings() else {
+    func connect() async throws -> (WireConnection, SporMessage.Welcome, WorkspaceIdentity) {
+        let (stored, identity) = try await workspace.connectionSettings()
+        guard let settings = stored else {
             throw WorkspaceError(.notSetUp, "this workspace (\(workspace.directory)) has no server",
                                  hint: "Run `spor setup --server HOST:PORT --token TOKEN`.")
         }
-        let identity = try workspace.identity()
         let (connection, welcome) = try await Self.handshake(settings: settings, clientName: clientName)
         guard welcome.organisation == identity.organisation else {
             await connection.close()
@@ -150,7 +151,7 @@ public final class SyncEngine: Sendable {
                             "the token now belongs to \(welcome.organisationName) (\(welcome.organisation)), but this workspace is \(identity.organisationName)'s",
                             hint: "Set this workspace up again with \(identity.organisationName)'s token, or use another SPOR_HOME.")
         }
-        return (connection, welcome)
+        return (connection, welcome, identity)
     }
 
     /// Connects `workspace` to the server in `settings`: authenticates, stores the
@@ -174,7 +175,7 @@ public final class SyncEngine: Sendable {
             let identity = try workspace.configure(server: settings, organisation: welcome.organisation,
                                                    organisationName: welcome.organisationName,
                                                    organisationKind: welcome.organisationKind, agentPrefix: welcome.agentPrefix)
-            if case let .rounds(_, entries)? = reply { try workspace.storeServerRounds(entries) }
+            if case let .rounds(_, entries)? = reply { try await workspace.storeServerRounds(entries) }
             return identity
         } catch {
             await connection.close()
@@ -195,7 +196,15 @@ public final class SyncEngine: Sendable {
                             hint: "Check the address and your network; local work stays in the outbox until the next sync.")
         }
         do {
-            try await connection.send(.hello(.init(token: settings.token, client: clientName)))
+            do {
+                try await connection.send(.hello(.init(token: settings.token, client: clientName)))
+            } catch {
+                // The channel closed under the write: the reason (a refused TLS
+                // certificate, a reset) is what ended the message stream.
+                var messages = connection.messages.makeAsyncIterator()
+                _ = try await messages.next()
+                throw error
+            }
             let first = try await withTimeout(.seconds(10)) {
                 var messages = connection.messages.makeAsyncIterator()
                 return try await messages.next()
@@ -231,6 +240,12 @@ public final class SyncEngine: Sendable {
             await connection.close()
             throw SyncError(.incompatibleServer, "\(settings.address) does not speak the Spor protocol",
                             hint: "Check the address (and whether the server expects TLS).")
+        } catch let error as NIOSSLError {
+            await connection.close()
+            throw SyncError(.unreachable, "cannot set up TLS with \(settings.address): the server's certificate was not accepted (\(error))",
+                            hint: settings.caFile == nil
+                                ? "If the server uses a private CA, give its certificate: spor setup … --ca-file CA.pem"
+                                : "Check that \(settings.caFile ?? "") is the CA that signed the server's certificate, and the host name.")
         } catch {
             await connection.close()
             throw SyncError(.unreachable, "cannot talk to the server at \(settings.address): \(describe(error))",

@@ -25,6 +25,8 @@ actor SyncSession {
     private let workspace: Workspace
     private let connection: WireConnection
     private let welcome: SporMessage.Welcome
+    /// This workspace's agent, read once: merges open documents as it.
+    private let agent: AgentID
     private let watching: Bool
     private let progressHandler: (@Sendable (SyncProgress) -> Void)?
     private let onCaughtUp: (@Sendable (SyncReport) -> Void)?
@@ -50,13 +52,14 @@ actor SyncSession {
     private var lastHeard = ContinuousClock.now
     private var lastDataVersion: Int?
 
-    init(engine: SyncEngine, connection: WireConnection, welcome: SporMessage.Welcome, watching: Bool,
+    init(engine: SyncEngine, connection: WireConnection, welcome: SporMessage.Welcome, agent: AgentID, watching: Bool,
          progress: (@Sendable (SyncProgress) -> Void)?, onCaughtUp: (@Sendable (SyncReport) -> Void)? = nil,
          onActivity: (@Sendable (SyncActivity) -> Void)? = nil) {
         self.engine = engine
         self.workspace = engine.workspace
         self.connection = connection
         self.welcome = welcome
+        self.agent = agent
         self.watching = watching
         self.progressHandler = progress
         self.onCaughtUp = onCaughtUp
@@ -98,7 +101,7 @@ actor SyncSession {
     private var isFinished: Bool { finished }
 
     private func start() async throws {
-        localDocuments = Set(try workspace.proposals().map(\.id))
+        localDocuments = Set(try await workspace.asyncProposals().map(\.id))
         lastDataVersion = try await workspace.dataVersion()
         try await send(.listRounds(request: request(.rounds)))
         try await send(.listDocuments(request: request(.list)))
@@ -117,7 +120,7 @@ actor SyncSession {
                 try await listedDocuments(entries)
             case let .rounds(request, entries):
                 pending[request] = nil
-                try workspace.storeServerRounds(entries)
+                try await workspace.storeServerRounds(entries)
             case let .events(events):
                 try await merge(events.document, events.batches)
             case let .caughtUp(document, _):
@@ -148,7 +151,7 @@ actor SyncSession {
         let outbox = try await workspace.asyncOutbox()
         let toCreate = Set(outbox.filter { $0.kind == .create }.map(\.document))
         var local: [String: Int] = [:]
-        for summary in try workspace.proposals() { local[summary.id] = summary.eventCount }
+        for summary in try await workspace.asyncProposals() { local[summary.id] = summary.eventCount }
         for entry in entries where !subscribed.contains(entry.document) {
             expected[entry.document] = max(0, entry.events - (local[entry.document] ?? 0))
         }
@@ -165,7 +168,7 @@ actor SyncSession {
         progress.documents += 1
         let vector: VersionVector
         if localDocuments.contains(document) {
-            let state = try await workspace.mergeFromServer(document, batches: [], cached: loaded[document])
+            let state = try await workspace.mergeFromServer(document, batches: [], cached: loaded[document], agent: agent)
             loaded[document] = state.0
             vector = state.0.document.versionVector
         } else {
@@ -177,7 +180,7 @@ actor SyncSession {
     private func merge(_ document: String, _ batches: [[UInt8]]) async throws {
         guard subscribed.contains(document) else { return }
         let isNew = !localDocuments.contains(document)
-        let (state, newEvents) = try await workspace.mergeFromServer(document, batches: batches, cached: loaded[document])
+        let (state, newEvents) = try await workspace.mergeFromServer(document, batches: batches, cached: loaded[document], agent: agent)
         loaded[document] = state
         localDocuments.insert(document)
         if isNew { report.newDocuments.append(document) }
@@ -195,7 +198,7 @@ actor SyncSession {
         progress.documentsCaughtUp += 1
         if localDocuments.contains(document) {
             // One snapshot after a catch-up, so that the next open reads one file.
-            let (state, _) = try await workspace.mergeFromServer(document, batches: [], cached: loaded[document], compactNow: true)
+            let (state, _) = try await workspace.mergeFromServer(document, batches: [], cached: loaded[document], agent: agent, compactNow: true)
             loaded[document] = state
         }
         publishProgress()
@@ -341,7 +344,7 @@ actor SyncSession {
             if version != lastDataVersion {
                 lastDataVersion = version
                 // Proposals created by the editor since the session started.
-                for summary in try workspace.proposals() where !localDocuments.contains(summary.id) && !summary.onServer {
+                for summary in try await workspace.asyncProposals() where !localDocuments.contains(summary.id) && !summary.onServer {
                     localDocuments.insert(summary.id)
                 }
                 try await pumpOutbox()

@@ -34,18 +34,24 @@ extension Workspace {
 
     /// Every proposal in the workspace, newest change first.
     public func proposals() throws -> [ProposalSummary] {
-        try read { db in
-            let unsynced = try Row.fetchAll(db, sql: "SELECT documentID, count(*) AS n FROM outbox WHERE kind = 'push' GROUP BY documentID")
-            let created = Set(try String.fetchAll(db, sql: "SELECT documentID FROM outbox WHERE kind = 'create'"))
-            var counts: [String: Int] = [:]
-            for row in unsynced { counts[row["documentID"]] = row["n"] }
-            return try Row.fetchAll(db, sql: "SELECT id, title, eventCount, updatedAt FROM document ORDER BY updatedAt DESC, id")
-                .map { row in
-                    let id: String = row["id"]
-                    return ProposalSummary(id: id, title: row["title"], eventCount: row["eventCount"],
-                                           unsyncedChanges: counts[id] ?? 0, onServer: !created.contains(id), updatedAt: row["updatedAt"])
-                }
-        }
+        try read { db in try Self.summaries(db) }
+    }
+
+    func asyncProposals() async throws -> [ProposalSummary] {
+        try await asyncRead { db in try Self.summaries(db) }
+    }
+
+    static func summaries(_ db: Database) throws -> [ProposalSummary] {
+        let unsynced = try Row.fetchAll(db, sql: "SELECT documentID, count(*) AS n FROM outbox WHERE kind = 'push' GROUP BY documentID")
+        let created = Set(try String.fetchAll(db, sql: "SELECT documentID FROM outbox WHERE kind = 'create'"))
+        var counts: [String: Int] = [:]
+        for row in unsynced { counts[row["documentID"]] = row["n"] }
+        return try Row.fetchAll(db, sql: "SELECT id, title, eventCount, updatedAt FROM document ORDER BY updatedAt DESC, id")
+            .map { row in
+                let id: String = row["id"]
+                return ProposalSummary(id: id, title: row["title"], eventCount: row["eventCount"],
+                                       unsyncedChanges: counts[id] ?? 0, onServer: !created.contains(id), updatedAt: row["updatedAt"])
+            }
     }
 
     /// The id of the proposal `text` names: its full id or an unambiguous prefix of

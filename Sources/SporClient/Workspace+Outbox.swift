@@ -72,9 +72,8 @@ extension Workspace {
     ///
     /// Throws `CRDTError` — storing nothing — if a batch does not merge: bytes from
     /// the network are checked before they reach the workspace.
-    func mergeFromServer(_ id: String, batches: [[UInt8]], cached: LoadedDocument?, compactNow: Bool = false,
+    func mergeFromServer(_ id: String, batches: [[UInt8]], cached: LoadedDocument?, agent: AgentID, compactNow: Bool = false,
                          now: Date = Date()) async throws -> (LoadedDocument, newEvents: Int) {
-        let agent = try identity().agent
         let path = path
         return try await asyncWrite { db in
             var loaded: LoadedDocument

@@ -73,7 +73,10 @@ extension Workspace {
 
     /// The stored server connection, or nil before `spor setup`.
     public func serverSettings() throws -> ServerSettings? {
-        let values = try settings()
+        Self.serverSettings(from: try settings())
+    }
+
+    static func serverSettings(from values: [String: String]) -> ServerSettings? {
         guard let host = values[SettingKey.host], let port = values[SettingKey.port].flatMap(Int.init),
               let token = values[SettingKey.token] else { return nil }
         return ServerSettings(host: host, port: port, token: token, tls: values[SettingKey.tls] == "1",
@@ -82,7 +85,16 @@ extension Workspace {
 
     /// Who this workspace writes as; throws `notSetUp` before `spor setup`.
     public func identity() throws -> WorkspaceIdentity {
-        let values = try settings()
+        try identity(from: try settings())
+    }
+
+    /// The server settings and identity, read off the caller's thread (the sync engine).
+    func connectionSettings() async throws -> (ServerSettings?, WorkspaceIdentity) {
+        let values = try await asyncRead { db in try Self.settings(db) }
+        return (Self.serverSettings(from: values), try identity(from: values))
+    }
+
+    private func identity(from values: [String: String]) throws -> WorkspaceIdentity {
         guard let organisation = values[SettingKey.organisation], let name = values[SettingKey.organisationName],
               let kind = values[SettingKey.organisationKind], let agentName = values[SettingKey.agent],
               let agent = try? AgentID(agentName) else {
@@ -122,8 +134,7 @@ extension Workspace {
             ]
             for (key, value) in values {
                 if let value {
-                    try db.execute(sql: "INSERT INTO setting (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                                   arguments: [key, value])
+                    try Self.storeSetting(db, key, value)
                 } else {
                     try db.execute(sql: "DELETE FROM setting WHERE key = ?", arguments: [key])
                 }
@@ -184,14 +195,15 @@ extension Workspace {
 
     /// Replaces the rounds learnt from the server (the sync engine calls this with the
     /// server's calendar). Rounds that do not pass ``RoundCalendar/add(_:)`` are left out.
-    func storeServerRounds(_ entries: [SporMessage.RoundEntry]) throws {
+    func storeServerRounds(_ entries: [SporMessage.RoundEntry]) async throws {
         var calendar = RoundCalendar.builtIn
         var rounds: [Round] = []
         for entry in entries where !calendar.rounds.contains(where: { $0.id == entry.id }) {
             guard let round = try? Self.round(from: entry), (try? calendar.add(round)) != nil else { continue }
             rounds.append(round)
         }
-        try storeRounds(rounds, key: Self.serverRoundsKey)
+        let json = String(decoding: try JSONEncoder().encode(rounds), as: UTF8.self)
+        try await asyncWrite { db in try Self.storeSetting(db, Self.serverRoundsKey, json) }
     }
 
     static func round(from entry: SporMessage.RoundEntry) throws -> Round {
@@ -205,10 +217,12 @@ extension Workspace {
 
     private func storeRounds(_ rounds: [Round], key: String) throws {
         let json = String(decoding: try JSONEncoder().encode(rounds), as: UTF8.self)
-        try write { db in
-            try db.execute(sql: "INSERT INTO setting (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                           arguments: [key, json])
-        }
+        try write { db in try Self.storeSetting(db, key, json) }
+    }
+
+    static func storeSetting(_ db: Database, _ key: String, _ value: String) throws {
+        try db.execute(sql: "INSERT INTO setting (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                       arguments: [key, value])
     }
 
     private func storedRounds(_ key: String) throws -> [Round] {

@@ -120,6 +120,24 @@ struct CLIProcessTests {
         }
     }
 
+    @Test("TLS: with the server's CA the workspace syncs; without it the certificate is refused with a clear message")
+    func tls() throws {
+        let server = try ServerProcess(arguments: ["--tls-cert", tlsTestFile("server.pem"), "--tls-key", tlsTestFile("server.key")])
+        let token = try server.addOrganisation("Aarhus Kommune", kind: "kommune", code: "0751")
+        let untrusted = try CLI()
+        let refused = try untrusted.run("setup", "--server", "localhost:\(server.port)", "--token", token, "--tls")
+        #expect(refused.status == 3)
+        #expect(refused.stderr.contains("certificate was not accepted") && refused.stderr.contains("--ca-file"), "\(refused.stderr)")
+        let plain = try untrusted.run("setup", "--server", "localhost:\(server.port)", "--token", token)
+        #expect(plain.status == 3, "a TLS server does not answer plain HELLO")
+
+        let cli = try CLI()
+        try cli.ok("setup", "--server", "localhost:\(server.port)", "--token", token, "--ca-file", tlsTestFile("test-ca.pem"))
+        #expect(try cli.ok("whoami").contains("(TLS)"))
+        let id = try cli.ok("new", "Over TLS").trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(try cli.ok("sync").contains("Created \(id) on the server"))
+    }
+
     @Test("rounds the secretariat publishes on the server reach workspaces at setup and at sync")
     func roundsFromTheServer() throws {
         let server = try ServerProcess()

@@ -32,7 +32,13 @@ struct EditorSession {
     /// commit).
     func run() throws -> String {
         let environment = ProcessInfo.processInfo.environment
-        let editor = [environment["VISUAL"], environment["EDITOR"]].compactMap { $0 }.first { !$0.isEmpty } ?? "vi"
+        let configured = [environment["VISUAL"], environment["EDITOR"]].compactMap { $0 }.first { !$0.isEmpty }
+        guard configured != nil || isatty(STDIN_FILENO) == 1 else {
+            throw CommandFailure(message: "no terminal to run vi on, and EDITOR is not set; nothing was changed",
+                                 hint: "Give the text with --from FILE (or --from - for standard input), or set EDITOR.",
+                                 name: "editor", exitCode: 2)
+        }
+        let editor = configured ?? "vi"
         // The editor command may carry arguments ("code --wait"); the file is "$1".
         let arguments = ["/bin/sh", "-c", "\(editor) \"$1\"", "spor-edit", path]
         var pid: pid_t = 0

@@ -75,19 +75,22 @@ final class ServerProcess: @unchecked Sendable {
     private(set) var port: Int
     private var process: Process
     let executable: URL
+    private let extraArguments: [String]
 
-    /// Starts a server on a new data directory (`port` 0: any free port).
-    init(directory: String = temporaryDirectory(), port: Int = 0) throws {
+    /// Starts a server on a new data directory (`port` 0: any free port), with
+    /// `arguments` added to `serve`'s.
+    init(directory: String = temporaryDirectory(), port: Int = 0, arguments: [String] = []) throws {
         self.directory = directory
+        extraArguments = arguments
         executable = try builtExecutable("spor-server")
-        (process, self.port) = try Self.serve(executable, directory: directory, port: port)
+        (process, self.port) = try Self.serve(executable, directory: directory, port: port, arguments: arguments)
     }
 
-    private static func serve(_ executable: URL, directory: String, port: Int) throws -> (Process, Int) {
+    private static func serve(_ executable: URL, directory: String, port: Int, arguments: [String]) throws -> (Process, Int) {
         let process = Process()
         process.executableURL = executable
         process.arguments = ["serve", "--data", directory, "--listen", "127.0.0.1:\(port)", "--log-level", "error",
-                             "--hello-timeout", "120"]
+                             "--hello-timeout", "120"] + arguments
         let out = Pipe()
         process.standardOutput = out
         // Not the test runner's stderr: a server left running must not keep the
@@ -134,7 +137,7 @@ final class ServerProcess: @unchecked Sendable {
     /// Starts the server again on the same port and data.
     func restart() throws {
         kill()
-        (process, port) = try Self.serve(executable, directory: directory, port: port)
+        (process, port) = try Self.serve(executable, directory: directory, port: port, arguments: extraArguments)
     }
 
     deinit { kill() }
@@ -190,4 +193,11 @@ final class NotASporServer: @unchecked Sendable {
         shutdown(descriptor, Int32(SHUT_RDWR))
         close(descriptor)
     }
+}
+
+/// The server test suite's TLS material (a private CA and a certificate for
+/// `localhost` and `127.0.0.1`), read from the source tree.
+func tlsTestFile(_ name: String) -> String {
+    URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("SporServerTests/Resources/\(name)").path
 }
