@@ -48,6 +48,9 @@ public struct SyncReport: Sendable, Hashable {
     public var pushedChanges = 0
     public var pushedEvents = 0
     public var membersAdded: [Membership] = []
+    /// Organisations to be made members that have no account on the server yet; the
+    /// workspace asks again at every sync.
+    public var membersWaiting: [Membership] = []
     /// Outbox entries the server refused; they stay in the outbox.
     public var refusals: [Refusal] = []
     /// Outbox entries still waiting after the sync.

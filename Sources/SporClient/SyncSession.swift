@@ -41,6 +41,8 @@ actor SyncSession {
     private var creating: Set<String> = []
     private var inFlight: Set<Int64> = []
     private var blocked: Set<String> = []
+    /// Entries the server refused in this session: not sent again until the next one.
+    private var refusedEntries: Set<Int64> = []
     private var loaded: [String: LoadedDocument] = [:]
     private var localDocuments: Set<String> = []
     private var expected: [String: Int] = [:]
@@ -268,13 +270,22 @@ actor SyncSession {
             try await refuse(entry, document, "a change to \(document): \(error.message)", blocking: true)
         case let .addMember(entry, document, organisation):
             inFlight.remove(entry)
-            try await refuse(entry, document, "adding \(organisation) to \(document): \(error.message)", blocking: false)
+            refusedEntries.insert(entry)
+            if error.knownCode == .notFound {
+                // No account yet (or the proposal is not visible, which a refused
+                // creation reports already): kept and asked again at the next sync.
+                try await workspace.recordRefusal(of: entry, "\(organisation) has no account on the server yet")
+                report.membersWaiting.append(.init(document: document, organisation: organisation))
+            } else {
+                try await refuse(entry, document, "adding \(organisation) to \(document): \(error.message)", blocking: false)
+            }
         }
     }
 
     /// Keeps a refused entry in the outbox with the reason; a refused creation or
     /// change stops the document's later entries for this session (they build on it).
     private func refuse(_ entry: Int64, _ document: String, _ message: String, blocking: Bool) async throws {
+        refusedEntries.insert(entry)
         try await workspace.recordRefusal(of: entry, message)
         report.refusals.append(.init(document: document, message: message))
         if blocking { blocked.insert(document) }
@@ -288,7 +299,7 @@ actor SyncSession {
     private func pumpOutbox() async throws {
         guard listed, pending.count < Self.window else { return }
         for entry in try await workspace.asyncOutbox() where pending.count < Self.window {
-            guard !inFlight.contains(entry.id), !blocked.contains(entry.document) else { continue }
+            guard !inFlight.contains(entry.id), !refusedEntries.contains(entry.id), !blocked.contains(entry.document) else { continue }
             switch entry.kind {
             case .create:
                 guard !subscribed.contains(entry.document), !creating.contains(entry.document) else {

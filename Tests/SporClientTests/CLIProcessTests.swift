@@ -120,6 +120,97 @@ struct CLIProcessTests {
         }
     }
 
+    @Test("the process through the CLI: check, submit before the deadline, the secretariat's decision, a late submission refused")
+    func process() throws {
+        let server = try ServerProcess()
+        var lead = try CLI(), secretariat = try CLI()
+        lead.now = "2024-03-01T12:00:00Z"
+        secretariat.now = lead.now
+        try lead.ok("setup", "--server", server.address, "--token", try server.addOrganisation("Aarhus Kommune", kind: "kommune", code: "0751"))
+        let rotated = try server.admin(["token", "rotate", "klimaalliancens-sekretariat"])
+        try secretariat.ok("setup", "--server", server.address, "--token", String(rotated.stdout.split(separator: "\n").last ?? ""))
+        let id = try lead.ok("new", "Skybrud", "--round", "2024-spring").trimmingCharacters(in: .whitespacesAndNewlines)
+        try lead.ok("participant", "add", id, "--org", "0461", "--role", "partner", "--cash", "100.000")
+        try lead.ok("participant", "add", id, "--org", "Region Midtjylland", "--role", "partner")
+        #expect(try lead.run("submit", id).status == 1, "incomplete: refused by the rules")
+        for section in ["summary", "challenge", "climatePlanLink", "developmentElement", "notKnownSolution", "knowledgeSharing"] {
+            try lead.ok("set", id, section, "Tekst om \(section): æøå 🌱")
+        }
+        try lead.ok("set", id, "amountRequested", "1.000.000")
+        try lead.ok("budget", "add", id, "--item", "Analyse", "--amount", "1.000.000", "--source", "klimaalliancen", "--year", "2025")
+        try lead.ok("milestone", "add", id, "--title", "Start", "--date", "2024-08-01")
+        let check = try lead.json("check", id)
+        #expect(check["ready"] as? Bool == true, "\(check)")
+        try lead.ok("submit", id)
+        try lead.ok("sync")
+
+        try secretariat.ok("sync")
+        let memberDecides = try lead.run("decide", id, "qualified", "--note", "selv")
+        #expect(memberDecides.status == 1 && memberDecides.stderr.contains("secretariat"))
+        try secretariat.ok("decide", id, "qualified", "--note", "Fint")
+        try secretariat.ok("sync")
+        try lead.ok("sync")
+        try lead.ok("submit", id, "--step", "approval")
+        try lead.ok("sync")
+        try secretariat.ok("sync")
+        try secretariat.ok("decide", id, "approved", "--decision", "--note", "Godkendt", "--granted", "1.000.000")
+        try secretariat.ok("sync")
+        try lead.ok("sync")
+        var later = lead
+        later.now = "2024-06-01T12:00:00Z"
+        let status = try later.json("status", id)
+        #expect(status["status"] as? String == "approved")
+        #expect((status["submissions"] as? [Any])?.count == 2)
+        let shown = try lead.json("show", id)
+        #expect((shown["decision"] as? [String: Any])?["grantedAmount"] as? Int == 1_000_000)
+        // After the deadline (and the decision): refused, nothing recorded.
+        let late = try later.run("submit", id)
+        #expect(late.status == 1)
+        #expect(try later.json("status", id)["submissions"].map { ($0 as? [Any])?.count } == 2)
+    }
+
+    @Test("spor sync --watch in one process sends what spor commands in other processes save, while they save it")
+    func watchWhileEditing() throws {
+        let server = try ServerProcess()
+        let aarhus = try CLI(), odense = try CLI()
+        try aarhus.ok("setup", "--server", server.address, "--token", try server.addOrganisation("Aarhus Kommune", kind: "kommune", code: "0751"))
+        try odense.ok("setup", "--server", server.address, "--token", try server.addOrganisation("Odense Kommune", kind: "kommune", code: "0461"))
+        let id = try aarhus.ok("new", "T").trimmingCharacters(in: .whitespacesAndNewlines)
+        try aarhus.ok("participant", "add", id, "--org", "0461", "--role", "partner")
+
+        let watch = Process()
+        watch.executableURL = aarhus.executable
+        watch.arguments = ["sync", "--watch"]
+        watch.environment = ProcessInfo.processInfo.environment.merging(["SPOR_HOME": aarhus.home, "SPOR_NOW": aarhus.now]) { $1 }
+        watch.standardOutput = FileHandle.nullDevice
+        watch.standardError = FileHandle.nullDevice
+        try watch.run()
+        defer { if watch.isRunning { kill(watch.processIdentifier, SIGKILL); watch.waitUntilExit() } }
+
+        // A second sync refuses to run beside it.
+        let second = try aarhus.run("sync")
+        #expect(second.status == 3 && second.stderr.contains("already running"))
+        for index in 0..<8 {
+            try aarhus.ok("budget", "add", id, "--item", "linje \(index) æøå", "--amount", "1000", "--source", "own", "--year", "2025")
+        }
+        let deadline = Date().addingTimeInterval(60)
+        var items: [String] = []
+        while Date() < deadline {
+            _ = try odense.run("sync")
+            let budget = (try? odense.json("budget", "list", id))?["lines"] as? [[String: Any]] ?? []
+            items = budget.compactMap { $0["item"] as? String }
+            if items.count == 8 { break }
+            usleep(200_000)
+        }
+        #expect(Set(items) == Set((0..<8).map { "linje \($0) æøå" }))
+        var outbox = try aarhus.json("whoami")["outbox"] as? Int
+        while outbox != 0 && Date() < deadline {
+            usleep(100_000)
+            outbox = try aarhus.json("whoami")["outbox"] as? Int
+        }
+        #expect(outbox == 0, "the watching sync removes acknowledged entries")
+    }
+
     @Test("TLS: with the server's CA the workspace syncs; without it the certificate is refused with a clear message")
     func tls() throws {
         let server = try ServerProcess(arguments: ["--tls-cert", tlsTestFile("server.pem"), "--tls-key", tlsTestFile("server.key")])

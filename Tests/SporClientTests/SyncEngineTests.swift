@@ -109,6 +109,25 @@ struct SyncEngineTests {
         #expect(try serverEvents(partners.server, id) == (try partners.aarhus.document(id).eventCount))
     }
 
+    @Test("a member without an account yet: the sync completes, reports it waiting, and adds it once the account exists")
+    func memberWithoutAccount() async throws {
+        let partners = try await Partners.start()
+        let id = try partners.aarhus.createProposal(title: "T", roundID: "2024-spring", now: february2024)
+        try partners.aarhus.queueMember("0101", of: id)  // København: no account on this server
+        let first = try await partners.sync(partners.aarhus)
+        #expect(first.membersWaiting.map(\.organisation) == ["0101"])
+        #expect(first.refusals.isEmpty)
+        #expect(try partners.aarhus.outbox().map(\.kind) == [.addMember("0101")])
+        #expect(try partners.aarhus.outbox().first?.lastError?.contains("no account") == true)
+
+        let token = try partners.server.addOrganisation("Københavns Kommune", kind: "kommune", code: "0101")
+        let second = try await partners.sync(partners.aarhus)
+        #expect(second.membersAdded.map(\.organisation) == ["0101"])
+        #expect(try partners.aarhus.outbox().isEmpty)
+        let copenhagen = try await setUpWorkspace(temporaryDirectory(), server: partners.server, token: token)
+        #expect(try await partners.sync(copenhagen).newDocuments == [id])
+    }
+
     @Test("a server that is not Spor: a clear error naming the address, nothing sent, the outbox kept")
     func wrongServer() async throws {
         let web = try NotASporServer(reply: "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")

@@ -292,3 +292,69 @@ struct CommentResolve: ParsableCommand {
         Output.emit(options, json: { ["id": id, "comment": target, "resolved": resolved] }, text: { resolved ? "Resolved." : "Reopened." })
     }
 }
+
+// MARK: - Milestones
+
+struct Milestones: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "milestone", abstract: "The timeline's milestones: add, remove, list.",
+                                                    subcommands: [MilestoneList.self, MilestoneAdd.self, MilestoneRemove.self])
+}
+
+struct MilestoneList: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List the milestones.")
+    @Argument(help: "The proposal's id.") var id: String
+    @OptionGroup var options: GlobalOptions
+
+    func run() throws {
+        let context = try Context.open()
+        let id = try context.proposalID(id)
+        let milestones = try context.workspace.proposal(id).content().milestones
+        Output.emit(options, json: {
+            ["id": id, "milestones": milestones.enumerated().map {
+                ["number": $0.offset + 1, "id": $0.element.id.description, "title": $0.element.title,
+                 "date": $0.element.date?.description ?? NSNull()] as [String: Any]
+            }] as [String: Any]
+        }, text: {
+            guard !milestones.isEmpty else { return "No milestones: `spor milestone add \(id) --title TEXT --date YYYY-MM-DD`." }
+            return milestones.enumerated().map { "\($0.offset + 1). \($0.element.date?.description ?? "?")  \($0.element.title)" }
+                .joined(separator: "\n")
+        })
+    }
+}
+
+struct MilestoneAdd: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "add", abstract: "Add a milestone.")
+    @Argument(help: "The proposal's id.") var id: String
+    @Option(help: "What is reached.") var title: String
+    @Option(help: "When, YYYY-MM-DD.") var date: String
+    @OptionGroup var options: GlobalOptions
+
+    func run() throws {
+        let context = try Context.open()
+        let id = try context.proposalID(id)
+        let day = try CalendarDate(parsing: date, field: "milestones.date")
+        let title = title
+        let added = try context.workspace.change(id, now: context.now) { proposal in try proposal.addMilestone(title: title, date: day) }
+        Output.emit(options, json: { ["id": id, "milestone": added.description] }, text: { "Added milestone \(day) \(title)." })
+    }
+}
+
+struct MilestoneRemove: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "remove", abstract: "Remove a milestone (its number from `spor milestone list`).")
+    @Argument(help: "The proposal's id.") var id: String
+    @Argument(help: "The milestone's number or id.") var milestone: String
+    @OptionGroup var options: GlobalOptions
+
+    func run() throws {
+        let context = try Context.open()
+        let id = try context.proposalID(id)
+        let text = milestone
+        let removed = try context.workspace.change(id, now: context.now) { proposal in
+            let milestone = try item(text, in: try proposal.content().milestones, id: \.id, kind: "milestone",
+                                     listCommand: "spor milestone list \(id)")
+            try proposal.removeMilestone(milestone.id)
+            return milestone
+        }
+        Output.emit(options, json: { ["id": id, "removed": removed.id.description] }, text: { "Removed milestone \(removed.title)." })
+    }
+}

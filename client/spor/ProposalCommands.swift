@@ -201,7 +201,7 @@ struct Check: ParsableCommand {
             ["id": id, "step": step.rawValue, "ready": errors.isEmpty, "findings": findings.map(ContentJSON.finding)] as [String: Any]
         }, text: {
             var lines = findings.map { "\($0.severity == .error ? "✗" : "!") [\($0.field)] \($0.english)" }
-            lines.append(errors.isEmpty ? "Ready to submit for \(step.englishName.lowercased())." : "\(errors.count) problem\(errors.count == 1 ? "" : "s") block submission.")
+            lines.append(errors.isEmpty ? "Ready: nothing blocks the \(step.englishName.lowercased())." : "\(errors.count) problem\(errors.count == 1 ? "" : "s") block submission.")
             return lines.joined(separator: "\n")
         })
         if !errors.isEmpty { throw ExitCode(1) }
@@ -233,7 +233,7 @@ struct Submit: ParsableCommand {
             return try proposal.submit(step, at: now, calendar: calendar)
         }
         Output.emit(options, json: { ["id": id, "submission": ContentJSON.submission(submission)] }, text: {
-            "Submitted \(id) for \(submission.step.englishName.lowercased()) (\(submission.roundID)); content hash \(submission.contentHash.prefix(16))…\nRun `spor sync` to send it."
+            "Submitted \(id): \(submission.step.englishName.lowercased()), \(submission.roundID); content hash \(submission.contentHash.prefix(16))…\nRun `spor sync` to send it."
         })
     }
 }
@@ -263,10 +263,10 @@ struct Status: ParsableCommand {
             if let round { lines.append("Round: \(round.englishName)") }
             for (step, deadline) in deadlines {
                 let passed = deadline.map { $0 <= context.now } ?? false
-                lines.append("  \(step.englishName) deadline: \(Output.local(deadline))\(passed ? " (passed)" : "")")
+                lines.append("  deadline for the \(step.englishName.lowercased()): \(Output.local(deadline))\(passed ? " (passed)" : "")")
             }
             for submission in content.submissions {
-                lines.append("  submitted for \(submission.step.englishName.lowercased()) at \(Output.local(submission.submittedAt)) by \(submission.by)")
+                lines.append("  done: \(submission.step.englishName.lowercased()) at \(Output.local(submission.submittedAt)) by \(displayName(submission.by))")
             }
             if outbox.isEmpty {
                 lines.append("Synced: nothing waits in the outbox.")

@@ -33,7 +33,7 @@ struct Spor: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             Setup.self, WhoAmI.self, New.self, List.self, Show.self, Edit.self, SetField.self,
-            Budget.self, Participants.self, Comments.self, Check.self, Submit.self, Status.self,
+            Budget.self, Participants.self, Milestones.self, Comments.self, Check.self, Submit.self, Status.self,
             Rounds.self, Log.self, Diff.self, Blame.self, Export.self, SyncCommand.self, Conflicts.self,
             Decide.self,
         ]

@@ -124,6 +124,7 @@ struct SyncCommand: AsyncParsableCommand {
                 "createdOnServer": report.createdOnServer.sorted(), "pushedChanges": report.pushedChanges,
                 "pushedEvents": report.pushedEvents,
                 "membersAdded": report.membersAdded.map { ["document": $0.document, "organisation": $0.organisation] },
+                "membersWaiting": report.membersWaiting.map { ["document": $0.document, "organisation": $0.organisation] },
                 "refusals": report.refusals.map { ["document": $0.document, "message": $0.message] },
                 "outboxRemaining": report.outboxRemaining,
             ] as [String: Any]
@@ -135,8 +136,12 @@ struct SyncCommand: AsyncParsableCommand {
                          + "; sent \(report.pushedChanges) change\(report.pushedChanges == 1 ? "" : "s").")
             for created in report.createdOnServer.sorted() { lines.append("Created \(created) on the server.") }
             for member in report.membersAdded { lines.append("\(member.organisation) can now see \(member.document).") }
+            for member in report.membersWaiting {
+                lines.append("\(member.organisation) has no account on the server yet; it gets access to \(member.document) at a sync after it has one.")
+            }
             for refusal in report.refusals { lines.append("Refused: \(refusal.message)") }
-            lines.append(report.outboxRemaining == 0 ? "Everything is synced." : "\(report.outboxRemaining) change\(report.outboxRemaining == 1 ? "" : "s") still in the outbox.")
+            let waiting = report.outboxRemaining - report.membersWaiting.count
+            lines.append(waiting <= 0 ? "Everything is synced." : "\(waiting) change\(waiting == 1 ? "" : "s") still in the outbox.")
             return lines.joined(separator: "\n")
         })
     }
