@@ -182,10 +182,18 @@ struct CLIProcessTests {
         watch.executableURL = aarhus.executable
         watch.arguments = ["sync", "--watch"]
         watch.environment = ProcessInfo.processInfo.environment.merging(["SPOR_HOME": aarhus.home, "SPOR_NOW": aarhus.now]) { $1 }
-        watch.standardOutput = FileHandle.nullDevice
+        let watchOutput = Pipe()
+        watch.standardOutput = watchOutput
         watch.standardError = FileHandle.nullDevice
         try watch.run()
         defer { if watch.isRunning { kill(watch.processIdentifier, SIGKILL); watch.waitUntilExit() } }
+        // Caught up (and so holding the workspace's sync lock) before going on.
+        var printed = ""
+        while !printed.contains("Everything is synced") {
+            let chunk = watchOutput.fileHandleForReading.availableData
+            if chunk.isEmpty { throw TestFailure("spor sync --watch ended: \(printed)") }
+            printed += String(decoding: chunk, as: UTF8.self)
+        }
 
         // A second sync refuses to run beside it.
         let second = try aarhus.run("sync")
