@@ -65,7 +65,9 @@ public final class Workspace: Sendable {
             try Self.checkHeader(of: path)
         } else {
             do {
-                try fileManager.createDirectory(atPath: directory, withIntermediateDirectories: true)
+                // The workspace holds the organisation's token: readable by its owner only.
+                try fileManager.createDirectory(atPath: directory, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
             } catch {
                 throw WorkspaceError(.cannotWrite, "cannot create the workspace directory \(directory): \(error.localizedDescription)",
                                      hint: "Choose another place with SPOR_HOME=DIR.")
@@ -84,6 +86,9 @@ public final class Workspace: Sendable {
         }
         let path = path
         database = try Self.typedStorage(path: path) { try DatabaseQueue(path: path, configuration: configuration) }
+        // The workspace holds the organisation's token: its owner only may read it
+        // (SQLite gives the -wal and -shm files the database file's mode).
+        chmod(path, 0o600)
         try Self.typedStorage(path: path) {
             let migrator = Self.migrator
             if try database.read({ db in try migrator.hasBeenSuperseded(db) }) {

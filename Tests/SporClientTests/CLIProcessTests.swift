@@ -361,6 +361,7 @@ struct CLIProcessTests {
             let shownIndex = Int(activities.prefix(while: { $0 != " " }).dropFirst("linje-".count)) ?? -1
             #expect(shownIndex >= Int(lastSection.dropFirst("linje-".count)) ?? 0, "seed \(seed)")
         }
+        print("kill -9 during writes: \(attempts) runs, \(killed) killed, \(saved.count) reported saved (replay: SPOR_SEED=\(seed) SPOR_KILL_ATTEMPTS=\(attempts))")
         #expect(killed > 0 && saved.count > 0, "seed \(seed): the run should both kill and finish writes (killed \(killed), saved \(saved.count))")
 
         // The outbox resends; the server ends up with each change exactly once.

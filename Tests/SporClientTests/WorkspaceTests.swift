@@ -29,6 +29,9 @@ struct WorkspaceTests {
             try workspace.change(id) { try $0.setSection(.summary, to: "Æblegrød med fløde 🍏 og ål") }
         }
         let reopened = try Workspace(directory: directory)
+        // It holds the organisation's token: readable by its owner only.
+        let mode = try FileManager.default.attributesOfItem(atPath: reopened.path)[.posixPermissions] as? Int
+        #expect(mode == 0o600)
         let content = try reopened.proposal(id).content()
         #expect(content.title == "Skybrud på tværs")
         #expect(content.text(.summary) == "Æblegrød med fløde 🍏 og ål")

@@ -22,7 +22,7 @@ struct Spor: AsyncParsableCommand {
                  or `submit` was refused (rules, deadline, order of steps, role)
               2  bad input: unknown command, proposal, section, field or item; invalid value
               3  the server: unreachable, token refused, incompatible, or it refused a change
-                 (local work stays in the outbox)
+                 (local work stays in the outbox); or another `spor sync` is running
               4  the workspace: not set up, damaged, busy, or cannot be written (disk full)
 
             ENVIRONMENT
