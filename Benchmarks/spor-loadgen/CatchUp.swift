@@ -16,20 +16,9 @@ struct CatchUp: AsyncParsableCommand {
     @Option(help: "Catch-ups to time (median reported).") var runs = 5
 
     func run() async throws {
-        let directory = temporaryDirectory("catchup")
-        let store = try SporStore(directory: directory)
-        let token = try store.addAccount(name: "Aarhus Kommune", kind: .kommune, code: "0751").token
-        let (batches, source) = try traceBatches(path: trace, agent: try AgentID("0751/paper"), eventsPerBatch: batchEvents)
-        let server = ServerProcess(executable: options.serverPath, directory: directory)
-        try server.start()
-        defer { server.stop() }
-        var writer = try await LoadClient.connect(port: server.port, token: token)
-        guard case .ok? = try await writer.request({ .createDocument(request: $0, document: "paper") }) else { throw LoadError("create") }
-        for batch in batches {
-            guard case .pushAck? = try await writer.request({ .push(request: $0, document: "paper", changes: batch) }) else {
-                throw LoadError("push refused")
-            }
-        }
+        let stored = try await StoredTrace.start(trace: trace, batchEvents: batchEvents, options: options, name: "catchup")
+        defer { stored.server.stop() }
+        let (server, token, batches, source) = (stored.server, stored.token, stored.batches, stored.source)
         var timings: [Double] = []
         var frames = 0
         for _ in 0..<runs {
@@ -58,5 +47,38 @@ struct CatchUp: AsyncParsableCommand {
             "bytes": batches.reduce(0) { $0 + $1.count }, "runs": runs,
             "catchUpMsMedian": timings[timings.count / 2], "catchUpMsMin": timings.first ?? 0, "catchUpMsMax": timings.last ?? 0,
         ])
+    }
+}
+
+/// A trace pushed to a fresh `spor-server` process as document "paper" by Aarhus
+/// Kommune (0751), in `batchEvents`-event batches: the starting point of the
+/// catch-up scenarios. The caller stops the server.
+struct StoredTrace {
+    let server: ServerProcess
+    let token: String
+    let batches: [[UInt8]]
+    let source: Document
+
+    static func start(trace: String, batchEvents: Int, options: ServerOptions, name: String) async throws -> StoredTrace {
+        let directory = temporaryDirectory(name)
+        let store = try SporStore(directory: directory)
+        let token = try store.addAccount(name: "Aarhus Kommune", kind: .kommune, code: "0751").token
+        let (batches, source) = try traceBatches(path: trace, agent: try AgentID("0751/paper"), eventsPerBatch: batchEvents)
+        let server = ServerProcess(executable: options.serverPath, directory: directory)
+        try server.start()
+        do {
+            var writer = try await LoadClient.connect(port: server.port, token: token)
+            guard case .ok? = try await writer.request({ .createDocument(request: $0, document: "paper") }) else { throw LoadError("create") }
+            for batch in batches {
+                guard case .pushAck? = try await writer.request({ .push(request: $0, document: "paper", changes: batch) }) else {
+                    throw LoadError("push refused")
+                }
+            }
+            await writer.connection.close()
+        } catch {
+            server.stop()
+            throw error
+        }
+        return StoredTrace(server: server, token: token, batches: batches, source: source)
     }
 }

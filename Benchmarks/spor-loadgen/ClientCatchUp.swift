@@ -2,7 +2,6 @@ import ArgumentParser
 import Foundation
 import SporClient
 import SporCRDT
-import SporServer
 import SporWire
 
 /// The client library's catch-up: the whole automerge-paper history (259,778 events)
@@ -20,20 +19,9 @@ struct ClientCatchUp: AsyncParsableCommand {
     @Option(help: "Catch-ups to time (median reported).") var runs = 5
 
     func run() async throws {
-        let directory = temporaryDirectory("client-catchup")
-        let store = try SporStore(directory: directory)
-        let token = try store.addAccount(name: "Aarhus Kommune", kind: .kommune, code: "0751").token
-        let (batches, source) = try traceBatches(path: trace, agent: try AgentID("0751/paper"), eventsPerBatch: batchEvents)
-        let server = ServerProcess(executable: options.serverPath, directory: directory)
-        try server.start()
-        defer { server.stop() }
-        var writer = try await LoadClient.connect(port: server.port, token: token)
-        guard case .ok? = try await writer.request({ .createDocument(request: $0, document: "paper") }) else { throw LoadError("create") }
-        for batch in batches {
-            guard case .pushAck? = try await writer.request({ .push(request: $0, document: "paper", changes: batch) }) else {
-                throw LoadError("push refused")
-            }
-        }
+        let stored = try await StoredTrace.start(trace: trace, batchEvents: batchEvents, options: options, name: "client-catchup")
+        defer { stored.server.stop() }
+        let (server, token, batches, source) = (stored.server, stored.token, stored.batches, stored.source)
         var timings: [Double] = []
         var workspaceBytes = 0
         for _ in 0..<runs {

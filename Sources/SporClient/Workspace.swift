@@ -170,32 +170,26 @@ public final class Workspace: Sendable {
     func write<T>(_ body: (Database) throws -> T) throws -> T {
         let database = database
         let result = try Self.storage(path: path) {
-            try database.writeWithoutTransaction { db in
-                var result: T?
-                try db.inTransaction(.immediate) {
-                    result = try body(db)
-                    return .commit
-                }
-                guard let result else { throw WorkspaceError(.storage, "transaction ended without a result") }
-                return result
-            }
+            try database.writeWithoutTransaction { db in try Self.immediateTransaction(db, body) }
         }
         localCommits.add(1, ordering: .relaxed)
+        return result
+    }
+
+    private static func immediateTransaction<T>(_ db: Database, _ body: (Database) throws -> T) throws -> T {
+        var result: T?
+        try db.inTransaction(.immediate) {
+            result = try body(db)
+            return .commit
+        }
+        guard let result else { throw WorkspaceError(.storage, "transaction ended without a result") }
         return result
     }
 
     /// ``write(_:)`` off the caller's thread, for the async sync engine.
     func asyncWrite<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         do {
-            return try await database.writeWithoutTransaction { db in
-                var result: T?
-                try db.inTransaction(.immediate) {
-                    result = try body(db)
-                    return .commit
-                }
-                guard let result else { throw WorkspaceError(.storage, "transaction ended without a result") }
-                return result
-            }
+            return try await database.writeWithoutTransaction { db in try Self.immediateTransaction(db, body) }
         } catch {
             throw Self.translate(error, path: path)
         }

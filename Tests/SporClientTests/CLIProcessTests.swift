@@ -34,6 +34,11 @@ struct CLIProcessTests {
             return output.stdout
         }
 
+        /// `spor setup` against `server` for a new organisation there.
+        func setUp(_ server: ServerProcess, _ name: String, kind: String, code: String) throws {
+            try ok("setup", "--server", server.address, "--token", try server.addOrganisation(name, kind: kind, code: code))
+        }
+
         func json(_ arguments: String...) throws -> [String: Any] {
             let output = try runProcess(executable, arguments + ["--json"], environment: ["SPOR_HOME": home, "SPOR_NOW": now])
             guard output.status == 0, let object = try JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [String: Any] else {
@@ -96,8 +101,8 @@ struct CLIProcessTests {
     func conflicts() throws {
         let server = try ServerProcess()
         let aarhus = try CLI(), odense = try CLI()
-        try aarhus.ok("setup", "--server", server.address, "--token", try server.addOrganisation("Aarhus Kommune", kind: "kommune", code: "0751"))
-        try odense.ok("setup", "--server", server.address, "--token", try server.addOrganisation("Odense Kommune", kind: "kommune", code: "0461"))
+        try aarhus.setUp(server, "Aarhus Kommune", kind: "kommune", code: "0751")
+        try odense.setUp(server, "Odense Kommune", kind: "kommune", code: "0461")
         let id = try aarhus.ok("new", "T").trimmingCharacters(in: .whitespacesAndNewlines)
         try aarhus.ok("participant", "add", id, "--org", "0461", "--role", "partner")
         try aarhus.ok("sync")
@@ -126,7 +131,7 @@ struct CLIProcessTests {
         var lead = try CLI(), secretariat = try CLI()
         lead.now = "2024-03-01T12:00:00Z"
         secretariat.now = lead.now
-        try lead.ok("setup", "--server", server.address, "--token", try server.addOrganisation("Aarhus Kommune", kind: "kommune", code: "0751"))
+        try lead.setUp(server, "Aarhus Kommune", kind: "kommune", code: "0751")
         let rotated = try server.admin(["token", "rotate", "klimaalliancens-sekretariat"])
         try secretariat.ok("setup", "--server", server.address, "--token", String(rotated.stdout.split(separator: "\n").last ?? ""))
         let id = try lead.ok("new", "Skybrud", "--round", "2024-spring").trimmingCharacters(in: .whitespacesAndNewlines)
@@ -173,8 +178,8 @@ struct CLIProcessTests {
     func watchWhileEditing() throws {
         let server = try ServerProcess()
         let aarhus = try CLI(), odense = try CLI()
-        try aarhus.ok("setup", "--server", server.address, "--token", try server.addOrganisation("Aarhus Kommune", kind: "kommune", code: "0751"))
-        try odense.ok("setup", "--server", server.address, "--token", try server.addOrganisation("Odense Kommune", kind: "kommune", code: "0461"))
+        try aarhus.setUp(server, "Aarhus Kommune", kind: "kommune", code: "0751")
+        try odense.setUp(server, "Odense Kommune", kind: "kommune", code: "0461")
         let id = try aarhus.ok("new", "T").trimmingCharacters(in: .whitespacesAndNewlines)
         try aarhus.ok("participant", "add", id, "--org", "0461", "--role", "partner")
 
@@ -246,7 +251,7 @@ struct CLIProcessTests {
                                       "--qualification-deadline", "2027-03-01 12:00", "--approval-deadline", "2027-04-05 12:00",
                                       "--committee-meeting", "2027-05-18"])
         #expect(added.status == 0, "\(added.stderr)")
-        try cli.ok("setup", "--server", server.address, "--token", try server.addOrganisation("Aarhus Kommune", kind: "kommune", code: "0751"))
+        try cli.setUp(server, "Aarhus Kommune", kind: "kommune", code: "0751")
         let id = try cli.ok("new", "Forår").trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(try cli.json("show", id)["round"] as? String == "2027-spring")
         let status = try cli.json("status", id)
@@ -276,7 +281,7 @@ struct CLIProcessTests {
         #expect(unknownCommand.stderr.contains("\"frobnicate\"") && unknownCommand.stderr.contains("setup, whoami, new"))
 
         let server = try ServerProcess()
-        try cli.ok("setup", "--server", server.address, "--token", try server.addOrganisation("Aarhus Kommune", kind: "kommune", code: "0751"))
+        try cli.setUp(server, "Aarhus Kommune", kind: "kommune", code: "0751")
         let id = try cli.ok("new", "T").trimmingCharacters(in: .whitespacesAndNewlines)
         let unknownProposal = try cli.run("show", "nosuchproposal")
         #expect(unknownProposal.status == 2)
@@ -312,7 +317,7 @@ struct CLIProcessTests {
     func killDuringWrites() throws {
         let server = try ServerProcess()
         let cli = try CLI()
-        try cli.ok("setup", "--server", server.address, "--token", try server.addOrganisation("Aarhus Kommune", kind: "kommune", code: "0751"))
+        try cli.setUp(server, "Aarhus Kommune", kind: "kommune", code: "0751")
         let id = try cli.ok("new", "T").trimmingCharacters(in: .whitespacesAndNewlines)
         let seed = getenvString("SPOR_SEED").flatMap { UInt64($0) } ?? UInt64.random(in: 0...UInt64.max)
         var random = SeededRandom(seed: seed)

@@ -1,5 +1,6 @@
 import Foundation
 import SporCRDT
+import SporTestSupport
 import SporWire
 import Testing
 
@@ -10,15 +11,7 @@ import Testing
 struct ServerProcessTests {
     /// The spor-server built next to the test bundle (`swift build` builds it with the tests).
     static var executable: URL {
-        get throws {
-            var directory = Bundle.main.bundleURL
-            for _ in 0..<3 {
-                let candidate = directory.appendingPathComponent("spor-server")
-                if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-                directory.deleteLastPathComponent()
-            }
-            throw TestFailure("spor-server executable not found near \(Bundle.main.bundleURL.path)")
-        }
+        get throws { try SpawnedServer.builtExecutable("spor-server") }
     }
 
     struct Output {
@@ -46,36 +39,12 @@ struct ServerProcessTests {
     /// Starts `serve` and returns the process, the port it announced and everything
     /// it printed before.
     static func serve(_ directory: String) throws -> (Process, Int, String) {
-        let process = Process()
-        process.executableURL = try executable
-        // A long HELLO timeout: in a parallel test run on 2 cores the test's task can
-        // wait seconds for a thread between connecting and sending HELLO.
-        process.arguments = ["serve", "--data", directory, "--listen", "127.0.0.1:0", "--log-level", "error",
-                             "--hello-timeout", "120"]
-        let out = Pipe()
-        process.standardOutput = out
-        // Not the test runner's stderr: a server left running must not keep the
-        // runner's output open.
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        var text = ""
-        while true {
-            let chunk = out.fileHandleForReading.availableData
-            if chunk.isEmpty { throw TestFailure("spor-server exited before listening: \(text)") }
-            text += String(decoding: chunk, as: UTF8.self)
-            if let line = text.split(separator: "\n").first(where: { $0.hasPrefix("listening on 127.0.0.1:") }),
-               let port = Int(line.split(separator: ":").last ?? "") {
-                return (process, port, text)
-            }
-        }
+        try SpawnedServer.serve(directory: directory)
     }
 
     /// Kills a server the test started, whatever state it is in.
     static func stop(_ process: Process) {
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
+        SpawnedServer.stop(process)
     }
 
     @Test("admin commands: the token alone on the last line, JSON on request, clear refusals")

@@ -1,5 +1,6 @@
 import Foundation
 import SporClient
+import SporTestSupport
 
 struct TestFailure: Error, CustomStringConvertible {
     let description: String
@@ -12,16 +13,9 @@ func temporaryDirectory() -> String {
     return path
 }
 
-/// An executable built next to the test bundle (`swift build --build-tests` builds
-/// every product).
+/// An executable built next to the test bundle.
 func builtExecutable(_ name: String) throws -> URL {
-    var directory = Bundle.main.bundleURL
-    for _ in 0..<3 {
-        let candidate = directory.appendingPathComponent(name)
-        if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-        directory.deleteLastPathComponent()
-    }
-    throw TestFailure("\(name) executable not found near \(Bundle.main.bundleURL.path)")
+    try SpawnedServer.builtExecutable(name)
 }
 
 struct ProcessOutput {
@@ -83,30 +77,12 @@ final class ServerProcess: @unchecked Sendable {
         self.directory = directory
         extraArguments = arguments
         executable = try builtExecutable("spor-server")
-        (process, self.port) = try Self.serve(executable, directory: directory, port: port, arguments: arguments)
+        (process, self.port) = try Self.serve(directory: directory, port: port, arguments: arguments)
     }
 
-    private static func serve(_ executable: URL, directory: String, port: Int, arguments: [String]) throws -> (Process, Int) {
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = ["serve", "--data", directory, "--listen", "127.0.0.1:\(port)", "--log-level", "error",
-                             "--hello-timeout", "120"] + arguments
-        let out = Pipe()
-        process.standardOutput = out
-        // Not the test runner's stderr: a server left running must not keep the
-        // runner's output open.
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        var text = ""
-        while true {
-            let chunk = out.fileHandleForReading.availableData
-            if chunk.isEmpty { throw TestFailure("spor-server exited before listening: \(text)") }
-            text += String(decoding: chunk, as: UTF8.self)
-            if let line = text.split(separator: "\n").first(where: { $0.hasPrefix("listening on 127.0.0.1:") }),
-               let port = Int(line.split(separator: ":").last ?? "") {
-                return (process, port)
-            }
-        }
+    private static func serve(directory: String, port: Int, arguments: [String]) throws -> (Process, Int) {
+        let (process, port, _) = try SpawnedServer.serve(directory: directory, port: port, arguments: arguments)
+        return (process, port)
     }
 
     var address: String { "127.0.0.1:\(port)" }
@@ -128,16 +104,13 @@ final class ServerProcess: @unchecked Sendable {
 
     /// Kills the server (SIGKILL: no goodbye to clients).
     func kill() {
-        if process.isRunning {
-            Foundation.kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
+        SpawnedServer.stop(process)
     }
 
     /// Starts the server again on the same port and data.
     func restart() throws {
         kill()
-        (process, port) = try Self.serve(executable, directory: directory, port: port, arguments: extraArguments)
+        (process, port) = try Self.serve(directory: directory, port: port, arguments: extraArguments)
     }
 
     deinit { kill() }
