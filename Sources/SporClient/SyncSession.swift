@@ -114,29 +114,34 @@ actor SyncSession {
     func handle(_ message: SporMessage) async {
         lastHeard = .now
         do {
+            // Whether the message can let more outbox entries go (a document caught
+            // up, a request answered): only then is the outbox read again, not for
+            // every EVENTS frame of a long catch-up.
+            var mayPump = true
             switch message {
             case let .ping(nonce):
+                mayPump = false
                 try await connection.send(.pong(nonce: nonce))
             case let .documents(request, entries):
                 pending[request] = nil
                 try await listedDocuments(entries)
             case let .rounds(request, entries):
+                mayPump = false
                 pending[request] = nil
                 try await workspace.storeServerRounds(entries)
             case let .events(events):
+                mayPump = false
                 try await merge(events.document, events.batches)
             case let .caughtUp(document, _):
                 try await caughtUp(document)
-            case let .ok(request):
-                try await succeeded(request, newEvents: 0)
-            case let .pushAck(request, _, newEvents):
-                try await succeeded(request, newEvents: newEvents)
+            case let .ok(request), let .pushAck(request, _, _):
+                try await succeeded(request)
             case let .error(error):
                 try await refused(error)
             case .pong, .welcome, .hello, .createDocument, .addMember, .listDocuments, .listRounds, .subscribe, .unsubscribe, .push:
-                break
+                mayPump = false
             }
-            try await pumpOutbox()
+            if mayPump { try await pumpOutbox() }
             checkDone()
         } catch {
             fail(Self.translate(error))
@@ -206,7 +211,7 @@ actor SyncSession {
         publishProgress()
     }
 
-    private func succeeded(_ id: UInt64, newEvents: Int) async throws {
+    private func succeeded(_ id: UInt64) async throws {
         guard let request = pending.removeValue(forKey: id) else { return }
         switch request {
         case .list, .rounds:
