@@ -155,6 +155,19 @@ struct CLIProcessTests {
         try secretariat.ok("decide", id, "qualified", "--note", "Fint")
         try secretariat.ok("sync")
         try lead.ok("sync")
+        // Changes after the submission: the redline names them, the submitted version stays readable.
+        try lead.ok("budget", "add", id, "--item", "Workshops", "--amount", "50.000", "--source", "own", "--year", "2025")
+        try lead.ok("set", id, "summary", "Tekst om summary: æøå 🌱 Nu med workshops.")
+        let diff = try lead.json("diff", id)
+        let fields = (diff["fields"] as? [[String: Any]]) ?? []
+        #expect(fields.contains { $0["field"] as? String == "budget" && $0["change"] as? String == "+"
+            && ($0["after"] as? String)?.hasPrefix("Workshops") == true }, "\(fields)")
+        let summary = ((diff["sections"] as? [String: Any])?["summary"] as? [[String: Any]]) ?? []
+        #expect(summary.contains { $0["kind"] as? String == "inserted" && ($0["text"] as? String)?.contains("workshops") == true
+            && $0["organisation"] as? String == "0751" }, "\(summary)")
+        let submitted = try lead.json("show", id, "--at", "submitted")
+        #expect((submitted["budget"] as? [Any])?.count == 1)
+        #expect((try lead.json("show", id)["budget"] as? [Any])?.count == 2)
         try lead.ok("submit", id, "--step", "approval")
         try lead.ok("sync")
         try secretariat.ok("sync")

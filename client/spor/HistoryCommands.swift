@@ -53,20 +53,21 @@ struct Diff: ParsableCommand {
     @Option(help: "A version, or \"submitted\" (the latest submission; the default).") var since = "submitted"
     @OptionGroup var options: GlobalOptions
 
+    /// A change of a field or a list item between two versions: `+` added, `-`
+    /// removed, `~` changed.
+    struct FieldChange {
+        let field: String
+        let kind: String
+        let before: String
+        let after: String
+    }
+
     func run() throws {
         let context = try Context.open()
         let id = try context.proposalID(id)
         let proposal = try context.workspace.proposal(id)
         let content = try proposal.content()
-        let version: Version
-        if since == "submitted" {
-            guard let submission = content.submissions.max(by: { $0.submittedAt < $1.submittedAt }) else {
-                throw CommandFailure.badInput("\(id) has not been submitted yet", hint: "Give a version from `spor log \(id)`: spor diff \(id) --since VERSION.")
-            }
-            version = submission.version
-        } else {
-            version = try Self.parseVersion(since)
-        }
+        let version = try Self.version(since, of: content, id: id)
         let before: ProposalContent
         do {
             before = try proposal.content(at: version)
@@ -77,27 +78,23 @@ struct Diff: ParsableCommand {
         for section in Section.allCases where before.text(section) != content.text(section) {
             sectionChanges.append((section, try proposal.changes(in: section, from: version).filter { $0.kind != .unchanged }))
         }
-        var fields: [(String, String, String)] = []
-        if before.amountRequested != content.amountRequested {
-            fields.append(("amountRequested", Output.kroner(before.amountRequested), Output.kroner(content.amountRequested)))
-        }
-        if before.roundID != content.roundID { fields.append(("round", before.roundID ?? "–", content.roundID ?? "–")) }
-        if before.participants.count != content.participants.count {
-            fields.append(("participants", "\(before.participants.count)", "\(content.participants.count)"))
-        }
-        if before.budget != content.budget {
-            fields.append(("budget", "\(before.budget.count) lines", "\(content.budget.count) lines"))
-        }
+        let fields = Self.fieldChanges(from: before, to: content)
         Output.emit(options, json: {
             ["id": id, "since": Output.version(version),
              "sections": Dictionary(uniqueKeysWithValues: sectionChanges.map { section, changes in
                  (section.key, changes.map { ["kind": $0.kind.rawValue, "text": $0.text, "organisation": $0.organisation ?? NSNull()] as [String: Any] })
              }),
-             "fields": fields.map { ["field": $0.0, "before": $0.1, "after": $0.2] }] as [String: Any]
+             "fields": fields.map { ["field": $0.field, "change": $0.kind, "before": $0.before, "after": $0.after] }] as [String: Any]
         }, text: {
             guard !sectionChanges.isEmpty || !fields.isEmpty else { return "No changes since \(Output.version(version))." }
             var lines: [String] = []
-            for (field, old, new) in fields { lines.append("\(field): \(old) → \(new)") }
+            for change in fields {
+                switch change.kind {
+                case "+": lines.append("+ \(change.field): \(change.after)")
+                case "-": lines.append("- \(change.field): \(change.before)")
+                default: lines.append("~ \(change.field): \(change.before) → \(change.after)")
+                }
+            }
             for (section, changes) in sectionChanges {
                 lines.append("## \(section.englishTitle) [\(section.key)]")
                 for change in changes {
@@ -106,6 +103,55 @@ struct Diff: ParsableCommand {
             }
             return lines.joined(separator: "\n")
         })
+    }
+
+    /// The scalar fields and list items that differ between `before` and `after`;
+    /// list items are matched by their ids, so an edited line reads as changed.
+    static func fieldChanges(from before: ProposalContent, to after: ProposalContent) -> [FieldChange] {
+        var changes: [FieldChange] = []
+        if before.amountRequested != after.amountRequested {
+            changes.append(.init(field: "amountRequested", kind: "~", before: Output.kroner(before.amountRequested), after: Output.kroner(after.amountRequested)))
+        }
+        if before.roundID != after.roundID {
+            changes.append(.init(field: "round", kind: "~", before: before.roundID ?? "–", after: after.roundID ?? "–"))
+        }
+        func items<T>(_ field: String, _ old: [T], _ new: [T], id: (T) -> ListItemID, describe: (T) -> String) {
+            let oldByID = Dictionary(old.map { (id($0), $0) }, uniquingKeysWith: { first, _ in first })
+            let newIDs = Set(new.map(id))
+            for item in old where !newIDs.contains(id(item)) {
+                changes.append(.init(field: field, kind: "-", before: describe(item), after: ""))
+            }
+            for item in new {
+                guard let previous = oldByID[id(item)] else {
+                    changes.append(.init(field: field, kind: "+", before: "", after: describe(item)))
+                    continue
+                }
+                if describe(previous) != describe(item) {
+                    changes.append(.init(field: field, kind: "~", before: describe(previous), after: describe(item)))
+                }
+            }
+        }
+        items("participants", before.participants, after.participants, id: \.id) { participant in
+            "\(participant.organisation?.name ?? "?") (\(participant.role?.englishName.lowercased() ?? "no role"))"
+                + (participant.cofinancingCash > 0 ? ", \(Output.kroner(participant.cofinancingCash))" : "")
+                + (participant.cofinancingHours > 0 ? ", \(participant.cofinancingHours) hours" : "")
+        }
+        items("budget", before.budget, after.budget, id: \.id) { line in
+            "\(line.item): \(Output.kroner(line.amount)) (\(line.source?.rawValue ?? "?"), \(line.year.map(String.init) ?? "?"))"
+        }
+        items("milestones", before.milestones, after.milestones, id: \.id) { "\($0.date?.description ?? "?") \($0.title)" }
+        items("comments", before.comments, after.comments, id: \.id) { "\($0.author): \($0.text)\($0.resolved ? " (resolved)" : "")" }
+        return changes
+    }
+
+    /// `text` as a version of the proposal: "submitted" (its latest submission) or
+    /// what `spor log` prints.
+    static func version(_ text: String, of content: ProposalContent, id: String) throws -> Version {
+        guard text == "submitted" else { return try parseVersion(text) }
+        guard let submission = content.submissions.max(by: { $0.submittedAt < $1.submittedAt }) else {
+            throw CommandFailure.badInput("\(id) has not been submitted yet", hint: "Give a version from `spor log \(id)` instead.")
+        }
+        return submission.version
     }
 
     static func parseVersion(_ text: String) throws -> Version {

@@ -51,13 +51,22 @@ struct List: ParsableCommand {
 struct Show: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "show", abstract: "Show a proposal: fields, sections, participants, budget.")
     @Argument(help: "The proposal's id (or the start of it).") var id: String
+    @Option(help: "Show it as it was at a version from `spor log`, or \"submitted\" (the latest submission).") var at: String?
     @OptionGroup var options: GlobalOptions
 
     func run() throws {
         let context = try Context.open()
         let id = try context.proposalID(id)
         let proposal = try context.workspace.proposal(id)
-        let content = try proposal.content()
+        var content = try proposal.content()
+        if let at {
+            let version = try Diff.version(at, of: content, id: id)
+            do {
+                content = try proposal.content(at: version)
+            } catch {
+                throw CommandFailure.badInput("\(id) has no version \(at)", hint: "`spor log \(id)` lists versions.")
+            }
+        }
         let status = ProcessStatus(of: content, at: context.now, calendar: context.calendar)
         Output.emit(options, json: { ContentJSON.proposal(id: id, content, status: status) }, text: {
             var lines = ["\(content.title.isEmpty ? "(untitled)" : content.title)  [\(id)]",
