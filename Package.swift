@@ -233,6 +233,18 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // The whole system as deployed: real spor-server and spor processes, killed,
+        // cut off and attacked (docs/RELIABILITY.md).
+        .testTarget(
+            name: "SporSystemTests",
+            dependencies: [
+                "SporClient", "SporCRDT", "SporProposal", "SporWire", "SporWireClient", "SporTestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .testTarget(
             name: "SporCRDTTests",
             dependencies: ["SporCRDT", "SporTraces", "SporTestSupport"],

@@ -233,12 +233,16 @@ public final class SyncEngine: Sendable {
                 throw SyncError(.incompatibleServer, "\(settings.address) answered HELLO with \(other.type), not WELCOME",
                                 hint: "Is this a Spor server?")
             case nil:
-                throw SyncError(.incompatibleServer, "\(settings.address) closed the connection without answering HELLO",
+                // Often the network or a server under restart; retried by a watching sync.
+                throw SyncError(.connectionLost, "\(settings.address) closed the connection without answering HELLO",
                                 hint: "Is this a Spor server (and is TLS set up the same on both sides)?")
             }
         } catch let error as SyncError {
             await connection.close()
             throw error
+        } catch let error as WireError where error.isTruncatedAtClose {
+            await connection.close()
+            throw SyncError(.connectionLost, "the connection to \(settings.address) broke during the handshake")
         } catch is WireError {
             await connection.close()
             throw SyncError(.incompatibleServer, "\(settings.address) does not speak the Spor protocol",

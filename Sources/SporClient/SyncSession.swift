@@ -394,6 +394,8 @@ actor SyncSession {
         case is SyncError, is WorkspaceError, is CancellationError: error
         case let error as CRDTError:
             SyncError(.incompatibleServer, "the server sent changes that do not merge (\(error)); nothing of them was stored")
+        case let error as WireError where error.isTruncatedAtClose:
+            SyncError(.connectionLost, "the connection broke in the middle of a message")
         case is WireError:
             SyncError(.incompatibleServer, "the server sent bytes that are not Spor protocol (\(error))")
         default:

@@ -37,7 +37,9 @@ public struct SporFrameDecoder: ByteToMessageDecoder, Sendable {
         if buffer.readableBytes > 0 {
             let leftover = buffer.readableBytes
             buffer.moveReaderIndex(forwardBy: leftover)
-            throw WireError(.malformedFrame, "connection closed in the middle of a frame (\(leftover) bytes left over)")
+            var error = WireError(.malformedFrame, "connection closed in the middle of a frame (\(leftover) bytes left over)")
+            error.isTruncatedAtClose = true
+            throw error
         }
         return .needMoreData
     }

@@ -54,6 +54,9 @@ public enum WireErrorCode: UInt16, Sendable, Hashable, CaseIterable, CustomStrin
 public struct WireError: Error, Sendable, Hashable, CustomStringConvertible {
     public let code: WireErrorCode
     public let message: String
+    /// The connection closed in the middle of a frame: the bytes so far were valid,
+    /// the rest never came (a broken network more often than a broken peer).
+    public internal(set) var isTruncatedAtClose = false
 
     public init(_ code: WireErrorCode, _ message: String) {
         self.code = code
