@@ -73,7 +73,12 @@ actor SyncSession {
     func run() async throws -> SyncReport {
         let connection = connection
         defer { Task { await connection.close() } }
-        try await start()
+        do {
+            try await start()
+        } catch {
+            // The connection can break before the first request is out.
+            throw Self.translate(error)
+        }
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { [self] in
                 do {

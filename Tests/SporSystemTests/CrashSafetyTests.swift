@@ -18,11 +18,16 @@ struct CrashSafetyTests {
         let consortium = try await Consortium.start()
         let id = consortium.proposal
         let retries = Counter()
+        let stopped = ErrorLog()
         let watchers = consortium.workspaces.map { workspace in
             Task {
-                try await SyncEngine(workspace: workspace).watch(
-                    onRetry: { _, _ in retries.increment() },
-                    backoff: ReconnectBackoff(base: .milliseconds(50), cap: .milliseconds(800)))
+                do {
+                    try await SyncEngine(workspace: workspace).watch(
+                        onRetry: { _, _ in retries.increment() },
+                        backoff: ReconnectBackoff(base: .milliseconds(50), cap: .milliseconds(800)))
+                } catch {
+                    stopped.append("\(error)")
+                }
             }
         }
         defer { watchers.forEach { $0.cancel() } }
@@ -70,7 +75,13 @@ struct CrashSafetyTests {
         writers.forEach { $0.cancel() }
         for writer in writers { _ = await writer.result }
 
-        try await waitUntil(.seconds(180)) { try consortium.converged() }
+        do {
+            try await waitUntil(.seconds(120)) { try consortium.converged() }
+        } catch {
+            Issue.record("seed \(seed): not converged: \(consortium.describe()); watchers stopped by: \(stopped.entries)")
+            throw error
+        }
+        #expect(stopped.entries.isEmpty, "no watcher gave up: \(stopped.entries)")
         let documents = try consortium.workspaces.map { try $0.document(id) }
         let contents = try documents.map { try Proposal(document: $0, actor: Actor(organisation: "0751", role: .member)).content() }
         #expect(contents.allSatisfy { $0 == contents[0] }, "seed \(seed)")
