@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import NIOCore
 import SporCRDT
 import SporTestSupport
 import SporWire
@@ -159,6 +160,64 @@ struct HostileInputTests {
         let timedOut = answers.messages.contains { if case let .error(report) = $0 { report.knownCode == .idleTimeout } else { false } }
         #expect(timedOut, "the server said idleTimeout: \(answers.messages)")
         #expect(closedAfter == nil || closedAfter! < .seconds(30))
+    }
+}
+
+extension HostileInputTests {
+    @Test("thousands of idle connections are closed with idleTimeout after the handshake timeout; a normal client is served meanwhile")
+    func idleConnections() async throws {
+        let count = repetitions("IDLE_CONNECTIONS", short: 600)
+        // Room for the sockets in this process and in the server it starts.
+        var limit = rlimit()
+        getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+        let wanted = rlim_t(count * 2 + 512)
+        if limit.rlim_cur < wanted {
+            limit.rlim_cur = min(wanted, limit.rlim_max)
+            setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+        }
+        let server = try ServerProcess(arguments: ["--hello-timeout", "4", "--max-connections", "\(count + 100)"])
+        let token = try server.addOrganisation("Aarhus Kommune", kind: "kommune", code: "0751")
+        var sockets: [Int32] = []
+        defer { sockets.forEach { close($0) } }
+        for _ in 0..<count {
+            let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            address.sin_port = UInt16(server.port).bigEndian
+            let connected = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            #expect(connected == 0)
+            var timeout = timeval(tv_sec: 30, tv_usec: 0)
+            setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            sockets.append(descriptor)
+        }
+        // A normal client meanwhile.
+        let normal = try await WireConnection.connect(host: "127.0.0.1", port: server.port)
+        try await normal.send(.hello(.init(token: token, client: "normal")))
+        try await normal.send(.createDocument(request: 1, document: "while-idle"))
+        let answers = await Self.drain(normal, quietFor: .milliseconds(500))
+        #expect(answers.contains { if case .ok(1) = $0 { true } else { false } }, "\(answers)")
+
+        // Every idle connection gets ERROR idleTimeout, then the close.
+        var timedOut = 0
+        for descriptor in sockets {
+            var bytes = [UInt8](repeating: 0, count: 256)
+            var received: [UInt8] = []
+            while true {
+                let n = recv(descriptor, &bytes, bytes.count, 0)
+                if n <= 0 { break }
+                received += bytes[0..<n]
+            }
+            var buffer = ByteBuffer(bytes: received)
+            if case let .error(report)? = try? SporFrameDecoder.nextMessage(from: &buffer, maxFrameBytes: 4096),
+               report.knownCode == .idleTimeout {
+                timedOut += 1
+            }
+        }
+        #expect(timedOut == count)
+        print("idle connections: \(count) opened, \(timedOut) closed with idleTimeout, a normal client served meanwhile")
     }
 }
 
