@@ -135,3 +135,17 @@ final class ErrorLog: @unchecked Sendable {
     func append(_ entry: String) { lock.withLock { list.append(entry) } }
     var entries: [String] { lock.withLock { list } }
 }
+
+/// `body`'s result, or a failure after `seconds` (a hang guard).
+func withTimeout<T: Sendable>(seconds: Int, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    try await withThrowingTaskGroup(of: T?.self) { group in
+        group.addTask { try await body() }
+        group.addTask {
+            try await Task.sleep(for: .seconds(seconds))
+            return nil
+        }
+        defer { group.cancelAll() }
+        guard let first = try await group.next(), let result = first else { throw TestFailure("no result within \(seconds) s") }
+        return result
+    }
+}
