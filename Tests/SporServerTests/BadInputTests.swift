@@ -165,9 +165,11 @@ struct BadInputTests {
 
     @Test("a connection that never says HELLO, or goes quiet, is closed with idleTimeout; PING keeps it open")
     func timeouts() async throws {
+        // Timeouts of seconds, not fractions: on a loaded 2-core runner a test task can
+        // wait a second or more for a thread between two steps.
         let server = try await TestServer.start {
-            $0.limits.helloTimeoutSeconds = 1
-            $0.limits.idleTimeoutSeconds = 2
+            $0.limits.helloTimeoutSeconds = 3
+            $0.limits.idleTimeoutSeconds = 6
         }
         let token = try server.addOrganisation("Aarhus Kommune", code: "0751")
         var silent = try await TestClient.connect(port: server.port)
@@ -176,7 +178,7 @@ struct BadInputTests {
         #expect(errorCode(try await silent.receive()) == .idleTimeout)
         #expect(try await silent.receive() == nil)
         for nonce in 1...6 {
-            try await Task.sleep(for: .milliseconds(500))
+            try await Task.sleep(for: .milliseconds(1500))
             try await pinging.send(.ping(nonce: UInt64(nonce)))
             #expect(try await pinging.receive() == .pong(nonce: UInt64(nonce)))
         }

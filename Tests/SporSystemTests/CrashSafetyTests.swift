@@ -36,24 +36,19 @@ struct CrashSafetyTests {
         let sections: [Section] = [.activities, .organisation, .risks]
         let writes = Counter()
         let writers = consortium.workspaces.enumerated().map { index, workspace in
-            Task.detached {
-                var step = 0
-                while !Task.isCancelled {
-                    let section = step % 3 == 0 ? Section.summary : sections[index]
-                    try workspace.change(id) { proposal in
-                        let text = proposal.document.text(ProposalSchema.text(of: section))
-                        try proposal.setSection(section, to: text + "\(index):\(step) ")
-                    }
-                    if step % 10 == 0 {
-                        try workspace.change(id) { proposal in
-                            _ = try proposal.addBudgetLine(BudgetLineInput(item: "linje \(index)-\(step)", amount: 1000, source: .own, year: 2025))
-                        }
-                    }
-                    writes.increment()
-                    step += 1
-                    try await Task.sleep(for: .milliseconds(5))
+            WriterThread({ step in
+                let section = step % 3 == 0 ? Section.summary : sections[index]
+                try workspace.change(id) { proposal in
+                    let text = proposal.document.text(ProposalSchema.text(of: section))
+                    try proposal.setSection(section, to: text + "\(index):\(step) ")
                 }
-            }
+                if step % 10 == 0 {
+                    try workspace.change(id) { proposal in
+                        _ = try proposal.addBudgetLine(BudgetLineInput(item: "linje \(index)-\(step)", amount: 1000, source: .own, year: 2025))
+                    }
+                }
+                writes.increment()
+            }, pause: 0.005)
         }
 
         var acknowledgedAtKills: [[Int]] = []
@@ -72,8 +67,7 @@ struct CrashSafetyTests {
             try await Task.sleep(for: .milliseconds(Int.random(in: 0...300, using: &random)))
             try consortium.server.restart()
         }
-        writers.forEach { $0.cancel() }
-        for writer in writers { _ = await writer.result }
+        for writer in writers { try await writer.stop() }
 
         do {
             try await waitUntil(.seconds(120)) { try consortium.converged() }

@@ -30,19 +30,14 @@ struct NetworkFaultTests {
         }
         let writes = Counter()
         let writers = consortium.workspaces.enumerated().map { index, workspace in
-            Task.detached {
-                var step = 0
-                while !Task.isCancelled {
-                    try workspace.change(id) { proposal in
-                        let section: Section = step % 2 == 0 ? .summary : [.activities, .organisation, .risks][index]
-                        let text = proposal.document.text(ProposalSchema.text(of: section))
-                        try proposal.setSection(section, to: text + "\(index)·\(step) ")
-                    }
-                    writes.increment()
-                    step += 1
-                    try await Task.sleep(for: .milliseconds(10))
+            WriterThread({ step in
+                try workspace.change(id) { proposal in
+                    let section: Section = step % 2 == 0 ? .summary : [.activities, .organisation, .risks][index]
+                    let text = proposal.document.text(ProposalSchema.text(of: section))
+                    try proposal.setSection(section, to: text + "\(index)·\(step) ")
                 }
-            }
+                writes.increment()
+            }, pause: 0.010)
         }
 
         var partitionAttempts: [Int] = []
@@ -69,8 +64,7 @@ struct NetworkFaultTests {
             try await Task.sleep(for: .seconds(1))
             proxies[0].set { $0.cutAfterServerBytes = nil; $0.leaveServerSideOpen = false }
         }
-        writers.forEach { $0.cancel() }
-        for writer in writers { _ = await writer.result }
+        for writer in writers { try await writer.stop() }
         do {
             try await waitUntil(.seconds(60)) { try consortium.converged() }
         } catch {

@@ -149,3 +149,39 @@ func withTimeout<T: Sendable>(seconds: Int, _ body: @escaping @Sendable () async
         return result
     }
 }
+
+/// A loop on its own thread, not the cooperative pool: the system tests' writers call
+/// the workspace's synchronous API (SQLite, fsync) without pause, which on a task
+/// would hold one of the few cooperative threads the rest of the test run (and the
+/// in-process servers of other suites) needs.
+final class WriterThread: @unchecked Sendable {
+    // `@unchecked Sendable`: `stopped`, `failure` and `done` are only touched under `lock`.
+    private let lock = NSLock()
+    private var stopped = false
+    private var failure: (any Error)?
+    private var done = false
+
+    init(_ body: @escaping @Sendable (Int) throws -> Void, pause: TimeInterval) {
+        Thread { [self] in
+            var step = 0
+            while !lock.withLock({ stopped }) {
+                do {
+                    try body(step)
+                } catch {
+                    lock.withLock { failure = error }
+                    break
+                }
+                step += 1
+                Thread.sleep(forTimeInterval: pause)
+            }
+            lock.withLock { done = true }
+        }.start()
+    }
+
+    /// Stops the loop and waits for it; rethrows what stopped it early.
+    func stop() async throws {
+        lock.withLock { stopped = true }
+        while !lock.withLock({ done }) { try await Task.sleep(for: .milliseconds(10)) }
+        if let failure = lock.withLock({ failure }) { throw failure }
+    }
+}
