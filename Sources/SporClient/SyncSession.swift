@@ -179,10 +179,9 @@ actor SyncSession {
         awaitingCaughtUp.insert(document)
         progress.documents += 1
         let vector: VersionVector
-        if localDocuments.contains(document) {
-            let state = try await workspace.mergeFromServer(document, batches: [], cached: loaded[document], agent: agent)
-            loaded[document] = state.0
-            vector = state.0.document.versionVector
+        if localDocuments.contains(document), let state = try await workspace.loadForSync(document, agent: agent) {
+            loaded[document] = state
+            vector = state.document.versionVector
         } else {
             vector = VersionVector()
         }

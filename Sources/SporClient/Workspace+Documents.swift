@@ -74,8 +74,11 @@ extension Workspace {
 
     /// The document of proposal `id` as this workspace has it now.
     public func document(_ id: String) throws -> Document {
-        let agent = try identity().agent
-        return try read { db in
+        try document(id, agent: try identity().agent)
+    }
+
+    private func document(_ id: String, agent: AgentID) throws -> Document {
+        try read { db in
             guard let loaded = try Self.load(id, agent: agent, db: db, path: path) else {
                 throw WorkspaceError(.unknownProposal, "there is no proposal \(String(reflecting: id)) in this workspace")
             }
@@ -85,7 +88,8 @@ extension Workspace {
 
     /// Proposal `id`, to read or to pass to ``change(_:_:)``.
     public func proposal(_ id: String) throws -> Proposal {
-        Proposal(document: try document(id), actor: try identity().actor)
+        let identity = try identity()
+        return Proposal(document: try document(id, agent: identity.agent), actor: identity.actor)
     }
 
     // MARK: - Changing

@@ -65,6 +65,13 @@ extension Workspace {
         }
     }
 
+    /// Document `id` as the sync engine keeps it between frames, read (not written) off
+    /// the caller's thread; nil if the workspace does not have it.
+    func loadForSync(_ id: String, agent: AgentID) async throws -> LoadedDocument? {
+        let path = path
+        return try await asyncRead { db in try Self.load(id, agent: agent, db: db, path: path) }
+    }
+
     /// Merges change batches the server sent for document `id` (creating the
     /// document if the workspace has not seen it) and stores those that brought new
     /// events, in one transaction. `cached` is the state the caller loaded earlier;

@@ -232,7 +232,8 @@ struct SyncEngineTests {
         try partners.aarhus.change(id) { try $0.setSection(.summary, to: "live fra Aarhus") }
         try await waitUntil { try partners.odense.proposal(id).content().text(.summary) == "live fra Aarhus" }
         try await waitUntil { activity.contains(partners.aarhus.directory, { if case .sent(id, _) = $0 { true } else { false } }) }
-        #expect(activity.contains(partners.odense.directory, { if case .received(id, _) = $0 { true } else { false } }))
+        // Reported just after the merge is committed: waited for, not raced.
+        try await waitUntil { activity.contains(partners.odense.directory, { if case .received(id, _) = $0 { true } else { false } }) }
 
         partners.server.kill()
         try partners.odense.change(id) { try $0.setSection(.risks, to: "skrevet mens serveren var nede") }

@@ -13,6 +13,18 @@ func item<T>(_ text: String, in items: [T], id: (T) -> ListItemID, kind: String,
                          hint: "`\(listCommand)` lists them.", name: "unknownItem", exitCode: 2)
 }
 
+/// Runs `act` on the item `text` names (see ``item(_:in:id:kind:listCommand:)``) of
+/// the list `items` reads, as one durable change of proposal `id`; returns the item.
+func changeItem<T>(_ context: Context, _ id: String, _ text: String, kind: String, listCommand: String,
+                   items: @escaping (ProposalContent) -> [T], id itemID: @escaping (T) -> ListItemID,
+                   _ act: (inout Proposal, T) throws -> Void) throws -> T {
+    try context.workspace.change(id, now: context.now) { proposal in
+        let found = try item(text, in: items(try proposal.content()), id: itemID, kind: kind, listCommand: listCommand)
+        try act(&proposal, found)
+        return found
+    }
+}
+
 func enumValue<T: RawRepresentable & CaseIterable>(_ text: String, _ type: T.Type, name: String) throws -> T where T.RawValue == String {
     if let value = T(rawValue: text) { return value }
     throw CommandFailure.badInput("there is no \(name) \(String(reflecting: text))",
@@ -81,12 +93,8 @@ struct BudgetRemove: ParsableCommand {
     func run() throws {
         let context = try Context.open()
         let id = try context.proposalID(id)
-        let lineText = line
-        let removed = try context.workspace.change(id, now: context.now) { proposal in
-            let line = try item(lineText, in: try proposal.content().budget, id: \.id, kind: "budget line", listCommand: "spor budget list \(id)")
-            try proposal.removeBudgetLine(line.id)
-            return line
-        }
+        let removed = try changeItem(context, id, line, kind: "budget line", listCommand: "spor budget list \(id)",
+                                     items: \.budget, id: \.id) { try $0.removeBudgetLine($1.id) }
         Output.emit(options, json: { ["id": id, "removed": removed.id.description] }, text: { "Removed budget line \(removed.item)." })
     }
 }
@@ -183,13 +191,8 @@ struct ParticipantRemove: ParsableCommand {
     func run() throws {
         let context = try Context.open()
         let id = try context.proposalID(id)
-        let text = participant
-        let removed = try context.workspace.change(id, now: context.now) { proposal in
-            let participant = try item(text, in: try proposal.content().participants, id: \.id, kind: "participant",
-                                       listCommand: "spor participant list \(id)")
-            try proposal.removeParticipant(participant.id)
-            return participant
-        }
+        let removed = try changeItem(context, id, participant, kind: "participant", listCommand: "spor participant list \(id)",
+                                     items: \.participants, id: \.id) { try $0.removeParticipant($1.id) }
         Output.emit(options, json: { ["id": id, "removed": removed.id.description] }, text: { "Removed \(removed.organisation?.name ?? "the participant")." })
     }
 }
@@ -265,12 +268,10 @@ struct CommentReply: ParsableCommand {
     func run() throws {
         let context = try Context.open()
         let id = try context.proposalID(id)
-        let (target, text, now) = (comment, text, context.now)
-        try context.workspace.change(id, now: now) { proposal in
-            let comment = try item(target, in: try proposal.content().comments, id: \.id, kind: "comment", listCommand: "spor comment list \(id) --all")
-            _ = try proposal.reply(to: comment.id, text: text, at: now)
-        }
-        Output.emit(options, json: { ["id": id, "replied": target] }, text: { "Replied." })
+        let (text, now) = (text, context.now)
+        _ = try changeItem(context, id, comment, kind: "comment", listCommand: "spor comment list \(id) --all",
+                           items: \.comments, id: \.id) { _ = try $0.reply(to: $1.id, text: text, at: now) }
+        Output.emit(options, json: { ["id": id, "replied": comment] }, text: { "Replied." })
     }
 }
 
@@ -284,12 +285,10 @@ struct CommentResolve: ParsableCommand {
     func run() throws {
         let context = try Context.open()
         let id = try context.proposalID(id)
-        let (target, resolved) = (comment, !reopen)
-        try context.workspace.change(id, now: context.now) { proposal in
-            let comment = try item(target, in: try proposal.content().comments, id: \.id, kind: "comment", listCommand: "spor comment list \(id) --all")
-            try proposal.setResolved(comment.id, resolved)
-        }
-        Output.emit(options, json: { ["id": id, "comment": target, "resolved": resolved] }, text: { resolved ? "Resolved." : "Reopened." })
+        let resolved = !reopen
+        _ = try changeItem(context, id, comment, kind: "comment", listCommand: "spor comment list \(id) --all",
+                           items: \.comments, id: \.id) { try $0.setResolved($1.id, resolved) }
+        Output.emit(options, json: { ["id": id, "comment": comment, "resolved": resolved] }, text: { resolved ? "Resolved." : "Reopened." })
     }
 }
 
@@ -348,13 +347,8 @@ struct MilestoneRemove: ParsableCommand {
     func run() throws {
         let context = try Context.open()
         let id = try context.proposalID(id)
-        let text = milestone
-        let removed = try context.workspace.change(id, now: context.now) { proposal in
-            let milestone = try item(text, in: try proposal.content().milestones, id: \.id, kind: "milestone",
-                                     listCommand: "spor milestone list \(id)")
-            try proposal.removeMilestone(milestone.id)
-            return milestone
-        }
+        let removed = try changeItem(context, id, milestone, kind: "milestone", listCommand: "spor milestone list \(id)",
+                                     items: \.milestones, id: \.id) { try $0.removeMilestone($1.id) }
         Output.emit(options, json: { ["id": id, "removed": removed.id.description] }, text: { "Removed milestone \(removed.title)." })
     }
 }

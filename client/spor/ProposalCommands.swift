@@ -203,7 +203,7 @@ struct Check: ParsableCommand {
         let context = try Context.open()
         let id = try context.proposalID(id)
         let content = try context.workspace.proposal(id).content()
-        let step = try step.map(parseStep) ?? (content.submissions.contains { $0.step == .qualification } ? .approval : .qualification)
+        let step = try step.map(parseStep) ?? nextStep(of: content)
         let findings = ProposalRules.validate(content, at: context.now, attempting: step, calendar: context.calendar)
         let errors = findings.filter { $0.severity == .error }
         Output.emit(options, json: {
@@ -215,6 +215,11 @@ struct Check: ParsableCommand {
         })
         if !errors.isEmpty { throw ExitCode(1) }
     }
+}
+
+/// The step a proposal goes to next: qualification, then approval.
+func nextStep(of content: ProposalContent) -> Step {
+    content.submissions.contains { $0.step == .qualification } ? .approval : .qualification
 }
 
 func parseStep(_ text: String) throws -> Step {
@@ -238,7 +243,7 @@ struct Submit: ParsableCommand {
         let calendar = context.calendar, now = context.now
         let chosen = try step.map(parseStep)
         let submission = try context.workspace.change(id, now: now) { proposal in
-            let step = try chosen ?? (proposal.content().submissions.contains { $0.step == .qualification } ? .approval : .qualification)
+            let step = try chosen ?? nextStep(of: proposal.content())
             return try proposal.submit(step, at: now, calendar: calendar)
         }
         Output.emit(options, json: { ["id": id, "submission": ContentJSON.submission(submission)] }, text: {
