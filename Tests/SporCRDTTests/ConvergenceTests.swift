@@ -112,6 +112,83 @@ struct ConvergenceTests {
         #expect(network.replicas.allSatisfy { $0.text() == text })
     }
 
+    /// Found by the sync server's load run: with ten clients each merging the others'
+    /// edits before typing its next character, every event has up to ten parents and
+    /// the merge planner's branch weights (which count shared history once per path)
+    /// grew past Int.max and trapped — in the server and in every client.
+    @Test("ten agents merging each other after every keystroke: long many-parent histories merge, fresh and incrementally")
+    func manyParentMerges() throws {
+        let count = 10, rounds = 40
+        var replicas = try (0..<count).map { Document(agent: try AgentID("org-\($0)/editor")) }
+        var observer = Document()
+        for round in 0..<rounds {
+            var batches: [[UInt8]] = []
+            for index in 0..<count {
+                let before = replicas[index].versionVector
+                try replicas[index].insert("\(index)", at: replicas[index].textLength())
+                batches.append(try replicas[index].encodedChanges(since: before))
+            }
+            for index in 0..<count {
+                for (other, batch) in batches.enumerated() where other != index {
+                    try replicas[index].merge(encodedChanges: batch)
+                }
+            }
+            // An observer that merges every other round, and so plans long zones.
+            if round % 2 == 1 { try observer.merge(encodedChanges: try replicas[0].encodedChanges(since: observer.versionVector)) }
+        }
+        var fresh = Document()
+        try fresh.merge(encodedChanges: try replicas[0].encodedChanges())
+        let text = replicas[0].text()
+        #expect(text.count == count * rounds)
+        #expect(replicas.allSatisfy { $0.text() == text })
+        #expect(fresh.text() == text && observer.text() == text)
+    }
+
+    /// Simultaneous typing: every round each replica edits, then all exchange their
+    /// edits in a random order. Merges then start from a common version of several
+    /// concurrent events (the previous round), not from a single event; the result
+    /// must equal a fresh replica's replay of the whole history, which does not use
+    /// conflict zones at all.
+    @Test("simultaneous edits exchanged every round converge, and equal a fresh replay of the whole history",
+          arguments: propertySeeds(16, base: 0x51_7A1E))
+    func simultaneousRounds(seed: UInt64) throws {
+        var random = SeededRandom(seed: seed)
+        let count = Int.random(in: 2...5, using: &random)
+        var replicas = try Self.agents(count).map { Document(agent: $0) }
+        for _ in 0..<Int.random(in: 20...60, using: &random) {
+            var batches: [[UInt8]] = []
+            for index in replicas.indices {
+                let before = replicas[index].versionVector
+                // Sometimes a replica sits a round out, or edits twice.
+                for _ in 0..<Int.random(in: 0...2, using: &random) {
+                    try Self.randomEdit(&replicas[index], hotPosition: replicas[index].textLength() / 2, using: &random)
+                }
+                batches.append(try replicas[index].encodedChanges(since: before))
+            }
+            // Occasionally one replica misses a round and catches up later.
+            let late = Int.random(in: 0..<4, using: &random) == 0 ? Int.random(in: 0..<count, using: &random) : nil
+            for index in replicas.indices where index != late {
+                for other in replicas.indices.shuffled(using: &random) where other != index {
+                    try replicas[index].merge(encodedChanges: batches[other])
+                }
+            }
+            if let late {
+                for other in replicas.indices where other != late {
+                    try replicas[late].merge(encodedChanges: try replicas[other].encodedChanges(since: replicas[late].versionVector))
+                }
+            }
+        }
+        for index in replicas.indices {
+            for other in replicas.indices where other != index {
+                try replicas[index].merge(encodedChanges: try replicas[other].encodedChanges(since: replicas[index].versionVector))
+            }
+        }
+        var fresh = Document()
+        try fresh.merge(encodedChanges: try replicas[0].encodedChanges())
+        let text = fresh.text()
+        #expect(replicas.allSatisfy { $0.text() == text }, "seed \(seed) (SPOR_SEED replays)")
+    }
+
     @Test("concurrent inserts at one place are ordered by agent name")
     func siblingOrderFollowsAgentNames() throws {
         // Semantics from the type's documentation: siblings with the same origins go

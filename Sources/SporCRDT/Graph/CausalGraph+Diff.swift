@@ -55,12 +55,48 @@ struct GraphWalker {
     }
 
     /// The smallest part of history that a merge of versions `a` and `b` must replay:
-    /// fills ``zone`` and returns the *common point*, the event every event of the zone
-    /// descends from (nil: the empty document). Every event the common point does not
-    /// cover is in the zone or an ancestor of it.
+    /// fills ``zone`` and returns the newest event of the *common version*, which every
+    /// event of the zone descends from (nil: the empty document). Every event outside
+    /// the zone is in the common version or an ancestor of it.
+    ///
+    /// The common version is a single event where there is one, or else a set of
+    /// concurrent events that every oldest event of the zone has exactly as its
+    /// parents — as when two people type at the same time and exchange edits after
+    /// every keystroke: each new pair of edits has the previous pair as parents, and
+    /// the zone is the new pair, not the whole history back to the last single event.
     mutating func conflictZone(_ graph: CausalGraph, _ a: some Collection<LV>, _ b: some Collection<LV>) -> LV? {
         zone.removeAll(keepingCapacity: true)
         return walk(graph, a, b, stopAtCommonPoint: true, collectZone: true)
+    }
+
+    /// The oldest event of every range the zone walk has recorded so far: the only
+    /// zone events whose parents can lie outside the zone.
+    private var bottoms: [LV] = []
+
+    /// Candidate common versions tested per walk before settling for a single common
+    /// event (each test is O(zone ranges)).
+    private static let maxVersionChecks = 8
+
+    /// Whether the queued events (all shared; `newest` just popped) form a common
+    /// version: every zone event whose parents all lie outside the zone has exactly
+    /// these events as parents. Then every zone event descends from all of them (the
+    /// others descend from such an event through their parents in the zone), and the
+    /// document at this version can stand for everything before the zone.
+    private func isCommonVersion(_ graph: CausalGraph, newest: LV) -> Bool {
+        var version = Set(queue.unordered.map(\.lv))
+        version.insert(newest)
+        var minimal = 0
+        for bottom in bottoms {
+            let entryIndex = graph.entryIndex(containing: bottom)
+            let parents: [LV] = graph.entries[entryIndex].start == bottom ? Array(graph.parents(ofEntry: entryIndex)) : [bottom - 1]
+            // Zone events with a parent in the zone descend, through it, from some
+            // oldest zone event; those (all parents outside) must have the version
+            // exactly as parents.
+            guard parents.allSatisfy({ version.contains($0) }) else { continue }
+            guard parents.count == version.count else { return false }
+            minimal += 1
+        }
+        return minimal > 0
     }
 
     private mutating func push(_ lv: LV, _ flag: ReachFlag) {
@@ -99,6 +135,8 @@ struct GraphWalker {
     ) -> LV? {
         unsharedInQueue = 0
         var reachedRoot = false
+        bottoms.removeAll(keepingCapacity: true)
+        var versionChecksLeft = Self.maxVersionChecks
         for lv in a { push(lv, .a) }
         for lv in b { push(lv, .b) }
         defer {
@@ -111,7 +149,13 @@ struct GraphWalker {
             }
             if item.flag == .shared {
                 if stopAtCommonPoint {
-                    if queue.isEmpty, !reachedRoot { return item.lv }
+                    if !reachedRoot {
+                        if queue.isEmpty { return item.lv }
+                        if unsharedInQueue == 0, versionChecksLeft > 0 {
+                            versionChecksLeft -= 1
+                            if isCommonVersion(graph, newest: item.lv) { return item.lv }
+                        }
+                    }
                 } else if unsharedInQueue == 0 {
                     return nil
                 }
@@ -121,10 +165,12 @@ struct GraphWalker {
             if let next = queue.max, next.lv >= entryStart {
                 // Another queued event lies in this run: walk down to it and merge.
                 record(LVRange(next.lv + 1, item.lv + 1), item.flag, collectZone: collectZone)
+                if stopAtCommonPoint { bottoms.append(next.lv + 1) }
                 push(next.lv, item.flag)
                 continue
             }
             record(LVRange(entryStart, item.lv + 1), item.flag, collectZone: collectZone)
+            if stopAtCommonPoint { bottoms.append(entryStart) }
             let parents = graph.parents(ofEntry: entryIndex)
             if parents.isEmpty { reachedRoot = true }
             for parent in parents { push(parent, item.flag) }

@@ -175,12 +175,15 @@ struct MergePlan {
                 if let parentIndex {
                     parentSteps.append(Int32(parentIndex))
                     childCount[parentIndex] += 1
-                    total += weight[parentIndex]
+                    // Weights count shared ancestors once per path, so they grow
+                    // exponentially with rounds of many-parent merges: saturate
+                    // (both terms ≤ Int.max / 4, so the sum cannot overflow).
+                    total = min(total + weight[parentIndex], Int.max / 4)
                 } else {
                     hasOutsideParent[index] = true
                 }
             }
-            weight[index] = min(total, Int.max / 4)
+            weight[index] = total
             parentStepStart[index + 1] = Int32(parentSteps.count)
             unordered[index].parentStepsStart = parentStepStart[index]
             unordered[index].parentStepsCount = parentStepStart[index + 1] - parentStepStart[index]
