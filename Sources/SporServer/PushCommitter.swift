@@ -8,6 +8,10 @@ import Synchronization
 /// The single writer of documents: creates them, adds members and stores pushed
 /// change batches, then acknowledges and relays — in that order.
 ///
+/// A pushed batch is stored only if it merges into the server's replica of the
+/// document (``ReplicaCache``): what is stored is relayed to and merged by every
+/// member, so a batch that cannot merge would make the document unsyncable for all.
+///
 /// Requests queue up while a transaction is being written, and everything queued is
 /// then written in the next transaction (group commit): one fsync acknowledges many
 /// pushes, so durable throughput grows with load instead of being capped by the
@@ -54,12 +58,14 @@ final class PushCommitter: Sendable {
     private let logger: Logger
     private let pending = Mutex<[Request]>([])
     private let documents = Mutex<[String: DocumentState]>([:])
+    private let replicas: Mutex<ReplicaCache>
     private let busy = Mutex(false)
     private let wakeUps: AsyncStream<Void>
     private let wakeUp: AsyncStream<Void>.Continuation
 
-    init(store: SporStore, hub: SubscriptionHub, metrics: ServerMetrics, logger: Logger) {
+    init(store: SporStore, hub: SubscriptionHub, metrics: ServerMetrics, logger: Logger, cachedReplicas: Int = 256) {
         self.store = store
+        replicas = Mutex(ReplicaCache(capacity: cachedReplicas))
         self.hub = hub
         self.metrics = metrics
         self.logger = logger
@@ -104,28 +110,34 @@ final class PushCommitter: Sendable {
         // Only this loop writes the cache, so reading it inside the transaction is
         // consistent; looking up per document avoids copying the whole cache per commit.
         let cached: @Sendable (String) -> DocumentState? = { [self] document in self.documents.withLock { $0[document] } }
-        let result: Result<([Outcome], [String: DocumentState]), Error>
+        let takeReplica: @Sendable (String) -> Document? = { [self] document in self.replicas.withLock { $0.take(document) } }
+        let result: Result<([Outcome], [String: DocumentState], [String: Document]), Error>
         do {
             result = .success(try await store.pool.write { db in
-                var scratch: [String: DocumentState] = [:]
+                var scratch = Scratch()
                 var outcomes: [Outcome] = []
                 outcomes.reserveCapacity(requests.count)
                 for request in requests {
                     do {
-                        outcomes.append(try Self.apply(request, db: db, cached: cached, scratch: &scratch))
+                        outcomes.append(try Self.apply(request, db: db, cached: cached, takeReplica: takeReplica, scratch: &scratch))
                     } catch let refusal as ServerError {
                         outcomes.append(.refused(refusal))
                     }
                 }
-                return (outcomes, scratch)
+                return (outcomes, scratch.states, scratch.replicas)
             })
         } catch {
+            // Replicas taken for this transaction are not put back: they may hold
+            // events that were not stored, and are rebuilt from storage when needed.
             result = .failure(error)
         }
         switch result {
-        case let .success((outcomes, changed)):
+        case let .success((outcomes, changed, merged)):
             documents.withLock { cache in
                 for (document, state) in changed { cache[document] = state }
+            }
+            replicas.withLock { cache in
+                for (document, replica) in merged { cache.put(document, replica) }
             }
             metrics.commitLatency.recordInterval(since: started)
             metrics.commits.increment()
@@ -161,9 +173,16 @@ final class PushCommitter: Sendable {
 
     // MARK: Applying one request inside the transaction
 
+    /// What one transaction changed, kept apart from the caches until it commits.
+    private struct Scratch {
+        var states: [String: DocumentState] = [:]
+        /// Replicas taken out of the cache (or built) and merged into by this transaction.
+        var replicas: [String: Document] = [:]
+    }
+
     private static func state(of document: String, db: Database, cached: (String) -> DocumentState?,
-                              scratch: inout [String: DocumentState]) throws -> DocumentState? {
-        if let state = scratch[document] ?? cached(document) { return state }
+                              scratch: inout Scratch) throws -> DocumentState? {
+        if let state = scratch.states[document] ?? cached(document) { return state }
         guard let eventCount = try Int.fetchOne(db, sql: "SELECT eventCount FROM document WHERE id = ?", arguments: [document]) else {
             return nil
         }
@@ -179,8 +198,23 @@ final class PushCommitter: Sendable {
         ServerError(.notFound, "no document \(String(reflecting: document)) that this organisation can see")
     }
 
+    /// The server's replica of `document`, held uniquely by the transaction: from this
+    /// transaction, from the cache, or rebuilt by merging the stored batches in order.
+    /// A stored batch that does not merge (stored before the server checked merges) is
+    /// left out, as every client leaves it out.
+    private static func takeReplica(of document: String, db: Database, cache: (String) -> Document?,
+                                    scratch: inout Scratch) throws -> Document {
+        if let replica = scratch.replicas.removeValue(forKey: document) ?? cache(document) { return replica }
+        var replica = Document()
+        let batches = try Data.fetchCursor(db, sql: "SELECT changes FROM batch WHERE documentID = ? ORDER BY id", arguments: [document])
+        while let changes = try batches.next() {
+            _ = try? replica.merge(encodedChanges: [UInt8](changes))
+        }
+        return replica
+    }
+
     private static func apply(_ request: Request, db: Database, cached: (String) -> DocumentState?,
-                              scratch: inout [String: DocumentState]) throws -> Outcome {
+                              takeReplica cache: (String) -> Document?, scratch: inout Scratch) throws -> Outcome {
         let now = Date()
         switch request {
         case let .create(document, account, _):
@@ -190,7 +224,8 @@ final class PushCommitter: Sendable {
             try db.execute(sql: "INSERT INTO document (id, createdBy, createdAt) VALUES (?, ?, ?)", arguments: [document, account.id, now])
             try db.execute(sql: "INSERT INTO member (documentID, accountID, addedBy, addedAt) VALUES (?, ?, ?, ?)",
                            arguments: [document, account.id, account.id, now])
-            scratch[document] = DocumentState(members: [account.id], vector: [:], eventCount: 0)
+            scratch.states[document] = DocumentState(members: [account.id], vector: [:], eventCount: 0)
+            scratch.replicas[document] = Document()
             return .created
 
         case let .addMember(document, member, account, _):
@@ -203,7 +238,7 @@ final class PushCommitter: Sendable {
                 try db.execute(sql: "INSERT INTO member (documentID, accountID, addedBy, addedAt) VALUES (?, ?, ?, ?)",
                                arguments: [document, member, account.id, now])
                 state.members.insert(member)
-                scratch[document] = state
+                scratch.states[document] = state
             }
             return .memberAdded
 
@@ -235,6 +270,15 @@ final class PushCommitter: Sendable {
                 }
             }
             guard newEvents > 0 else { return .duplicate }
+            // Stored only if it merges (a failed merge leaves the replica unchanged).
+            var replica = try takeReplica(of: push.document, db: db, cache: cache, scratch: &scratch)
+            do {
+                try replica.merge(encodedChanges: push.changes)
+                scratch.replicas[push.document] = replica
+            } catch {
+                scratch.replicas[push.document] = replica
+                throw ServerError(.invalidChanges, "the changes do not apply to the document: \(error.message)")
+            }
             try db.execute(sql: """
                 INSERT INTO batch (documentID, changes, eventCount, ranges, accountID, storedAt) VALUES (?, ?, ?, ?, ?, ?)
                 """, arguments: [push.document, Data(push.changes), push.summary.eventCount,
@@ -249,7 +293,7 @@ final class PushCommitter: Sendable {
             }
             state.eventCount += newEvents
             try db.execute(sql: "UPDATE document SET eventCount = ? WHERE id = ?", arguments: [state.eventCount, push.document])
-            scratch[push.document] = state
+            scratch.states[push.document] = state
             return .stored(batchID: batchID, newEvents: newEvents)
         }
     }

@@ -57,6 +57,9 @@ public struct ServerConfiguration: Sendable {
         /// Bytes of stored changes per catch-up EVENTS frame (a batch larger than
         /// this is sent alone).
         public var catchUpFrameBytes = 1024 * 1024
+        /// Documents whose merged state the server keeps to check pushes against
+        /// (see `ReplicaCache`); others are rebuilt from storage on their next push.
+        public var cachedReplicas = 256
 
         public init() {}
     }

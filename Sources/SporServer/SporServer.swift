@@ -47,7 +47,8 @@ public final class SporServer: Service, Sendable {
         self.configuration = configuration
         self.store = store
         self.logger = logger
-        committer = PushCommitter(store: store, hub: hub, metrics: metrics, logger: logger)
+        committer = PushCommitter(store: store, hub: hub, metrics: metrics, logger: logger,
+                                  cachedReplicas: configuration.limits.cachedReplicas)
         (listening, listeningContinuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
 

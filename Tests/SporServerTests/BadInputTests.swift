@@ -142,6 +142,43 @@ struct BadInputTests {
         }
     }
 
+    @Test("well-formed changes that do not apply (an edit beyond the text its parent version has): invalidChanges, nothing stored, the document still syncs")
+    func changesThatDoNotApply() async throws {
+        try await withBystander { server, token in
+            var client = try await server.connect(token: token)
+            // Two histories under one agent: the server gets "a" (3 events: "ab",
+            // then "b" deleted); the author's edit was made on "abc" (3 events too),
+            // so it inserts at position 3 of a text that has 1 character there.
+            var stored = Document(agent: try AgentID("0751/x"))
+            try stored.insert("ab", at: 0)
+            try stored.delete(1..<2)
+            var author = Document(agent: try AgentID("0751/x"))
+            try author.insert("abc", at: 0)
+            let base = author.versionVector
+            #expect(base == stored.versionVector, "same event ids")
+            try author.insert("!", at: 3)
+            guard case .pushAck = try await client.push(try stored.encodedChanges(), to: "p") else { throw TestFailure("first push") }
+            let edit = try author.encodedChanges(since: base)
+            _ = try ChangeSummary(encodedChanges: edit)  // well-formed: only a merge can tell
+            guard case let .error(report) = try await client.push(edit, to: "p") else {
+                throw TestFailure("a batch that cannot merge was accepted")
+            }
+            #expect(report.knownCode == .invalidChanges)
+            #expect(report.message.contains("do not apply"), "\(report.message)")
+            let entries = try await server.store.documents(visibleTo: try server.store.account(id: "0751"))
+            #expect(entries.first?.events == 3, "nothing of the refused batch stored")
+            // A valid edit still goes through, and a new subscriber gets a document that merges.
+            try stored.insert("!", at: 1)
+            guard case .pushAck = try await client.push(try stored.encodedChanges(since: base), to: "p") else {
+                throw TestFailure("a valid edit after the refusal was refused")
+            }
+            var reader = try await server.connect(token: token)
+            var replica = Document()
+            _ = try await reader.subscribeAndCatchUp("p", into: &replica)
+            #expect(replica.text() == "a!")
+        }
+    }
+
     @Test("a recorded submission cannot be rewritten")
     func appendOnlySubmissions() async throws {
         try await withBystander { server, token in
