@@ -1,6 +1,7 @@
 // swift-tools-version: 6.2
 //
-// libFuzzer target for Spor's protocol v1 decoder. A separate package because a
+// libFuzzer targets for Spor's protocol v1 decoder and for change batches past the
+// checksum (decoded and merged). A separate package because a
 // fuzz target has no `main` of its own (libFuzzer provides it), which the main
 // package's ordinary builds could not link. See README.md ("Fuzzing the decoder").
 
@@ -20,6 +21,10 @@ let package = Package(
                 .product(name: "SporCRDT", package: "Spor"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
+        ),
+        .executableTarget(
+            name: "spor-batch-fuzz",
+            dependencies: [.product(name: "SporCRDT", package: "Spor")]
         ),
     ],
     swiftLanguageModes: [.v6]

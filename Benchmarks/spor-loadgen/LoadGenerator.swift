@@ -137,6 +137,27 @@ struct LoadClient {
         }
         throw LoadError("closed during catch-up")
     }
+
+    /// Subscribes from the empty version and counts the events served (from each
+    /// batch's summary, without merging) until CAUGHT_UP.
+    mutating func countCatchUp(_ id: String) async throws -> Int {
+        try await connection.send(.subscribe(document: id, version: VersionVector()))
+        var events = 0
+        while let message = try await iterator.next() {
+            switch message {
+            case let .events(batches):
+                for batch in batches.batches { events += try ChangeSummary(encodedChanges: batch).eventCount }
+            case .caughtUp:
+                try await connection.send(.unsubscribe(document: id))
+                return events
+            case let .error(report):
+                throw LoadError("catch-up refused: \(report.message)")
+            default:
+                continue
+            }
+        }
+        throw LoadError("closed during catch-up")
+    }
 }
 
 func temporaryDirectory(_ name: String) -> String {

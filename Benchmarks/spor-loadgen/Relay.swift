@@ -17,11 +17,22 @@ struct Relay: AsyncParsableCommand {
     @Option(help: "Proposals; connections are spread evenly over them.") var proposals = 100
     @Option(help: "Pushed changes per second, all connections together.") var rate = 2000.0
     @Option(help: "Seconds of steady pushing.") var seconds = 20.0
+    @Option(help: "Connections per proposal that type (push, and merge what partners push); the others only read.")
+    var writersPerProposal = 2
+    @Option(help: "Seconds between samples of the server's resident memory.") var sampleEvery = 10.0
+    @Option(help: "Seconds of pushing after which memory must stay flat (default: a fifth of the run, at most 120).")
+    var warmUp: Double?
+    @Option(help: "Fail if the server's memory grows by more than this many MB after the warm-up.")
+    var maxRssGrowthMb: Double?
 
     struct Shared: Sendable {
         var ready = 0
         var connections: [WireConnection] = []
         var deadline: ContinuousClock.Instant?
+        /// Set once the run is over and the generator closes its connections itself.
+        var closing = false
+        /// Connections whose reading ended before `closing` (the server closed them or a read failed).
+        var closedEarly = 0
     }
 
     final class SharedState: Sendable {
@@ -93,12 +104,17 @@ struct Relay: AsyncParsableCommand {
         let stats = Stats()
         let gate = Gate(limit: 50)
         let shared = SharedState()
-        let interval = Duration.seconds(Double(connections) / rate)
+        guard (1...subscribers).contains(writersPerProposal) else {
+            throw ValidationError("writers-per-proposal must be between 1 and the connections per proposal")
+        }
+        let writers = writersPerProposal
+        let interval = Duration.seconds(Double(proposals * writers) / rate)
         let expectedPerPush = subscribers - 1
         let connectStart = ContinuousClock.now
         var connectMs = 0.0
         var memoryConnected = (peakBytes: 0, currentBytes: 0)
         var start = ContinuousClock.now
+        var samples: [MemorySample] = []
         let connections = connections
         let seconds = seconds
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -129,9 +145,23 @@ struct Relay: AsyncParsableCommand {
                     }
                     guard let deadline else { return }
                     let connection = client.connection
-                    async let pushing: Void = Self.push(connection, agent: agent, document: document, interval: interval,
-                                                        offset: Double(index) / Double(connections), until: deadline, stats: stats)
-                    await Self.read(client, stats: stats)
+                    // A writer's replica merges what partners push (as real clients
+                    // do), so its own edits build on theirs; readers only read.
+                    guard let agentID = try? AgentID(agent) else { return }
+                    let isWriter = index % subscribers < writers
+                    let replica = isWriter ? Replica(Document(agent: agentID)) : nil
+                    async let pushing: Void = {
+                        guard let replica else {
+                            // Readers send nothing else: they ping, as real clients do,
+                            // so that the server's idle timeout does not close them.
+                            await Self.ping(connection, every: .seconds(30), until: deadline)
+                            return
+                        }
+                        await Self.push(connection, agent: agentID, replica: replica, document: document, interval: interval,
+                                        offset: Double(index) / Double(connections), until: deadline, stats: stats)
+                    }()
+                    await Self.read(client, replica: replica, stats: stats)
+                    shared.state.withLock { if !$0.closing { $0.closedEarly += 1 } }
                     await pushing
                 }
             }
@@ -141,7 +171,17 @@ struct Relay: AsyncParsableCommand {
             start = ContinuousClock.now
             let deadline = start + .seconds(seconds)
             shared.state.withLock { $0.deadline = deadline }
-            // Wait for the pushing to end and every relay to arrive (or 15 s more).
+            // Sample the server's memory while pushing; then wait for every relay to
+            // arrive (or 15 s more).
+            var nextSample = start
+            while nextSample <= deadline {
+                try await Task.sleep(until: nextSample, clock: .continuous)
+                let counts = stats.state.withLock { ($0.acknowledged, $0.refused) }
+                samples.append(MemorySample(seconds: milliseconds(ContinuousClock.now - start) / 1000,
+                                            rssBytes: server.memory().currentBytes,
+                                            acknowledged: counts.0, refused: counts.1))
+                nextSample += .seconds(sampleEvery)
+            }
             try await Task.sleep(until: deadline, clock: .continuous)
             let settle = ContinuousClock.now + .seconds(15)
             while ContinuousClock.now < settle {
@@ -151,18 +191,36 @@ struct Relay: AsyncParsableCommand {
                 if done { break }
                 try await Task.sleep(for: .milliseconds(50))
             }
-            for connection in shared.state.withLock({ $0.connections }) { await connection.close() }
+            let open = shared.state.withLock { state in
+                state.closing = true
+                return state.connections
+            }
+            for connection in open { await connection.close() }
             try await group.waitForAll()
         }
         let elapsed = milliseconds(ContinuousClock.now - start) / 1000
         let memory = server.memory()
         let result = stats.state.withLock { $0 }
+        let closedEarly = shared.state.withLock { $0.closedEarly }
+        // Nothing acknowledged may be missing: a fresh client catches up every
+        // proposal and counts the events served (every push is one event).
+        var stored = 0
+        var reader = try await LoadClient.connect(port: port, token: tokens[0])
+        for proposal in 0..<proposals {
+            stored += try await reader.countCatchUp("proposal-\(proposal)")
+        }
+        await reader.connection.close()
+        let warmUp = warmUp ?? min(seconds / 5, 120)
+        let afterWarmUp = samples.filter { $0.seconds >= warmUp }
+        let rssAtWarmUp = afterWarmUp.first?.rssBytes ?? 0
+        let rssMaxAfterWarmUp = afterWarmUp.map(\.rssBytes).max() ?? 0
+        let rssLast = samples.last?.rssBytes ?? 0
         let sorted = result.latenciesMs.sorted()
         func percentile(_ p: Double) -> Double {
             sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]
         }
         try printJSON([
-            "scenario": "relay", "connections": connections, "proposals": proposals, "subscribersPerProposal": subscribers,
+            "scenario": "relay", "connections": connections, "proposals": proposals, "subscribersPerProposal": subscribers, "writersPerProposal": writers,
             "targetPushesPerSecond": rate, "seconds": seconds,
             "pushes": result.pushes, "acknowledged": result.acknowledged, "refused": result.refused,
             "achievedPushesPerSecond": Double(result.acknowledged) / seconds,
@@ -172,22 +230,67 @@ struct Relay: AsyncParsableCommand {
             "connectAndSubscribeMs": connectMs, "elapsedSeconds": elapsed,
             "serverRSSBytesConnected": memoryConnected.currentBytes,
             "serverPeakRSSBytes": memory.peakBytes,
+            "connectionsClosedEarly": closedEarly, "eventsStored": stored,
+            "missingAcknowledged": max(0, result.acknowledged - stored),
+            "warmUpSeconds": warmUp, "serverRSSBytesAtWarmUp": rssAtWarmUp,
+            "serverRSSBytesMaxAfterWarmUp": rssMaxAfterWarmUp, "serverRSSBytesLast": rssLast,
+            "serverRSSGrowthAfterWarmUpBytes": rssLast - rssAtWarmUp,
+            "samples": samples.map { sample -> [String: Any] in
+                ["seconds": (sample.seconds * 10).rounded() / 10, "rssBytes": sample.rssBytes,
+                 "acknowledged": sample.acknowledged, "refused": sample.refused]
+            },
         ])
+        // A long run is a test too: anything lost, refused or dropped fails it.
+        var failures: [String] = []
+        let lost = result.acknowledged * expectedPerPush - result.delivered
+        if lost != 0 { failures.append("\(lost) relayed deliveries lost") }
+        if result.acknowledged < stored { failures.append("\(stored - result.acknowledged) events stored but not acknowledged") }
+        if stored < result.acknowledged { failures.append("\(result.acknowledged - stored) acknowledged events missing") }
+        if result.refused != 0 { failures.append("\(result.refused) pushes refused") }
+        if closedEarly != 0 { failures.append("\(closedEarly) connections dropped") }
+        if let limit = maxRssGrowthMb, Double(rssMaxAfterWarmUp - rssAtWarmUp) > limit * 1_048_576 {
+            failures.append("server memory grew by \((rssMaxAfterWarmUp - rssAtWarmUp) / 1_048_576) MB after the warm-up (limit \(limit))")
+        }
+        if !failures.isEmpty { throw LoadError("relay failed: " + failures.joined(separator: "; ")) }
     }
 
-    static func push(_ connection: WireConnection, agent name: String, document: String, interval: Duration,
+    struct MemorySample {
+        var seconds: Double
+        var rssBytes: Int
+        var acknowledged: Int
+        var refused: Int
+    }
+
+    /// One client's document, shared by its pushing and reading tasks.
+    final class Replica: Sendable {
+        let document: Mutex<Document>
+        init(_ document: Document) { self.document = Mutex(document) }
+    }
+
+    static func ping(_ connection: WireConnection, every period: Duration, until deadline: ContinuousClock.Instant) async {
+        var nonce: UInt64 = 1
+        while ContinuousClock.now + period < deadline {
+            try? await Task.sleep(for: period)
+            guard (try? await connection.send(.ping(nonce: nonce))) != nil else { return }
+            nonce += 1
+        }
+    }
+
+    static func push(_ connection: WireConnection, agent: AgentID, replica: Replica, document: String, interval: Duration,
                      offset: Double, until deadline: ContinuousClock.Instant, stats: Stats) async {
-        guard let agent = try? AgentID(name) else { return }
-        var replica = Document(agent: agent)
         var request: UInt64 = 1
         var next = ContinuousClock.now + interval * offset
         while next < deadline {
             try? await Task.sleep(until: next, clock: .continuous)
             next += interval
-            let before = replica.versionVector
-            guard (try? replica.insert("x", at: replica.textLength())) != nil,
-                  let changes = try? replica.encodedChanges(since: before) else { return }
-            let key = "\(name)@\(replica.eventCount - 1)"
+            let edit = replica.document.withLock { replica -> (changes: [UInt8], seq: Int)? in
+                let before = replica.versionVector
+                guard (try? replica.insert("x", at: replica.textLength())) != nil,
+                      let changes = try? replica.encodedChanges(since: before) else { return nil }
+                return (changes, before[agent])
+            }
+            guard let (changes, seq) = edit else { return }
+            let key = "\(agent.name)@\(seq)"
             stats.state.withLock {
                 $0.sentAt[key] = .now
                 $0.pushes += 1
@@ -201,12 +304,15 @@ struct Relay: AsyncParsableCommand {
         }
     }
 
-    static func read(_ client: consuming LoadClient, stats: Stats) async {
+    static func read(_ client: consuming LoadClient, replica: Replica?, stats: Stats) async {
         var iterator = client.iterator
         while let message = try? await iterator.next() {
             switch message {
             case let .events(events) where !events.isCatchUp:
                 let now = ContinuousClock.now
+                replica?.document.withLock { replica in
+                    for batch in events.batches { _ = try? replica.merge(encodedChanges: batch) }
+                }
                 for batch in events.batches {
                     guard let summary = try? ChangeSummary(encodedChanges: batch), let run = summary.runs.first else { continue }
                     let key = "\(run.agent.name)@\(run.seqs.lowerBound)"

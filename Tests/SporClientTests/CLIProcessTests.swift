@@ -6,47 +6,7 @@ import Testing
 /// `spor` as people and scripts run it: real processes against a real `spor-server`.
 @Suite("spor CLI processes", .timeLimit(.minutes(5)))
 struct CLIProcessTests {
-    /// A workspace for one organisation, driven through the `spor` executable.
-    struct CLI {
-        let home: String
-        let executable: URL
-        var now = "2024-02-01T12:00:00Z"
-
-        init() throws {
-            home = temporaryDirectory()
-            executable = try builtExecutable("spor")
-        }
-
-        @discardableResult
-        func run(_ arguments: String..., input: String? = nil, environment: [String: String] = [:]) throws -> ProcessOutput {
-            try runProcess(executable, arguments, environment: ["SPOR_HOME": home, "SPOR_NOW": now].merging(environment) { $1 },
-                           input: input)
-        }
-
-        /// Runs a command that must succeed and returns its standard output.
-        @discardableResult
-        func ok(_ arguments: String..., input: String? = nil, environment: [String: String] = [:]) throws -> String {
-            let output = try runProcess(executable, arguments,
-                                        environment: ["SPOR_HOME": home, "SPOR_NOW": now].merging(environment) { $1 }, input: input)
-            guard output.status == 0 else {
-                throw TestFailure("spor \(arguments.joined(separator: " ")) exited \(output.status): \(output.stderr)")
-            }
-            return output.stdout
-        }
-
-        /// `spor setup` against `server` for a new organisation there.
-        func setUp(_ server: ServerProcess, _ name: String, kind: String, code: String) throws {
-            try ok("setup", "--server", server.address, "--token", try server.addOrganisation(name, kind: kind, code: code))
-        }
-
-        func json(_ arguments: String...) throws -> [String: Any] {
-            let output = try runProcess(executable, arguments + ["--json"], environment: ["SPOR_HOME": home, "SPOR_NOW": now])
-            guard output.status == 0, let object = try JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [String: Any] else {
-                throw TestFailure("spor \(arguments.joined(separator: " ")) --json: \(output.status) \(output.stderr)")
-            }
-            return object
-        }
-    }
+    typealias CLI = SporCLI
 
     @Test("three organisations edit one proposal offline, sync in any order, and show the same proposal byte for byte")
     func threeOrganisations() throws {

@@ -26,10 +26,19 @@ struct NetworkFaultTests {
             try redirect(workspace, to: "127.0.0.1:\(proxy.port)", token: token)
             proxies.append(proxy)
         }
-        let watchers = consortium.workspaces.map { workspace in
+        // What each watcher went through, for the failure message: the last retries,
+        // and how a watcher ended if it did (it must not, until cancelled).
+        let watcherLog = ErrorLog()
+        let watchers = consortium.workspaces.enumerated().map { index, workspace in
             Task {
-                try await SyncEngine(workspace: workspace).watch(
-                    backoff: ReconnectBackoff(base: .milliseconds(50), cap: .milliseconds(1000)))
+                do {
+                    try await SyncEngine(workspace: workspace).watch(
+                        onRetry: { failure, _ in watcherLog.append("\(index) retry: \(failure.message)") },
+                        backoff: ReconnectBackoff(base: .milliseconds(50), cap: .milliseconds(1000)))
+                    if !Task.isCancelled { watcherLog.append("\(index) ENDED without an error") }
+                } catch {
+                    watcherLog.append("\(index) ENDED: \(error)")
+                }
             }
         }
         let writes = Counter()
@@ -72,9 +81,10 @@ struct NetworkFaultTests {
         do {
             try await waitUntil(.seconds(60)) { try consortium.converged() }
         } catch {
-            Issue.record("not converged: \(consortium.describe()); faults \(proxies.map(\.faults))")
+            Issue.record("not converged: \(consortium.describe()); faults \(proxies.map(\.faults)); watchers: \(watcherLog.entries.suffix(12))")
             throw error
         }
+        #expect(!watcherLog.entries.contains { $0.contains("ENDED") }, "a watcher gave up: \(watcherLog.entries.suffix(12))")
         watchers.forEach { $0.cancel() }
 
         let documents = try consortium.workspaces.map { try $0.document(id) }

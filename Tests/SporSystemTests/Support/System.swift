@@ -185,3 +185,12 @@ final class WriterThread: @unchecked Sendable {
         if let failure = lock.withLock({ failure }) { throw failure }
     }
 }
+
+/// Runs `body` on a thread of its own and returns its result: for test bodies that
+/// wait on child processes for seconds at a time, which on the cooperative pool would
+/// hold one of its few threads from the rest of the test run.
+func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread { continuation.resume(with: Result { try body() }) }.start()
+    }
+}
