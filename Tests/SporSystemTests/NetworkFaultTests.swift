@@ -81,6 +81,10 @@ struct NetworkFaultTests {
         do {
             try await waitUntil(.seconds(60)) { try consortium.converged() }
         } catch {
+            // Still moving (a slow server) or stuck (sessions waiting)? Look again in 10 s.
+            let before = (consortium.describe(), server.cpuSeconds ?? -1)
+            try await Task.sleep(for: .seconds(10))
+            Issue.record("10 s apart: \(before.0), server CPU \(before.1) s → \(consortium.describe()), server CPU \(server.cpuSeconds ?? -1) s")
             Issue.record("not converged: \(consortium.describe()); faults \(proxies.map(\.faults)); watchers: \(watcherLog.entries.suffix(12))")
             throw error
         }

@@ -91,6 +91,17 @@ public final class ServerProcess: @unchecked Sendable {
         try runProcess(executable, arguments + ["--data", directory])
     }
 
+    /// CPU seconds the server process has used so far (user + system, from /proc), or
+    /// nil if it is not running: tells a busy server from a waiting one in failure reports.
+    public var cpuSeconds: Double? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return nil }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        // After the command: state is field 3; utime and stime are fields 14 and 15.
+        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
     /// Kills the server (SIGKILL: no goodbye to clients).
     public func kill() {
         SpawnedServer.stop(process)
