@@ -24,7 +24,7 @@ struct MutatedBatchTests {
         let odenseToken = try server.addOrganisation("Odense Kommune", kind: "kommune", code: "0461")
         let actor = Actor(organisation: "0751", role: .member)
 
-        // `server` mirrors what the server stored: every batch it acknowledged, merged.
+        // `stored` mirrors what the server stored: every batch it acknowledged, merged.
         var stored = try Proposal.create(agent: try AgentID("0751/honest"), actor: actor, title: "Skybrud og tørke",
                                          roundID: "2024-spring").document
         let connection = try await WireConnection.connect(host: "127.0.0.1", port: server.port)
