@@ -1,4 +1,5 @@
 import Foundation
+import SporProposal
 import SporClient
 import SporTestSupport
 import Testing
@@ -98,7 +99,7 @@ struct CLIProcessTests {
         try lead.ok("participant", "add", id, "--org", "0461", "--role", "partner", "--cash", "100.000")
         try lead.ok("participant", "add", id, "--org", "Region Midtjylland", "--role", "partner")
         #expect(try lead.run("submit", id).status == 1, "incomplete: refused by the rules")
-        for section in ["summary", "challenge", "climatePlanLink", "developmentElement", "notKnownSolution", "knowledgeSharing"] {
+        for section in Section.allCases.filter({ $0.isRequired && $0 != .title }).map(\.key) {
             try lead.ok("set", id, section, "Tekst om \(section): æøå 🌱")
         }
         try lead.ok("set", id, "amountRequested", "1.000.000")

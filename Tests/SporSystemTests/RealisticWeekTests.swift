@@ -1,4 +1,5 @@
 import Foundation
+import SporProposal
 import SporTestSupport
 import Testing
 
@@ -197,7 +198,7 @@ struct RealisticWeekTests {
     /// organisation as lead, sections, amount, budget, a milestone).
     static func fillReadyProposal(_ cli: SporCLI, _ id: String, partners: [String]) throws {
         for code in partners { try cli.ok("participant", "add", id, "--org", code, "--role", "partner", "--hours", "100") }
-        for section in ["summary", "challenge", "climatePlanLink", "developmentElement", "notKnownSolution", "knowledgeSharing"] {
+        for section in Section.allCases.filter({ $0.isRequired && $0 != .title }).map(\.key) {
             try cli.ok("set", id, section, "Tekst om \(section).")
         }
         try cli.ok("set", id, "amountRequested", "500.000")
