@@ -228,8 +228,10 @@ let package = Package(
         .testTarget(
             name: "SporClientTests",
             dependencies: [
-                "SporClient", "SporCRDT", "SporProposal", "SporTestSupport",
+                "SporClient", "SporCRDT", "SporProposal", "SporWire", "SporTestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: strictSettings
         ),

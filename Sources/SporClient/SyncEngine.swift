@@ -80,12 +80,17 @@ public final class SyncEngine: Sendable {
     public static let pollInterval: Duration = .milliseconds(250)
     /// How often a watching engine asks the server for proposals it was added to.
     public static let relistInterval: Duration = .seconds(15)
-    /// A sync that hears nothing from the server for this long gives up (`timeout`).
-    public static let stallTimeout: Duration = .seconds(30)
+    /// How long a session waits for the server to answer: a request (or a
+    /// subscription's catch-up) unanswered for this long, or a ping unanswered for
+    /// this long, ends the session with `timeout` — `sync` then fails and `watch`
+    /// reconnects and sends what is unacknowledged again.
+    public let stallTimeout: Duration
+    public static let defaultStallTimeout: Duration = .seconds(30)
 
-    public init(workspace: Workspace, clientName: String = "spor") {
+    public init(workspace: Workspace, clientName: String = "spor", stallTimeout: Duration = SyncEngine.defaultStallTimeout) {
         self.workspace = workspace
         self.clientName = clientName
+        self.stallTimeout = stallTimeout
     }
 
     /// One complete exchange: returns when the workspace has everything the server

@@ -51,7 +51,15 @@ actor SyncSession {
     private var failure: (any Error)?
     private var finished = false
     private var reportedCaughtUp = false
+    /// When the server last sent anything (pings are sent after a silence).
     private var lastHeard = ContinuousClock.now
+    /// When the server last answered what this session waits for — a request, or a
+    /// subscription's catch-up — or when the session started waiting. Relays and
+    /// pongs do not count: a server that relays partners' changes but never answers
+    /// this session's pushes is stalled all the same.
+    private var lastAnswer = ContinuousClock.now
+    /// When the ping now unanswered was sent; nil when the server was heard since.
+    private var pingSentAt: ContinuousClock.Instant?
     private var lastDataVersion: Int?
 
     init(engine: SyncEngine, connection: WireConnection, welcome: SporMessage.Welcome, agent: AgentID, watching: Bool,
@@ -118,6 +126,12 @@ actor SyncSession {
 
     func handle(_ message: SporMessage) async {
         lastHeard = .now
+        pingSentAt = nil
+        switch message {
+        case .documents, .rounds, .caughtUp, .ok, .pushAck, .error: lastAnswer = .now
+        case let .events(events) where events.isCatchUp: lastAnswer = .now
+        default: break
+        }
         do {
             // Whether the message can let more outbox entries go (a document caught
             // up, a request answered): only then is the outbox read again, not for
@@ -175,6 +189,7 @@ actor SyncSession {
     }
 
     private func subscribe(_ document: String) async throws {
+        if !isWaiting { lastAnswer = .now }
         subscribed.insert(document)
         awaitingCaughtUp.insert(document)
         progress.documents += 1
@@ -348,16 +363,26 @@ actor SyncSession {
         }
     }
 
+    /// Whether the session waits for the server: requests unanswered or catch-ups
+    /// not complete.
+    private var isWaiting: Bool { !pending.isEmpty || !awaitingCaughtUp.isEmpty }
+
     func tick() async {
         do {
-            let silence = ContinuousClock.now - lastHeard
-            if !watching || !pending.isEmpty || !awaitingCaughtUp.isEmpty, silence > SyncEngine.stallTimeout {
-                fail(SyncError(.timeout, "the server sent nothing for \(SyncEngine.stallTimeout)"))
+            let now = ContinuousClock.now
+            let limit = engine.stallTimeout
+            if isWaiting, now - lastAnswer > limit {
+                let waitingFor = pending.isEmpty ? "\(awaitingCaughtUp.count) catch-ups" : "\(pending.count) requests"
+                fail(SyncError(.timeout, "the server has not answered for \(limit) (\(waitingFor) waiting)"))
+                return
+            }
+            if let pingSentAt, now - pingSentAt > limit {
+                fail(SyncError(.timeout, "the server has not answered a ping for \(limit)"))
                 return
             }
             guard watching, listed else { return }
-            if silence > .seconds(max(1, welcome.idleTimeoutSeconds / 3)) {
-                lastHeard = .now
+            if pingSentAt == nil, now - lastHeard > .seconds(max(1, welcome.idleTimeoutSeconds / 3)) {
+                pingSentAt = now
                 try await send(.ping(nonce: UInt64.random(in: 1...UInt64.max)))
             }
             let version = try await workspace.dataVersion()
@@ -410,6 +435,7 @@ actor SyncSession {
     // MARK: - Helpers
 
     private func request(_ kind: Request) -> UInt64 {
+        if !isWaiting { lastAnswer = .now }
         let id = nextRequest
         nextRequest += 1
         pending[id] = kind

@@ -1,0 +1,114 @@
+import Foundation
+import SporClient
+import SporWire
+import Synchronization
+import Testing
+
+/// A server that is connected and talking but does not answer — a stuck request
+/// behind a busy or broken server, a path that drops one direction. The session
+/// must notice by itself: other traffic (the server's pings, relays) is no answer.
+@Suite("Sessions with a server that stops answering")
+struct StalledServerTests {
+    /// Short, so the tests are quick; long enough that a busy CI machine answers the
+    /// requests the scripted server does answer well within it.
+    static let stallTimeout: Duration = .seconds(2)
+
+    /// A scripted server that accepts creations (and lists what was created) and
+    /// subscriptions, and never answers a push; with `answeringPings` false it never
+    /// answers a ping either.
+    static func server(pingEvery: Duration?, answeringPings: Bool = true) async throws -> ScriptedServer {
+        let created = CreatedDocuments()
+        return try await ScriptedServer(pingEvery: pingEvery) { (message: SporMessage) -> [SporMessage] in
+            switch message {
+            case .hello:
+                return [.welcome(.init(version: SporProtocol.supportedVersions.upperBound, organisation: "0751",
+                                organisationName: "Aarhus Kommune", organisationKind: "kommune", agentPrefix: "0751/",
+                                maxFrameBytes: 1 << 20, maxBatchEvents: 10_000, idleTimeoutSeconds: 3))]
+            case let .listRounds(request): return [.rounds(request: request, rounds: [])]
+            case let .listDocuments(request):
+                return [.documents(request: request, documents: created.ids.withLock { $0.map { .init(document: $0, events: 0) } })]
+            case let .createDocument(request, document):
+                created.ids.withLock { _ = $0.insert(document) }
+                return [.ok(request: request)]
+            case let .subscribe(document, version): return [.caughtUp(document: document, version: version)]
+            case let .ping(nonce): return answeringPings ? [.pong(nonce: nonce)] : []
+            default: return []
+            }
+        }
+    }
+
+    final class CreatedDocuments: Sendable {
+        let ids = Mutex<Set<String>>([])
+    }
+
+    static func workspace(server: ScriptedServer, withChange: Bool) throws -> Workspace {
+        let workspace = try offlineWorkspace()
+        _ = try workspace.configure(server: ServerSettings(host: "127.0.0.1", port: server.port, token: "spor_test"),
+                                    organisation: "0751", organisationName: "Aarhus Kommune", organisationKind: "kommune",
+                                    agentPrefix: "0751/")
+        if withChange {
+            let id = try workspace.createProposal(title: "Skybrud", roundID: "2024-spring", now: february2024)
+            try workspace.change(id) { try $0.setSection(.summary, to: "Regn.\n") }
+        }
+        return workspace
+    }
+
+    @Test("sync: a push left unanswered while the server keeps pinging ends in a timeout, and the outbox keeps the change",
+          .timeLimit(.minutes(1)))
+    func unansweredPushWhilePinged() async throws {
+        let server = try await Self.server(pingEvery: .milliseconds(200))
+        defer { Task { await server.stop() } }
+        let workspace = try Self.workspace(server: server, withChange: true)
+        let outbox = try workspace.outbox()
+        let started = ContinuousClock.now
+        let error = await #expect(throws: SyncError.self) {
+            _ = try await SyncEngine(workspace: workspace, stallTimeout: Self.stallTimeout).sync()
+        }
+        let elapsed = ContinuousClock.now - started
+        #expect(error?.code == .timeout)
+        #expect(error?.message.contains("not answered") == true)
+        #expect(elapsed >= Self.stallTimeout && elapsed < .seconds(20))
+        #expect(server.received(.push) >= 1)
+        // The creation was acknowledged; the unacknowledged change stays, unchanged.
+        #expect(try workspace.outbox() == outbox.filter { $0.kind != .create })
+    }
+
+    @Test("watch: a stalled session is dropped and the unacknowledged push is sent again on a new connection",
+          .timeLimit(.minutes(1)))
+    func watchReconnectsAfterStall() async throws {
+        let server = try await Self.server(pingEvery: .milliseconds(200))
+        defer { Task { await server.stop() } }
+        let workspace = try Self.workspace(server: server, withChange: true)
+        let retries = Mutex<[SyncError.Code]>([])
+        let watcher = Task {
+            try await SyncEngine(workspace: workspace, stallTimeout: Self.stallTimeout)
+                .watch(onRetry: { error, _ in retries.withLock { $0.append(error.code) } },
+                       backoff: ReconnectBackoff(base: .milliseconds(50), cap: .milliseconds(200)))
+        }
+        defer { watcher.cancel() }
+        try await waitUntil { server.connections >= 3 }
+        watcher.cancel()
+        #expect(retries.withLock { $0.prefix(2) } == [.timeout, .timeout])
+        #expect(server.received(.push) >= 2)
+    }
+
+    @Test("watch: an idle session whose pings go unanswered is dropped and reconnects", .timeLimit(.minutes(1)))
+    func unansweredPing() async throws {
+        let server = try await Self.server(pingEvery: nil, answeringPings: false)
+        defer { Task { await server.stop() } }
+        let workspace = try Self.workspace(server: server, withChange: false)
+        let retries = Mutex<[SyncError]>([])
+        let watcher = Task {
+            try await SyncEngine(workspace: workspace, stallTimeout: Self.stallTimeout)
+                .watch(onRetry: { error, _ in retries.withLock { $0.append(error) } },
+                       backoff: ReconnectBackoff(base: .milliseconds(50), cap: .milliseconds(200)))
+        }
+        defer { watcher.cancel() }
+        try await waitUntil { server.connections >= 2 }
+        watcher.cancel()
+        let first = try #require(retries.withLock { $0.first })
+        #expect(first.code == .timeout)
+        #expect(first.message.contains("ping"))
+        #expect(server.received(.ping) >= 1)
+    }
+}
