@@ -64,7 +64,7 @@ struct StoredTrace {
         let store = try SporStore(directory: directory)
         let token = try store.addAccount(name: "Aarhus Kommune", kind: .kommune, code: "0751").token
         let (batches, source) = try traceBatches(path: trace, agent: try AgentID("0751/paper"), eventsPerBatch: batchEvents)
-        let server = ServerProcess(executable: options.serverPath, directory: directory)
+        let server = options.makeServer(directory: directory)
         try server.start()
         do {
             var writer = try await LoadClient.connect(port: server.port, token: token)

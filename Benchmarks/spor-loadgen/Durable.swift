@@ -30,7 +30,7 @@ struct Durable: AsyncParsableCommand {
             work.append(batches)
             events += document.eventCount
         }
-        let server = ServerProcess(executable: options.serverPath, directory: directory)
+        let server = options.makeServer(directory: directory)
         try server.start()
         defer { server.stop() }
         let window = window

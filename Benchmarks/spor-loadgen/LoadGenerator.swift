@@ -24,6 +24,13 @@ struct ServerOptions: ParsableArguments {
     @Option(help: "The spor-server executable (default: next to spor-loadgen).")
     var server: String?
 
+    @Option(help: "Run the server on these CPUs only (a taskset list such as 0 or 0-1); run the generator itself under `taskset` on the others, so the two do not compete.")
+    var serverCpus: String?
+
+    func makeServer(directory: String, extraArguments: [String] = []) -> ServerProcess {
+        ServerProcess(executable: serverPath, directory: directory, extraArguments: extraArguments, cpus: serverCpus)
+    }
+
     var serverPath: String {
         server ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
             .appendingPathComponent("spor-server").path
@@ -40,11 +47,18 @@ final class ServerProcess: @unchecked Sendable {
     private(set) var startedAt = ContinuousClock.now
     private(set) var listeningAfter: Duration = .zero
 
-    init(executable: String, directory: String, extraArguments: [String] = []) {
+    init(executable: String, directory: String, extraArguments: [String] = [], cpus: String? = nil) {
         self.directory = directory
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = ["serve", "--data", directory, "--listen", "127.0.0.1:0", "--log-level", "error",
-                             "--max-connections", "8192"] + extraArguments
+        let arguments = ["serve", "--data", directory, "--listen", "127.0.0.1:0", "--log-level", "error",
+                         "--max-connections", "8192"] + extraArguments
+        if let cpus {
+            // taskset execs the server: the same process id, every thread pinned.
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/taskset")
+            process.arguments = ["--cpu-list", cpus, executable] + arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: executable)
+            process.arguments = arguments
+        }
     }
 
     func start() throws {
@@ -80,11 +94,29 @@ final class ServerProcess: @unchecked Sendable {
         return (kilobytes("VmHWM:") * 1024, kilobytes("VmRSS:") * 1024)
     }
 
+    /// CPU time (user + system) the server has used so far, from /proc.
+    func cpuSeconds() -> Double {
+        guard let stat = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/stat", encoding: .utf8),
+              let afterName = stat.lastIndex(of: ")") else { return 0 }
+        // Fields after the command name: state is field 3; utime and stime are 14 and 15.
+        let fields = stat[stat.index(after: afterName)...].split(separator: " ")
+        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
     func stop() {
         guard process.isRunning else { return }
         process.terminate()
         process.waitUntilExit()
     }
+}
+
+/// CPU time (user + system) this process has used so far.
+func ownCPUSeconds() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    func seconds(_ time: timeval) -> Double { Double(time.tv_sec) + Double(time.tv_usec) / 1_000_000 }
+    return seconds(usage.ru_utime) + seconds(usage.ru_stime)
 }
 
 struct LoadError: Error, CustomStringConvertible {

@@ -80,7 +80,7 @@ struct Relay: AsyncParsableCommand {
         for slot in 0..<subscribers {
             tokens.append(try store.addAccount(name: "Institut \(slot)", kind: .institution, code: "k\(slot)").token)
         }
-        let server = ServerProcess(executable: options.serverPath, directory: directory)
+        let server = options.makeServer(directory: directory)
         try server.start()
         defer { server.stop() }
         let port = server.port
@@ -114,6 +114,10 @@ struct Relay: AsyncParsableCommand {
         var connectMs = 0.0
         var memoryConnected = (peakBytes: 0, currentBytes: 0)
         var start = ContinuousClock.now
+        // CPU seconds (server, generator) when pushing starts and ends.
+        var cpuAtStart = (server: 0.0, generator: 0.0)
+        var cpuAtDeadline = (server: 0.0, generator: 0.0)
+        var acknowledgedAtDeadline = 0
         var samples: [MemorySample] = []
         let connections = connections
         let seconds = seconds
@@ -169,6 +173,7 @@ struct Relay: AsyncParsableCommand {
             connectMs = milliseconds(ContinuousClock.now - connectStart)
             memoryConnected = server.memory()
             start = ContinuousClock.now
+            cpuAtStart = (server.cpuSeconds(), ownCPUSeconds())
             let deadline = start + .seconds(seconds)
             shared.state.withLock { $0.deadline = deadline }
             // Sample the server's memory while pushing; then wait for every relay to
@@ -183,6 +188,8 @@ struct Relay: AsyncParsableCommand {
                 nextSample += .seconds(sampleEvery)
             }
             try await Task.sleep(until: deadline, clock: .continuous)
+            cpuAtDeadline = (server.cpuSeconds(), ownCPUSeconds())
+            acknowledgedAtDeadline = stats.state.withLock { $0.acknowledged }
             let settle = ContinuousClock.now + .seconds(15)
             while ContinuousClock.now < settle {
                 let done = stats.state.withLock { state in
@@ -228,6 +235,13 @@ struct Relay: AsyncParsableCommand {
             "lost": result.acknowledged * expectedPerPush - result.delivered,
             "latencyMsP50": percentile(0.5), "latencyMsP99": percentile(0.99), "latencyMsMax": sorted.last ?? 0,
             "connectAndSubscribeMs": connectMs, "elapsedSeconds": elapsed,
+            // Cores used while pushing, and the server's CPU per acknowledged push
+            // (its share of relaying that push to every subscriber included).
+            "serverCores": (cpuAtDeadline.server - cpuAtStart.server) / seconds,
+            "generatorCores": (cpuAtDeadline.generator - cpuAtStart.generator) / seconds,
+            "serverCPUMicrosecondsPerPush": acknowledgedAtDeadline == 0 ? 0
+                : (cpuAtDeadline.server - cpuAtStart.server) * 1_000_000 / Double(acknowledgedAtDeadline),
+            "serverCPUs": options.serverCpus ?? "any",
             "serverRSSBytesConnected": memoryConnected.currentBytes,
             "serverPeakRSSBytes": memory.peakBytes,
             "connectionsClosedEarly": closedEarly, "eventsStored": stored,

@@ -20,7 +20,7 @@ struct Restart: AsyncParsableCommand {
         let directory = temporaryDirectory("restart")
         let store = try SporStore(directory: directory)
         let token = try store.addAccount(name: "Aarhus Kommune", kind: .kommune, code: "0751").token
-        var server = ServerProcess(executable: options.serverPath, directory: directory)
+        var server = options.makeServer(directory: directory)
         try server.start()
         var client = try await LoadClient.connect(port: server.port, token: token)
         var stored = 0
@@ -50,7 +50,7 @@ struct Restart: AsyncParsableCommand {
         var listening: [Double] = []
         var serving: [Double] = []
         for _ in 0..<runs {
-            server = ServerProcess(executable: options.serverPath, directory: directory)
+            server = options.makeServer(directory: directory)
             try server.start()
             listening.append(milliseconds(server.listeningAfter))
             var reader = try await LoadClient.connect(port: server.port, token: token)
