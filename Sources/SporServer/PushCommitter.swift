@@ -279,20 +279,22 @@ final class PushCommitter: Sendable {
                 scratch.replicas[push.document] = replica
                 throw ServerError(.invalidChanges, "the changes do not apply to the document: \(error.message)")
             }
-            try db.execute(sql: """
+            // The statements of every push are prepared once per connection (cached).
+            try db.cachedStatement(sql: """
                 INSERT INTO batch (documentID, changes, eventCount, ranges, accountID, storedAt) VALUES (?, ?, ?, ?, ?, ?)
-                """, arguments: [push.document, Data(push.changes), push.summary.eventCount,
-                                 StoredBatch.format(ranges: push.summary.runs), push.account.id, now])
+                """).execute(arguments: [push.document, Data(push.changes), push.summary.eventCount,
+                                         StoredBatch.format(ranges: push.summary.runs), push.account.id, now])
             let batchID = db.lastInsertedRowID
             for (agent, next) in changedAgents {
-                try db.execute(sql: """
+                try db.cachedStatement(sql: """
                     INSERT INTO documentAgent (documentID, agent, nextSeq) VALUES (?, ?, ?)
                     ON CONFLICT (documentID, agent) DO UPDATE SET nextSeq = excluded.nextSeq
-                    """, arguments: [push.document, agent, next])
+                    """).execute(arguments: [push.document, agent, next])
                 state.vector[agent] = next
             }
             state.eventCount += newEvents
-            try db.execute(sql: "UPDATE document SET eventCount = ? WHERE id = ?", arguments: [state.eventCount, push.document])
+            try db.cachedStatement(sql: "UPDATE document SET eventCount = ? WHERE id = ?")
+                .execute(arguments: [state.eventCount, push.document])
             scratch.states[push.document] = state
             return .stored(batchID: batchID, newEvents: newEvents)
         }
