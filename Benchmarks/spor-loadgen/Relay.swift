@@ -59,7 +59,9 @@ struct Relay: AsyncParsableCommand {
 
     final class Stats: Sendable {
         struct State {
-            var sentAt: [String: ContinuousClock.Instant] = [:]
+            /// When each pushed batch (its bytes, which the server relays unchanged)
+            /// was sent, and how many subscribers have yet to receive it.
+            var sent: [[UInt8]: (at: ContinuousClock.Instant, awaited: Int)] = [:]
             var latenciesMs: [Double] = []
             var delivered = 0
             var acknowledged = 0
@@ -161,7 +163,7 @@ struct Relay: AsyncParsableCommand {
                             await Self.ping(connection, every: .seconds(30), until: deadline)
                             return
                         }
-                        await Self.push(connection, agent: agentID, replica: replica, document: document, interval: interval,
+                        await Self.push(connection, replica: replica, document: document, receivers: expectedPerPush, interval: interval,
                                         offset: Double(index) / Double(connections), until: deadline, stats: stats)
                     }()
                     await Self.read(client, replica: replica, stats: stats)
@@ -290,23 +292,23 @@ struct Relay: AsyncParsableCommand {
         }
     }
 
-    static func push(_ connection: WireConnection, agent: AgentID, replica: Replica, document: String, interval: Duration,
+    /// Pushes one typed character every `interval` until `deadline`; each push is to
+    /// reach `receivers` other subscribers.
+    static func push(_ connection: WireConnection, replica: Replica, document: String, receivers: Int, interval: Duration,
                      offset: Double, until deadline: ContinuousClock.Instant, stats: Stats) async {
         var request: UInt64 = 1
         var next = ContinuousClock.now + interval * offset
         while next < deadline {
             try? await Task.sleep(until: next, clock: .continuous)
             next += interval
-            let edit = replica.document.withLock { replica -> (changes: [UInt8], seq: Int)? in
+            let edit = replica.document.withLock { replica -> [UInt8]? in
                 let before = replica.versionVector
-                guard (try? replica.insert("x", at: replica.textLength())) != nil,
-                      let changes = try? replica.encodedChanges(since: before) else { return nil }
-                return (changes, before[agent])
+                guard (try? replica.insert("x", at: replica.textLength())) != nil else { return nil }
+                return try? replica.encodedChanges(since: before)
             }
-            guard let (changes, seq) = edit else { return }
-            let key = "\(agent.name)@\(seq)"
+            guard let changes = edit else { return }
             stats.state.withLock {
-                $0.sentAt[key] = .now
+                $0.sent[changes] = (.now, receivers)
                 $0.pushes += 1
             }
             do {
@@ -327,12 +329,13 @@ struct Relay: AsyncParsableCommand {
                 replica?.document.withLock { replica in
                     for batch in events.batches { _ = try? replica.merge(encodedChanges: batch) }
                 }
-                for batch in events.batches {
-                    guard let summary = try? ChangeSummary(encodedChanges: batch), let run = summary.runs.first else { continue }
-                    let key = "\(run.agent.name)@\(run.seqs.lowerBound)"
-                    stats.state.withLock { state in
+                stats.state.withLock { state in
+                    for batch in events.batches {
                         state.delivered += 1
-                        if let sent = state.sentAt[key] { state.latenciesMs.append(milliseconds(now - sent)) }
+                        // The server relays the pushed bytes unchanged: they identify the push.
+                        guard let sent = state.sent[batch] else { continue }
+                        state.latenciesMs.append(milliseconds(now - sent.at))
+                        if sent.awaited > 1 { state.sent[batch]?.awaited -= 1 } else { state.sent[batch] = nil }
                     }
                 }
             case .pushAck:

@@ -345,13 +345,22 @@ public struct Document: Sendable {
         var plan: MergePlan?
         var patchesByText: [(Int, [TextPatch])] = []
         var newValues = values
+        // New events made on exactly this version, with nothing concurrent (the common
+        // case when partners are online): their edits apply as they are, unplanned.
+        let isChain = log.graph.isChain(from: firstNew, on: oldHeads)
         do throws(CRDTError) {
             for index in log.containerIDs.indices {
                 if let rope = ropes[index] {
                     // Only texts with operations among the new events need a replay.
                     guard let last = log.textHistories[index].operations.last, last.lvEnd > firstNew else { continue }
-                    if plan == nil { plan = merger.plan(log.graph, from: oldHeads, to: log.graph.heads) }
                     var patches: [TextPatch] = []
+                    if isChain {
+                        try merger.replayChain(LVRange(firstNew, log.graph.count), agents: log.agents,
+                                               history: log.textHistories[index], textLength: rope.scalarCount, into: &patches)
+                        if !patches.isEmpty { patchesByText.append((index, patches)) }
+                        continue
+                    }
+                    if plan == nil { plan = merger.plan(log.graph, from: oldHeads, to: log.graph.heads) }
                     try merger.replay(plan!, agents: log.agents, history: log.textHistories[index],
                                       textLength: rope.scalarCount, into: &patches)
                     if !patches.isEmpty { patchesByText.append((index, patches)) }

@@ -60,6 +60,27 @@ struct CausalGraph: Sendable {
         return [lv - 1]
     }
 
+    /// Whether the events from `firstNew` to the end form one chain whose first event
+    /// has exactly `version` as its parents: made on top of `version` with nothing
+    /// concurrent, as when a partner edits a version this replica has. A merge of
+    /// such events applies their operations unchanged. O(entries after `firstNew`).
+    func isChain(from firstNew: LV, on version: [LV]) -> Bool {
+        guard firstNew < count else { return false }
+        var index = entryIndex(containing: firstNew)
+        if entries[index].start == firstNew {
+            guard parents(ofEntry: index).elementsEqual(version) else { return false }
+        } else {
+            // The new events continue an entry: their first parent is its previous event.
+            guard version.count == 1, version[0] == firstNew - 1 else { return false }
+        }
+        index += 1
+        while index < entries.count {
+            guard parents(ofEntry: index).elementsEqual(CollectionOfOne(entries[index].start - 1)) else { return false }
+            index += 1
+        }
+        return true
+    }
+
     /// Appends `count` events that form a chain, the first with `parents`, and returns
     /// their range. Extends the last entry when the chain continues it directly.
     ///

@@ -126,6 +126,29 @@ struct TextMerger {
         lastPrepare = prepare >= 0 ? [plan.steps[Int(prepare)].range.end - 1] : []
     }
 
+    /// Applies the operations of the events `events`, which form one chain on top of
+    /// the version the text shows (``CausalGraph/isChain(from:on:)``): each applies
+    /// unchanged, after the ones before it. The same patches and the same validation
+    /// as ``replay(_:agents:history:textLength:into:keepingAllItems:)`` of such a
+    /// plan, whose every step is concurrent with nothing, without planning it:
+    /// O(operations in `events`).
+    mutating func replayChain(
+        _ events: LVRange, agents: AgentAssignment, history: TextHistory, textLength: Int, into patches: inout [TextPatch]
+    ) throws(CRDTError) {
+        let context = ReplayContext(agents: agents)
+        outputLength = textLength
+        var index = history.firstOperation(endingAfter: events.start)
+        while index < history.operations.count, history.operations[index].lvStart < events.end {
+            let operation = history.clip(history.operations[index], to: events)
+            try validate(operation, length: outputLength, context: context)
+            emit(operation.kind == .insert
+                 ? .insert(position: operation.position, contentStart: operation.contentStart,
+                           byteCount: operation.contentByteCount, scalars: operation.count)
+                 : .delete(position: operation.position, count: operation.count), into: &patches)
+            index += 1
+        }
+    }
+
     /// The merge state after a replay with `keepingAllItems` (every item of the
     /// replayed history, in order).
     var finalState: MergeState { state }
