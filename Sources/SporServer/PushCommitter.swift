@@ -15,7 +15,10 @@ import Synchronization
 /// Requests queue up while a transaction is being written, and everything queued is
 /// then written in the next transaction (group commit): one fsync acknowledges many
 /// pushes, so durable throughput grows with load instead of being capped by the
-/// disk's sync rate. Each request is still checked and answered on its own.
+/// disk's sync rate. Each request is still checked and answered on its own, but a
+/// document's pushes in one transaction are merged into its replica together
+/// (``Group``): when the server falls behind, the pushes waiting for a document cost
+/// one merge, not one each, so it catches up instead of falling further behind.
 ///
 /// Order: requests are applied in arrival order; after a commit, relays and replies
 /// are issued in that same order, which is the order subscribers receive batches.
@@ -114,17 +117,10 @@ final class PushCommitter: Sendable {
         let result: Result<([Outcome], [String: DocumentState], [String: Document]), Error>
         do {
             result = .success(try await store.pool.write { db in
-                var scratch = Scratch()
-                var outcomes: [Outcome] = []
-                outcomes.reserveCapacity(requests.count)
-                for request in requests {
-                    do {
-                        outcomes.append(try Self.apply(request, db: db, cached: cached, takeReplica: takeReplica, scratch: &scratch))
-                    } catch let refusal as ServerError {
-                        outcomes.append(.refused(refusal))
-                    }
-                }
-                return (outcomes, scratch.states, scratch.replicas)
+                var group = Group(requests: requests)
+                try group.apply(db: db, cached: cached, takeReplica: takeReplica)
+                return (group.outcomes.map { $0 ?? .refused(ServerError(.internalError, "not answered")) },
+                        group.scratch.states, group.scratch.replicas)
             })
         } catch {
             // Replicas taken for this transaction are not put back: they may hold
@@ -171,7 +167,11 @@ final class PushCommitter: Sendable {
         }
     }
 
-    // MARK: Applying one request inside the transaction
+    static func notFound(_ document: String) -> ServerError {
+        ServerError(.notFound, "no document \(String(reflecting: document)) that this organisation can see")
+    }
+
+    // MARK: Applying a group of requests inside the transaction
 
     /// What one transaction changed, kept apart from the caches until it commits.
     private struct Scratch {
@@ -180,80 +180,134 @@ final class PushCommitter: Sendable {
         var replicas: [String: Document] = [:]
     }
 
-    private static func state(of document: String, db: Database, cached: (String) -> DocumentState?,
-                              scratch: inout Scratch) throws -> DocumentState? {
-        if let state = scratch.states[document] ?? cached(document) { return state }
-        guard let eventCount = try Int.fetchOne(db, sql: "SELECT eventCount FROM document WHERE id = ?", arguments: [document]) else {
-            return nil
-        }
-        let members = try String.fetchAll(db, sql: "SELECT accountID FROM member WHERE documentID = ?", arguments: [document])
-        var vector: [String: Int] = [:]
-        for row in try Row.fetchAll(db, sql: "SELECT agent, nextSeq FROM documentAgent WHERE documentID = ?", arguments: [document]) {
-            vector[row["agent"]] = row["nextSeq"]
-        }
-        return DocumentState(members: Set(members), vector: vector, eventCount: eventCount)
+    /// A push that passed the checks, waiting for its document's merge.
+    private struct CheckedPush {
+        let index: Int
+        var newEvents: Int
+        /// The agents whose events it adds, with the next sequence number after them.
+        var changedAgents: [String: Int]
     }
 
-    static func notFound(_ document: String) -> ServerError {
-        ServerError(.notFound, "no document \(String(reflecting: document)) that this organisation can see")
-    }
+    /// The requests of one transaction, applied in three passes so that each document's
+    /// pushes are merged into its replica at once — one replay per document per
+    /// transaction, however many pushes arrived while the previous one was written:
+    ///
+    /// 1. In arrival order: creations and members are applied; each push is checked
+    ///    (membership, dependencies, authorship, duplicates) against the document as if
+    ///    every earlier push of the group were accepted.
+    /// 2. Per document: the checked pushes are merged into the replica together. If that
+    ///    fails, they are taken one by one in order from the document as it was before
+    ///    the group, so each is accepted or refused exactly as if it had come alone.
+    /// 3. In arrival order: accepted pushes are stored (batch ids give relay order).
+    private struct Group {
+        let requests: [Request]
+        var outcomes: [Outcome?]
+        var scratch = Scratch()
+        /// Checked pushes per document, in arrival order; documents in order of first push.
+        private var checked: [String: [CheckedPush]] = [:]
+        private var documentOrder: [String] = []
+        /// Each pushed-to document's state before this group's first push to it.
+        private var before: [String: DocumentState] = [:]
 
-    /// The server's replica of `document`, held uniquely by the transaction: from this
-    /// transaction, from the cache, or rebuilt by merging the stored batches in order.
-    /// A stored batch that does not merge (stored before the server checked merges) is
-    /// left out, as every client leaves it out.
-    private static func takeReplica(of document: String, db: Database, cache: (String) -> Document?,
-                                    scratch: inout Scratch) throws -> Document {
-        if let replica = scratch.replicas.removeValue(forKey: document) ?? cache(document) { return replica }
-        var replica = Document()
-        let batches = try Data.fetchCursor(db, sql: "SELECT changes FROM batch WHERE documentID = ? ORDER BY id", arguments: [document])
-        while let changes = try batches.next() {
-            _ = try? replica.merge(encodedChanges: [UInt8](changes))
+        init(requests: [Request]) {
+            self.requests = requests
+            outcomes = Array(repeating: nil, count: requests.count)
         }
-        return replica
-    }
 
-    private static func apply(_ request: Request, db: Database, cached: (String) -> DocumentState?,
-                              takeReplica cache: (String) -> Document?, scratch: inout Scratch) throws -> Outcome {
-        let now = Date()
-        switch request {
-        case let .create(document, account, _):
-            if try state(of: document, db: db, cached: cached, scratch: &scratch) != nil {
-                throw ServerError(.alreadyExists, "document \(String(reflecting: document)) already exists; choose another id")
+        mutating func apply(db: Database, cached: (String) -> DocumentState?, takeReplica cache: (String) -> Document?) throws {
+            for (index, request) in requests.enumerated() {
+                do {
+                    try check(request, index: index, db: db, cached: cached)
+                } catch let refusal as ServerError {
+                    outcomes[index] = .refused(refusal)
+                }
             }
-            try db.execute(sql: "INSERT INTO document (id, createdBy, createdAt) VALUES (?, ?, ?)", arguments: [document, account.id, now])
-            try db.execute(sql: "INSERT INTO member (documentID, accountID, addedBy, addedAt) VALUES (?, ?, ?, ?)",
-                           arguments: [document, account.id, account.id, now])
-            scratch.states[document] = DocumentState(members: [account.id], vector: [:], eventCount: 0)
-            scratch.replicas[document] = Document()
-            return .created
-
-        case let .addMember(document, member, account, _):
-            guard var state = try state(of: document, db: db, cached: cached, scratch: &scratch),
-                  account.isSecretariat || state.members.contains(account.id) else { throw notFound(document) }
-            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM account WHERE id = ?", arguments: [member]) == true else {
-                throw ServerError(.notFound, "no organisation with id \(String(reflecting: member)) on this server")
+            var accepted: [CheckedPush] = []
+            for document in documentOrder {
+                accepted += try merge(document, db: db, cache: cache)
             }
-            if !state.members.contains(member) {
+            try store(accepted.sorted { $0.index < $1.index }, db: db)
+        }
+
+        // Pass 1
+
+        private mutating func check(_ request: Request, index: Int, db: Database, cached: (String) -> DocumentState?) throws {
+            let now = Date()
+            switch request {
+            case let .create(document, account, _):
+                if try state(of: document, db: db, cached: cached) != nil {
+                    throw ServerError(.alreadyExists, "document \(String(reflecting: document)) already exists; choose another id")
+                }
+                try db.execute(sql: "INSERT INTO document (id, createdBy, createdAt) VALUES (?, ?, ?)", arguments: [document, account.id, now])
                 try db.execute(sql: "INSERT INTO member (documentID, accountID, addedBy, addedAt) VALUES (?, ?, ?, ?)",
-                               arguments: [document, member, account.id, now])
-                state.members.insert(member)
-                scratch.states[document] = state
-            }
-            return .memberAdded
+                               arguments: [document, account.id, account.id, now])
+                scratch.states[document] = DocumentState(members: [account.id], vector: [:], eventCount: 0)
+                scratch.replicas[document] = Document()
+                outcomes[index] = .created
 
-        case let .push(push):
-            guard var state = try state(of: push.document, db: db, cached: cached, scratch: &scratch),
-                  push.account.isSecretariat || state.members.contains(push.account.id) else { throw notFound(push.document) }
-            for dependency in push.summary.dependencies where (state.vector[dependency.agent.name] ?? 0) <= dependency.seq {
+            case let .addMember(document, member, account, _):
+                guard var state = try state(of: document, db: db, cached: cached),
+                      account.isSecretariat || state.members.contains(account.id) else { throw PushCommitter.notFound(document) }
+                guard try Bool.fetchOne(db, sql: "SELECT 1 FROM account WHERE id = ?", arguments: [member]) == true else {
+                    throw ServerError(.notFound, "no organisation with id \(String(reflecting: member)) on this server")
+                }
+                if !state.members.contains(member) {
+                    try db.execute(sql: "INSERT INTO member (documentID, accountID, addedBy, addedAt) VALUES (?, ?, ?, ?)",
+                                   arguments: [document, member, account.id, now])
+                    state.members.insert(member)
+                    scratch.states[document] = state
+                }
+                outcomes[index] = .memberAdded
+
+            case let .push(push):
+                guard var state = try state(of: push.document, db: db, cached: cached),
+                      push.account.isSecretariat || state.members.contains(push.account.id) else {
+                    throw PushCommitter.notFound(push.document)
+                }
+                if before[push.document] == nil {
+                    before[push.document] = state
+                    documentOrder.append(push.document)
+                }
+                let added = try Self.newEvents(of: push, after: state.vector, index: index)
+                if added.newEvents == 0 && checked[push.document, default: []].isEmpty {
+                    // Everything in it is stored already.
+                    outcomes[index] = .duplicate
+                    return
+                }
+                // (With no new events but checked pushes before it, it repeats events of
+                // this group, which may yet be refused: decided after the merge.)
+                state.vector.merge(added.changedAgents) { _, new in new }
+                state.eventCount += added.newEvents
+                scratch.states[push.document] = state
+                checked[push.document, default: []].append(added)
+            }
+        }
+
+        private func state(of document: String, db: Database, cached: (String) -> DocumentState?) throws -> DocumentState? {
+            if let state = scratch.states[document] ?? cached(document) { return state }
+            guard let eventCount = try Int.fetchOne(db, sql: "SELECT eventCount FROM document WHERE id = ?", arguments: [document]) else {
+                return nil
+            }
+            let members = try String.fetchAll(db, sql: "SELECT accountID FROM member WHERE documentID = ?", arguments: [document])
+            var vector: [String: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT agent, nextSeq FROM documentAgent WHERE documentID = ?", arguments: [document]) {
+                vector[row["agent"]] = row["nextSeq"]
+            }
+            return DocumentState(members: Set(members), vector: vector, eventCount: eventCount)
+        }
+
+        /// The events `push` adds to a document whose version vector is `vector` (maybe
+        /// none). Throws if it depends on events the document lacks, leaves a gap in an
+        /// agent's events, or adds events in another organisation's name.
+        private static func newEvents(of push: Push, after vector: [String: Int], index: Int) throws -> CheckedPush {
+            for dependency in push.summary.dependencies where (vector[dependency.agent.name] ?? 0) <= dependency.seq {
                 throw ServerError(.missingDependencies, "the changes depend on \(dependency), which the server does not have: "
                                   + "push the changes it depends on first")
             }
-            var newEvents = 0
-            var changedAgents: [String: Int] = [:]
+            var added = CheckedPush(index: index, newEvents: 0, changedAgents: [:])
             for run in push.summary.runs {
                 let agent = run.agent.name
-                let known = changedAgents[agent] ?? state.vector[agent] ?? 0
+                let known = added.changedAgents[agent] ?? vector[agent] ?? 0
                 guard run.seqs.lowerBound <= known else {
                     throw ServerError(.missingDependencies, "events of \(agent) start at \(run.seqs.lowerBound), but the server "
                                       + "has only \(known) of them: push the ones between first")
@@ -265,38 +319,100 @@ final class PushCommitter: Sendable {
                                       + "\(push.account.id): its agents' names start with \(String(reflecting: push.account.agentPrefix))")
                 }
                 if run.seqs.upperBound > known {
-                    newEvents += run.seqs.upperBound - known
-                    changedAgents[agent] = run.seqs.upperBound
+                    added.newEvents += run.seqs.upperBound - known
+                    added.changedAgents[agent] = run.seqs.upperBound
                 }
             }
-            guard newEvents > 0 else { return .duplicate }
-            // Stored only if it merges (a failed merge leaves the replica unchanged).
-            var replica = try takeReplica(of: push.document, db: db, cache: cache, scratch: &scratch)
-            do {
-                try replica.merge(encodedChanges: push.changes)
-                scratch.replicas[push.document] = replica
-            } catch {
-                scratch.replicas[push.document] = replica
-                throw ServerError(.invalidChanges, "the changes do not apply to the document: \(error.message)")
+            return added
+        }
+
+        // Pass 2
+
+        /// Merges `document`'s checked pushes into its replica; returns those accepted.
+        private mutating func merge(_ document: String, db: Database, cache: (String) -> Document?) throws -> [CheckedPush] {
+            guard let pushes = checked[document], !pushes.isEmpty, var state = scratch.states[document],
+                  let initial = before[document] else { return [] }
+            var replica = try takeReplica(of: document, db: db, cache: cache)
+            defer { scratch.replicas[document] = replica }
+            if (try? replica.merge(encodedChanges: pushes.map { pushRequest(at: $0.index).changes })) != nil { return pushes }
+            // Some push does not apply (a failed merge changes nothing): one by one.
+            var vector = initial.vector
+            var accepted: [CheckedPush] = []
+            for pending in pushes {
+                let push = pushRequest(at: pending.index)
+                do {
+                    let added = try Self.newEvents(of: push, after: vector, index: pending.index)
+                    guard added.newEvents > 0 else {
+                        outcomes[pending.index] = .duplicate
+                        continue
+                    }
+                    do {
+                        try replica.merge(encodedChanges: push.changes)
+                    } catch {
+                        throw ServerError(.invalidChanges, "the changes do not apply to the document: \(error.message)")
+                    }
+                    vector.merge(added.changedAgents) { _, new in new }
+                    accepted.append(added)
+                } catch let refusal as ServerError {
+                    outcomes[pending.index] = .refused(refusal)
+                }
             }
-            // The statements of every push are prepared once per connection (cached).
-            try db.cachedStatement(sql: """
-                INSERT INTO batch (documentID, changes, eventCount, ranges, accountID, storedAt) VALUES (?, ?, ?, ?, ?, ?)
-                """).execute(arguments: [push.document, Data(push.changes), push.summary.eventCount,
-                                         StoredBatch.format(ranges: push.summary.runs), push.account.id, now])
-            let batchID = db.lastInsertedRowID
-            for (agent, next) in changedAgents {
+            state.vector = vector
+            state.eventCount = initial.eventCount + accepted.reduce(0) { $0 + $1.newEvents }
+            scratch.states[document] = state
+            return accepted
+        }
+
+        private func pushRequest(at index: Int) -> Push {
+            guard case let .push(push) = requests[index] else { preconditionFailure("request \(index) is not a push") }
+            return push
+        }
+
+        /// The server's replica of `document`, held uniquely by the transaction: from this
+        /// transaction, from the cache, or rebuilt by merging the stored batches in order.
+        /// A stored batch that does not merge (stored before the server checked merges) is
+        /// left out, as every client leaves it out.
+        private mutating func takeReplica(of document: String, db: Database, cache: (String) -> Document?) throws -> Document {
+            if let replica = scratch.replicas.removeValue(forKey: document) ?? cache(document) { return replica }
+            var replica = Document()
+            let batches = try Data.fetchCursor(db, sql: "SELECT changes FROM batch WHERE documentID = ? ORDER BY id", arguments: [document])
+            while let changes = try batches.next() {
+                _ = try? replica.merge(encodedChanges: [UInt8](changes))
+            }
+            return replica
+        }
+
+        // Pass 3
+
+        /// Stores the accepted pushes (in arrival order) and each changed document's
+        /// agents and event count.
+        private mutating func store(_ accepted: [CheckedPush], db: Database) throws {
+            let now = Date()
+            var changedAgents: [String: [String: Int]] = [:]
+            for pending in accepted {
+                guard pending.newEvents > 0 else {
+                    outcomes[pending.index] = .duplicate
+                    continue
+                }
+                let push = pushRequest(at: pending.index)
+                // The statements of every push are prepared once per connection (cached).
                 try db.cachedStatement(sql: """
-                    INSERT INTO documentAgent (documentID, agent, nextSeq) VALUES (?, ?, ?)
-                    ON CONFLICT (documentID, agent) DO UPDATE SET nextSeq = excluded.nextSeq
-                    """).execute(arguments: [push.document, agent, next])
-                state.vector[agent] = next
+                    INSERT INTO batch (documentID, changes, eventCount, ranges, accountID, storedAt) VALUES (?, ?, ?, ?, ?, ?)
+                    """).execute(arguments: [push.document, Data(push.changes), push.summary.eventCount,
+                                             StoredBatch.format(ranges: push.summary.runs), push.account.id, now])
+                outcomes[pending.index] = .stored(batchID: db.lastInsertedRowID, newEvents: pending.newEvents)
+                changedAgents[push.document, default: [:]].merge(pending.changedAgents) { max($0, $1) }
             }
-            state.eventCount += newEvents
-            try db.cachedStatement(sql: "UPDATE document SET eventCount = ? WHERE id = ?")
-                .execute(arguments: [state.eventCount, push.document])
-            scratch.states[push.document] = state
-            return .stored(batchID: batchID, newEvents: newEvents)
+            for (document, agents) in changedAgents {
+                for (agent, next) in agents {
+                    try db.cachedStatement(sql: """
+                        INSERT INTO documentAgent (documentID, agent, nextSeq) VALUES (?, ?, ?)
+                        ON CONFLICT (documentID, agent) DO UPDATE SET nextSeq = excluded.nextSeq
+                        """).execute(arguments: [document, agent, next])
+                }
+                let eventCount = scratch.states[document]?.eventCount ?? 0
+                try db.cachedStatement(sql: "UPDATE document SET eventCount = ? WHERE id = ?").execute(arguments: [eventCount, document])
+            }
         }
     }
 }

@@ -189,6 +189,84 @@ struct ConvergenceTests {
         #expect(replicas.allSatisfy { $0.text() == text }, "seed \(seed) (SPOR_SEED replays)")
     }
 
+    /// A server merges the batches pushed to a document while it was busy as one group
+    /// (`merge(encodedChanges: [[UInt8]])`). The group must give the document that
+    /// merging the same batches one by one gives, and a group holding a batch that
+    /// cannot merge — a missing parent, an edit outside its text — must change nothing,
+    /// whichever batch of the group it is.
+    @Test("a group of batches merged at once equals merging them one by one; a group that cannot merge changes nothing",
+          arguments: propertySeeds(12, base: 0x6_0A11))
+    func groupedMerges(seed: UInt64) throws {
+        var random = SeededRandom(seed: seed)
+        var replicas = try Self.agents(Int.random(in: 2...4, using: &random)).map { Document(agent: $0) }
+        var grouped = Document()
+        var oneByOne = Document()
+        // Two histories under one agent: the documents get "a" (3 events); an author who
+        // typed "abc" instead then inserts at position 3, which "a" does not have.
+        var twin = Document(agent: try AgentID("twin"))
+        try twin.insert("ab", at: 0)
+        try twin.delete(1..<2)
+        try grouped.merge(encodedChanges: try twin.encodedChanges())
+        try oneByOne.merge(encodedChanges: try twin.encodedChanges())
+        var twinAuthor = Document(agent: try AgentID("twin"))
+        try twinAuthor.insert("abc", at: 0)
+        let twinBase = twinAuthor.versionVector
+        try twinAuthor.insert("!", at: 3)
+        let outOfBounds = try twinAuthor.encodedChanges(since: twinBase)
+
+        for round in 0..<Int.random(in: 10...30, using: &random) {
+            // Each replica makes 1-3 changes, each a batch building on the one before.
+            var batchesByReplica: [[[UInt8]]] = []
+            for index in replicas.indices {
+                var batches: [[UInt8]] = []
+                for _ in 0..<Int.random(in: 1...3, using: &random) {
+                    let before = replicas[index].versionVector
+                    try Self.randomEdit(&replicas[index], hotPosition: replicas[index].textLength() / 2, using: &random)
+                    batches.append(try replicas[index].encodedChanges(since: before))
+                }
+                batchesByReplica.append(batches)
+            }
+            // The server sees each replica's batches in order, the replicas interleaved.
+            var group: [[UInt8]] = []
+            var next = [Int](repeating: 0, count: replicas.count)
+            while let index = replicas.indices.filter({ next[$0] < batchesByReplica[$0].count }).randomElement(using: &random) {
+                group.append(batchesByReplica[index][next[index]])
+                next[index] += 1
+            }
+            if Int.random(in: 0..<3, using: &random) == 0 {
+                var orphanAuthor = Document(agent: try AgentID("orphan-\(round)"))
+                try orphanAuthor.insert("x", at: 0)
+                let orphanBase = orphanAuthor.versionVector
+                try orphanAuthor.insert("y", at: 1)
+                let bad = Bool.random(using: &random) ? outOfBounds : try orphanAuthor.encodedChanges(since: orphanBase)
+                var spoiled = group
+                spoiled.insert(bad, at: Int.random(in: 0...group.count, using: &random))
+                let (version, text) = (grouped.versionVector, grouped.text())
+                #expect(throws: CRDTError.self, "seed \(seed)") { try grouped.merge(encodedChanges: spoiled) }
+                #expect(grouped.versionVector == version && grouped.text() == text, "seed \(seed): a failed group changed the document")
+            }
+            let added = try grouped.merge(encodedChanges: group)
+            var addedOneByOne = 0
+            for batch in group { addedOneByOne += try oneByOne.merge(encodedChanges: batch) }
+            #expect(added == addedOneByOne && added > 0, "seed \(seed) round \(round)")
+            #expect(grouped.text() == oneByOne.text(), "seed \(seed) round \(round)")
+            #expect(grouped.versionVector == oneByOne.versionVector, "seed \(seed) round \(round)")
+            // Replicas exchange the round's batches.
+            for index in replicas.indices {
+                for other in replicas.indices where other != index {
+                    for batch in batchesByReplica[other] { try replicas[index].merge(encodedChanges: batch) }
+                }
+            }
+        }
+        #expect(grouped.log.graph.checkInvariants() == nil, "seed \(seed)")
+        var fresh = Document()
+        try fresh.merge(encodedChanges: try grouped.encodedChanges())
+        #expect(fresh.text() == grouped.text(), "seed \(seed): differs from a fresh replay")
+        // The server's documents hold the replicas' text and the twin's "a".
+        #expect(replicas.allSatisfy { $0.text() == replicas[0].text() }, "seed \(seed): replicas diverged")
+        #expect(grouped.text().unicodeScalars.count == replicas[0].text().unicodeScalars.count + 1, "seed \(seed)")
+    }
+
     @Test("concurrent inserts at one place are ordered by agent name")
     func siblingOrderFollowsAgentNames() throws {
         // Semantics from the type's documentation: siblings with the same origins go

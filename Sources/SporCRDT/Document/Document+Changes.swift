@@ -64,23 +64,41 @@ extension Document {
     @discardableResult
     public mutating func merge(encodedChanges bytes: [UInt8]) throws(CRDTError) -> Int {
         let batch = try Self.decodeChanges(bytes)
-        return try merge(batch)
+        return try merge([batch])
     }
 
-    mutating func merge(_ batch: EventBatch) throws(CRDTError) -> Int {
+    /// Merges several change batches as one change: the same document as merging them
+    /// one after another in this order, with one replay for all of them instead of one
+    /// each — what a server does with the batches pushed to a document while it was
+    /// busy writing. A batch may depend on events of earlier batches in the list.
+    ///
+    /// All or nothing: throws, and changes nothing, if any batch is invalid, depends on
+    /// events neither this document nor an earlier batch has, or does not apply (every
+    /// event is still checked against its own parent version). Merge them one by one to
+    /// find which.
+    @discardableResult
+    public mutating func merge(encodedChanges batches: [[UInt8]]) throws(CRDTError) -> Int {
+        var decoded: [EventBatch] = []
+        decoded.reserveCapacity(batches.count)
+        for bytes in batches { decoded.append(try Self.decodeChanges(bytes)) }
+        return try merge(decoded)
+    }
+
+    mutating func merge(_ batches: [EventBatch]) throws(CRDTError) -> Int {
         try materializeHistory()
         let checkpoint = log.checkpoint()
         let oldHeads = log.graph.heads
-        let added: LVRange
+        let firstNew = log.eventCount
         do throws(CRDTError) {
-            added = try log.append(batch)
+            for batch in batches { _ = try log.append(batch) }
         } catch {
             log.rollback(to: checkpoint)
             throw error
         }
-        if !added.isEmpty {
-            try mergeAppendedEvents(since: oldHeads, firstNew: added.start, rollingBackTo: checkpoint)
+        let added = log.eventCount - firstNew
+        if added > 0 {
+            try mergeAppendedEvents(since: oldHeads, firstNew: firstNew, rollingBackTo: checkpoint)
         }
-        return added.count
+        return added
     }
 }

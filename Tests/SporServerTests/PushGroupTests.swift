@@ -1,0 +1,135 @@
+import Foundation
+import GRDB
+import Logging
+import SporCRDT
+import SporTestSupport
+import SporWire
+import Synchronization
+import Testing
+@testable import SporServer
+
+/// The committer writes everything queued while it was busy in one transaction and
+/// merges each document's pushes into its replica at once. Grouping must not change
+/// any answer: each push is accepted or refused as if it had come alone.
+@Suite("Pushes written in one transaction")
+struct PushGroupTests {
+    /// What each request of the group was answered.
+    final class Answers: Sendable {
+        let byLabel = Mutex<[String: Result<Int, ServerError>]>([:])
+        func record(_ label: String) -> @Sendable (Result<Int, ServerError>) -> Void {
+            { result in self.byLabel.withLock { $0[label] = result } }
+        }
+        func code(_ label: String) -> WireErrorCode? {
+            guard case let .failure(error)? = byLabel.withLock({ $0[label] }) else { return nil }
+            return error.code
+        }
+        func newEvents(_ label: String) -> Int? {
+            guard case let .success(count)? = byLabel.withLock({ $0[label] }) else { return nil }
+            return count
+        }
+    }
+
+    @Test("a group with a batch that does not apply: it and what builds on it are refused, everything else is stored in order")
+    func groupAnsweredAsIfAlone() async throws {
+        let store = try SporStore(directory: temporaryTestDirectory("spor-push-group"))
+        let (aarhus, _) = try store.addAccount(name: "Aarhus Kommune", kind: .kommune, code: "0751")
+        let committer = PushCommitter(store: store, hub: SubscriptionHub(), metrics: ServerMetrics(), logger: Logger(label: "test"))
+        let answers = Answers()
+
+        // Two histories under one agent: the server gets "a" (3 events: "ab", then "b"
+        // deleted); the author's edit was made on "abc", so it inserts at position 3 of
+        // a text that has 1 character there. The next edit builds on that one.
+        var stored = Document(agent: try AgentID("0751/x"))
+        try stored.insert("ab", at: 0)
+        try stored.delete(1..<2)
+        var author = Document(agent: try AgentID("0751/x"))
+        try author.insert("abc", at: 0)
+        let base = author.versionVector
+        try author.insert("!", at: 3)
+        let doesNotApply = try author.encodedChanges(since: base)
+        let afterIt = author.versionVector
+        try author.insert("?", at: 4)
+        let buildsOnIt = try author.encodedChanges(since: afterIt)
+        // Another writer's edit of the stored history: independent, valid.
+        var partner = Document(agent: try AgentID("0751/y"))
+        try partner.merge(encodedChanges: try stored.encodedChanges())
+        try partner.insert("Z", at: 1)
+        let valid = try partner.encodedChanges(since: stored.versionVector)
+
+        func push(_ label: String, _ changes: [UInt8]) throws -> PushCommitter.Request {
+            .push(.init(document: "p", account: aarhus, changes: changes, summary: try ChangeSummary(encodedChanges: changes),
+                        origin: 1, reply: answers.record(label)))
+        }
+        committer.submit(.create(document: "p", account: aarhus) { result in
+            answers.byLabel.withLock { $0["create"] = result.map { 0 } }
+        })
+        for request in [
+            try push("stored", try stored.encodedChanges()),
+            try push("doesNotApply", doesNotApply),
+            try push("doesNotApply again", doesNotApply),  // a resend within the same group
+            try push("buildsOnIt", buildsOnIt),
+            try push("valid", valid),
+            try push("stored again", try stored.encodedChanges()),
+        ] { committer.submit(request) }
+        // Everything is queued before the writer starts: one transaction.
+        committer.finish()
+        await committer.run()
+
+        #expect(answers.newEvents("create") == 0)
+        #expect(answers.newEvents("stored") == 3)
+        #expect(answers.code("doesNotApply") == .invalidChanges)
+        #expect(answers.code("doesNotApply again") == .invalidChanges, "not acknowledged as a duplicate of a refused push")
+        #expect(answers.code("buildsOnIt") == .missingDependencies)
+        #expect(answers.newEvents("valid") == 1)
+        #expect(answers.newEvents("stored again") == 0)
+
+        // Stored: exactly the accepted batches, in arrival order, and they merge.
+        let batches = try await store.pool.read { db in
+            try Data.fetchAll(db, sql: "SELECT changes FROM batch WHERE documentID = 'p' ORDER BY id").map { [UInt8]($0) }
+        }
+        #expect(batches == [try stored.encodedChanges(), valid])
+        var replica = Document()
+        for batch in batches { try replica.merge(encodedChanges: batch) }
+        #expect(replica.text() == "aZ")
+        let entries = try await store.documents(visibleTo: aarhus)
+        #expect(entries.first?.events == 4)
+    }
+
+    @Test("a group without a bad batch: every push stored, in arrival order, the same document as pushed one by one")
+    func groupOfValidPushes() async throws {
+        let store = try SporStore(directory: temporaryTestDirectory("spor-push-group"))
+        let (aarhus, _) = try store.addAccount(name: "Aarhus Kommune", kind: .kommune, code: "0751")
+        let committer = PushCommitter(store: store, hub: SubscriptionHub(), metrics: ServerMetrics(), logger: Logger(label: "test"))
+        let answers = Answers()
+        committer.submit(.create(document: "p", account: aarhus) { _ in })
+        // Two writers typing at once, each merging the other's batches some of the time.
+        var writers = [Document(agent: try AgentID("0751/a")), Document(agent: try AgentID("0751/b"))]
+        var random = SeededRandom(seed: 0x9_12)
+        var pushed: [[UInt8]] = []
+        for step in 0..<40 {
+            let index = step % 2
+            let before = writers[index].versionVector
+            try writers[index].insert("\(step % 10)", at: Int.random(in: 0...writers[index].textLength(), using: &random))
+            let batch = try writers[index].encodedChanges(since: before)
+            pushed.append(batch)
+            committer.submit(.push(.init(document: "p", account: aarhus, changes: batch,
+                                         summary: try ChangeSummary(encodedChanges: batch), origin: 1,
+                                         reply: answers.record("\(step)"))))
+            if Bool.random(using: &random) {
+                let other = 1 - index
+                try writers[other].merge(encodedChanges: try writers[index].encodedChanges(since: writers[other].versionVector))
+            }
+        }
+        committer.finish()
+        await committer.run()
+        #expect((0..<40).allSatisfy { answers.newEvents("\($0)") == 1 })
+        let batches = try await store.pool.read { db in
+            try Data.fetchAll(db, sql: "SELECT changes FROM batch WHERE documentID = 'p' ORDER BY id").map { [UInt8]($0) }
+        }
+        #expect(batches == pushed)
+        var oneByOne = Document()
+        for batch in pushed { try oneByOne.merge(encodedChanges: batch) }
+        for index in writers.indices { try writers[index].merge(encodedChanges: try oneByOne.encodedChanges(since: writers[index].versionVector)) }
+        #expect(writers.allSatisfy { $0.text() == oneByOne.text() })
+    }
+}
