@@ -59,15 +59,27 @@ final class PushCommitter: Sendable {
     private let hub: SubscriptionHub
     private let metrics: ServerMetrics
     private let logger: Logger
-    private let pending = Mutex<[Request]>([])
+    /// Requests waiting for the writer, and connections waiting for room in that queue.
+    private struct Queue {
+        var requests: [Request] = []
+        var waitingForRoom: [CheckedContinuation<Void, Never>] = []
+        /// Set when the writer has stopped: nobody waits for room any more.
+        var isClosed = false
+    }
+
+    private let pending = Mutex(Queue())
+    /// Requests waiting at most before submitters wait (``waitForRoom()``).
+    let maxQueued: Int
     private let documents = Mutex<[String: DocumentState]>([:])
     private let replicas: Mutex<ReplicaCache>
     private let busy = Mutex(false)
     private let wakeUps: AsyncStream<Void>
     private let wakeUp: AsyncStream<Void>.Continuation
 
-    init(store: SporStore, hub: SubscriptionHub, metrics: ServerMetrics, logger: Logger, cachedReplicas: Int = 256) {
+    init(store: SporStore, hub: SubscriptionHub, metrics: ServerMetrics, logger: Logger, cachedReplicas: Int = 256,
+         maxQueued: Int = 4_096) {
         self.store = store
+        self.maxQueued = max(1, maxQueued)
         replicas = Mutex(ReplicaCache(capacity: cachedReplicas))
         self.hub = hub
         self.metrics = metrics
@@ -76,12 +88,28 @@ final class PushCommitter: Sendable {
     }
 
     func submit(_ request: Request) {
-        pending.withLock { $0.append(request) }
+        pending.withLock { $0.requests.append(request) }
         wakeUp.yield()
     }
 
+    /// Returns once fewer than ``maxQueued`` requests wait for the writer — at once,
+    /// normally; under overload, when the writer takes the queue for its next
+    /// transaction. A connection awaits this after submitting, before it reads its
+    /// next frame: clients that push faster than the server can store are slowed
+    /// down by TCP flow control instead of the queue growing without bound.
+    func waitForRoom() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let mustWait = pending.withLock { queue -> Bool in
+                guard queue.requests.count >= maxQueued, !queue.isClosed else { return false }
+                queue.waitingForRoom.append(continuation)
+                return true
+            }
+            if !mustWait { continuation.resume() }
+        }
+    }
+
     /// Whether requests are queued or being written.
-    var isIdle: Bool { pending.withLock { $0.isEmpty } && !busy.withLock { $0 } }
+    var isIdle: Bool { pending.withLock { $0.requests.isEmpty } && !busy.withLock { $0 } }
 
     /// Stops after the requests queued so far are written.
     func finish() { wakeUp.finish() }
@@ -92,16 +120,25 @@ final class PushCommitter: Sendable {
             await drain()
         }
         await drain()
+        let waiting = pending.withLock { queue in
+            queue.isClosed = true
+            defer { queue.waitingForRoom.removeAll() }
+            return queue.waitingForRoom
+        }
+        for connection in waiting { connection.resume() }
     }
 
     private func drain() async {
         while true {
-            let requests = pending.withLock { pending -> [Request] in
-                let taken = pending
-                pending.removeAll(keepingCapacity: true)
+            let (requests, waiting) = pending.withLock { queue -> ([Request], [CheckedContinuation<Void, Never>]) in
+                let taken = queue.requests
+                let waiting = queue.waitingForRoom
+                queue.requests.removeAll(keepingCapacity: true)
+                queue.waitingForRoom.removeAll()
                 if !taken.isEmpty { busy.withLock { $0 = true } }
-                return taken
+                return (taken, waiting)
             }
+            for connection in waiting { connection.resume() }
             if requests.isEmpty { return }
             await write(requests)
             busy.withLock { $0 = false }

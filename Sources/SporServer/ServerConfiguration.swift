@@ -60,6 +60,11 @@ public struct ServerConfiguration: Sendable {
         /// Documents whose merged state the server keeps to check pushes against
         /// (see `ReplicaCache`); others are rebuilt from storage on their next push.
         public var cachedReplicas = 256
+        /// Requests (pushes, creations, members) waiting for the writer at most; a
+        /// connection that submits one beyond this waits before reading its next frame,
+        /// so clients pushing faster than the server stores are slowed down by TCP
+        /// instead of the queue — and the server's memory — growing without bound.
+        public var maxQueuedRequests = 4_096
 
         public init() {}
     }

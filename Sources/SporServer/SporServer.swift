@@ -48,7 +48,8 @@ public final class SporServer: Service, Sendable {
         self.store = store
         self.logger = logger
         committer = PushCommitter(store: store, hub: hub, metrics: metrics, logger: logger,
-                                  cachedReplicas: configuration.limits.cachedReplicas)
+                                  cachedReplicas: configuration.limits.cachedReplicas,
+                                  maxQueued: configuration.limits.maxQueuedRequests)
         (listening, listeningContinuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
 

@@ -132,4 +132,31 @@ struct PushGroupTests {
         for index in writers.indices { try writers[index].merge(encodedChanges: try oneByOne.encodedChanges(since: writers[index].versionVector)) }
         #expect(writers.allSatisfy { $0.text() == oneByOne.text() })
     }
+
+    @Test("a full queue makes a submitter wait until the writer takes the queue")
+    func fullQueueWaits() async throws {
+        let store = try SporStore(directory: temporaryTestDirectory("spor-push-group"))
+        let (aarhus, _) = try store.addAccount(name: "Aarhus Kommune", kind: .kommune, code: "0751")
+        let committer = PushCommitter(store: store, hub: SubscriptionHub(), metrics: ServerMetrics(), logger: Logger(label: "test"),
+                                      maxQueued: 2)
+        let created = Mutex(0)
+        for document in ["p", "q"] {
+            committer.submit(.create(document: document, account: aarhus) { _ in created.withLock { $0 += 1 } })
+        }
+        let resumed = Mutex(false)
+        let waiter = Task {
+            await committer.waitForRoom()
+            resumed.withLock { $0 = true }
+        }
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(!resumed.withLock { $0 }, "two requests queued, the limit: the submitter waits")
+        let writer = Task { await committer.run() }
+        await waiter.value
+        #expect(resumed.withLock { $0 })
+        committer.finish()
+        await writer.value
+        #expect(created.withLock { $0 } == 2)
+        // Below the limit, and after the writer stopped, nobody waits.
+        await committer.waitForRoom()
+    }
 }
