@@ -412,9 +412,11 @@ final class PushCommitter: Sendable {
         private mutating func takeReplica(of document: String, db: Database, cache: (String) -> Document?) throws -> Document {
             if let replica = scratch.replicas.removeValue(forKey: document) ?? cache(document) { return replica }
             var replica = Document()
-            let batches = try Data.fetchCursor(db, sql: "SELECT changes FROM batch WHERE documentID = ? ORDER BY id", arguments: [document])
-            while let changes = try batches.next() {
-                _ = try? replica.merge(encodedChanges: [UInt8](changes))
+            let batches = try Data.fetchAll(db, sql: "SELECT changes FROM batch WHERE documentID = ? ORDER BY id", arguments: [document])
+                .map { [UInt8]($0) }
+            // All at once (one replay); one by one only if some batch does not merge.
+            if (try? replica.merge(encodedChanges: batches)) == nil {
+                for batch in batches { _ = try? replica.merge(encodedChanges: batch) }
             }
             return replica
         }
