@@ -24,6 +24,8 @@ struct Relay: AsyncParsableCommand {
     var warmUp: Double?
     @Option(help: "Fail if the server's memory grows by more than this many MB after the warm-up.")
     var maxRssGrowthMb: Double?
+    @Option(help: "Fail if the server's resident memory ever exceeds this many MB.")
+    var maxRssMb: Double?
 
     struct Shared: Sendable {
         var ready = 0
@@ -266,6 +268,9 @@ struct Relay: AsyncParsableCommand {
         if closedEarly != 0 { failures.append("\(closedEarly) connections dropped") }
         if let limit = maxRssGrowthMb, Double(rssMaxAfterWarmUp - rssAtWarmUp) > limit * 1_048_576 {
             failures.append("server memory grew by \((rssMaxAfterWarmUp - rssAtWarmUp) / 1_048_576) MB after the warm-up (limit \(limit))")
+        }
+        if let limit = maxRssMb, Double(memory.peakBytes) > limit * 1_048_576 {
+            failures.append("server peak memory \(memory.peakBytes / 1_048_576) MB (limit \(limit))")
         }
         if !failures.isEmpty { throw LoadError("relay failed: " + failures.joined(separator: "; ")) }
     }
