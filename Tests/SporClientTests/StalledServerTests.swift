@@ -54,7 +54,7 @@ struct StalledServerTests {
     }
 
     @Test("sync: a push left unanswered while the server keeps pinging ends in a timeout, and the outbox keeps the change",
-          .timeLimit(.minutes(1)))
+          .timeLimit(.minutes(3)))
     func unansweredPushWhilePinged() async throws {
         let server = try await Self.server(pingEvery: .milliseconds(200))
         defer { Task { await server.stop() } }
@@ -67,14 +67,19 @@ struct StalledServerTests {
         let elapsed = ContinuousClock.now - started
         #expect(error?.code == .timeout)
         #expect(error?.message.contains("not answered") == true)
-        #expect(elapsed >= Self.stallTimeout && elapsed < .seconds(20))
+        // Not before the stall timeout. (No upper bound but the time limit: the old
+        // rule never ended this session at all, and a busy CI machine can starve these
+        // tasks for tens of seconds.)
+        #expect(elapsed >= Self.stallTimeout)
         #expect(server.received(.push) >= 1)
-        // The creation was acknowledged; the unacknowledged change stays, unchanged.
-        #expect(try workspace.outbox() == outbox.filter { $0.kind != .create })
+        // The unacknowledged change stays, unchanged (the creation was acknowledged,
+        // unless a starved machine timed the session out before that).
+        #expect(try workspace.outbox().filter { $0.kind != .create } == outbox.filter { $0.kind != .create })
+        #expect(outbox.contains { $0.kind != .create })
     }
 
     @Test("watch: a stalled session is dropped and the unacknowledged push is sent again on a new connection",
-          .timeLimit(.minutes(1)))
+          .timeLimit(.minutes(3)))
     func watchReconnectsAfterStall() async throws {
         let server = try await Self.server(pingEvery: .milliseconds(200))
         defer { Task { await server.stop() } }
@@ -86,13 +91,13 @@ struct StalledServerTests {
                        backoff: ReconnectBackoff(base: .milliseconds(50), cap: .milliseconds(200)))
         }
         defer { watcher.cancel() }
-        try await waitUntil { server.connections >= 3 }
+        try await waitUntil(within: .seconds(150)) { server.connections >= 3 }
         watcher.cancel()
         #expect(retries.withLock { $0.prefix(2) } == [.timeout, .timeout])
         #expect(server.received(.push) >= 2)
     }
 
-    @Test("watch: an idle session whose pings go unanswered is dropped and reconnects", .timeLimit(.minutes(1)))
+    @Test("watch: an idle session whose pings go unanswered is dropped and reconnects", .timeLimit(.minutes(3)))
     func unansweredPing() async throws {
         let server = try await Self.server(pingEvery: nil, answeringPings: false)
         defer { Task { await server.stop() } }
@@ -104,11 +109,14 @@ struct StalledServerTests {
                        backoff: ReconnectBackoff(base: .milliseconds(50), cap: .milliseconds(200)))
         }
         defer { watcher.cancel() }
-        try await waitUntil { server.connections >= 2 }
+        // (On a starved machine an earlier session may also time out waiting for the
+        // list; what matters is that unanswered pings end one.)
+        try await waitUntil(within: .seconds(150)) {
+            retries.withLock { $0.contains { $0.code == .timeout && $0.message.contains("ping") } }
+        }
         watcher.cancel()
-        let first = try #require(retries.withLock { $0.first })
-        #expect(first.code == .timeout)
-        #expect(first.message.contains("ping"))
+        #expect(retries.withLock { $0.allSatisfy { $0.code == .timeout } })
+        #expect(server.connections >= 2)
         #expect(server.received(.ping) >= 1)
     }
 }

@@ -247,13 +247,13 @@ struct SyncEngineTests {
 }
 
 /// Polls `condition` for up to 60 s (a guard against hangs, not a measurement).
-func waitUntil(_ condition: () throws -> Bool) async throws {
-    let deadline = ContinuousClock.now + .seconds(60)
+func waitUntil(within limit: Duration = .seconds(60), _ condition: () throws -> Bool) async throws {
+    let deadline = ContinuousClock.now + limit
     while ContinuousClock.now < deadline {
         if try condition() { return }
         try await Task.sleep(for: .milliseconds(50))
     }
-    throw TestFailure("condition not met within 60 s")
+    throw TestFailure("condition not met within \(limit)")
 }
 
 /// `@unchecked Sendable`: every access goes through `lock`.
