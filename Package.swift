@@ -196,9 +196,11 @@ let package = Package(
             path: "Benchmarks/spor-loadgen",
             swiftSettings: strictSettings
         ),
-        // Seeded randomness for the property tests of every test target.
+        // Seeded randomness for the property tests of every test target, process and
+        // CLI drivers, shared fixtures.
         .target(
             name: "SporTestSupport",
+            dependencies: ["SporCRDT"],
             path: "Tests/SporTestSupport",
             swiftSettings: strictSettings
         ),

@@ -201,18 +201,12 @@ struct ConvergenceTests {
         var replicas = try Self.agents(Int.random(in: 2...4, using: &random)).map { Document(agent: $0) }
         var grouped = Document()
         var oneByOne = Document()
-        // Two histories under one agent: the documents get "a" (3 events); an author who
-        // typed "abc" instead then inserts at position 3, which "a" does not have.
-        var twin = Document(agent: try AgentID("twin"))
-        try twin.insert("ab", at: 0)
-        try twin.delete(1..<2)
-        try grouped.merge(encodedChanges: try twin.encodedChanges())
-        try oneByOne.merge(encodedChanges: try twin.encodedChanges())
-        var twinAuthor = Document(agent: try AgentID("twin"))
-        try twinAuthor.insert("abc", at: 0)
-        let twinBase = twinAuthor.versionVector
-        try twinAuthor.insert("!", at: 3)
-        let outOfBounds = try twinAuthor.encodedChanges(since: twinBase)
+        // The documents get a twin's "a"; the twin's other history inserts at position
+        // 3, which "a" does not have.
+        let twin = try EditOutsideItsText(agent: "twin")
+        try grouped.merge(encodedChanges: try twin.storedHistory.encodedChanges())
+        try oneByOne.merge(encodedChanges: try twin.storedHistory.encodedChanges())
+        let outOfBounds = twin.edit
 
         for round in 0..<Int.random(in: 10...30, using: &random) {
             // Each replica makes 1-3 changes, each a batch building on the one before.

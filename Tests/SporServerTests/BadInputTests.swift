@@ -3,6 +3,7 @@ import NIOCore
 import SporCRDT
 import SporProposal
 import SporServer
+import SporTestSupport
 import SporWire
 import Testing
 
@@ -146,19 +147,14 @@ struct BadInputTests {
     func changesThatDoNotApply() async throws {
         try await withBystander { server, token in
             var client = try await server.connect(token: token)
-            // Two histories under one agent: the server gets "a" (3 events: "ab",
-            // then "b" deleted); the author's edit was made on "abc" (3 events too),
-            // so it inserts at position 3 of a text that has 1 character there.
-            var stored = Document(agent: try AgentID("0751/x"))
-            try stored.insert("ab", at: 0)
-            try stored.delete(1..<2)
-            var author = Document(agent: try AgentID("0751/x"))
-            try author.insert("abc", at: 0)
-            let base = author.versionVector
-            #expect(base == stored.versionVector, "same event ids")
-            try author.insert("!", at: 3)
+            // The server gets "a" (3 events); the author's edit was made on "abc" (the
+            // same 3 event ids), so it inserts at position 3 of a text that has 1
+            // character there.
+            let fixture = try EditOutsideItsText(agent: "0751/x")
+            var stored = fixture.storedHistory
+            let base = stored.versionVector
             guard case .pushAck = try await client.push(try stored.encodedChanges(), to: "p") else { throw TestFailure("first push") }
-            let edit = try author.encodedChanges(since: base)
+            let edit = fixture.edit
             _ = try ChangeSummary(encodedChanges: edit)  // well-formed: only a merge can tell
             guard case let .error(report) = try await client.push(edit, to: "p") else {
                 throw TestFailure("a batch that cannot merge was accepted")

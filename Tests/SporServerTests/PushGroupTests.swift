@@ -36,17 +36,12 @@ struct PushGroupTests {
         let committer = PushCommitter(store: store, hub: SubscriptionHub(), metrics: ServerMetrics(), logger: Logger(label: "test"))
         let answers = Answers()
 
-        // Two histories under one agent: the server gets "a" (3 events: "ab", then "b"
-        // deleted); the author's edit was made on "abc", so it inserts at position 3 of
-        // a text that has 1 character there. The next edit builds on that one.
-        var stored = Document(agent: try AgentID("0751/x"))
-        try stored.insert("ab", at: 0)
-        try stored.delete(1..<2)
-        var author = Document(agent: try AgentID("0751/x"))
-        try author.insert("abc", at: 0)
-        let base = author.versionVector
-        try author.insert("!", at: 3)
-        let doesNotApply = try author.encodedChanges(since: base)
+        // The server gets "a"; an edit made on "abc" does not apply to it, and the next
+        // edit builds on that one.
+        let fixture = try EditOutsideItsText(agent: "0751/x")
+        let stored = fixture.storedHistory
+        var author = fixture.author
+        let doesNotApply = fixture.edit
         let afterIt = author.versionVector
         try author.insert("?", at: 4)
         let buildsOnIt = try author.encodedChanges(since: afterIt)
