@@ -58,6 +58,9 @@ actor SyncSession {
     /// pongs do not count: a server that relays partners' changes but never answers
     /// this session's pushes is stalled all the same.
     private var lastAnswer = ContinuousClock.now
+    /// Messages handled since `lastAnswer` (relays, pings): a timeout with many says the
+    /// connection was read all along and the server did not answer.
+    private var heardSinceAnswer = 0
     /// When the ping now unanswered was sent; nil when the server was heard since.
     private var pingSentAt: ContinuousClock.Instant?
     private var lastDataVersion: Int?
@@ -128,9 +131,14 @@ actor SyncSession {
         lastHeard = .now
         pingSentAt = nil
         switch message {
-        case .documents, .rounds, .caughtUp, .ok, .pushAck, .error: lastAnswer = .now
-        case let .events(events) where events.isCatchUp: lastAnswer = .now
-        default: break
+        case .documents, .rounds, .caughtUp, .ok, .pushAck, .error:
+            lastAnswer = .now
+            heardSinceAnswer = 0
+        case let .events(events) where events.isCatchUp:
+            lastAnswer = .now
+            heardSinceAnswer = 0
+        default:
+            heardSinceAnswer += 1
         }
         do {
             // Whether the message can let more outbox entries go (a document caught
@@ -189,7 +197,7 @@ actor SyncSession {
     }
 
     private func subscribe(_ document: String) async throws {
-        if !isWaiting { lastAnswer = .now }
+        if !isWaiting { lastAnswer = .now; heardSinceAnswer = 0 }
         subscribed.insert(document)
         awaitingCaughtUp.insert(document)
         progress.documents += 1
@@ -373,7 +381,8 @@ actor SyncSession {
             let limit = engine.stallTimeout
             if isWaiting, now - lastAnswer > limit {
                 let waitingFor = pending.isEmpty ? "\(awaitingCaughtUp.count) catch-ups" : "\(pending.count) requests"
-                fail(SyncError(.timeout, "the server has not answered for \(limit) (\(waitingFor) waiting)"))
+                fail(SyncError(.timeout, "the server has not answered for \(limit) (\(waitingFor) waiting, "
+                               + "\(heardSinceAnswer) other messages received meanwhile)"))
                 return
             }
             if let pingSentAt, now - pingSentAt > limit {
@@ -435,7 +444,7 @@ actor SyncSession {
     // MARK: - Helpers
 
     private func request(_ kind: Request) -> UInt64 {
-        if !isWaiting { lastAnswer = .now }
+        if !isWaiting { lastAnswer = .now; heardSinceAnswer = 0 }
         let id = nextRequest
         nextRequest += 1
         pending[id] = kind
