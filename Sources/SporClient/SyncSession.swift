@@ -132,11 +132,9 @@ actor SyncSession {
         pingSentAt = nil
         switch message {
         case .documents, .rounds, .caughtUp, .ok, .pushAck, .error:
-            lastAnswer = .now
-            heardSinceAnswer = 0
+            restartAnswerClock()
         case let .events(events) where events.isCatchUp:
-            lastAnswer = .now
-            heardSinceAnswer = 0
+            restartAnswerClock()
         default:
             heardSinceAnswer += 1
         }
@@ -197,7 +195,7 @@ actor SyncSession {
     }
 
     private func subscribe(_ document: String) async throws {
-        if !isWaiting { lastAnswer = .now; heardSinceAnswer = 0 }
+        if !isWaiting { restartAnswerClock() }
         subscribed.insert(document)
         awaitingCaughtUp.insert(document)
         progress.documents += 1
@@ -375,6 +373,12 @@ actor SyncSession {
     /// not complete.
     private var isWaiting: Bool { !pending.isEmpty || !awaitingCaughtUp.isEmpty }
 
+    /// The server answered, or the session starts waiting: the stall clock starts over.
+    private func restartAnswerClock() {
+        lastAnswer = .now
+        heardSinceAnswer = 0
+    }
+
     func tick() async {
         do {
             let now = ContinuousClock.now
@@ -444,7 +448,7 @@ actor SyncSession {
     // MARK: - Helpers
 
     private func request(_ kind: Request) -> UInt64 {
-        if !isWaiting { lastAnswer = .now; heardSinceAnswer = 0 }
+        if !isWaiting { restartAnswerClock() }
         let id = nextRequest
         nextRequest += 1
         pending[id] = kind

@@ -29,11 +29,19 @@ struct PushGroupTests {
         }
     }
 
-    @Test("a group with a batch that does not apply: it and what builds on it are refused, everything else is stored in order")
-    func groupAnsweredAsIfAlone() async throws {
+    /// A committer on a fresh store with one organisation (Aarhus), not yet running:
+    /// everything submitted before `run()` is written in one transaction.
+    static func committer(maxQueued: Int = 4_096) throws -> (SporStore, Account, PushCommitter) {
         let store = try SporStore(directory: temporaryTestDirectory("spor-push-group"))
         let (aarhus, _) = try store.addAccount(name: "Aarhus Kommune", kind: .kommune, code: "0751")
-        let committer = PushCommitter(store: store, hub: SubscriptionHub(), metrics: ServerMetrics(), logger: Logger(label: "test"))
+        let committer = PushCommitter(store: store, hub: SubscriptionHub(), metrics: ServerMetrics(), logger: Logger(label: "test"),
+                                      maxQueued: maxQueued)
+        return (store, aarhus, committer)
+    }
+
+    @Test("a group with a batch that does not apply: it and what builds on it are refused, everything else is stored in order")
+    func groupAnsweredAsIfAlone() async throws {
+        let (store, aarhus, committer) = try Self.committer()
         let answers = Answers()
 
         // The server gets "a"; an edit made on "abc" does not apply to it, and the next
@@ -92,9 +100,7 @@ struct PushGroupTests {
 
     @Test("a group without a bad batch: every push stored, in arrival order, the same document as pushed one by one")
     func groupOfValidPushes() async throws {
-        let store = try SporStore(directory: temporaryTestDirectory("spor-push-group"))
-        let (aarhus, _) = try store.addAccount(name: "Aarhus Kommune", kind: .kommune, code: "0751")
-        let committer = PushCommitter(store: store, hub: SubscriptionHub(), metrics: ServerMetrics(), logger: Logger(label: "test"))
+        let (store, aarhus, committer) = try Self.committer()
         let answers = Answers()
         committer.submit(.create(document: "p", account: aarhus) { _ in })
         // Two writers typing at once, each merging the other's batches some of the time.
@@ -130,10 +136,7 @@ struct PushGroupTests {
 
     @Test("a full queue makes a submitter wait until the writer takes the queue")
     func fullQueueWaits() async throws {
-        let store = try SporStore(directory: temporaryTestDirectory("spor-push-group"))
-        let (aarhus, _) = try store.addAccount(name: "Aarhus Kommune", kind: .kommune, code: "0751")
-        let committer = PushCommitter(store: store, hub: SubscriptionHub(), metrics: ServerMetrics(), logger: Logger(label: "test"),
-                                      maxQueued: 2)
+        let (_, aarhus, committer) = try Self.committer(maxQueued: 2)
         let created = Mutex(0)
         for document in ["p", "q"] {
             committer.submit(.create(document: document, account: aarhus) { _ in created.withLock { $0 += 1 } })
