@@ -32,6 +32,9 @@ public struct CRDTError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let unknownItem = Code("unknown-item")
         /// Two versions are not in the order the operation needs.
         public static let versionOrder = Code("version-order")
+        /// The operation needs history a trimmed replica no longer keeps (a
+        /// ``WindowedReplica``): rebuild it from the full history and try again.
+        public static let historyTrimmed = Code("history-trimmed")
 
         // Decoding.
         /// The input ended before the structure it announced was complete.

@@ -72,19 +72,32 @@ final class PushCommitter: Sendable {
     let maxQueued: Int
     private let documents = Mutex<[String: DocumentState]>([:])
     private let replicas: Mutex<ReplicaCache>
+    /// Events of history a cached replica holds before it is trimmed (see
+    /// ``WindowedReplica``).
+    private let replicaWindow: Int
     private let busy = Mutex(false)
     private let wakeUps: AsyncStream<Void>
     private let wakeUp: AsyncStream<Void>.Continuation
 
     init(store: SporStore, hub: SubscriptionHub, metrics: ServerMetrics, logger: Logger, cachedReplicas: Int = 256,
-         maxQueued: Int = 4_096) {
+         replicaWindow: Int = 2_048, maxQueued: Int = 4_096) {
         self.store = store
+        self.replicaWindow = max(8, replicaWindow)
         self.maxQueued = max(1, maxQueued)
         replicas = Mutex(ReplicaCache(capacity: cachedReplicas))
         self.hub = hub
         self.metrics = metrics
         self.logger = logger
         (wakeUps, wakeUp) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
+    }
+
+    /// Tests: how many events of history the cached replica of `document` holds.
+    func replicaHeldEvents(_ document: String) -> Int? {
+        replicas.withLock { cache in
+            guard let replica = cache.take(document) else { return nil }
+            cache.put(document, replica)
+            return replica.heldEventCount
+        }
     }
 
     func submit(_ request: Request) {
@@ -150,14 +163,13 @@ final class PushCommitter: Sendable {
         // Only this loop writes the cache, so reading it inside the transaction is
         // consistent; looking up per document avoids copying the whole cache per commit.
         let cached: @Sendable (String) -> DocumentState? = { [self] document in self.documents.withLock { $0[document] } }
-        let takeReplica: @Sendable (String) -> Document? = { [self] document in self.replicas.withLock { $0.take(document) } }
-        let result: Result<([Outcome], [String: DocumentState], [String: Document]), Error>
+        let takeReplica: @Sendable (String) -> WindowedReplica? = { [self] document in self.replicas.withLock { $0.take(document) } }
+        let result: Result<([Outcome], Scratch), Error>
         do {
             result = .success(try await store.pool.write { db in
                 var group = Group(requests: requests)
                 try group.apply(db: db, cached: cached, takeReplica: takeReplica)
-                return (group.outcomes.map { $0 ?? .refused(ServerError(.internalError, "not answered")) },
-                        group.scratch.states, group.scratch.replicas)
+                return (group.outcomes.map { $0 ?? .refused(ServerError(.internalError, "not answered")) }, group.scratch)
             })
         } catch {
             // Replicas taken for this transaction are not put back: they may hold
@@ -165,12 +177,26 @@ final class PushCommitter: Sendable {
             result = .failure(error)
         }
         switch result {
-        case let .success((outcomes, changed, merged)):
+        case let .success((outcomes, scratch)):
             documents.withLock { cache in
-                for (document, state) in changed { cache[document] = state }
+                for (document, state) in scratch.states { cache[document] = state }
+            }
+            // Replicas keep a window of recent history, not all of it: memory stays
+            // bounded however long documents' histories grow.
+            var trimmed = scratch.replicas
+            for document in trimmed.keys {
+                if trimmed[document]?.trim(whenHolding: replicaWindow, keepingAtLeast: replicaWindow / 8) == true {
+                    metrics.replicaTrims.increment()
+                }
+            }
+            metrics.replicaLoads.increment(by: scratch.replicaLoads)
+            for document in scratch.rebuiltForOldHistory {
+                metrics.replicaRebuilds.increment()
+                logger.info("rebuilt a replica from storage: a push needed history older than its window",
+                            metadata: ["document": "\(document)"])
             }
             replicas.withLock { cache in
-                for (document, replica) in merged { cache.put(document, replica) }
+                for (document, replica) in trimmed { cache.put(document, replica) }
             }
             metrics.commitLatency.recordInterval(since: started)
             metrics.commits.increment()
@@ -214,7 +240,11 @@ final class PushCommitter: Sendable {
     private struct Scratch {
         var states: [String: DocumentState] = [:]
         /// Replicas taken out of the cache (or built) and merged into by this transaction.
-        var replicas: [String: Document] = [:]
+        var replicas: [String: WindowedReplica] = [:]
+        /// Replicas built from storage because they were not cached.
+        var replicaLoads = 0
+        /// Documents whose replica was rebuilt for a push older than its window.
+        var rebuiltForOldHistory: [String] = []
     }
 
     /// A push that passed the checks, waiting for its document's merge.
@@ -251,7 +281,7 @@ final class PushCommitter: Sendable {
             outcomes = Array(repeating: nil, count: requests.count)
         }
 
-        mutating func apply(db: Database, cached: (String) -> DocumentState?, takeReplica cache: (String) -> Document?) throws {
+        mutating func apply(db: Database, cached: (String) -> DocumentState?, takeReplica cache: (String) -> WindowedReplica?) throws {
             for (index, request) in requests.enumerated() {
                 do {
                     try check(request, index: index, db: db, cached: cached)
@@ -279,7 +309,7 @@ final class PushCommitter: Sendable {
                 try db.execute(sql: "INSERT INTO member (documentID, accountID, addedBy, addedAt) VALUES (?, ?, ?, ?)",
                                arguments: [document, account.id, account.id, now])
                 scratch.states[document] = DocumentState(members: [account.id], vector: [:], eventCount: 0)
-                scratch.replicas[document] = Document()
+                scratch.replicas[document] = WindowedReplica()
                 outcomes[index] = .created
 
             case let .addMember(document, member, account, _):
@@ -366,15 +396,20 @@ final class PushCommitter: Sendable {
         // Pass 2
 
         /// Merges `document`'s checked pushes into its replica; returns those accepted.
-        private mutating func merge(_ document: String, db: Database, cache: (String) -> Document?) throws -> [CheckedPush] {
+        private mutating func merge(_ document: String, db: Database, cache: (String) -> WindowedReplica?) throws -> [CheckedPush] {
             guard let pushes = checked[document], !pushes.isEmpty, var state = scratch.states[document],
                   let initial = before[document] else { return [] }
             var replica = try takeReplica(of: document, db: db, cache: cache)
             defer { scratch.replicas[document] = replica }
-            if (try? replica.merge(encodedChanges: pushes.map { pushRequest(at: $0.index).changes })) != nil { return pushes }
+            let all = pushes.map { pushRequest(at: $0.index).changes }
+            if let rebuilt = try? Self.merge(all, into: &replica, rebuilding: { try Self.storedReplica(of: document, db: db) }) {
+                if rebuilt { scratch.rebuiltForOldHistory.append(document) }
+                return pushes
+            }
             // Some push does not apply (a failed merge changes nothing): one by one.
             var vector = initial.vector
             var accepted: [CheckedPush] = []
+            var mergedHere: [[UInt8]] = []
             for pending in pushes {
                 let push = pushRequest(at: pending.index)
                 do {
@@ -384,10 +419,15 @@ final class PushCommitter: Sendable {
                         continue
                     }
                     do {
-                        try replica.merge(encodedChanges: push.changes)
-                    } catch {
+                        if try Self.merge([push.changes], into: &replica, rebuilding: {
+                            try Self.storedReplica(of: document, db: db, adding: mergedHere)
+                        }) {
+                            scratch.rebuiltForOldHistory.append(document)
+                        }
+                    } catch let error as CRDTError {
                         throw ServerError(.invalidChanges, "the changes do not apply to the document: \(error.message)")
                     }
+                    mergedHere.append(push.changes)
                     vector.merge(added.changedAgents) { _, new in new }
                     accepted.append(added)
                 } catch let refusal as ServerError {
@@ -406,19 +446,39 @@ final class PushCommitter: Sendable {
         }
 
         /// The server's replica of `document`, held uniquely by the transaction: from this
-        /// transaction, from the cache, or rebuilt by merging the stored batches in order.
-        /// A stored batch that does not merge (stored before the server checked merges) is
-        /// left out, as every client leaves it out.
-        private mutating func takeReplica(of document: String, db: Database, cache: (String) -> Document?) throws -> Document {
+        /// transaction, from the cache, or rebuilt from storage.
+        private mutating func takeReplica(of document: String, db: Database,
+                                          cache: (String) -> WindowedReplica?) throws -> WindowedReplica {
             if let replica = scratch.replicas.removeValue(forKey: document) ?? cache(document) { return replica }
-            var replica = Document()
+            scratch.replicaLoads += 1
+            return try Self.storedReplica(of: document, db: db)
+        }
+
+        /// A full replica of `document`'s stored batches, in order, then `adding` (merged
+        /// by this transaction but not stored yet). A stored batch that does not merge
+        /// (stored before the server checked merges) is left out, as every client
+        /// leaves it out. O(the document's history).
+        private static func storedReplica(of document: String, db: Database, adding: [[UInt8]] = []) throws -> WindowedReplica {
             let batches = try Data.fetchAll(db, sql: "SELECT changes FROM batch WHERE documentID = ? ORDER BY id", arguments: [document])
                 .map { [UInt8]($0) }
-            // All at once (one replay); one by one only if some batch does not merge.
-            if (try? replica.merge(encodedChanges: batches)) == nil {
-                for batch in batches { _ = try? replica.merge(encodedChanges: batch) }
+            return WindowedReplica(merging: batches + adding)
+        }
+
+        /// Merges `batches` into `replica` as one change. If the replica's window lacks
+        /// history they need (an offline branch older than it), rebuilds the replica with
+        /// `rebuild` and merges again: a batch is refused only for a real reason.
+        /// Returns whether it rebuilt; throws the merge's `CRDTError`, or what `rebuild`
+        /// throws.
+        private static func merge(_ batches: [[UInt8]], into replica: inout WindowedReplica,
+                                  rebuilding rebuild: () throws -> WindowedReplica) throws -> Bool {
+            do {
+                try replica.merge(encodedChanges: batches)
+                return false
+            } catch where error.code == .historyTrimmed {
+                replica = try rebuild()
+                try replica.merge(encodedChanges: batches)
+                return true
             }
-            return replica
         }
 
         // Pass 3

@@ -14,11 +14,11 @@ import SporCRDT
 /// uniquely held document in place, never a copy) and put back after the commit;
 /// after a failed commit they are not put back and are rebuilt from storage on next
 /// use. At most `capacity` documents are kept; the least recently used go first.
-/// Memory is that of the kept documents (Spor's run-length-encoded replicas: about
-/// 1–100 bytes per event depending on how interleaved the editing was).
+/// Each is a ``WindowedReplica`` trimmed to a window of recent history, so memory is
+/// bounded by `capacity` × the window, not by the documents' history.
 struct ReplicaCache: Sendable {
     private struct Entry: Sendable {
-        var document: Document
+        var document: WindowedReplica
         var lastUse: UInt64
     }
 
@@ -33,12 +33,12 @@ struct ReplicaCache: Sendable {
     var count: Int { entries.count }
 
     /// Removes and returns the replica of `document`, if kept.
-    mutating func take(_ document: String) -> Document? {
+    mutating func take(_ document: String) -> WindowedReplica? {
         entries.removeValue(forKey: document)?.document
     }
 
     /// Keeps `replica` as `document`'s, evicting the least recently used beyond capacity.
-    mutating func put(_ document: String, _ replica: Document) {
+    mutating func put(_ document: String, _ replica: WindowedReplica) {
         uses += 1
         entries[document] = Entry(document: replica, lastUse: uses)
         while entries.count > capacity, let oldest = entries.min(by: { $0.value.lastUse < $1.value.lastUse })?.key {

@@ -60,6 +60,13 @@ public struct ServerConfiguration: Sendable {
         /// Documents whose merged state the server keeps to check pushes against
         /// (see `ReplicaCache`); others are rebuilt from storage on their next push.
         public var cachedReplicas = 256
+        /// Events of history a cached replica keeps in memory: beyond this it drops what
+        /// came before a recent point that every later event has seen, keeping at least
+        /// an eighth of it. A push that needs older history (an offline branch from
+        /// before that point) has its replica rebuilt from storage once. Memory per
+        /// document is then bounded (about 150 bytes per held event where partners
+        /// type at once) however long its history grows.
+        public var replicaWindowEvents = 2_048
         /// Requests (pushes, creations, members) waiting for the writer at most; a
         /// connection that submits one beyond this waits before reading its next frame,
         /// so clients pushing faster than the server stores are slowed down by TCP

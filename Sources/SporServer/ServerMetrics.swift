@@ -20,6 +20,12 @@ final class ServerMetrics: Sendable {
     let catchUpBatches: CoreMetrics.Counter
     let protocolErrors: CoreMetrics.Counter
     let slowConsumers: CoreMetrics.Counter
+    /// Replicas built from storage: on first use, after eviction, or after a failed commit.
+    let replicaLoads: CoreMetrics.Counter
+    /// Replicas rebuilt because a push needed history older than their window.
+    let replicaRebuilds: CoreMetrics.Counter
+    /// Replicas trimmed to their window.
+    let replicaTrims: CoreMetrics.Counter
     /// From a push's arrival to its acknowledgement being queued.
     let pushLatency: CoreMetrics.Timer
     /// One group-commit transaction, fsync included.
@@ -42,6 +48,9 @@ final class ServerMetrics: Sendable {
         catchUpBatches = CoreMetrics.Counter(label: "spor_catchup_batches_total", factory: factory)
         protocolErrors = CoreMetrics.Counter(label: "spor_protocol_errors_total", factory: factory)
         slowConsumers = CoreMetrics.Counter(label: "spor_slow_consumers_total", factory: factory)
+        replicaLoads = CoreMetrics.Counter(label: "spor_replica_loads_total", factory: factory)
+        replicaRebuilds = CoreMetrics.Counter(label: "spor_replica_rebuilds_total", factory: factory)
+        replicaTrims = CoreMetrics.Counter(label: "spor_replica_trims_total", factory: factory)
         pushLatency = CoreMetrics.Timer(label: "spor_push_ack_seconds", factory: factory)
         commitLatency = CoreMetrics.Timer(label: "spor_commit_seconds", factory: factory)
     }

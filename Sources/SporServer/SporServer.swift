@@ -49,6 +49,7 @@ public final class SporServer: Service, Sendable {
         self.logger = logger
         committer = PushCommitter(store: store, hub: hub, metrics: metrics, logger: logger,
                                   cachedReplicas: configuration.limits.cachedReplicas,
+                                  replicaWindow: configuration.limits.replicaWindowEvents,
                                   maxQueued: configuration.limits.maxQueuedRequests)
         (listening, listeningContinuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
     }

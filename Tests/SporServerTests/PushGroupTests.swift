@@ -31,11 +31,11 @@ struct PushGroupTests {
 
     /// A committer on a fresh store with one organisation (Aarhus), not yet running:
     /// everything submitted before `run()` is written in one transaction.
-    static func committer(maxQueued: Int = 4_096) throws -> (SporStore, Account, PushCommitter) {
+    static func committer(maxQueued: Int = 4_096, replicaWindow: Int = 2_048) throws -> (SporStore, Account, PushCommitter) {
         let store = try SporStore(directory: temporaryTestDirectory("spor-push-group"))
         let (aarhus, _) = try store.addAccount(name: "Aarhus Kommune", kind: .kommune, code: "0751")
         let committer = PushCommitter(store: store, hub: SubscriptionHub(), metrics: ServerMetrics(), logger: Logger(label: "test"),
-                                      maxQueued: maxQueued)
+                                      replicaWindow: replicaWindow, maxQueued: maxQueued)
         return (store, aarhus, committer)
     }
 
@@ -156,5 +156,61 @@ struct PushGroupTests {
         #expect(created.withLock { $0 } == 2)
         // Below the limit, and after the writer stopped, nobody waits.
         await committer.waitForRoom()
+    }
+
+    @Test("replicas keep a window of history; a push from before it is checked against the stored history")
+    func pushOlderThanTheWindow() async throws {
+        let (store, aarhus, committer) = try Self.committer(replicaWindow: 16)
+        let writer = Task { await committer.run() }
+        func push(_ changes: [UInt8]) async throws -> Result<Int, ServerError> {
+            let summary = try ChangeSummary(encodedChanges: changes)
+            return await withCheckedContinuation { answered in
+                committer.submit(.push(.init(document: "p", account: aarhus, changes: changes, summary: summary, origin: 1,
+                                             reply: { answered.resume(returning: $0) })))
+            }
+        }
+        await withCheckedContinuation { created in
+            committer.submit(.create(document: "p", account: aarhus) { _ in created.resume() })
+        }
+        // The offline partner's edits will not apply where the server has "a" (fixture).
+        let fixture = try EditOutsideItsText(agent: "0751/offline")
+        #expect(try await push(try fixture.storedHistory.encodedChanges()).get() == 3)
+        var online = Document(agent: try AgentID("0751/online"))
+        try online.merge(encodedChanges: try fixture.storedHistory.encodedChanges())
+        // The offline partner has "a" too, then works offline.
+        var offline = Document(agent: try AgentID("0751/offline2"))
+        try offline.merge(encodedChanges: try fixture.storedHistory.encodedChanges())
+        // 60 acknowledged keystrokes, one transaction each: the replica is trimmed.
+        for keystroke in 0..<60 {
+            let before = online.versionVector
+            try online.insert(keystroke % 6 == 5 ? " " : "o", at: online.textLength())
+            #expect(try await push(try online.encodedChanges(since: before)).get() == 1)
+        }
+        let held = try #require(committer.replicaHeldEvents("p"))
+        #expect(held <= 32, "the replica holds \(held) of 63 events")
+
+        // Back online: an edit made on the old version is accepted after a rebuild...
+        let before = offline.versionVector
+        try offline.insert("Region: ", at: 0)
+        #expect(try await push(try offline.encodedChanges(since: before)).get() == 8)
+        // ...and an old edit that does not apply is still refused for what it is.
+        let refusal = try await push(fixture.edit)
+        guard case let .failure(error) = refusal else {
+            Issue.record("an edit outside its text was accepted: \(refusal)")
+            return
+        }
+        #expect(error.code == .invalidChanges)
+        committer.finish()
+        await writer.value
+
+        let batches = try await store.pool.read { db in
+            try Data.fetchAll(db, sql: "SELECT changes FROM batch WHERE documentID = 'p' ORDER BY id").map { [UInt8]($0) }
+        }
+        #expect(batches.count == 62)
+        var replica = Document()
+        try replica.merge(encodedChanges: batches)
+        try offline.merge(encodedChanges: try replica.encodedChanges(since: offline.versionVector))
+        #expect(replica.text() == offline.text())
+        #expect(replica.text().hasPrefix("Region: a"))
     }
 }

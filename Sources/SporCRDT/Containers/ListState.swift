@@ -139,3 +139,31 @@ struct ListState: Sendable {
         return context.agents.agents[Int(agent)] < context.agents.agents[Int(otherAgent)]
     }
 }
+
+// MARK: - Trimming
+
+extension ListState {
+    func referencedEvents(into events: inout Set<LV>) {
+        for slot in slots {
+            events.insert(slot.id)
+            events.insert(slot.item)
+            if slot.left != Self.noSlot { events.insert(slot.left) }
+            if slot.right != Self.noSlot { events.insert(slot.right) }
+        }
+        for (id, item) in items {
+            events.insert(id)
+            events.insert(item.slot)
+        }
+    }
+
+    /// This list with every event it names renumbered by `newLV` (which keeps
+    /// ``noSlot``).
+    func renumbered(_ newLV: (LV) -> LV) -> ListState {
+        var copy = ListState()
+        copy.slots = slots.map { Slot(id: newLV($0.id), item: newLV($0.item), left: newLV($0.left), right: newLV($0.right)) }
+        copy.items = Dictionary(uniqueKeysWithValues: items.map { id, item in
+            (newLV(id), Item(value: item.value, slot: newLV(item.slot), isRemoved: item.isRemoved))
+        })
+        return copy
+    }
+}

@@ -138,3 +138,31 @@ public struct RegisterValue: Sendable, Equatable {
 
     init(writes: [Write]) { self.writes = writes }
 }
+
+// MARK: - Trimming
+
+extension ValueState {
+    /// Every event this state names (writes, list items and slots, set adds): what a
+    /// trimmed log must keep.
+    func referencedEvents(into events: inout Set<LV>) {
+        switch self {
+        case .none: break
+        case let .register(writes): for write in writes { events.insert(write.lv) }
+        case let .map(entries): for writes in entries.values { for write in writes { events.insert(write.lv) } }
+        case let .set(adds): for lvs in adds.values { events.formUnion(lvs) }
+        case let .list(list): list.referencedEvents(into: &events)
+        }
+    }
+
+    /// This state with every event it names renumbered by `newLV`.
+    func renumbered(_ newLV: (LV) -> LV) -> ValueState {
+        func writes(_ kept: [KeptWrite]) -> [KeptWrite] { kept.map { KeptWrite(lv: newLV($0.lv), value: $0.value) } }
+        switch self {
+        case .none: return .none
+        case let .register(kept): return .register(writes(kept))
+        case let .map(entries): return .map(entries.mapValues(writes))
+        case let .set(adds): return .set(adds.mapValues { $0.map(newLV) })
+        case let .list(list): return .list(list.renumbered(newLV))
+        }
+    }
+}

@@ -21,17 +21,18 @@ extension OperationLog {
             switch reference {
             case let .inBatch(offset):
                 let run = batch.runs[batch.runIndex(containing: offset, before: limit)]
-                let seq = run.seqStart + (offset - run.batchStart)
-                guard let lv = agents.lv(ofAgent: localAgents[Int(run.agent)], seq: seq) else {
-                    throw CRDTError(.unknownParent, "event \(batch.agents[Int(run.agent)])@\(seq) is missing")
-                }
-                return lv
+                return try resolve(agent: run.agent, seq: run.seqStart + (offset - run.batchStart))
             case let .external(agent, seq):
-                guard let lv = agents.lv(ofAgent: localAgents[Int(agent)], seq: seq) else {
-                    throw CRDTError(.unknownParent, "event \(batch.agents[Int(agent)])@\(seq) is missing")
-                }
-                return lv
+                return try resolve(agent: agent, seq: seq)
             }
+        }
+
+        func resolve(agent: Int32, seq: Int) throws(CRDTError) -> LV {
+            if let lv = agents.lv(ofAgent: localAgents[Int(agent)], seq: seq) { return lv }
+            if agents.isTrimmed(agent: localAgents[Int(agent)], seq: seq) {
+                throw CRDTError(.historyTrimmed, "event \(batch.agents[Int(agent)])@\(seq) is older than the history this replica keeps")
+            }
+            throw CRDTError(.unknownParent, "event \(batch.agents[Int(agent)])@\(seq) is missing")
         }
 
         var parents: [LV] = []
@@ -48,10 +49,7 @@ extension OperationLog {
             parents.removeAll(keepingCapacity: true)
             if skip > 0 {
                 // The run continues from an event we already have.
-                guard let previous = agents.lv(ofAgent: agent, seq: next - 1) else {
-                    throw CRDTError(.unknownParent, "event \(batch.agents[Int(run.agent)])@\(next - 1) is missing")
-                }
-                parents.append(previous)
+                parents.append(try resolve(agent: run.agent, seq: next - 1))
             } else {
                 for parent in batch.parents(of: run) { parents.append(try localVersion(of: parent, before: index)) }
                 if parents.count > 1 {
@@ -64,6 +62,7 @@ extension OperationLog {
                     parents.removeSubrange(unique...)
                 }
             }
+            if let first = parents.first, first < trimmedPrefixCount { parents = try parentsInTrimmedLog(parents) }
             let count = run.count - skip
             let (lvStart, _) = agents.append(agent: agent, count: count)
             graph.append(count: count, parents: parents)

@@ -15,7 +15,10 @@ struct OperationLog: Sendable {
     var valueHistories: [ValueHistory] = []
     /// Incremented by every rollback, so that cached agent and container indices can
     /// tell they may be stale.
-    private(set) var rollbackGeneration = 0
+    var rollbackGeneration = 0
+    /// In a trimmed log: how many events at the end of the prefix chain are the cut's
+    /// frontier (see `OperationLog+Trimming.swift`); 0 otherwise.
+    var trimmedFrontierCount = 0
 
     var eventCount: Int { graph.count }
 

@@ -6,6 +6,11 @@
 ///   and dense from 0 (an agent's events are accepted only in sequence order).
 ///
 /// Both directions are O(log runs).
+///
+/// In a trimmed log (``OperationLog/trimmed(keepingFrom:retaining:)``) an agent's
+/// runs are no longer dense: only the events the log still refers to are kept, and
+/// `trimmedNextSeq` remembers how many of the agent's events the dropped part held, so
+/// that those still count as known (duplicates) without being resolvable.
 struct AgentAssignment: Sendable {
     struct Run: Sendable, Equatable {
         var lvStart: LV
@@ -25,6 +30,9 @@ struct AgentAssignment: Sendable {
     /// The LV one past the last assigned event.
     private(set) var count: Int = 0
     private(set) var byAgent: [[SeqRun]] = []
+    /// Per agent: how many of its events were known when the log was trimmed (0 for an
+    /// untrimmed log and for agents that appeared later).
+    private(set) var trimmedNextSeq: [Int] = []
 
     /// The index of `agent`, registering it if it is new.
     mutating func index(of agent: AgentID) -> Int32 {
@@ -33,6 +41,7 @@ struct AgentAssignment: Sendable {
         agents.append(agent)
         agentIndexByID[agent] = index
         byAgent.append([])
+        trimmedNextSeq.append(0)
         return index
     }
 
@@ -41,8 +50,13 @@ struct AgentAssignment: Sendable {
 
     /// How many of `agent`'s events are known (its next sequence number).
     func nextSeq(ofAgent agent: Int32) -> Int {
-        guard let last = byAgent[Int(agent)].last else { return 0 }
-        return last.seqStart + last.count
+        guard let last = byAgent[Int(agent)].last else { return trimmedNextSeq[Int(agent)] }
+        return max(last.seqStart + last.count, trimmedNextSeq[Int(agent)])
+    }
+
+    /// Whether `seq` of `agent` is known but was dropped when the log was trimmed.
+    func isTrimmed(agent: Int32, seq: Int) -> Bool {
+        seq >= 0 && seq < trimmedNextSeq[Int(agent)] && lv(ofAgent: agent, seq: seq) == nil
     }
 
     /// Assigns the next `eventCount` LVs to `agent`, continuing its sequence numbers.
@@ -102,6 +116,8 @@ struct AgentAssignment: Sendable {
             if agentRuns[mid].seqStart <= seq { low = mid } else { high = mid - 1 }
         }
         let run = agentRuns[low]
+        // Runs are dense except in a trimmed log, where `seq` may fall between them.
+        guard seq >= run.seqStart, seq < run.seqStart + run.count else { return nil }
         return run.lvStart + (seq - run.seqStart)
     }
 
@@ -146,6 +162,32 @@ struct AgentAssignment: Sendable {
         return merged
     }
 
+    // MARK: - Trimming
+
+    /// Assigns the next LV to event `seq` of `agent`, which need not continue the
+    /// agent's sequence (building a trimmed log; sequence numbers must still increase
+    /// per agent).
+    mutating func appendRetained(agent: Int32, seq: Int) {
+        let lv = count
+        if let last = runs.last, last.agent == agent, last.seqStart + (lv - last.lvStart) == seq {
+            // Continues the previous run.
+        } else {
+            runs.append(Run(lvStart: lv, agent: agent, seqStart: seq))
+        }
+        let agentIndex = Int(agent)
+        if let last = byAgent[agentIndex].last, last.lvStart + last.count == lv, last.seqStart + last.count == seq {
+            byAgent[agentIndex][byAgent[agentIndex].count - 1].count += 1
+        } else {
+            byAgent[agentIndex].append(SeqRun(seqStart: seq, lvStart: lv, count: 1))
+        }
+        count += 1
+    }
+
+    /// Records that `agent` had `nextSeq` events before the trim.
+    mutating func setTrimmedNextSeq(_ nextSeq: Int, ofAgent agent: Int32) {
+        trimmedNextSeq[Int(agent)] = nextSeq
+    }
+
     // MARK: - Rollback
 
     struct Checkpoint {
@@ -165,6 +207,7 @@ struct AgentAssignment: Sendable {
         for agent in agents[checkpoint.agentCount...] { agentIndexByID[agent] = nil }
         agents.removeSubrange(checkpoint.agentCount...)
         byAgent.removeSubrange(checkpoint.agentCount...)
+        trimmedNextSeq.removeSubrange(checkpoint.agentCount...)
         for index in byAgent.indices {
             byAgent[index].removeSubrange(checkpoint.agentRunCounts[index]...)
             if let last = checkpoint.lastAgentRuns[index] { byAgent[index][byAgent[index].count - 1] = last }

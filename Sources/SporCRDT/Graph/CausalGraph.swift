@@ -27,6 +27,25 @@ struct CausalGraph: Sendable {
     private(set) var parentPool: [LV] = []
     /// The frontier of all events (sorted).
     private(set) var heads: [LV] = []
+    /// In a trimmed graph (see ``init(trimmedPrefixLamports:)``): the real Lamport
+    /// timestamps of the prefix chain's events; empty otherwise.
+    private(set) var prefixLamports: [Int] = []
+
+    init() {}
+
+    /// A graph whose first `lamports.count` events stand for a trimmed history: one
+    /// chain, the last event standing for the whole trimmed part (every later event
+    /// descends from it), each with its real Lamport timestamp. Ancestry *between*
+    /// these events is not real and must not be asked; everything about later events
+    /// is exact. - Precondition: `lamports` is not empty.
+    init(trimmedPrefixLamports lamports: [Int]) {
+        let last = lamports.count - 1
+        // The entry's timestamp is chosen so that its last event, and any event that
+        // later continues the chain, gets its real timestamp.
+        entries = [Entry(start: 0, end: lamports.count, parentsStart: 0, parentsCount: 0, lamport: lamports[last] - last)]
+        heads = [last]
+        prefixLamports = lamports
+    }
 
     /// The number of events in the graph; also the LV the next event will get.
     var count: Int { entries.last?.end ?? 0 }
@@ -105,6 +124,7 @@ struct CausalGraph: Sendable {
 
     /// The Lamport timestamp of event `lv` (see ``Entry/lamport``). O(log entries).
     func lamport(of lv: LV) -> Int {
+        if lv < prefixLamports.count { return prefixLamports[lv] }
         let entry = entries[entryIndex(containing: lv)]
         return entry.lamport + (lv - entry.start)
     }
