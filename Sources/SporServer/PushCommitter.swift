@@ -75,6 +75,8 @@ final class PushCommitter: Sendable {
     /// Events of history a cached replica holds before it is trimmed (see
     /// ``WindowedReplica``).
     private let replicaWindow: Int
+    /// Replicas over their window that one commit tries to trim at most.
+    private static let trimTriesPerCommit = 2
     private let busy = Mutex(false)
     private let wakeUps: AsyncStream<Void>
     private let wakeUp: AsyncStream<Void>.Continuation
@@ -181,26 +183,33 @@ final class PushCommitter: Sendable {
             documents.withLock { cache in
                 for (document, state) in scratch.states { cache[document] = state }
             }
-            // Replicas keep a window of recent history, not all of it: memory stays
-            // bounded however long documents' histories grow.
-            var trimmed = scratch.replicas
-            for document in trimmed.keys {
-                if trimmed[document]?.trim(whenHolding: replicaWindow, keepingAtLeast: replicaWindow / 8) == true {
-                    metrics.replicaTrims.increment()
-                }
-            }
             metrics.replicaLoads.increment(by: scratch.replicaLoads)
             for document in scratch.rebuiltForOldHistory {
                 metrics.replicaRebuilds.increment()
                 logger.info("rebuilt a replica from storage: a push needed history older than its window",
                             metadata: ["document": "\(document)"])
             }
-            replicas.withLock { cache in
-                for (document, replica) in trimmed { cache.put(document, replica) }
-            }
             metrics.commitLatency.recordInterval(since: started)
             metrics.commits.increment()
             for (request, outcome) in zip(requests, outcomes) { answer(request, outcome) }
+            // Replicas keep a window of recent history, not all of it: memory stays
+            // bounded however long documents' histories grow. After answering, so a
+            // trim never delays an acknowledgement or a relay; and a few per commit,
+            // because documents written at the same pace reach the window together.
+            var merged = scratch.replicas
+            var triesLeft = Self.trimTriesPerCommit
+            for document in merged.keys where triesLeft > 0 {
+                guard merged[document]?.isDueForTrim(whenHolding: replicaWindow) == true else { continue }
+                triesLeft -= 1
+                let trimStarted = ContinuousClock.now
+                if merged[document]?.trim(whenHolding: replicaWindow, keepingAtLeast: replicaWindow / 8) == true {
+                    metrics.replicaTrims.increment()
+                    metrics.trimLatency.recordInterval(since: trimStarted)
+                }
+            }
+            replicas.withLock { cache in
+                for (document, replica) in merged { cache.put(document, replica) }
+            }
         case let .failure(error):
             logger.error("storing \(requests.count) requests failed; none acknowledged", metadata: ["error": "\(error)"])
             let failure = ServerError(.internalError, "the server could not store the change; nothing was stored, send it again")

@@ -26,6 +26,8 @@ final class ServerMetrics: Sendable {
     let replicaRebuilds: CoreMetrics.Counter
     /// Replicas trimmed to their window.
     let replicaTrims: CoreMetrics.Counter
+    /// One replica trimmed to its window (after the commit that pushed it over).
+    let trimLatency: CoreMetrics.Timer
     /// From a push's arrival to its acknowledgement being queued.
     let pushLatency: CoreMetrics.Timer
     /// One group-commit transaction, fsync included.
@@ -51,6 +53,7 @@ final class ServerMetrics: Sendable {
         replicaLoads = CoreMetrics.Counter(label: "spor_replica_loads_total", factory: factory)
         replicaRebuilds = CoreMetrics.Counter(label: "spor_replica_rebuilds_total", factory: factory)
         replicaTrims = CoreMetrics.Counter(label: "spor_replica_trims_total", factory: factory)
+        trimLatency = CoreMetrics.Timer(label: "spor_replica_trim_seconds", factory: factory)
         pushLatency = CoreMetrics.Timer(label: "spor_push_ack_seconds", factory: factory)
         commitLatency = CoreMetrics.Timer(label: "spor_commit_seconds", factory: factory)
     }

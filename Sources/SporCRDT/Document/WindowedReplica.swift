@@ -60,7 +60,7 @@ package struct WindowedReplica: Sendable {
     /// there is one.
     @discardableResult
     package mutating func trim(whenHolding limit: Int, keepingAtLeast recent: Int) -> Bool {
-        guard document.eventCount > max(limit, nextTrimAttempt) else { return false }
+        guard isDueForTrim(whenHolding: limit) else { return false }
         guard let dropped = document.trimHistory(keepingAtLeast: recent) else {
             nextTrimAttempt = document.eventCount + max(1, (limit - recent) / 4)
             return false
@@ -68,6 +68,11 @@ package struct WindowedReplica: Sendable {
         droppedEvents += dropped
         nextTrimAttempt = 0
         return true
+    }
+
+    /// Whether ``trim(whenHolding:keepingAtLeast:)`` with this limit would try to trim.
+    package func isDueForTrim(whenHolding limit: Int) -> Bool {
+        document.eventCount > max(limit, nextTrimAttempt)
     }
 
     /// Tests: the document inside (trimmed or not).
