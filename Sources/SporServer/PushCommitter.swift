@@ -95,11 +95,7 @@ final class PushCommitter: Sendable {
 
     /// Tests: how many events of history the cached replica of `document` holds.
     func replicaHeldEvents(_ document: String) -> Int? {
-        replicas.withLock { cache in
-            guard let replica = cache.take(document) else { return nil }
-            cache.put(document, replica)
-            return replica.heldEventCount
-        }
+        replicas.withLock { $0.peek(document)?.heldEventCount }
     }
 
     func submit(_ request: Request) {

@@ -32,6 +32,9 @@ struct ReplicaCache: Sendable {
 
     var count: Int { entries.count }
 
+    /// The replica of `document`, if kept, without counting a use (tests).
+    func peek(_ document: String) -> WindowedReplica? { entries[document]?.document }
+
     /// Removes and returns the replica of `document`, if kept.
     mutating func take(_ document: String) -> WindowedReplica? {
         entries.removeValue(forKey: document)?.document
