@@ -80,14 +80,19 @@ struct WindowedReplicaTests {
         let twin = try EditOutsideItsText(agent: "twin")
         #expect(server.receive([try twin.storedHistory.encodedChanges()], seed: seed))
 
+        // A client merges everything the server accepted since it last pulled.
+        func pull(_ client: Int) {
+            for batch in server.log[pulled[client]...] { _ = try? clients[client].merge(encodedChanges: batch) }
+            pulled[client] = server.log.count
+        }
+
         for _ in 0..<Int.random(in: 150...300, using: &random) {
             let client = Int.random(in: 0..<clientCount, using: &random)
             switch Int.random(in: 0..<100, using: &random) {
             case 0..<45:
                 // Online clients mostly edit what they have just received, as editors do.
                 if !offline.contains(client), Int.random(in: 0..<10, using: &random) < 7 {
-                    for batch in server.log[pulled[client]...] { _ = try? clients[client].merge(encodedChanges: batch) }
-                    pulled[client] = server.log.count
+                    pull(client)
                 }
                 for _ in 0..<Int.random(in: 1...3, using: &random) {
                     if Bool.random(using: &random) {
@@ -120,8 +125,7 @@ struct WindowedReplicaTests {
                     for pusher in pushers { pushed[pusher] = clients[pusher].versionVector }
                 }
             case 75..<95 where !offline.contains(client):
-                for batch in server.log[pulled[client]...] { _ = try? clients[client].merge(encodedChanges: batch) }
-                pulled[client] = server.log.count
+                pull(client)
             case 95..<100:
                 if offline.contains(client) { offline.remove(client) } else { offline.insert(client) }
             default:
