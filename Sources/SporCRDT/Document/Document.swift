@@ -34,6 +34,14 @@ public struct Document: Sendable {
     /// one recorded: a rolled-back merge may have removed what they point at.
     private var cachedAgentIndex: (index: Int32, generation: Int)?
     private var cachedText: (id: ContainerID, index: Int, generation: Int)?
+    /// Per text (container index): the merger of its last replay, whose CRDT state the
+    /// next merge continues from while partners keep editing concurrently (see
+    /// ``TextMerger/Continuation``). Valid while `log.rollbackGeneration` is
+    /// `keptMergersGeneration`: a rollback or a trim renumbers what they cover.
+    var keptMergers: [Int: TextMerger] = [:]
+    var keptMergersGeneration = 0
+    /// How merges of texts with concurrent events went (benchmarks and tests).
+    package private(set) var mergeCounters = MergeCounters()
 
     /// An empty document whose local edits are made by `agent`.
     public init(agent: AgentID? = nil) {
@@ -73,6 +81,7 @@ public struct Document: Sendable {
         guard pending != nil else { return }
         log = try historyLog()
         pending = nil
+        keptMergers.removeAll()
         syncStatesWithContainers()
     }
 
@@ -341,9 +350,17 @@ public struct Document: Sendable {
         since oldHeads: [LV], firstNew: LV, rollingBackTo checkpoint: OperationLog.Checkpoint
     ) throws(CRDTError) {
         syncStatesWithContainers()
-        var merger = TextMerger()
+        if keptMergersGeneration != log.rollbackGeneration {
+            keptMergers.removeAll()
+            keptMergersGeneration = log.rollbackGeneration
+        }
+        var planner = TextMerger()
         var plan: MergePlan?
         var patchesByText: [(Int, [TextPatch])] = []
+        // Mergers whose state the next merge may continue from; kept only if this
+        // merge succeeds (the ones taken out of `keptMergers` are dropped otherwise).
+        var keptAfterMerge: [(Int, TextMerger)] = []
+        var counters = mergeCounters
         var newValues = values
         // New events made on exactly this version, with nothing concurrent (the common
         // case when partners are online): their edits apply as they are, unplanned.
@@ -355,14 +372,25 @@ public struct Document: Sendable {
                     guard let last = log.textHistories[index].operations.last, last.lvEnd > firstNew else { continue }
                     var patches: [TextPatch] = []
                     if isChain {
-                        try merger.replayChain(LVRange(firstNew, log.graph.count), agents: log.agents,
-                                               history: log.textHistories[index], textLength: rope.scalarCount, into: &patches)
+                        try planner.replayChain(LVRange(firstNew, log.graph.count), agents: log.agents,
+                                                history: log.textHistories[index], textLength: rope.scalarCount, into: &patches)
                         if !patches.isEmpty { patchesByText.append((index, patches)) }
                         continue
                     }
-                    if plan == nil { plan = merger.plan(log.graph, from: oldHeads, to: log.graph.heads) }
-                    try merger.replay(plan!, agents: log.agents, history: log.textHistories[index],
-                                      textLength: rope.scalarCount, into: &patches)
+                    var merger = keptMergers.removeValue(forKey: index) ?? TextMerger()
+                    if merger.canContinue(firstNew: firstNew, eventCount: log.graph.count),
+                       try merger.continueReplay(graph: log.graph, firstNew: firstNew, agents: log.agents,
+                                                 history: log.textHistories[index], textLength: rope.scalarCount,
+                                                 into: &patches) {
+                        counters.continued += 1
+                    } else {
+                        patches.removeAll()
+                        if plan == nil { plan = planner.plan(log.graph, from: oldHeads, to: log.graph.heads) }
+                        try merger.replay(plan!, agents: log.agents, history: log.textHistories[index],
+                                          textLength: rope.scalarCount, into: &patches)
+                        counters.replayed += 1
+                    }
+                    if merger.continuation != nil { keptAfterMerge.append((index, merger)) }
                     if !patches.isEmpty { patchesByText.append((index, patches)) }
                 } else {
                     let history = log.valueHistories[index]
@@ -382,6 +410,8 @@ public struct Document: Sendable {
             throw error
         }
         values = newValues
+        for (index, merger) in keptAfterMerge { keptMergers[index] = merger }
+        mergeCounters = counters
         for (index, patches) in patchesByText {
             log.textHistories[index].content.withUnsafeBufferPointer { content in
                 for patch in patches {
@@ -403,4 +433,12 @@ public struct Document: Sendable {
 public enum TextEdit: Hashable, Sendable {
     case insert(at: Int, String)
     case delete(at: Int, count: Int)
+}
+
+/// How a document's merges of texts with concurrent events went.
+package struct MergeCounters: Sendable {
+    /// Text merges that went on from the state kept from the previous merge.
+    package var continued = 0
+    /// Text merges that replayed a plan (the state then kept, where usable).
+    package var replayed = 0
 }

@@ -97,6 +97,7 @@ extension Document {
         let (trimmed, newLV) = log.trimmed(keepingFrom: cut, frontier: frontier, referenced: referenced)
         log = trimmed
         values = values.map { $0.renumbered(newLV) }
+        keptMergers.removeAll()
         return before - log.eventCount
     }
 }

@@ -1,5 +1,6 @@
-/// The transient CRDT state Eg-walker builds while it replays one zone of concurrent
-/// history for one text, and throws away afterwards.
+/// The CRDT state Eg-walker builds while it replays one zone of concurrent history
+/// for one text. A document keeps it after a merge while the next merges can
+/// continue from it (see ``TextMerger/Continuation``); otherwise it is dropped.
 ///
 /// - `items`: every item (character) inserted in the zone plus a *placeholder* run
 ///   standing for the document as it was where the zone begins, in document order,
@@ -47,7 +48,8 @@ struct MergeState {
     /// (so a new zone needs no clearing).
     private var firstDeleteRecord: [Int32] = []
     private var recordZone: [Int32] = []
-    private var operationBase = 0
+    /// The first history operation the per-operation tables cover.
+    private(set) var operationBase = 0
     private var zone: Int32 = 0
 
     /// Prepares the per-operation tables for a replay of operations
@@ -59,6 +61,15 @@ struct MergeState {
         recordZone.removeAll(keepingCapacity: true)
         firstDeleteRecord.append(contentsOf: repeatElement(-1, count: count))
         recordZone.append(contentsOf: repeatElement(-1, count: count))
+    }
+
+    /// Grows the per-operation tables to cover operations up to `end` (exclusive),
+    /// keeping what they hold: a kept state continues with operations appended since.
+    mutating func extendOperations(to end: Int) {
+        let missing = end - operationBase - firstDeleteRecord.count
+        guard missing > 0 else { return }
+        firstDeleteRecord.append(contentsOf: repeatElement(-1, count: missing))
+        recordZone.append(contentsOf: repeatElement(-1, count: missing))
     }
 
     /// Starts a new zone on a document of `length` scalars.

@@ -41,6 +41,34 @@ struct TextMerger {
     /// The prepare version when the last replay ended (the end of its last step).
     private var lastPrepare: [LV] = []
 
+    /// What the CRDT state holds after a replay, so that the next merge of the same
+    /// text can go on from it (``continueReplay(graph:firstNew:agents:history:textLength:into:)``)
+    /// instead of replaying the zone again.
+    ///
+    /// Invariant: the state holds the items and deletes of every event in
+    /// `coveredStart..<eventsEnd` that touches this text, and its placeholder stands
+    /// for the document at the version of all events before `coveredStart` — each of
+    /// which is an ancestor of every covered event (the replay's last zone began at a
+    /// critical cut or at the common version, and LVs are a topological order). So a
+    /// new event can be applied on the state exactly when moving the prepare version
+    /// to its parents retreats and advances covered events only.
+    struct Continuation {
+        var coveredStart: LV
+        var eventsEnd: LV
+        /// The version the items' prepare state shows.
+        var prepare: [LV]
+        /// How many placeholder items lie beyond the real document (the placeholder
+        /// may stand for more than the document held at the zone's start).
+        var phantom: Int
+        /// Covered events right after the last full replay: continuing stops once the
+        /// state has grown well past it (``canContinue(firstNew:eventCount:)``).
+        var coveredAfterReplay: Int
+    }
+
+    /// Set by a replay whose last step left a usable state, and kept up to date by
+    /// ``continueReplay(graph:firstNew:agents:history:textLength:into:)``; nil otherwise.
+    private(set) var continuation: Continuation?
+
     /// Replays `plan` for the text whose history is `history` and whose current
     /// content has `textLength` scalars, appending the patches that bring the content
     /// to the plan's target version.
@@ -59,6 +87,8 @@ struct TextMerger {
         outputLength = textLength
         // Placeholder items beyond the real document; nil while unknown.
         var phantom: Int? = nil
+        continuation = nil
+        var lastStepSkippedState = false
 
         for k in plan.order.indices {
             let stepIndex = plan.order[k]
@@ -76,8 +106,10 @@ struct TextMerger {
                     }
                 }
                 prepare = stepIndex
+                lastStepSkippedState = true
                 continue
             }
+            lastStepSkippedState = false
             if !active {
                 if step.isInText {
                     state.reset(placeholderLength: MergeState.unknownLength)
@@ -106,24 +138,123 @@ struct TextMerger {
             }
             let output = !step.isInText
             for (operation, operationIndex) in zip(operationScratch, operationIndexScratch) {
-                // Events already in the text were checked when they arrived; checking
-                // them again (against everything the placeholder may hold) keeps a
-                // corrupt stored history from ever reaching an impossible state.
-                let length = state.items.total.current - (phantom ?? 0)
-                if output {
-                    try validate(operation, length: length, context: context)
-                } else if (operation.kind == .insert ? operation.position : operation.position + operation.count) > length {
-                    throw CRDTError(.malformed, "the stored history is inconsistent: an edit lies outside its text")
-                }
-                switch operation.kind {
-                case .insert: applyInsert(operation, output: output, into: &patches, context: context)
-                case .delete: applyDelete(operation, index: operationIndex, output: output, into: &patches)
-                }
+                try checkAndApply(operation, index: operationIndex, phantom: phantom ?? 0, output: output,
+                                  into: &patches, context: context)
             }
             prepare = stepIndex
             if plan.criticalAfter[k], !keepingAllItems { active = false }
         }
         lastPrepare = prepare >= 0 ? [plan.steps[Int(prepare)].range.end - 1] : []
+        if !keepingAllItems, !lastStepSkippedState, let phantom, zoneBase + 1 < plan.order.count {
+            // The last zone's state is live: it covers the zone's steps, whose events
+            // all have larger LVs than anything before the zone.
+            var coveredStart = LV.max, eventsEnd = 0
+            for k in (zoneBase + 1)..<plan.order.count {
+                let range = plan.steps[Int(plan.order[k])].range
+                coveredStart = min(coveredStart, range.start)
+                eventsEnd = max(eventsEnd, range.end)
+            }
+            continuation = Continuation(coveredStart: coveredStart, eventsEnd: eventsEnd, prepare: lastPrepare,
+                                        phantom: phantom, coveredAfterReplay: eventsEnd - coveredStart)
+        }
+    }
+
+    /// Whether ``continueReplay(graph:firstNew:agents:history:textLength:into:)`` should
+    /// be tried for a merge that appended events `firstNew..<eventCount`: there is a
+    /// state, the events it has not seen yet that are already in the text are no more
+    /// than it covers (else a fresh replay of a small zone is cheaper), and it has not
+    /// grown past twice its size after the last replay (plus some slack). A replay
+    /// then starts afresh from the latest critical version, which bounds the state
+    /// by twice the concurrent stretch of history and costs O(1) amortised per event.
+    func canContinue(firstNew: LV, eventCount: LV) -> Bool {
+        guard let continuation, continuation.eventsEnd <= firstNew else { return false }
+        let covered = continuation.eventsEnd - continuation.coveredStart
+        return firstNew - continuation.eventsEnd <= covered + 64
+            && eventCount - continuation.coveredStart <= 2 * continuation.coveredAfterReplay + 4_096
+    }
+
+    /// Applies the events from ``Continuation/eventsEnd`` to `graph.count` on the state
+    /// kept from the last replay, in LV order: those before `firstNew` are already in
+    /// the text (only the state learns them), the others produce patches against the
+    /// text's current content (`textLength` scalars). Each event is applied on its
+    /// parent version, reached by retreating and advancing only the events between
+    /// it and the prepare version: O((new events + events concurrent with them) ·
+    /// log n), however long ago the last critical version was.
+    ///
+    /// Returns false — and leaves this merger with no continuation, its state
+    /// unusable — when some event's parent version is not reachable that way (it is
+    /// concurrent with history the placeholder stands for): replay a plan instead.
+    /// Throws ``CRDTError/Code-swift.struct/positionOutOfBounds`` for an event whose
+    /// position does not exist at its parent version, also leaving no continuation.
+    mutating func continueReplay(
+        graph: CausalGraph, firstNew: LV, agents: AgentAssignment, history: TextHistory,
+        textLength: Int, into patches: inout [TextPatch]
+    ) throws(CRDTError) -> Bool {
+        guard var kept = continuation else { return false }
+        continuation = nil
+        let context = ReplayContext(agents: agents)
+        outputLength = textLength
+        let operations = history.operations
+        var index = history.firstOperation(endingAfter: kept.eventsEnd)
+        // An operation the state's tables do not reach (a run extended from before
+        // the zone): the kept state cannot record its deletes.
+        if index < operations.count, index < state.operationBase { return false }
+        state.extendOperations(to: operations.count)
+        while index < operations.count {
+            let whole = operations[index]
+            var start = max(whole.lvStart, kept.eventsEnd)
+            while start < whole.lvEnd {
+                let entryIndex = graph.entryIndex(containing: start)
+                let entry = graph.entries[entryIndex]
+                var end = min(whole.lvEnd, entry.end)
+                if start < firstNew { end = min(end, firstNew) }
+                let onPrepare = start == entry.start
+                    ? graph.parents(ofEntry: entryIndex).elementsEqual(kept.prepare)
+                    : kept.prepare.count == 1 && kept.prepare[0] == start - 1
+                if !onPrepare {
+                    let parents = start == entry.start ? Array(graph.parents(ofEntry: entryIndex)) : [start - 1]
+                    guard movePrepare(from: kept.prepare, to: parents, coveredStart: kept.coveredStart,
+                                      graph: graph, history: history) else { return false }
+                }
+                try checkAndApply(history.clip(whole, to: LVRange(start, end)), index: index, phantom: kept.phantom,
+                                  output: start >= firstNew, into: &patches, context: context)
+                kept.prepare = [end - 1]
+                start = end
+            }
+            index += 1
+        }
+        kept.eventsEnd = graph.count
+        continuation = kept
+        return true
+    }
+
+    /// Moves the kept state's prepare version from `current` to `target` by retreating
+    /// the events only `current` holds (newest first) and advancing those only
+    /// `target` holds (oldest first); false, having changed nothing, if any of them is
+    /// not covered by the state.
+    private mutating func movePrepare(
+        from current: [LV], to target: [LV], coveredStart: LV, graph: CausalGraph, history: TextHistory
+    ) -> Bool {
+        walker.diff(graph, current, target)
+        // Ranges are descending, so the last of each list is the oldest.
+        if let oldest = walker.onlyA.last, oldest.start < coveredStart { return false }
+        if let oldest = walker.onlyB.last, oldest.start < coveredStart { return false }
+        for range in walker.onlyA { changeOperations(in: range, history: history, by: -1) }
+        for range in walker.onlyB.reversed() { changeOperations(in: range, history: history, by: 1) }
+        return true
+    }
+
+    /// Retreats (-1, newest first) or advances (+1, oldest first) this text's
+    /// operations among the events `range`.
+    private mutating func changeOperations(in range: LVRange, history: TextHistory, by delta: Int32) {
+        let first = history.firstOperation(endingAfter: range.start)
+        var end = first
+        while end < history.operations.count, history.operations[end].lvStart < range.end { end += 1 }
+        if delta < 0 {
+            for index in (first..<end).reversed() { change(history.clip(history.operations[index], to: range), index: index, by: -1) }
+        } else {
+            for index in first..<end { change(history.clip(history.operations[index], to: range), index: index, by: 1) }
+        }
     }
 
     /// Applies the operations of the events `events`, which form one chain on top of
@@ -285,6 +416,29 @@ struct TextMerger {
     }
 
     // MARK: - Applying events
+
+    /// Checks `operation` (history operation `index`, clipped) against the text at the
+    /// prepare version — whose length is the visible items minus the `phantom`
+    /// placeholder items beyond the real document — and applies it, producing patches
+    /// if it is not in the text yet (`output`).
+    ///
+    /// Events already in the text were checked when they arrived; checking them again
+    /// keeps a corrupt stored history from ever reaching an impossible state.
+    private mutating func checkAndApply(
+        _ operation: TextOperation, index: Int, phantom: Int, output: Bool, into patches: inout [TextPatch],
+        context: ReplayContext
+    ) throws(CRDTError) {
+        let length = state.items.total.current - phantom
+        if output {
+            try validate(operation, length: length, context: context)
+        } else if (operation.kind == .insert ? operation.position : operation.position + operation.count) > length {
+            throw CRDTError(.malformed, "the stored history is inconsistent: an edit lies outside its text")
+        }
+        switch operation.kind {
+        case .insert: applyInsert(operation, output: output, into: &patches, context: context)
+        case .delete: applyDelete(operation, index: index, output: output, into: &patches)
+        }
+    }
 
     private mutating func applyInsert(
         _ operation: TextOperation, output: Bool, into patches: inout [TextPatch], context: ReplayContext
