@@ -97,6 +97,8 @@ let package = Package(
         .target(
             name: "SporServer",
             dependencies: [
+                "CHeapInfo",
+                "CSQLiteOptions",
                 "SporCRDT",
                 "SporProposal",
                 "SporWire",
@@ -127,7 +129,8 @@ let package = Package(
             path: "server/spor-server",
             swiftSettings: strictSettings
         ),
-        // One SQLite connection option Swift cannot set itself (a variadic C call).
+        // SQLite calls Swift cannot make itself (a variadic C call) or GRDB does not
+        // expose (the library's memory use).
         .target(name: "CSQLiteOptions", linkerSettings: [.linkedLibrary("sqlite3")]),
         // The client library: the workspace (a local SQLite replica with an outbox)
         // and the sync engine.
@@ -164,8 +167,9 @@ let package = Package(
             dependencies: ["CZlib", "SporCRDT"],
             swiftSettings: optimisedInDebug
         ),
-        // glibc's heap statistics for spor-bench's memory measurement.
-        .target(name: "CHeapInfo", path: "Benchmarks/CHeapInfo"),
+        // glibc's heap statistics: spor-bench's memory measurement and the server's
+        // memory gauges.
+        .target(name: "CHeapInfo"),
         .executableTarget(
             name: "spor-bench",
             dependencies: [

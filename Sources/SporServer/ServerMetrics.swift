@@ -1,4 +1,6 @@
+import CHeapInfo
 import CoreMetrics
+import CSQLiteOptions
 import Metrics
 import Prometheus
 
@@ -32,6 +34,13 @@ final class ServerMetrics: Sendable {
     let pushLatency: CoreMetrics.Timer
     /// One group-commit transaction, fsync included.
     let commitLatency: CoreMetrics.Timer
+    /// What the process's memory is made of, read when the metrics are rendered:
+    /// bytes malloc has handed out, bytes it holds free (fragmentation when it grows),
+    /// and SQLite's share of the handed-out bytes (page caches and statements of all
+    /// connections). Resident memory beyond their sum is code, stacks and mappings.
+    let heapInUse: CoreMetrics.Gauge
+    let heapFree: CoreMetrics.Gauge
+    let sqliteMemory: CoreMetrics.Gauge
 
     init() {
         let registry = PrometheusCollectorRegistry()
@@ -56,9 +65,18 @@ final class ServerMetrics: Sendable {
         trimLatency = CoreMetrics.Timer(label: "spor_replica_trim_seconds", factory: factory)
         pushLatency = CoreMetrics.Timer(label: "spor_push_ack_seconds", factory: factory)
         commitLatency = CoreMetrics.Timer(label: "spor_commit_seconds", factory: factory)
+        heapInUse = CoreMetrics.Gauge(label: "spor_heap_in_use_bytes", factory: factory)
+        heapFree = CoreMetrics.Gauge(label: "spor_heap_free_bytes", factory: factory)
+        sqliteMemory = CoreMetrics.Gauge(label: "spor_sqlite_memory_bytes", factory: factory)
     }
 
-    func prometheusText() -> String { registry.emitToString() }
+    func prometheusText() -> String {
+        // Process-wide numbers: several servers in one process (tests) all see the same.
+        heapInUse.record(Int64(spor_heap_bytes_in_use()))
+        heapFree.record(Int64(spor_heap_bytes_free()))
+        sqliteMemory.record(spor_sqlite_memory_used())
+        return registry.emitToString()
+    }
 }
 
 extension CoreMetrics.Timer {

@@ -78,6 +78,14 @@ struct TLSAndOperationsTests {
         #expect(body.contains("spor_pushes_total 1"))
         #expect(body.contains("spor_connections_open 1"))
         #expect(body.contains("spor_commit_seconds_bucket"))
+        // Memory gauges, read when rendered: malloc and SQLite (an open store) hold bytes.
+        func gauge(_ name: String) -> Double? {
+            body.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Double($0.dropFirst(name.count + 1)) }
+        }
+        #expect((gauge("spor_heap_in_use_bytes") ?? 0) > 1_000_000)
+        #expect((gauge("spor_sqlite_memory_bytes") ?? 0) > 0)
+        #expect((gauge("spor_sqlite_memory_bytes") ?? .infinity) < (gauge("spor_heap_in_use_bytes") ?? 0))
+        #expect(gauge("spor_heap_free_bytes") != nil)
         let missing = try await Self.httpGet(port: port, path: "/other")
         #expect(missing.contains("404"))
         await client.close()

@@ -8,4 +8,8 @@
 /// (A C shim because sqlite3_db_config is variadic, which Swift cannot call.)
 int spor_sqlite_disable_checkpoint_on_close(void *connection);
 
+/// Bytes SQLite has allocated in this process, all connections together (page
+/// caches, statements, schemas): `sqlite3_memory_used()`.
+long long spor_sqlite_memory_used(void);
+
 #endif

@@ -6,4 +6,8 @@
 /// or 0 where that is not available.
 size_t spor_heap_bytes_in_use(void);
 
+/// Bytes malloc holds free in its arenas (glibc mallinfo2().fordblks): memory the
+/// process keeps but does not use — fragmentation, when it grows. 0 where not available.
+size_t spor_heap_bytes_free(void);
+
 #endif
