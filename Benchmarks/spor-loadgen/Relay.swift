@@ -20,6 +20,8 @@ struct Relay: AsyncParsableCommand {
     @Option(help: "Connections per proposal that type (push, and merge what partners push); the others only read.")
     var writersPerProposal = 2
     @Option(help: "Seconds between samples of the server's resident memory.") var sampleEvery = 10.0
+    @Flag(help: "Readers ping all at the same moment (as after every client reconnected at once), not spread over the 30 s.")
+    var pingsInStep = false
     @Option(help: "Seconds of pushing after which memory must stay flat (default: a fifth of the run, at most 120).")
     var warmUp: Double?
     @Option(help: "Fail if the server's memory grows by more than this many MB after the warm-up.")
@@ -125,6 +127,7 @@ struct Relay: AsyncParsableCommand {
         var samples: [MemorySample] = []
         let connections = connections
         let seconds = seconds
+        let pingsInStep = pingsInStep
         try await withThrowingTaskGroup(of: Void.self) { group in
             for index in 0..<connections {
                 let token = tokens[index % subscribers]
@@ -162,7 +165,7 @@ struct Relay: AsyncParsableCommand {
                         guard let replica else {
                             // Readers send nothing else: they ping, as real clients do,
                             // so that the server's idle timeout does not close them.
-                            await Self.ping(connection, every: .seconds(30), until: deadline)
+                            await Self.ping(connection, every: .seconds(30), offset: pingsInStep ? 0.99 : Double(index) / Double(connections), until: deadline)
                             return
                         }
                         await Self.push(connection, replica: replica, document: document, receivers: expectedPerPush, interval: interval,
@@ -183,12 +186,21 @@ struct Relay: AsyncParsableCommand {
             // Sample the server's memory while pushing; then wait for every relay to
             // arrive (or 15 s more).
             var nextSample = start
+            var latenciesSampled = 0
             while nextSample <= deadline {
                 try await Task.sleep(until: nextSample, clock: .continuous)
-                let counts = stats.state.withLock { ($0.acknowledged, $0.refused) }
+                // Latencies are appended as relays arrive: the ones since the last
+                // sample are those of this interval.
+                let (counts, interval) = stats.state.withLock { state in
+                    let interval = Array(state.latenciesMs[latenciesSampled...])
+                    latenciesSampled = state.latenciesMs.count
+                    return ((state.acknowledged, state.refused), interval)
+                }
                 samples.append(MemorySample(seconds: milliseconds(ContinuousClock.now - start) / 1000,
                                             rssBytes: server.memory().currentBytes,
-                                            acknowledged: counts.0, refused: counts.1))
+                                            acknowledged: counts.0, refused: counts.1,
+                                            latencyMsP99: Self.percentile(0.99, of: interval.sorted()),
+                                            latencyMsMax: interval.max() ?? 0))
                 nextSample += .seconds(sampleEvery)
             }
             try await Task.sleep(until: deadline, clock: .continuous)
@@ -227,9 +239,7 @@ struct Relay: AsyncParsableCommand {
         let rssMaxAfterWarmUp = afterWarmUp.map(\.rssBytes).max() ?? 0
         let rssLast = samples.last?.rssBytes ?? 0
         let sorted = result.latenciesMs.sorted()
-        func percentile(_ p: Double) -> Double {
-            sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]
-        }
+        func percentile(_ p: Double) -> Double { Self.percentile(p, of: sorted) }
         try printJSON([
             "scenario": "relay", "connections": connections, "proposals": proposals, "subscribersPerProposal": subscribers, "writersPerProposal": writers,
             "targetPushesPerSecond": rate, "seconds": seconds,
@@ -246,6 +256,7 @@ struct Relay: AsyncParsableCommand {
             "serverCPUMicrosecondsPerPush": acknowledgedAtDeadline == 0 ? 0
                 : (cpuAtDeadline.server - cpuAtStart.server) * 1_000_000 / Double(acknowledgedAtDeadline),
             "serverCPUs": options.serverCpus ?? "any",
+            "pingsInStep": pingsInStep,
             "serverRSSBytesConnected": memoryConnected.currentBytes,
             "serverPeakRSSBytes": memory.peakBytes,
             "connectionsClosedEarly": closedEarly, "eventsStored": stored,
@@ -255,7 +266,8 @@ struct Relay: AsyncParsableCommand {
             "serverRSSGrowthAfterWarmUpBytes": rssLast - rssAtWarmUp,
             "samples": samples.map { sample -> [String: Any] in
                 ["seconds": (sample.seconds * 10).rounded() / 10, "rssBytes": sample.rssBytes,
-                 "acknowledged": sample.acknowledged, "refused": sample.refused]
+                 "acknowledged": sample.acknowledged, "refused": sample.refused,
+                 "latencyMsP99": (sample.latencyMsP99 * 10).rounded() / 10, "latencyMsMax": (sample.latencyMsMax * 10).rounded() / 10]
             },
         ])
         // A long run is a test too: anything lost, refused or dropped fails it.
@@ -280,6 +292,14 @@ struct Relay: AsyncParsableCommand {
         var rssBytes: Int
         var acknowledged: Int
         var refused: Int
+        /// Push→relay latency of the relays that arrived since the previous sample.
+        var latencyMsP99: Double
+        var latencyMsMax: Double
+    }
+
+    /// The `p` quantile of ascending `sorted` (nearest rank); 0 when empty.
+    static func percentile(_ p: Double, of sorted: [Double]) -> Double {
+        sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]
     }
 
     /// One client's document, shared by its pushing and reading tasks. Partners'
@@ -295,10 +315,15 @@ struct Relay: AsyncParsableCommand {
         init(_ document: Document) { state = Mutex(State(document: document)) }
     }
 
-    static func ping(_ connection: WireConnection, every period: Duration, until deadline: ContinuousClock.Instant) async {
+    /// Pings every `period`, the first after `offset` (0..<1) of a period: clients
+    /// that connected at different times do not ping in step.
+    static func ping(_ connection: WireConnection, every period: Duration, offset: Double,
+                     until deadline: ContinuousClock.Instant) async {
         var nonce: UInt64 = 1
-        while ContinuousClock.now + period < deadline {
-            try? await Task.sleep(for: period)
+        var next = ContinuousClock.now + period * offset
+        while next < deadline {
+            try? await Task.sleep(until: next, clock: .continuous)
+            next += period
             guard (try? await connection.send(.ping(nonce: nonce))) != nil else { return }
             nonce += 1
         }

@@ -21,15 +21,12 @@ struct ClientConnection {
     var logger: Logger
 
     private var account: Account?
-    private var token = ""
+    /// The hash of the token the connection authenticated with.
+    private var tokenHash = Data()
     private var accountCheckedAt = ContinuousClock.now
     private var subscriptions: Set<String> = []
     private var frameBucket: TokenBucket
     private var eventBucket: TokenBucket
-
-    /// How long an open connection keeps trusting its token before checking again
-    /// that it has not been revoked.
-    static let revocationCheckInterval: Duration = .seconds(5)
 
     init(id: ConnectionID, server: SporServer, channel: Channel, logger: Logger) {
         self.id = id
@@ -95,12 +92,14 @@ struct ClientConnection {
     /// Handles one message; returns an error report when the connection must close.
     private mutating func handle(_ message: SporMessage) async throws -> SporMessage.ErrorReport? {
         guard let account else { return try await handshake(message) }
-        if ContinuousClock.now - accountCheckedAt > Self.revocationCheckInterval {
-            guard let current = try await server.store.account(forToken: token), current.id == account.id else {
+        let recheckInterval = server.configuration.limits.accountRecheckInterval
+        if ContinuousClock.now - accountCheckedAt > recheckInterval {
+            let accounts = try await server.accounts.accounts(readAfter: .now - recheckInterval)
+            guard let current = accounts.byTokenHash[tokenHash], current.id == account.id else {
                 return .init(code: .unauthenticated, message: "the organisation's token has been revoked or rotated")
             }
             self.account = current
-            accountCheckedAt = .now
+            accountCheckedAt = accounts.readAt
         }
         switch message {
         case let .ping(nonce):
@@ -159,7 +158,7 @@ struct ClientConnection {
             return .init(code: .unauthenticated, message: "unknown or revoked token")
         }
         self.account = account
-        token = hello.token
+        tokenHash = SporStore.hash(hello.token)
         accountCheckedAt = .now
         logger[metadataKey: "organisation"] = "\(account.id)"
         logger.info("authenticated", metadata: ["client": "\(hello.client)"])

@@ -77,6 +77,9 @@ final class PushCommitter: Sendable {
     private let replicaWindow: Int
     /// Replicas over their window that one commit tries to trim at most.
     private static let trimTriesPerCommit = 2
+    /// A commit (merge and transaction, fsync included) slower than this is logged
+    /// with what it held: one such commit delays every relay queued behind it.
+    private static let slowCommit: Duration = .milliseconds(50)
     private let busy = Mutex(false)
     private let wakeUps: AsyncStream<Void>
     private let wakeUp: AsyncStream<Void>.Continuation
@@ -187,6 +190,14 @@ final class PushCommitter: Sendable {
             }
             metrics.commitLatency.recordInterval(since: started)
             metrics.commits.increment()
+            let took = ContinuousClock.now - started
+            if took > Self.slowCommit {
+                logger.notice("slow commit", metadata: [
+                    "ms": "\(took.milliseconds)", "mergeMs": "\(scratch.mergeTime.milliseconds)",
+                    "requests": "\(requests.count)", "documents": "\(scratch.replicas.count)",
+                    "replicaLoads": "\(scratch.replicaLoads)", "rebuilds": "\(scratch.rebuiltForOldHistory.count)",
+                ])
+            }
             for (request, outcome) in zip(requests, outcomes) { answer(request, outcome) }
             // Replicas keep a window of recent history, not all of it: memory stays
             // bounded however long documents' histories grow. After answering, so a
@@ -250,6 +261,8 @@ final class PushCommitter: Sendable {
         var replicaLoads = 0
         /// Documents whose replica was rebuilt for a push older than its window.
         var rebuiltForOldHistory: [String] = []
+        /// Time spent merging pushes into replicas (pass 2), for the slow-commit log.
+        var mergeTime: Duration = .zero
     }
 
     /// A push that passed the checks, waiting for its document's merge.
@@ -295,9 +308,11 @@ final class PushCommitter: Sendable {
                 }
             }
             var accepted: [CheckedPush] = []
+            let mergeStarted = ContinuousClock.now
             for document in documentOrder {
                 accepted += try merge(document, db: db, cache: cache)
             }
+            scratch.mergeTime = ContinuousClock.now - mergeStarted
             try store(accepted.sorted { $0.index < $1.index }, db: db)
         }
 
@@ -518,5 +533,13 @@ final class PushCommitter: Sendable {
                 try db.cachedStatement(sql: "UPDATE document SET eventCount = ? WHERE id = ?").execute(arguments: [eventCount, document])
             }
         }
+    }
+}
+
+extension Duration {
+    /// Whole milliseconds, for logs.
+    var milliseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1_000 + attoseconds / 1_000_000_000_000_000
     }
 }

@@ -45,6 +45,10 @@ public struct ServerConfiguration: Sendable {
         public var eventBurst = 400_000.0
         /// Seconds without any frame before the connection is closed (`idleTimeout`).
         public var idleTimeoutSeconds = 120
+        /// How long an open connection trusts its token before checking again that
+        /// it was not revoked or rotated: a revoked organisation's open connections
+        /// are refused (`unauthenticated`) at their first request after this.
+        public var accountRecheckInterval: Duration = .seconds(5)
         /// Seconds a new connection has to send its HELLO.
         public var helloTimeoutSeconds = 10
         /// Bytes of relayed messages queued for one connection before it is

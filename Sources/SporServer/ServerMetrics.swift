@@ -22,6 +22,9 @@ final class ServerMetrics: Sendable {
     let catchUpBatches: CoreMetrics.Counter
     let protocolErrors: CoreMetrics.Counter
     let slowConsumers: CoreMetrics.Counter
+    /// Reads of the account table to re-check open connections' tokens (one serves
+    /// every connection that re-checks within the re-check interval).
+    let accountReads: CoreMetrics.Counter
     /// Replicas built from storage: on first use, after eviction, or after a failed commit.
     let replicaLoads: CoreMetrics.Counter
     /// Replicas rebuilt because a push needed history older than their window.
@@ -59,6 +62,7 @@ final class ServerMetrics: Sendable {
         catchUpBatches = CoreMetrics.Counter(label: "spor_catchup_batches_total", factory: factory)
         protocolErrors = CoreMetrics.Counter(label: "spor_protocol_errors_total", factory: factory)
         slowConsumers = CoreMetrics.Counter(label: "spor_slow_consumers_total", factory: factory)
+        accountReads = CoreMetrics.Counter(label: "spor_account_reads_total", factory: factory)
         replicaLoads = CoreMetrics.Counter(label: "spor_replica_loads_total", factory: factory)
         replicaRebuilds = CoreMetrics.Counter(label: "spor_replica_rebuilds_total", factory: factory)
         replicaTrims = CoreMetrics.Counter(label: "spor_replica_trims_total", factory: factory)

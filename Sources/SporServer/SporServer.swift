@@ -20,6 +20,7 @@ public final class SporServer: Service, Sendable {
     let logger: Logger
     let metrics = ServerMetrics()
     let hub = SubscriptionHub()
+    let accounts: AccountDirectory
     let committer: PushCommitter
     private let state = Mutex(RunState())
     private let listening: AsyncStream<SocketAddress>
@@ -47,6 +48,7 @@ public final class SporServer: Service, Sendable {
         self.configuration = configuration
         self.store = store
         self.logger = logger
+        accounts = AccountDirectory(store: store, metrics: metrics)
         committer = PushCommitter(store: store, hub: hub, metrics: metrics, logger: logger,
                                   cachedReplicas: configuration.limits.cachedReplicas,
                                   replicaWindow: configuration.limits.replicaWindowEvents,

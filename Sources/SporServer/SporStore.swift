@@ -159,6 +159,17 @@ public final class SporStore: Sendable {
         }
     }
 
+    /// Every live (not revoked) account by the hash of its token (``hash(_:)``).
+    func liveAccountsByTokenHash() async throws -> [Data: Account] {
+        try await pool.read { db in
+            var accounts: [Data: Account] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT * FROM account WHERE revokedAt IS NULL") {
+                accounts[row["tokenHash"]] = try Self.account(from: row)
+            }
+            return accounts
+        }
+    }
+
     /// Revokes `id`'s token: it authenticates no more, open connections are refused
     /// at their next request. The account and its documents stay.
     public func revoke(id: String, now: Date = Date()) throws {

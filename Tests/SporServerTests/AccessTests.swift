@@ -46,6 +46,61 @@ struct AccessTests {
         try await server.stop()
     }
 
+    @Test("open connections of a revoked or rotated organisation are refused at their first request after the re-check interval; others carry on")
+    func openConnectionsRecheckTheirToken() async throws {
+        let server = try await TestServer.start { $0.limits.accountRecheckInterval = .milliseconds(300) }
+        var clients: [TestClient] = []
+        for (name, code) in [("Aarhus Kommune", "0751"), ("Odense Kommune", "0461"), ("Vejle Kommune", "0630")] {
+            clients.append(try await server.connect(token: try server.addOrganisation(name, code: code)))
+        }
+        // A first re-check for everyone, while all tokens are good: the server now
+        // holds a snapshot of the accounts, which must not be trusted for long.
+        try await Task.sleep(for: .milliseconds(400))
+        for index in clients.indices {
+            try await clients[index].send(.ping(nonce: 9))
+            guard case .pong(9)? = try await clients[index].receive() else { throw TestFailure("client \(index) not answered") }
+        }
+        try server.store.revoke(id: "0751")
+        _ = try server.store.rotateToken(id: "0461")
+        try await Task.sleep(for: .milliseconds(400))
+        for (index, client) in clients.enumerated() { try await client.send(.ping(nonce: UInt64(index))) }
+
+        for index in 0..<2 {
+            let answer = try await clients[index].receive()
+            #expect(code(of: answer) == .unauthenticated, "client \(index): \(String(describing: answer))")
+            #expect(try await clients[index].receive() == nil, "closed after the refusal")
+        }
+        guard case .pong(2)? = try await clients[2].receive() else { throw TestFailure("Vejle was not answered") }
+        for client in clients { await client.close() }
+        try await server.stop()
+    }
+
+    @Test("two hundred connections re-checking their tokens at once share a few reads of the account table")
+    func recheckReadsAreShared() async throws {
+        let server = try await TestServer.start { $0.limits.accountRecheckInterval = .seconds(1) }
+        let token = try server.addOrganisation("Aarhus Kommune", code: "0751")
+        let count = 200
+        var clients: [TestClient] = []
+        for _ in 0..<count { clients.append(try await server.connect(token: token)) }
+        let readsBefore = accountReads(server)
+        try await Task.sleep(for: .milliseconds(1_100))
+        for client in clients { try await client.send(.ping(nonce: 1)) }
+        for index in clients.indices {
+            guard case .pong(1)? = try await clients[index].receive() else { throw TestFailure("connection \(index) not answered") }
+        }
+        // Each connection re-checks on this ping; one read serves all that ask within
+        // a second of it. Reading per connection would be 200 reads.
+        let reads = accountReads(server) - readsBefore
+        #expect((1...10).contains(reads), "account reads for \(count) re-checks: \(reads)")
+        for client in clients { await client.close() }
+        try await server.stop()
+    }
+
+    private func accountReads(_ server: TestServer) -> Int {
+        let line = server.server.prometheusMetrics().split(separator: "\n").first { $0.hasPrefix("spor_account_reads_total ") }
+        return line.flatMap { Int($0.split(separator: " ").last ?? "") } ?? 0
+    }
+
     @Test("tokens are stored only as hashes")
     func tokensStoredHashed() async throws {
         let server = try await TestServer.start()
