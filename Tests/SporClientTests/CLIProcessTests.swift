@@ -5,7 +5,7 @@ import SporTestSupport
 import Testing
 
 /// `spor` as people and scripts run it: real processes against a real `spor-server`.
-@Suite("spor CLI processes", .timeLimit(.minutes(5)))
+@Suite("spor CLI processes", .timeLimit(.minutes(5)), .blockingCallsAllowed)
 struct CLIProcessTests {
     typealias CLI = SporCLI
 

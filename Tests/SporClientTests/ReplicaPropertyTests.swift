@@ -9,7 +9,7 @@ import Testing
 /// batches merged in (with and without the engine's cached document, so that a
 /// stale cache is exercised), snapshots, reopening. Both replicas must end equal,
 /// and each outbox must hold exactly the local events.
-@Suite("Workspace replicas under random histories")
+@Suite("Workspace replicas under random histories", .blockingCallsAllowed)
 struct ReplicaPropertyTests {
     /// One replica: its workspace, the engine's cached document, and how many of the
     /// other replica's outbox batches it has received.

@@ -2,12 +2,13 @@ import Foundation
 import SporClient
 import SporWire
 import Synchronization
+import SporTestSupport
 import Testing
 
 /// A server that is connected and talking but does not answer — a stuck request
 /// behind a busy or broken server, a path that drops one direction. The session
 /// must notice by itself: other traffic (the server's pings, relays) is no answer.
-@Suite("Sessions with a server that stops answering")
+@Suite("Sessions with a server that stops answering", .blockingCallsAllowed)
 struct StalledServerTests {
     /// Short, so the tests are quick; long enough that a busy CI machine answers the
     /// requests the scripted server does answer well within it.

@@ -38,7 +38,7 @@ func serverEvents(_ server: ServerProcess, _ document: String) throws -> Int {
     return try database.read { db in try Int.fetchOne(db, sql: "SELECT eventCount FROM document WHERE id = ?", arguments: [document]) ?? -1 }
 }
 
-@Suite("Sync engine against a real spor-server", .timeLimit(.minutes(3)))
+@Suite("Sync engine against a real spor-server", .timeLimit(.minutes(3)), .blockingCallsAllowed)
 struct SyncEngineTests {
     @Test("offline work by three organisations on the same section merges to one identical proposal everywhere")
     func threeOrganisationsConverge() async throws {

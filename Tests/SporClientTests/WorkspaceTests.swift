@@ -17,7 +17,7 @@ func offlineWorkspace(_ directory: String = temporaryDirectory(), organisation: 
 
 let february2024 = Date(timeIntervalSince1970: 1_706_788_800) // 2024-02-01 12:00 UTC, round 2024-spring open
 
-@Suite("Workspace: the local replica")
+@Suite("Workspace: the local replica", .blockingCallsAllowed)
 struct WorkspaceTests {
     @Test("a change is durable when the call returns: a new process (a new Workspace) sees it, outbox included")
     func durableChanges() throws {
@@ -259,7 +259,7 @@ extension OutboxEntry.Kind {
     }
 }
 
-@Suite("Reconnect backoff")
+@Suite("Reconnect backoff", .blockingCallsAllowed)
 struct ReconnectBackoffTests {
     @Test("full jitter: each wait is within [0, bound], bounds double up to the cap, reset starts over", arguments: propertySeeds(10, base: 0x5b0))
     func bounds(seed: UInt64) {

@@ -3,10 +3,11 @@ import SporCRDT
 import SporProposal
 import SporServer
 import SporWire
+import SporTestSupport
 import Testing
 
 /// Who may connect, see and write what.
-@Suite("accounts and access")
+@Suite("accounts and access", .blockingCallsAllowed)
 struct AccessTests {
     /// Sends HELLO with `token` and returns the server's answer.
     private func helloReply(_ server: TestServer, token: String, versions: ClosedRange<Int> = 1...1) async throws -> (SporMessage?, SporMessage?) {

@@ -9,7 +9,7 @@ import Testing
 
 /// What the server does with bytes and requests it must not accept: answer with the
 /// right error, close where the protocol says so, and keep serving everyone else.
-@Suite("bad input")
+@Suite("bad input", .blockingCallsAllowed)
 struct BadInputTests {
     private func errorCode(_ message: SporMessage?) -> WireErrorCode? {
         if case let .error(report)? = message { return report.knownCode }

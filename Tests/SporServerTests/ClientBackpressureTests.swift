@@ -1,12 +1,13 @@
 import Foundation
 import SporCRDT
 import SporWire
+import SporTestSupport
 import Testing
 @testable import SporWireClient
 
 /// `WireConnection` reads the socket only as fast as its reader takes messages: a
 /// client that is busy (merging, writing its workspace) does not buffer without bound.
-@Suite("Client connection backpressure")
+@Suite("Client connection backpressure", .blockingCallsAllowed)
 struct ClientBackpressureTests {
     @Test("the flow counter pauses reading at the high-water mark and resumes once at the low-water mark")
     func flowCounter() {

@@ -4,13 +4,14 @@ import NIOPosix
 import SporCRDT
 import SporWire
 import Synchronization
+import SporTestSupport
 import Testing
 @testable import SporServer
 
 /// One client cannot hurt the others: rate limits slow the sender down, and a
 /// connection whose relayed changes pile up is disconnected instead of growing the
 /// server's memory.
-@Suite("fairness")
+@Suite("fairness", .blockingCallsAllowed)
 struct FairnessTests {
     @Test("over its frame rate a client is slowed down, not refused, and nothing is dropped")
     func rateLimitSlowsDown() async throws {

@@ -11,7 +11,7 @@ import Testing
 /// The committer writes everything queued while it was busy in one transaction and
 /// merges each document's pushes into its replica at once. Grouping must not change
 /// any answer: each push is accepted or refused as if it had come alone.
-@Suite("Pushes written in one transaction")
+@Suite("Pushes written in one transaction", .blockingCallsAllowed)
 struct PushGroupTests {
     /// What each request of the group was answered.
     final class Answers: Sendable {

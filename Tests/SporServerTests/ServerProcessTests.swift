@@ -7,7 +7,7 @@ import Testing
 /// The `spor-server` executable as an operator runs it: admin commands, `serve`
 /// announcing its port, the secretariat created on first start, and a `kill -9`
 /// after acknowledgements losing nothing.
-@Suite("spor-server process")
+@Suite("spor-server process", .blockingCallsAllowed)
 struct ServerProcessTests {
     /// The spor-server built next to the test bundle (`swift build` builds it with the tests).
     static var executable: URL {

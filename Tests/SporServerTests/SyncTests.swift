@@ -3,10 +3,11 @@ import SporCRDT
 import SporProposal
 import SporServer
 import SporWire
+import SporTestSupport
 import Testing
 
 /// Clients converging through a real server over TCP.
-@Suite("sync through the server")
+@Suite("sync through the server", .blockingCallsAllowed)
 struct SyncTests {
     @Test("handshake: WELCOME names the organisation, its agent prefix and the limits")
     func handshake() async throws {

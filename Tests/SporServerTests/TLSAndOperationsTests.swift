@@ -5,6 +5,7 @@ import SporCRDT
 import SporServer
 import SporWire
 import SporWireClient
+import SporTestSupport
 import Testing
 
 /// TLS, metrics, listening rules and graceful shutdown.
@@ -13,7 +14,7 @@ import Testing
 /// `openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout ca.key
 /// -out test-ca.pem -days 36500 -subj "/CN=Spor Test CA"`, then a `localhost` key and CSR
 /// signed by it with `subjectAltName=DNS:localhost,IP:127.0.0.1`.
-@Suite("TLS and operations")
+@Suite("TLS and operations", .blockingCallsAllowed)
 struct TLSAndOperationsTests {
     static func resource(_ name: String) throws -> String {
         guard let url = Bundle.module.url(forResource: name, withExtension: nil, subdirectory: "Resources") else {

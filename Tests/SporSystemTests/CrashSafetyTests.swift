@@ -8,7 +8,7 @@ import Testing
 /// `spor-server` killed with SIGKILL at random moments while three organisations
 /// edit and sync continuously. Short form in CI; the long form:
 /// `SPOR_SERVER_KILLS=25 swift test --filter CrashSafetyTests` (scripts/reliability).
-@Suite("Crash safety", .timeLimit(.minutes(20)))
+@Suite("Crash safety", .timeLimit(.minutes(20)), .blockingCallsAllowed)
 struct CrashSafetyTests {
     @Test("kill -9 of the server under steady pushes: every acknowledged change survives, and all clients converge")
     func serverKilledUnderLoad() async throws {

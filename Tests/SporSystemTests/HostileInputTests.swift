@@ -9,7 +9,7 @@ import Testing
 
 /// A real `spor-server` process fed hostile bytes over TCP. Short form in CI; long
 /// forms: `SPOR_TCP_FUZZ_FRAMES=20000`, `SPOR_GUESSED_TOKENS=10000`.
-@Suite("Hostile input over TCP", .timeLimit(.minutes(20)))
+@Suite("Hostile input over TCP", .timeLimit(.minutes(20)), .blockingCallsAllowed)
 struct HostileInputTests {
     /// Reads what the server answers until it closes the connection or goes quiet.
     static func drain(_ connection: WireConnection, quietFor limit: Duration = .milliseconds(300)) async -> [SporMessage] {
@@ -26,6 +26,25 @@ struct HostileInputTests {
         _ = await reader.result
         received = collected.messages
         return received
+    }
+
+    /// Everything the server sends until it closes the connection, or until `limit`
+    /// passes (then the connection is closed here).
+    static func readUntilClosed(_ connection: WireConnection, atMost limit: Duration = .seconds(20)) async -> [SporMessage] {
+        let collected = ReceivedBox()
+        let reader = Task {
+            do {
+                for try await message in connection.messages { collected.append(message) }
+            } catch {}
+        }
+        let timer = Task {
+            try await Task.sleep(for: limit)
+            reader.cancel()
+        }
+        _ = await reader.result
+        timer.cancel()
+        await connection.close()
+        return collected.messages
     }
 
     @Test("mutated valid frames after HELLO: errors, never a crash; other clients unaffected; only valid, authorised batches stored")
@@ -116,7 +135,8 @@ struct HostileInputTests {
             // Random tokens, and near misses of the real one.
             let guess = index % 2 == 0 ? "spor_" + UUID().uuidString : String(token.dropLast()) + (token.last == "A" ? "B" : "A")
             try await connection.send(.hello(.init(token: guess, client: "guess")))
-            let answers = await Self.drain(connection, quietFor: .milliseconds(100))
+            // The server answers and closes; a loaded machine may take its time.
+            let answers = await Self.readUntilClosed(connection)
             if case let .error(report)? = answers.first, report.knownCode == .unauthenticated { refused += 1 }
             #expect(!answers.contains { if case .welcome = $0 { true } else { false } })
         }
@@ -164,11 +184,7 @@ struct HostileInputTests {
 }
 
 extension HostileInputTests {
-    // Long form only (scripts/reliability hostile): in the full parallel suite the
-    // normal client's connection was closed under it in about one run in three
-    // ("I/O on closed channel"), not reproduced alone; see docs/RELIABILITY.md.
-    @Test("thousands of idle connections are closed with idleTimeout after the handshake timeout; a normal client is served meanwhile",
-          .enabled(if: getenvString("SPOR_IDLE_CONNECTIONS") != nil, "long form: SPOR_IDLE_CONNECTIONS=10000"))
+    @Test("thousands of idle connections are closed with idleTimeout after the handshake timeout; a normal client is served meanwhile")
     func idleConnections() async throws {
         let count = repetitions("IDLE_CONNECTIONS", short: 100)
         // Room for the sockets in this process and in the server it starts.

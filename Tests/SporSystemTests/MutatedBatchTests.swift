@@ -12,7 +12,7 @@ import Testing
 /// the merge. Whatever the server accepts it relays and serves to every member, so
 /// it must accept only batches that merge. Short form in CI; long form
 /// `SPOR_BATCH_MUTATIONS=5000`.
-@Suite("Mutated change batches over TCP", .timeLimit(.minutes(20)))
+@Suite("Mutated change batches over TCP", .timeLimit(.minutes(20)), .blockingCallsAllowed)
 struct MutatedBatchTests {
     @Test("the server accepts only change batches that every client can merge; a new member then syncs the proposal")
     func mutatedBatches() async throws {

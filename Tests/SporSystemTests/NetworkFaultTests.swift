@@ -8,13 +8,9 @@ import Testing
 /// Three organisations syncing through fault proxies while they edit: connections cut
 /// mid-frame, delays, stalls, a partition, half-open duplicate sessions. Short form in
 /// CI; the long form repeats the fault cycle: `SPOR_FAULT_ROUNDS=10`.
-@Suite("Broken networks", .timeLimit(.minutes(20)))
+@Suite("Broken networks", .timeLimit(.minutes(20)), .blockingCallsAllowed)
 struct NetworkFaultTests {
-    // Long form only for now (scripts/reliability network): in one of about seven full
-    // parallel test runs the clients had not converged 60 s after the faults ended;
-    // alone it passes every time. See docs/RELIABILITY.md.
-    @Test("clients converge through cut, delayed, stalled and partitioned connections; nothing is stored twice; no reconnect storm",
-          .enabled(if: getenvString("SPOR_FAULT_ROUNDS") != nil, "long form: SPOR_FAULT_ROUNDS=10"))
+    @Test("clients converge through cut, delayed, stalled and partitioned connections; nothing is stored twice; no reconnect storm")
     func convergeThroughFaults() async throws {
         let rounds = repetitions("FAULT_ROUNDS", short: 1)
         let server = try ServerProcess()

@@ -6,7 +6,7 @@ import Testing
 /// Three municipalities/regions write one proposal through a week before the
 /// qualification deadline, with the real `spor` and `spor-server` processes: the
 /// story the alliance's users live, told day by day through the CLI only.
-@Suite("A realistic week: three organisations, one proposal, the real CLI and server", .timeLimit(.minutes(5)))
+@Suite("A realistic week: three organisations, one proposal, the real CLI and server", .timeLimit(.minutes(5)), .blockingCallsAllowed)
 struct RealisticWeekTests {
     /// The round: qualification deadline Monday 1 March 2027 12:00 Copenhagen
     /// (11:00 UTC), approval 5 April, committee meeting 18 May.
