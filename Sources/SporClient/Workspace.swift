@@ -82,10 +82,15 @@ public final class Workspace: Sendable {
             if let connection = db.sqliteConnection {
                 _ = spor_sqlite_disable_checkpoint_on_close(UnsafeMutableRawPointer(connection))
             }
-            try db.execute(sql: "PRAGMA synchronous = FULL")
         }
         let path = path
         database = try Self.typedStorage(path: path) { try DatabaseQueue(path: path, configuration: configuration) }
+        // An edit reported as saved must survive a power cut: every commit fsyncs the
+        // WAL. Set after opening, because GRDB switches a new connection to WAL with
+        // `synchronous = NORMAL` after `prepareDatabase` has run (bug 14).
+        try Self.typedStorage(path: path) {
+            try database.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+        }
         // The workspace holds the organisation's token: its owner only may read it
         // (SQLite gives the -wal and -shm files the database file's mode).
         chmod(path, 0o600)

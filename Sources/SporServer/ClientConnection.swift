@@ -36,7 +36,8 @@ struct ClientConnection {
         let limits = server.configuration.limits
         let metrics = server.metrics
         let connectionLogger = logger
-        outbox = Outbox(limit: limits.maxQueuedBytesPerConnection) { [channel] in
+        let catchUps = CatchUpSender(server: server, connection: id)
+        outbox = Outbox(channel: channel, limit: limits.maxQueuedBytesPerConnection, sendCatchUp: { try await catchUps.send($0, through: $1) }) { [channel] in
             metrics.slowConsumers.increment()
             connectionLogger.notice("disconnecting a slow consumer: its queue of relayed changes is full")
             channel.close(promise: nil)
@@ -45,16 +46,16 @@ struct ClientConnection {
         eventBucket = TokenBucket(rate: limits.eventsPerSecond, capacity: limits.eventBurst)
     }
 
-    /// Serves the connection until it closes; never throws.
-    mutating func run(_ connection: NIOAsyncChannel<SporMessage, SporMessage>) async {
+    /// Serves the connection until it closes; never throws. Requests are read here;
+    /// everything sent goes through the outbox, which writes on the event loop.
+    mutating func run(_ connection: NIOAsyncChannel<SporMessage, Never>) async {
         do {
-            try await connection.executeThenClose { inbound, outbound in
-                try await withThrowingTaskGroup(of: Void.self) { group in
-                    let pump = OutboxPump(outbox: outbox, writer: outbound, server: server, channel: channel, connection: id)
-                    group.addTask { await pump.run() }
-                    await readRequests(inbound)
-                    try await group.waitForAll()
-                }
+            try await connection.executeThenClose { inbound in
+                await readRequests(inbound)
+                // The outbox writes what is queued, half-closes and closes the
+                // channel (at once or after a grace period).
+                try? await outbox.end.get()
+                try? await channel.closeFuture.get()
             }
         } catch {
             logger.debug("connection ended", metadata: ["error": "\(error)"])
@@ -233,54 +234,15 @@ struct ClientConnection {
     }
 }
 
-/// Writes a connection's outbox to its socket until the outbox is finished and
-/// drained. Catch-ups read the store one step at a time and only after the previous
-/// frames were accepted by the socket (the writer suspends while the channel is not
-/// writable), so a large catch-up holds at most one step in memory and goes at the
-/// pace of the client.
-struct OutboxPump: Sendable {
-    let outbox: Outbox
-    let writer: NIOAsyncChannelOutboundWriter<SporMessage>
+/// Sends a catch-up: the stored batches a subscriber lacks, then CAUGHT_UP. Reads
+/// the store one step at a time and writes the next step only after the previous
+/// frame reached the socket, so a large catch-up holds at most one step in memory
+/// and goes at the pace of the client.
+struct CatchUpSender: Sendable {
     let server: SporServer
-    let channel: Channel
     let connection: ConnectionID
 
-    func run() async {
-        do {
-            for await _ in outbox.wakeUps {
-                if outbox.overflowed { break }
-                try await drain()
-            }
-            if !outbox.overflowed { try await drain() }
-        } catch {
-            // The socket failed; the read side sees the close.
-        }
-        // Half-close: the client reads everything sent, sees end of stream and closes.
-        // Closing at once could reset the connection while the client has unread
-        // data (its last pushes), and the reset would discard our last frames on its
-        // side. A client that does not close is closed after a grace period.
-        writer.finish()
-        let channel = channel
-        channel.eventLoop.scheduleTask(in: Self.closeGracePeriod) { channel.close(promise: nil) }
-        try? await channel.closeFuture.get()
-    }
-
-    static let closeGracePeriod: TimeAmount = .seconds(2)
-
-    private func drain() async throws {
-        while true {
-            let (catchUp, messages) = outbox.takeNext()
-            if let catchUp {
-                try await send(catchUp)
-            } else if messages.isEmpty {
-                return
-            } else {
-                try await writer.write(contentsOf: messages)
-            }
-        }
-    }
-
-    private func send(_ catchUp: Outbox.CatchUp) async throws {
+    func send(_ catchUp: Outbox.CatchUp, through channel: Channel) async throws {
         var vector: [String: Int] = [:]
         for agent in catchUp.vector.agents { vector[agent.name] = catchUp.vector[agent] }
         var reached = vector
@@ -295,16 +257,20 @@ struct OutboxPump: Sendable {
             }
             if !step.batches.isEmpty {
                 server.metrics.catchUpBatches.increment(by: Int64(step.batches.count))
-                try await writer.write(.events(.init(document: catchUp.document, isCatchUp: true, batches: step.batches)))
+                try await write(.events(.init(document: catchUp.document, isCatchUp: true, batches: step.batches)), to: channel)
             }
             if step.isComplete {
                 var result: [AgentID: Int] = [:]
                 for (name, count) in reached {
                     if let agent = try? AgentID(name) { result[agent] = count }
                 }
-                try await writer.write(.caughtUp(document: catchUp.document, version: VersionVector(result)))
+                try await write(.caughtUp(document: catchUp.document, version: VersionVector(result)), to: channel)
                 return
             }
         }
+    }
+
+    private func write(_ message: SporMessage, to channel: Channel) async throws {
+        try await channel.writeAndFlush(Outbox.encode(message, allocator: channel.allocator)).get()
     }
 }

@@ -3,13 +3,12 @@ import SporWire
 
 /// Closes connections that do not say HELLO within the handshake timeout, or that
 /// send nothing at all for the idle timeout, after an ERROR frame saying why.
-/// Sits after the frame decoder and encoder, so it sees decoded messages and its
-/// ERROR goes out through the encoder.
-final class ConnectionTimeouts: ChannelDuplexHandler {
+/// Sits after the frame decoder, so it sees decoded messages; writes its ERROR as
+/// an encoded frame (outbound frames are encoded before they enter the pipeline).
+final class ConnectionTimeouts: ChannelInboundHandler {
     typealias InboundIn = SporMessage
     typealias InboundOut = SporMessage
-    typealias OutboundIn = SporMessage
-    typealias OutboundOut = SporMessage
+    typealias OutboundOut = ByteBuffer
 
     private let helloTimeout: TimeAmount
     private let idleTimeout: TimeAmount
@@ -63,7 +62,7 @@ final class ConnectionTimeouts: ChannelDuplexHandler {
         check?.cancel()
         check = nil
         let channel = context.channel
-        context.writeAndFlush(wrapOutboundOut(.error(error))).whenComplete { _ in
+        context.writeAndFlush(wrapOutboundOut(Outbox.encode(.error(error), allocator: context.channel.allocator))).whenComplete { _ in
             channel.close(promise: nil)
         }
     }

@@ -92,13 +92,13 @@ public final class SporServer: Service, Sendable {
                     let pipeline = channel.pipeline.syncOperations
                     if let sslContext { try pipeline.addHandler(NIOSSLServerHandler(context: sslContext)) }
                     try pipeline.addHandler(ByteToMessageHandler(SporFrameDecoder(maxFrameBytes: limits.maxFrameBytes)))
-                    try pipeline.addHandler(MessageToByteHandler(SporFrameEncoder()))
                     try pipeline.addHandler(ConnectionTimeouts(helloTimeout: .seconds(Int64(limits.helloTimeoutSeconds)),
                                                                idleTimeout: .seconds(Int64(limits.idleTimeoutSeconds))))
-                    return try NIOAsyncChannel<SporMessage, SporMessage>(
+                    // Outbound frames are written to the channel by each connection's
+                    // outbox, already encoded (relays once for all subscribers).
+                    return try NIOAsyncChannel<SporMessage, Never>(
                         wrappingChannelSynchronously: channel,
-                        configuration: .init(backPressureStrategy: .init(lowWatermark: 2, highWatermark: 16),
-                                             isOutboundHalfClosureEnabled: true))
+                        configuration: .init(backPressureStrategy: .init(lowWatermark: 2, highWatermark: 16)))
                 }
             }
         let metricsChannel = try await bindMetrics(group: group)
@@ -161,7 +161,7 @@ public final class SporServer: Service, Sendable {
         }
     }
 
-    private func serve(_ child: NIOAsyncChannel<SporMessage, SporMessage>) async {
+    private func serve(_ child: NIOAsyncChannel<SporMessage, Never>) async {
         let limits = configuration.limits
         let channel = child.channel
         let admitted = state.withLock { state -> ConnectionID? in
@@ -175,7 +175,9 @@ public final class SporServer: Service, Sendable {
             let reason: SporMessage.ErrorReport = isDraining
                 ? .init(code: .shuttingDown, message: "the server is shutting down")
                 : .init(code: .tooManyConnections, message: "the server has \(limits.maxConnections) connections open; try again later")
-            try? await child.executeThenClose { _, outbound in try await outbound.write(.error(reason)) }
+            try? await child.executeThenClose { _ in
+                try await channel.writeAndFlush(Outbox.encode(.error(reason), allocator: channel.allocator)).get()
+            }
             return
         }
         var logger = logger

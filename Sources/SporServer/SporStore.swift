@@ -27,11 +27,13 @@ public final class SporStore: Sendable {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         path = (directory as NSString).appendingPathComponent("spor.sqlite")
         var configuration = Configuration()
-        configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = FULL")
-        }
         configuration.busyMode = .timeout(5)
         pool = try DatabasePool(path: path, configuration: configuration)
+        // Every commit fsyncs the WAL before it returns, so an acknowledged push
+        // survives a power cut, not only a crash. Set on the writer after opening:
+        // GRDB switches a new pool's writer to WAL with `synchronous = NORMAL` after
+        // `prepareDatabase` has run, which silently undid it there (bug 14).
+        try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
         try Self.migrator.migrate(pool)
     }
 

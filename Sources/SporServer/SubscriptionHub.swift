@@ -1,3 +1,4 @@
+import NIOCore
 import SporCRDT
 import SporWire
 import Synchronization
@@ -24,6 +25,7 @@ final class SubscriptionHub: Sendable {
     }
 
     private let state = Mutex(State())
+    private static let allocator = ByteBufferAllocator()
 
     /// Registers `outbox` for live changes of `document` and queues its catch-up
     /// from `vector` in the same step. `storedThrough` is the newest stored batch id
@@ -54,13 +56,14 @@ final class SubscriptionHub: Sendable {
     /// Called in commit order. Returns how many subscribers it was queued for.
     @discardableResult
     func deliver(_ document: String, batchID: Int64, changes: [UInt8], from origin: ConnectionID) -> Int {
-        state.withLock { state in
+        // Encoded once, outside the lock; every subscriber's outbox shares the bytes.
+        let frame = Outbox.encode(.events(.init(document: document, isCatchUp: false, batches: [changes])), allocator: Self.allocator)
+        return state.withLock { state in
             state.lastBatch[document] = max(state.lastBatch[document] ?? 0, batchID)
             guard let subscribers = state.subscribers[document] else { return 0 }
-            let message = SporMessage.events(.init(document: document, isCatchUp: false, batches: [changes]))
             var count = 0
             for (connection, subscriber) in subscribers where connection != origin && batchID > subscriber.catchUpThrough {
-                subscriber.outbox.enqueue(message)
+                subscriber.outbox.enqueue(frame: frame)
                 count += 1
             }
             return count

@@ -45,6 +45,15 @@ struct WorkspaceTests {
         #expect(rebuilt.eventCount == (try reopened.document(id).eventCount))
     }
 
+    @Test("every commit fsyncs the WAL (synchronous = FULL on the connection that writes), so a saved edit survives a power cut")
+    func commitsAreSynchronous() throws {
+        let workspace = try offlineWorkspace()
+        // GRDB sets NORMAL when it switches a connection to WAL; what counts is the
+        // setting in force on the connection that commits.
+        let level = try workspace.database.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") }
+        #expect(level == 2, "PRAGMA synchronous is \(level.map(String.init) ?? "nil"); 2 is FULL")
+    }
+
     @Test("a refused edit writes nothing: same document bytes, same outbox")
     func refusedEditWritesNothing() throws {
         let workspace = try offlineWorkspace()

@@ -1,5 +1,6 @@
 import Foundation
 import NIOCore
+import NIOEmbedded
 import NIOPosix
 import SporCRDT
 import SporWire
@@ -32,10 +33,32 @@ struct FairnessTests {
         try await server.stop()
     }
 
+    /// An outbox on an embedded channel: its drain runs only when the test runs the
+    /// loop, so frames can be left waiting in the outbox.
+    static func embeddedOutbox(limit: Int, onOverflow: @escaping @Sendable () -> Void = {}) -> (Outbox, EmbeddedChannel) {
+        let channel = EmbeddedChannel()
+        let outbox = Outbox(channel: channel, limit: limit, sendCatchUp: { _, _ in
+            Issue.record("no catch-up was queued")
+        }, onOverflow: onOverflow)
+        return (outbox, channel)
+    }
+
+    /// The frames the outbox wrote to `channel`, decoded.
+    static func written(_ channel: EmbeddedChannel) throws -> [SporMessage] {
+        var messages: [SporMessage] = []
+        while var buffer = try channel.readOutbound(as: ByteBuffer.self) {
+            // One frame per write, whole.
+            let message = try SporFrameDecoder.nextMessage(from: &buffer, maxFrameBytes: 1 << 20)
+            #expect(buffer.readableBytes == 0)
+            if let message { messages.append(message) }
+        }
+        return messages
+    }
+
     @Test("a connection's queue of relayed changes is bounded: overflowing it disconnects, once")
-    func outboxOverflow() {
+    func outboxOverflow() throws {
         let closed = Mutex(0)
-        let outbox = Outbox(limit: 10_000) { closed.withLock { $0 += 1 } }
+        let (outbox, channel) = Self.embeddedOutbox(limit: 10_000) { closed.withLock { $0 += 1 } }
         let batch = SporMessage.events(.init(document: "p", isCatchUp: false, batches: [Array(repeating: 7, count: 4_000)]))
         #expect(outbox.enqueue(batch))
         #expect(outbox.enqueue(batch))
@@ -45,20 +68,48 @@ struct FairnessTests {
         #expect(closed.withLock { $0 } == 1)
         // Nothing more is accepted, nothing queued is sent, and the close is not repeated.
         #expect(!outbox.enqueue(.pong(nonce: 1)))
-        #expect(outbox.takeNext().messages.isEmpty)
+        channel.embeddedEventLoop.run()
+        #expect(try Self.written(channel).isEmpty)
         #expect(closed.withLock { $0 } == 1)
+        // The connection's reader is not kept waiting for an outbox that will not write.
+        #expect(throws: Never.self) { try outbox.end.wait() }
     }
 
-    @Test("messages the pump takes no longer count against the bound")
-    func outboxDrainsBound() {
-        let outbox = Outbox(limit: 10_000) {}
-        let batch = SporMessage.events(.init(document: "p", isCatchUp: false, batches: [Array(repeating: 7, count: 4_000)]))
-        for _ in 0..<20 {
-            #expect(outbox.enqueue(batch))
-            #expect(outbox.enqueue(batch))
-            #expect(outbox.takeNext().messages.count == 2)
+    @Test("frames written to the socket no longer count against the bound; they go out in queue order")
+    func outboxDrainsBound() throws {
+        let (outbox, channel) = Self.embeddedOutbox(limit: 10_000)
+        for round in 0..<20 {
+            let first = SporMessage.events(.init(document: "p", isCatchUp: false, batches: [Array(repeating: UInt8(round), count: 4_000)]))
+            #expect(outbox.enqueue(first))
+            #expect(outbox.enqueue(.pong(nonce: UInt64(round))))
+            channel.embeddedEventLoop.run()
+            #expect(try Self.written(channel) == [first, .pong(nonce: UInt64(round))])
         }
         #expect(!outbox.overflowed)
+    }
+
+    @Test("a relayed frame shared by several outboxes reaches each of them intact")
+    func sharedFrame() throws {
+        let outboxes = (0..<3).map { _ in Self.embeddedOutbox(limit: 10_000) }
+        let message = SporMessage.events(.init(document: "p", isCatchUp: false, batches: [[1, 2, 3, 4]]))
+        let frame = Outbox.encode(message, allocator: ByteBufferAllocator())
+        for (outbox, _) in outboxes { #expect(outbox.enqueue(frame: frame)) }
+        for (_, channel) in outboxes {
+            channel.embeddedEventLoop.run()
+            #expect(try Self.written(channel) == [message])
+        }
+    }
+
+    @Test("finishing writes what is queued and the last message, then ends; later messages are refused")
+    func outboxFinish() throws {
+        let (outbox, channel) = Self.embeddedOutbox(limit: 10_000)
+        #expect(outbox.enqueue(.pong(nonce: 1)))
+        let last = SporMessage.error(.init(code: .shuttingDown, message: "the server is shutting down"))
+        outbox.finish(with: last)
+        #expect(!outbox.enqueue(.pong(nonce: 2)))
+        channel.embeddedEventLoop.run()
+        #expect(try Self.written(channel) == [.pong(nonce: 1), last])
+        #expect(throws: Never.self) { try outbox.end.wait() }
     }
 
     @Test("a subscriber that stops reading is disconnected; the others get everything, and it catches up later")

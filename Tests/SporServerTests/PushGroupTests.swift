@@ -39,6 +39,15 @@ struct PushGroupTests {
         return (store, aarhus, committer)
     }
 
+    @Test("a commit fsyncs the WAL before pushes are acknowledged: synchronous = FULL on the store's writer")
+    func commitsAreSynchronous() async throws {
+        let store = try SporStore(directory: temporaryTestDirectory("spor-synchronous"))
+        // GRDB sets NORMAL when it opens a pool's writer in WAL mode; what counts is
+        // the setting in force on the connection that commits.
+        let level = try await store.pool.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") }
+        #expect(level == 2, "PRAGMA synchronous is \(level.map(String.init) ?? "nil"); 2 is FULL")
+    }
+
     @Test("a group with a batch that does not apply: it and what builds on it are refused, everything else is stored in order")
     func groupAnsweredAsIfAlone() async throws {
         let (store, aarhus, committer) = try Self.committer()
