@@ -130,8 +130,8 @@ struct LoadClient {
     var iterator: WireConnection.Messages.AsyncIterator
     var nextRequest: UInt64 = 1
 
-    static func connect(port: Int, token: String) async throws -> LoadClient {
-        let connection = try await WireConnection.connect(host: "127.0.0.1", port: port)
+    static func connect(port: Int, token: String, intercept: (@Sendable (SporMessage) -> Bool)? = nil) async throws -> LoadClient {
+        let connection = try await WireConnection.connect(host: "127.0.0.1", port: port, intercept: intercept)
         var client = LoadClient(connection: connection, iterator: connection.messages.makeAsyncIterator())
         try await connection.send(.hello(.init(token: token, client: "spor-loadgen")))
         guard case .welcome? = try await client.iterator.next() else { throw LoadError("no WELCOME") }

@@ -8,7 +8,8 @@ import Synchronization
 
 /// Many authenticated connections, proposals with several subscribers each, a steady
 /// total push rate: push→relay latency (from just before a client sends PUSH to
-/// when another subscriber has read the relayed EVENTS), losses, server memory.
+/// when another subscriber's connection has received and decoded the relayed
+/// EVENTS), losses, server memory.
 struct Relay: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Relay latency and loss under many connections.")
 
@@ -108,6 +109,9 @@ struct Relay: AsyncParsableCommand {
         // Every connection lives in one task: connect and subscribe (at most 50
         // handshakes at a time), wait for the start, push on a timer while reading.
         let stats = Stats()
+        // Every delivery's latency is kept; reserved up front so that growing the
+        // array (a copy of tens of MB under the lock) never stalls the receivers.
+        stats.state.withLock { $0.latenciesMs.reserveCapacity(Int(rate * self.seconds) * (subscribers - 1) + 1024) }
         let gate = Gate(limit: 50)
         let shared = SharedState()
         guard (1...subscribers).contains(writersPerProposal) else {
@@ -133,17 +137,24 @@ struct Relay: AsyncParsableCommand {
                 let token = tokens[index % subscribers]
                 let agent = "k\(index % subscribers)/c\(index)"
                 let document = "proposal-\(index / subscribers)"
+                // A writer's replica merges what partners push (as real clients
+                // do), so its own edits build on theirs; readers only read.
+                let isWriter = index % subscribers < writers
+                guard let agentID = try? AgentID(agent) else { throw LoadError("bad agent name \(agent)") }
+                let replica = isWriter ? Replica(Document(agent: agentID)) : nil
+                let receiver = Receiver(replica: replica, stats: stats)
                 group.addTask {
                     await gate.enter()
                     var client: LoadClient
                     do {
-                        client = try await LoadClient.connect(port: port, token: token)
+                        client = try await LoadClient.connect(port: port, token: token, intercept: receiver.take)
                         var empty = Document()
                         try await client.catchUp(document, into: &empty)
                     } catch {
                         await gate.leave()
                         throw error
                     }
+                    receiver.startTaking()
                     await gate.leave()
                     shared.state.withLock {
                         $0.ready += 1
@@ -156,11 +167,6 @@ struct Relay: AsyncParsableCommand {
                     }
                     guard let deadline else { return }
                     let connection = client.connection
-                    // A writer's replica merges what partners push (as real clients
-                    // do), so its own edits build on theirs; readers only read.
-                    guard let agentID = try? AgentID(agent) else { return }
-                    let isWriter = index % subscribers < writers
-                    let replica = isWriter ? Replica(Document(agent: agentID)) : nil
                     async let pushing: Void = {
                         guard let replica else {
                             // Readers send nothing else: they ping, as real clients do,
@@ -171,7 +177,7 @@ struct Relay: AsyncParsableCommand {
                         await Self.push(connection, replica: replica, document: document, receivers: expectedPerPush, interval: interval,
                                         offset: Double(index) / Double(connections), until: deadline, stats: stats)
                     }()
-                    await Self.read(client, replica: replica, stats: stats)
+                    await Self.read(client, receiver: receiver)
                     shared.state.withLock { if !$0.closing { $0.closedEarly += 1 } }
                     await pushing
                 }
@@ -364,9 +370,32 @@ struct Relay: AsyncParsableCommand {
         }
     }
 
-    static func read(_ client: consuming LoadClient, replica: Replica?, stats: Stats) async {
-        var iterator = client.iterator
-        while let message = try? await iterator.next() {
+    /// One connection's receiving end. Once the connection is set up, it takes every
+    /// message on the event loop as soon as it is decoded (`WireConnection`'s
+    /// intercept), so a relay's latency ends when its frame has arrived and been
+    /// decoded — not when one of 1,000 reading tasks on this machine's two cores gets
+    /// its turn, which is the generator's own scheduling, not the server's latency.
+    final class Receiver: Sendable {
+        let replica: Replica?
+        let stats: Stats
+        private let taking = Atomic<Bool>(false)
+
+        init(replica: Replica?, stats: Stats) {
+            self.replica = replica
+            self.stats = stats
+        }
+
+        /// From now on messages are taken as they arrive.
+        func startTaking() { taking.store(true, ordering: .releasing) }
+
+        /// The intercept: records `message` if taking has started.
+        @Sendable func take(_ message: SporMessage) -> Bool {
+            guard taking.load(ordering: .acquiring) else { return false }
+            record(message)
+            return true
+        }
+
+        func record(_ message: SporMessage) {
             switch message {
             case let .events(events) where !events.isCatchUp:
                 let now = ContinuousClock.now
@@ -387,6 +416,15 @@ struct Relay: AsyncParsableCommand {
             default:
                 break
             }
+        }
+    }
+
+    /// Reads until the connection closes: what arrived before the receiver started
+    /// taking, then only the end of the stream.
+    static func read(_ client: consuming LoadClient, receiver: Receiver) async {
+        var iterator = client.iterator
+        while let message = try? await iterator.next() {
+            receiver.record(message)
         }
     }
 }

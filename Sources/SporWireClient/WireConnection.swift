@@ -76,9 +76,16 @@ public final class WireConnection: Sendable {
 
     /// Connects; throws if the TCP connection or the TLS handshake's certificate
     /// verification fails (the latter when the first message is read or sent).
+    ///
+    /// `intercept`, if given, is called on the connection's event loop with each
+    /// message as soon as it is decoded; a message it returns true for is taken by it
+    /// and not queued for ``messages``. It is for instruments that must see a message
+    /// when it arrives, not when a task gets round to reading it (the load generator
+    /// times relays this way). It runs on the event loop, so it must be quick.
     public static func connect(host: String, port: Int, tls: TLSOptions? = nil,
                                maxFrameBytes: Int = SporProtocol.defaultMaxFrameBytes,
-                               connectTimeout: TimeAmount = .seconds(10)) async throws -> WireConnection {
+                               connectTimeout: TimeAmount = .seconds(10),
+                               intercept: (@Sendable (SporMessage) -> Bool)? = nil) async throws -> WireConnection {
         let sslContext: NIOSSLContext? = try tls.map { options in
             var configuration = TLSConfiguration.makeClientConfiguration()
             configuration.certificateVerification = .fullVerification
@@ -104,7 +111,7 @@ public final class WireConnection: Sendable {
                     try pipeline.addHandler(RawBytesWriter())
                     try pipeline.addHandler(ByteToMessageHandler(SporFrameDecoder(maxFrameBytes: maxFrameBytes)))
                     try pipeline.addHandler(MessageToByteHandler(SporFrameEncoder()))
-                    try pipeline.addHandler(MessageStreamHandler(continuation: continuation, flow: flow))
+                    try pipeline.addHandler(MessageStreamHandler(continuation: continuation, flow: flow, intercept: intercept))
                 }
             }
             .connect(host: host, port: port)
@@ -191,15 +198,20 @@ private final class MessageStreamHandler: ChannelDuplexHandler {
 
     private let continuation: AsyncThrowingStream<SporMessage, Error>.Continuation
     private let flow: InboundFlow
+    private let intercept: (@Sendable (SporMessage) -> Bool)?
 
-    init(continuation: AsyncThrowingStream<SporMessage, Error>.Continuation, flow: InboundFlow) {
+    init(continuation: AsyncThrowingStream<SporMessage, Error>.Continuation, flow: InboundFlow,
+         intercept: (@Sendable (SporMessage) -> Bool)?) {
         self.continuation = continuation
         self.flow = flow
+        self.intercept = intercept
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let message = unwrapInboundIn(data)
+        if let intercept, intercept(message) { return }
         flow.received()
-        continuation.yield(unwrapInboundIn(data))
+        continuation.yield(message)
     }
 
     func read(context: ChannelHandlerContext) {

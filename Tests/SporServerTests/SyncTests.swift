@@ -3,6 +3,8 @@ import SporCRDT
 import SporProposal
 import SporServer
 import SporWire
+import SporWireClient
+import Synchronization
 import SporTestSupport
 import Testing
 
@@ -22,6 +24,27 @@ struct SyncTests {
         #expect(welcome.agentPrefix == "0751/")
         #expect(welcome.maxFrameBytes == SporProtocol.defaultMaxFrameBytes)
         await client.close()
+        try await server.stop()
+    }
+
+    @Test("a connection's intercept takes the messages it accepts as they arrive; the rest reach `messages` in order")
+    func intercept() async throws {
+        let server = try await TestServer.start()
+        let token = try server.addOrganisation("Aarhus Kommune", code: "0751")
+        let taken = Mutex<[UInt64]>([])
+        let connection = try await WireConnection.connect(host: "127.0.0.1", port: server.port) { message in
+            guard case let .pong(nonce) = message, nonce < 100 else { return false }
+            taken.withLock { $0.append(nonce) }
+            return true
+        }
+        var messages = connection.messages.makeAsyncIterator()
+        try await connection.send(.hello(.init(token: token, client: "spor-tests")))
+        guard case .welcome? = try await messages.next() else { throw TestFailure("expected WELCOME") }
+        for nonce in [1, 2, 3, 100] as [UInt64] { try await connection.send(.ping(nonce: nonce)) }
+        // The pongs answer in order: 100 is the next message queued, so 1–3 were not.
+        #expect(try await messages.next() == .pong(nonce: 100))
+        #expect(taken.withLock { $0 } == [1, 2, 3])
+        await connection.close()
         try await server.stop()
     }
 
