@@ -29,6 +29,8 @@ struct Relay: AsyncParsableCommand {
     var maxRssGrowthMb: Double?
     @Option(help: "Fail if the server's resident memory ever exceeds this many MB.")
     var maxRssMb: Double?
+    @Option(help: "Fail if the push→relay latency's 99th percentile over the whole run exceeds this many ms.")
+    var maxP99Ms: Double?
 
     struct Shared: Sendable {
         var ready = 0
@@ -289,6 +291,9 @@ struct Relay: AsyncParsableCommand {
         }
         if let limit = maxRssMb, Double(memory.peakBytes) > limit * 1_048_576 {
             failures.append("server peak memory \(memory.peakBytes / 1_048_576) MB (limit \(limit))")
+        }
+        if let limit = maxP99Ms, percentile(0.99) > limit {
+            failures.append("push→relay p99 \(String(format: "%.1f", percentile(0.99))) ms (limit \(limit))")
         }
         if !failures.isEmpty { throw LoadError("relay failed: " + failures.joined(separator: "; ")) }
     }
