@@ -25,7 +25,7 @@ struct CatchUp: AsyncParsableCommand {
             let start = ContinuousClock.now
             var client = try await LoadClient.connect(port: server.port, token: token)
             var replica = Document()
-            try await client.connection.send(.subscribe(document: "paper", version: VersionVector()))
+            try await client.connection.send(.subscribe(request: 0, document: "0751.paper", version: VersionVector()))
             frames = 0
             loop: while let message = try await client.iterator.next() {
                 switch message {
@@ -50,7 +50,7 @@ struct CatchUp: AsyncParsableCommand {
     }
 }
 
-/// A trace pushed to a fresh `spor-server` process as document "paper" by Aarhus
+/// A trace pushed to a fresh `spor-server` process as document "0751.paper" by Aarhus
 /// Kommune (0751), in `batchEvents`-event batches: the starting point of the
 /// catch-up scenarios. The caller stops the server.
 struct StoredTrace {
@@ -68,9 +68,9 @@ struct StoredTrace {
         try server.start()
         do {
             var writer = try await LoadClient.connect(port: server.port, token: token)
-            guard case .ok? = try await writer.request({ .createDocument(request: $0, document: "paper") }) else { throw LoadError("create") }
+            guard case .ok? = try await writer.request({ .createDocument(request: $0, document: "0751.paper") }) else { throw LoadError("create") }
             for batch in batches {
-                guard case .pushAck? = try await writer.request({ .push(request: $0, document: "paper", changes: batch) }) else {
+                guard case .pushAck? = try await writer.request({ .push(request: $0, document: "0751.paper", changes: batch) }) else {
                     throw LoadError("push refused")
                 }
             }

@@ -32,8 +32,8 @@ struct ClientCatchUp: AsyncParsableCommand {
             let start = ContinuousClock.now
             let report = try await SyncEngine(workspace: workspace).sync()
             timings.append(milliseconds(ContinuousClock.now - start))
-            guard report.receivedEvents["paper"] == source.eventCount,
-                  try workspace.document("paper").text() == source.text() else {
+            guard report.receivedEvents["0751.paper"] == source.eventCount,
+                  try workspace.document("0751.paper").text() == source.text() else {
                 throw LoadError("the workspace's text differs from the trace")
             }
             let files = try FileManager.default.contentsOfDirectory(atPath: home)

@@ -41,14 +41,14 @@ struct Durable: AsyncParsableCommand {
                 let batches = work[index]
                 group.addTask {
                     var client = try await LoadClient.connect(port: port, token: token)
-                    guard case .ok? = try await client.request({ .createDocument(request: $0, document: "durable-\(index)") }) else {
+                    guard case .ok? = try await client.request({ .createDocument(request: $0, document: "k\(index).durable") }) else {
                         throw LoadError("create failed")
                     }
                     var sent = 0
                     var acknowledged = 0
                     while acknowledged < batches.count {
                         while sent < batches.count && sent - acknowledged < window {
-                            try await client.connection.send(.push(request: UInt64(1000 + sent), document: "durable-\(index)", changes: batches[sent]))
+                            try await client.connection.send(.push(request: UInt64(1000 + sent), document: "k\(index).durable", changes: batches[sent]))
                             sent += 1
                         }
                         guard let message = try await client.iterator.next() else { throw LoadError("closed") }

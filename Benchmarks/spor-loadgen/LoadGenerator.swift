@@ -154,7 +154,7 @@ struct LoadClient {
 
     /// Subscribes and merges the catch-up into `document`.
     mutating func catchUp(_ id: String, into document: inout Document) async throws {
-        try await connection.send(.subscribe(document: id, version: document.versionVector))
+        try await connection.send(.subscribe(request: 0, document: id, version: document.versionVector))
         while let message = try await iterator.next() {
             switch message {
             case let .events(events):
@@ -173,7 +173,7 @@ struct LoadClient {
     /// Subscribes from the empty version and counts the events served (from each
     /// batch's summary, without merging) until CAUGHT_UP.
     mutating func countCatchUp(_ id: String) async throws -> Int {
-        try await connection.send(.subscribe(document: id, version: VersionVector()))
+        try await connection.send(.subscribe(request: 0, document: id, version: VersionVector()))
         var events = 0
         while let message = try await iterator.next() {
             switch message {

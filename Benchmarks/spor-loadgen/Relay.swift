@@ -97,11 +97,11 @@ struct Relay: AsyncParsableCommand {
         // Proposals: slot 0 creates each and adds the other slots' organisations.
         var owner = try await LoadClient.connect(port: port, token: tokens[0])
         for proposal in 0..<proposals {
-            guard case .ok? = try await owner.request({ .createDocument(request: $0, document: "proposal-\(proposal)") }) else {
+            guard case .ok? = try await owner.request({ .createDocument(request: $0, document: "k0.proposal-\(proposal)") }) else {
                 throw LoadError("create failed")
             }
             for slot in 1..<subscribers {
-                guard case .ok? = try await owner.request({ .addMember(request: $0, document: "proposal-\(proposal)", organisation: "k\(slot)") }) else {
+                guard case .ok? = try await owner.request({ .addMember(request: $0, document: "k0.proposal-\(proposal)", organisation: "k\(slot)", role: .partner) }) else {
                     throw LoadError("add member failed")
                 }
             }
@@ -138,7 +138,7 @@ struct Relay: AsyncParsableCommand {
             for index in 0..<connections {
                 let token = tokens[index % subscribers]
                 let agent = "k\(index % subscribers)/c\(index)"
-                let document = "proposal-\(index / subscribers)"
+                let document = "k0.proposal-\(index / subscribers)"
                 // A writer's replica merges what partners push (as real clients
                 // do), so its own edits build on theirs; readers only read.
                 let isWriter = index % subscribers < writers
@@ -238,7 +238,7 @@ struct Relay: AsyncParsableCommand {
         var stored = 0
         var reader = try await LoadClient.connect(port: port, token: tokens[0])
         for proposal in 0..<proposals {
-            stored += try await reader.countCatchUp("proposal-\(proposal)")
+            stored += try await reader.countCatchUp("k0.proposal-\(proposal)")
         }
         await reader.connection.close()
         let warmUp = warmUp ?? min(seconds / 5, 120)

@@ -27,9 +27,9 @@ struct Restart: AsyncParsableCommand {
         var proposal = 0
         while stored < events {
             let (batches, document) = try traceBatches(path: trace, agent: try AgentID("0751/p\(proposal)"), eventsPerBatch: 5000)
-            guard case .ok? = try await client.request({ .createDocument(request: $0, document: "big-\(proposal)") }) else { throw LoadError("create") }
+            guard case .ok? = try await client.request({ .createDocument(request: $0, document: "0751.big-\(proposal)") }) else { throw LoadError("create") }
             for batch in batches {
-                guard case .pushAck? = try await client.request({ .push(request: $0, document: "big-\(proposal)", changes: batch) }) else {
+                guard case .pushAck? = try await client.request({ .push(request: $0, document: "0751.big-\(proposal)", changes: batch) }) else {
                     throw LoadError("push refused")
                 }
             }
@@ -38,9 +38,9 @@ struct Restart: AsyncParsableCommand {
         }
         var small = Document(agent: try AgentID("0751/small"))
         try small.insert("Lille forslag", at: 0)
-        guard case .ok? = try await client.request({ .createDocument(request: $0, document: "small") }) else { throw LoadError("create") }
+        guard case .ok? = try await client.request({ .createDocument(request: $0, document: "0751.small") }) else { throw LoadError("create") }
         let smallChanges = try small.encodedChanges()
-        guard case .pushAck? = try await client.request({ .push(request: $0, document: "small", changes: smallChanges) }) else {
+        guard case .pushAck? = try await client.request({ .push(request: $0, document: "0751.small", changes: smallChanges) }) else {
             throw LoadError("push")
         }
         await client.connection.close()
@@ -55,7 +55,7 @@ struct Restart: AsyncParsableCommand {
             listening.append(milliseconds(server.listeningAfter))
             var reader = try await LoadClient.connect(port: server.port, token: token)
             var replica = Document()
-            try await reader.catchUp("small", into: &replica)
+            try await reader.catchUp("0751.small", into: &replica)
             serving.append(milliseconds(ContinuousClock.now - server.startedAt))
             guard replica.text() == "Lille forslag" else { throw LoadError("wrong text after restart") }
             await reader.connection.close()

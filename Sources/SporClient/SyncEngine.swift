@@ -37,6 +37,24 @@ public struct SyncReport: Sendable, Hashable {
     public struct Membership: Sendable, Hashable {
         public let document: String
         public let organisation: String
+        /// The request the server carried out.
+        public let change: MemberRequest
+    }
+
+    /// A process step the server took: what it certified, by its clock.
+    public struct RecordedStep: Sendable, Hashable {
+        public let document: String
+        public let kind: StepRequest.Kind
+        /// The content hash of the submitted version (submissions), else empty.
+        public let contentHash: String
+        public let at: Date
+    }
+
+    /// A proposal made before protocol 2 whose id changed before it was created on the
+    /// server (new ids start with the organisation's id).
+    public struct Renamed: Sendable, Hashable {
+        public let from: String
+        public let to: String
     }
 
     /// New events received per document.
@@ -47,10 +65,14 @@ public struct SyncReport: Sendable, Hashable {
     public var createdOnServer: [String] = []
     public var pushedChanges = 0
     public var pushedEvents = 0
-    public var membersAdded: [Membership] = []
-    /// Organisations to be made members that have no account on the server yet; the
-    /// workspace asks again at every sync.
-    public var membersWaiting: [Membership] = []
+    /// Membership changes the server carried out.
+    public var membershipChanges: [Membership] = []
+    /// Process steps the server took.
+    public var recordedSteps: [RecordedStep] = []
+    /// Proposals the organisation no longer has access to (removed by the lead or the
+    /// secretariat): the local copy stays, nothing of it syncs.
+    public var accessEnded: [String] = []
+    public var renamed: [Renamed] = []
     /// Outbox entries the server refused; they stay in the outbox.
     public var refusals: [Refusal] = []
     /// Outbox entries still waiting after the sync.

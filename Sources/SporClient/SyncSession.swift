@@ -1,5 +1,6 @@
 import Foundation
 import SporCRDT
+import SporProposal
 import SporWire
 import SporWireClient
 
@@ -15,7 +16,8 @@ actor SyncSession {
         case rounds
         case create(entry: Int64, document: String)
         case push(entry: Int64, document: String, events: Int)
-        case addMember(entry: Int64, document: String, organisation: String)
+        case member(entry: Int64, document: String, change: MemberRequest)
+        case step(entry: Int64, document: String, step: StepRequest)
     }
 
     /// Requests in flight at most; acknowledgements free slots.
@@ -34,6 +36,11 @@ actor SyncSession {
 
     private var nextRequest: UInt64 = 1
     private var pending: [UInt64: Request] = [:]
+    /// SUBSCRIBE requests by id: only a refusal answers with the id (a catch-up ends
+    /// with CAUGHT_UP, which names the document).
+    private var subscribeRequests: [UInt64: String] = [:]
+    /// This organisation's server id (new proposal ids start with it).
+    private var organisation: String { welcome.organisation }
     private var listed = false
     private var subscribed: Set<String> = []
     private var awaitingCaughtUp: Set<String> = []
@@ -161,9 +168,14 @@ actor SyncSession {
                 try await caughtUp(document)
             case let .ok(request), let .pushAck(request, _, _):
                 try await succeeded(request)
+            case let .stepRecorded(request, _, contentHash, at):
+                try await succeeded(request, step: (contentHash, at))
+            case let .accessEnded(document):
+                try await accessEnded(document)
             case let .error(error):
                 try await refused(error)
-            case .pong, .welcome, .hello, .createDocument, .addMember, .listDocuments, .listRounds, .subscribe, .unsubscribe, .push:
+            case .pong, .welcome, .hello, .createDocument, .addMember, .removeMember, .setRole, .processStep,
+                 .listDocuments, .listRounds, .subscribe, .unsubscribe, .push:
                 mayPump = false
             }
             if mayPump { try await pumpOutbox() }
@@ -187,6 +199,20 @@ actor SyncSession {
         for entry in entries where !subscribed.contains(entry.document) {
             expected[entry.document] = max(0, entry.events - (local[entry.document] ?? 0))
         }
+        // A proposal this workspace had from the server that the server no longer
+        // lists: the organisation was removed from it (maybe while offline).
+        for summary in try await workspace.asyncProposals() {
+            if documents.contains(summary.id) {
+                if summary.accessEndedAt != nil { try await workspace.clearAccessEnded(summary.id) }
+            } else if summary.onServer, summary.accessEndedAt == nil, !toCreate.contains(summary.id), !creating.contains(summary.id),
+                      !report.createdOnServer.contains(summary.id) {
+                try await workspace.markAccessEnded(summary.id)
+                report.accessEnded.append(summary.id)
+                blocked.insert(summary.id)
+            } else if summary.accessEndedAt != nil {
+                blocked.insert(summary.id)
+            }
+        }
         progress.eventsExpected = expected.values.reduce(0, +)
         for document in documents.sorted() where !subscribed.contains(document) && !toCreate.contains(document) {
             try await subscribe(document)
@@ -206,7 +232,19 @@ actor SyncSession {
         } else {
             vector = VersionVector()
         }
-        try await send(.subscribe(document: document, version: vector))
+        let id = nextRequest
+        nextRequest += 1
+        subscribeRequests[id] = document
+        try await send(.subscribe(request: id, document: document, version: vector))
+    }
+
+    /// The server ended this organisation's access to `document`.
+    private func accessEnded(_ document: String) async throws {
+        subscribed.remove(document)
+        awaitingCaughtUp.remove(document)
+        blocked.insert(document)
+        try await workspace.markAccessEnded(document)
+        if !report.accessEnded.contains(document) { report.accessEnded.append(document) }
     }
 
     private func merge(_ document: String, _ batches: [[UInt8]]) async throws {
@@ -236,7 +274,7 @@ actor SyncSession {
         publishProgress()
     }
 
-    private func succeeded(_ id: UInt64) async throws {
+    private func succeeded(_ id: UInt64, step record: (contentHash: String, at: Int64)? = nil) async throws {
         guard let request = pending.removeValue(forKey: id) else { return }
         switch request {
         case .list, .rounds:
@@ -255,28 +293,32 @@ actor SyncSession {
             progress.changesPushed += 1
             if reportedCaughtUp { onActivity?(.sent(document: document, events: events)) }
             publishProgress()
-        case let .addMember(entry, document, organisation):
+        case let .member(entry, document, change):
             try await workspace.acknowledge(entry)
             inFlight.remove(entry)
-            report.membersAdded.append(.init(document: document, organisation: organisation))
+            report.membershipChanges.append(.init(document: document, organisation: change.organisation, change: change))
+        case let .step(entry, document, step):
+            try await workspace.acknowledge(entry)
+            inFlight.remove(entry)
+            report.recordedSteps.append(.init(document: document, kind: step.kind, contentHash: record?.contentHash ?? "",
+                                              at: Date(timeIntervalSince1970: TimeInterval(record?.at ?? 0))))
         }
     }
 
     private func refused(_ error: SporMessage.ErrorReport) async throws {
+        if let document = subscribeRequests.removeValue(forKey: error.request) {
+            // A refused SUBSCRIBE: stop waiting for that document's catch-up.
+            awaitingCaughtUp.remove(document)
+            subscribed.remove(document)
+            blocked.insert(document)
+            report.refusals.append(.init(document: document, message: "subscribing to \(document): \(error.message)"))
+            return
+        }
         guard error.request != 0, let request = pending.removeValue(forKey: error.request) else {
             if error.code < 20 {
                 // A connection-level code: the server is closing the connection.
                 let code: SyncError.Code = error.knownCode == .unauthenticated ? .authenticationFailed : .connectionLost
                 fail(SyncError(code, "the server ended the connection: \(error.message)"))
-                return
-            }
-            // A refused SUBSCRIBE (it carries no request id; the message names the
-            // document): stop waiting for that document's catch-up.
-            if let document = awaitingCaughtUp.first(where: { error.message.contains(String(reflecting: $0)) }) {
-                awaitingCaughtUp.remove(document)
-                subscribed.remove(document)
-                blocked.insert(document)
-                report.refusals.append(.init(document: document, message: "subscribing to \(document): \(error.message)"))
             }
             return
         }
@@ -298,17 +340,33 @@ actor SyncSession {
         case let .push(entry, document, _):
             inFlight.remove(entry)
             try await refuse(entry, document, "a change to \(document): \(error.message)", blocking: true)
-        case let .addMember(entry, document, organisation):
+        case let .member(entry, document, change):
+            // A request, not local work: judged once, reported, and not sent again.
             inFlight.remove(entry)
-            refusedEntries.insert(entry)
-            if error.knownCode == .notFound {
-                // No account yet (or the proposal is not visible, which a refused
-                // creation reports already): kept and asked again at the next sync.
-                try await workspace.recordRefusal(of: entry, "\(organisation) has no account on the server yet")
-                report.membersWaiting.append(.init(document: document, organisation: organisation))
-            } else {
-                try await refuse(entry, document, "adding \(organisation) to \(document): \(error.message)", blocking: false)
-            }
+            try await workspace.acknowledge(entry)
+            report.refusals.append(.init(document: document, message: "\(Self.describe(change)) in \(document): \(error.message)"))
+        case let .step(entry, document, step):
+            inFlight.remove(entry)
+            try await workspace.acknowledge(entry)
+            report.refusals.append(.init(document: document, message: "\(Self.describe(step.kind)) of \(document): \(error.message)"))
+        }
+    }
+
+    static func describe(_ change: MemberRequest) -> String {
+        switch change {
+        case let .add(organisation, role): "adding \(organisation) as \(role.englishName.lowercased())"
+        case let .remove(organisation): "removing \(organisation)"
+        case let .setRole(organisation, role): "making \(organisation) \(role.englishName.lowercased())"
+        }
+    }
+
+    static func describe(_ kind: StepRequest.Kind) -> String {
+        switch kind {
+        case .submitForQualification: "submitting for professional qualification"
+        case .submitForApproval: "submitting for the approval process"
+        case .withdraw: "withdrawing"
+        case .recordQualification: "recording the qualification"
+        case .recordDecision: "recording the decision"
         }
     }
 
@@ -336,23 +394,69 @@ actor SyncSession {
                     if subscribed.contains(entry.document) { try await workspace.acknowledge(entry.id) }
                     continue
                 }
-                creating.insert(entry.document)
+                var document = entry.document
+                if !Workspace.isNamespaced(document, organisation: organisation) {
+                    // Made before protocol 2: the server creates ids in the
+                    // organisation's namespace only. The local proposal moves with its
+                    // changes; the outbox is read again after this.
+                    let renamed = Workspace.newProposalID(organisation: organisation)
+                    try await workspace.renameUnsharedProposal(document, to: renamed)
+                    report.renamed.append(.init(from: document, to: renamed))
+                    localDocuments.remove(document)
+                    document = renamed
+                }
+                creating.insert(document)
                 inFlight.insert(entry.id)
-                localDocuments.insert(entry.document)
-                try await send(.createDocument(request: request(.create(entry: entry.id, document: entry.document)),
-                                               document: entry.document))
+                localDocuments.insert(document)
+                try await send(.createDocument(request: request(.create(entry: entry.id, document: document)), document: document))
             case let .push(changes, events):
                 guard caughtUp.contains(entry.document) else { continue }
                 inFlight.insert(entry.id)
                 try await send(.push(request: request(.push(entry: entry.id, document: entry.document, events: events)),
                                      document: entry.document, changes: changes))
-            case let .addMember(organisation):
+            case let .member(change):
                 guard caughtUp.contains(entry.document) else { continue }
                 inFlight.insert(entry.id)
-                try await send(.addMember(request: request(.addMember(entry: entry.id, document: entry.document, organisation: organisation)),
-                                          document: entry.document, organisation: organisation))
+                let id = request(.member(entry: entry.id, document: entry.document, change: change))
+                switch change {
+                case let .add(organisation, role):
+                    try await send(.addMember(request: id, document: entry.document, organisation: organisation, role: Self.wireRole(role)))
+                case let .remove(organisation):
+                    try await send(.removeMember(request: id, document: entry.document, organisation: organisation))
+                case let .setRole(organisation, role):
+                    try await send(.setRole(request: id, document: entry.document, organisation: organisation, role: Self.wireRole(role)))
+                }
+            case let .step(step):
+                guard caughtUp.contains(entry.document) else { continue }
+                inFlight.insert(entry.id)
+                try await send(.processStep(request: request(.step(entry: entry.id, document: entry.document, step: step)),
+                                            document: entry.document, step: Self.wireStep(step)))
             }
         }
+    }
+
+    static func wireRole(_ role: ParticipantRole) -> SporMessage.MemberRole {
+        switch role {
+        case .lead: .lead
+        case .partner: .partner
+        case .observer: .observer
+        }
+    }
+
+    static func wireStep(_ step: StepRequest) -> SporMessage.ProcessStep {
+        let kind: SporMessage.ProcessStep.Kind = switch step.kind {
+        case .submitForQualification: .submitForQualification
+        case .submitForApproval: .submitForApproval
+        case .withdraw: .withdraw
+        case .recordQualification: .recordQualification
+        case .recordDecision: .recordDecision
+        }
+        var counts: [AgentID: Int] = [:]
+        for (name, count) in step.version where count > 0 {
+            if let agent = try? AgentID(name) { counts[agent] = count }
+        }
+        return SporMessage.ProcessStep(kind: kind, version: VersionVector(counts), outcome: step.outcome, note: step.note,
+                                       grantedAmount: step.grantedAmount)
     }
 
     // MARK: - Completion, timer, failure

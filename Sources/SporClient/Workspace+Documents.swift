@@ -13,6 +13,9 @@ public struct ProposalSummary: Sendable, Hashable {
     /// False until the server has acknowledged creating the proposal.
     public let onServer: Bool
     public let updatedAt: Date
+    /// When the server said the organisation no longer has access (it was removed
+    /// from the proposal); the local copy stays, nothing syncs any more.
+    public let accessEndedAt: Date?
 }
 
 /// A document loaded for merging server batches, with the last change row it
@@ -27,8 +30,31 @@ struct LoadedDocument: Sendable {
 }
 
 extension Workspace {
-    /// Length of new proposal ids: 10 characters of a 32-letter alphabet (50 bits).
+    /// Length of the random part of new proposal ids: 10 characters of a 32-letter
+    /// alphabet (50 bits).
     static let proposalIDLength = 10
+
+    /// A new proposal id: "<organisation id>.<random>", as protocol 2 servers require.
+    static func newProposalID(organisation: String) -> String {
+        "\(organisation).\(randomID(length: proposalIDLength))"
+    }
+
+    /// Whether `id` is in `organisation`'s namespace (ids made before protocol 2 are not).
+    static func isNamespaced(_ id: String, organisation: String) -> Bool {
+        id.hasPrefix(organisation + ".") && id.count > organisation.count + 1
+    }
+
+    /// Gives proposal `id`, which the server does not have yet, the id `newID`: its
+    /// document, changes and outbox entries move in one transaction. For proposals
+    /// made before protocol 2, whose ids the server no longer accepts.
+    func renameUnsharedProposal(_ id: String, to newID: String) async throws {
+        try await asyncWrite { db in
+            try db.execute(sql: "PRAGMA defer_foreign_keys = ON")
+            try db.execute(sql: "UPDATE document SET id = ? WHERE id = ?", arguments: [newID, id])
+            try db.execute(sql: "UPDATE change SET documentID = ? WHERE documentID = ?", arguments: [newID, id])
+            try db.execute(sql: "UPDATE outbox SET documentID = ? WHERE documentID = ?", arguments: [newID, id])
+        }
+    }
 
     // MARK: - Reading
 
@@ -46,12 +72,27 @@ extension Workspace {
         let created = Set(try String.fetchAll(db, sql: "SELECT documentID FROM outbox WHERE kind = 'create'"))
         var counts: [String: Int] = [:]
         for row in unsynced { counts[row["documentID"]] = row["n"] }
-        return try Row.fetchAll(db, sql: "SELECT id, title, eventCount, updatedAt FROM document ORDER BY updatedAt DESC, id")
+        return try Row.fetchAll(db, sql: "SELECT id, title, eventCount, updatedAt, accessEndedAt FROM document ORDER BY updatedAt DESC, id")
             .map { row in
                 let id: String = row["id"]
                 return ProposalSummary(id: id, title: row["title"], eventCount: row["eventCount"],
-                                       unsyncedChanges: counts[id] ?? 0, onServer: !created.contains(id), updatedAt: row["updatedAt"])
+                                       unsyncedChanges: counts[id] ?? 0, onServer: !created.contains(id), updatedAt: row["updatedAt"],
+                                       accessEndedAt: row["accessEndedAt"])
             }
+    }
+
+    /// Records that the server ended this organisation's access to proposal `id`.
+    func markAccessEnded(_ id: String, now: Date = Date()) async throws {
+        try await asyncWrite { db in
+            try db.execute(sql: "UPDATE document SET accessEndedAt = ? WHERE id = ? AND accessEndedAt IS NULL", arguments: [now, id])
+        }
+    }
+
+    /// Clears an ended access: the server lists the proposal for this organisation again.
+    func clearAccessEnded(_ id: String) async throws {
+        try await asyncWrite { db in
+            try db.execute(sql: "UPDATE document SET accessEndedAt = NULL WHERE id = ? AND accessEndedAt IS NOT NULL", arguments: [id])
+        }
     }
 
     /// The id of the proposal `text` names: its full id or an unambiguous prefix of
@@ -103,9 +144,11 @@ extension Workspace {
         let bytes = try proposal.document.encodedChanges()
         let content = try proposal.content()
         return try write { db in
-            var id = Self.randomID(length: Self.proposalIDLength)
+            // In the organisation's namespace on the server: ids never collide with
+            // another organisation's, so creating one tells nothing about theirs.
+            var id = Self.newProposalID(organisation: identity.organisation)
             while try Bool.fetchOne(db, sql: "SELECT 1 FROM document WHERE id = ?", arguments: [id]) == true {
-                id = Self.randomID(length: Self.proposalIDLength)
+                id = Self.newProposalID(organisation: identity.organisation)
             }
             try db.execute(sql: "INSERT INTO document (id, snapshot, title, eventCount, updatedAt) VALUES (?, ?, ?, ?, ?)",
                            arguments: [id, Data(proposal.document.encoded()), content.title, proposal.document.eventCount, now])
@@ -151,16 +194,6 @@ extension Workspace {
             loaded.document = proposal.document
             try Self.storeState(of: &loaded, id: id, db: db, now: now, forceSnapshot: false)
             return result
-        }
-    }
-
-    /// Queues making organisation `member` (its server id) a member of proposal
-    /// `id`, so that it sees the proposal at its next sync. Sent after the proposal's
-    /// earlier changes; an organisation without an account is reported by the sync.
-    public func queueMember(_ member: String, of id: String, now: Date = Date()) throws {
-        try write { db in
-            try db.execute(sql: "INSERT INTO outbox (documentID, kind, argument, createdAt) VALUES (?, 'addMember', ?, ?)",
-                           arguments: [id, member, now])
         }
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import SporCRDT
+import SporProposal
 
 /// One piece of local work the server has not acknowledged yet. Entries are sent
 /// in the order they were made and removed only when the server acknowledges them,
@@ -13,8 +14,12 @@ public struct OutboxEntry: Sendable, Hashable {
         case create
         /// A change batch of `events` local events.
         case push(changes: [UInt8], events: Int)
-        /// Make an organisation (its server id) a member.
-        case addMember(String)
+        /// Change who is on the proposal (the lead and the secretariat may).
+        case member(MemberRequest)
+        /// Ask the server to take a process step; it judges the step when the request
+        /// arrives, by its own clock (a step queued offline before a deadline and sent
+        /// after it is refused).
+        case step(StepRequest)
     }
 
     public let id: Int64
@@ -23,6 +28,61 @@ public struct OutboxEntry: Sendable, Hashable {
     public let createdAt: Date
     /// Why the server refused this entry the last time, if it did.
     public let lastError: String?
+}
+
+/// A change of membership waiting in the outbox.
+public enum MemberRequest: Sendable, Hashable {
+    case add(String, ParticipantRole)
+    case remove(String)
+    case setRole(String, ParticipantRole)
+
+    public var organisation: String {
+        switch self {
+        case let .add(organisation, _), let .remove(organisation), let .setRole(organisation, _): organisation
+        }
+    }
+
+    /// Stored as "add\tpartner\tORG", "remove\t\tORG", "role\tlead\tORG".
+    var stored: String {
+        switch self {
+        case let .add(organisation, role): "add\t\(role.rawValue)\t\(organisation)"
+        case let .remove(organisation): "remove\t\t\(organisation)"
+        case let .setRole(organisation, role): "role\t\(role.rawValue)\t\(organisation)"
+        }
+    }
+
+    init?(stored: String) {
+        let parts = stored.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+        guard parts.count == 3, !parts[2].isEmpty else { return nil }
+        switch (parts[0], ParticipantRole(rawValue: parts[1])) {
+        case let ("add", role?): self = .add(parts[2], role)
+        case ("remove", _): self = .remove(parts[2])
+        case let ("role", role?): self = .setRole(parts[2], role)
+        default: return nil
+        }
+    }
+}
+
+/// A process step waiting in the outbox for the server to take.
+public struct StepRequest: Sendable, Hashable, Codable {
+    public enum Kind: String, Sendable, Hashable, Codable, CaseIterable {
+        case submitForQualification, submitForApproval, withdraw, recordQualification, recordDecision
+    }
+
+    public var kind: Kind
+    /// The version to submit: agent → event count (submissions only).
+    public var version: [String: Int]
+    public var outcome: String
+    public var note: String
+    public var grantedAmount: Int64?
+
+    public init(kind: Kind, version: [String: Int] = [:], outcome: String = "", note: String = "", grantedAmount: Int64? = nil) {
+        self.kind = kind
+        self.version = version
+        self.outcome = outcome
+        self.note = note
+        self.grantedAmount = grantedAmount
+    }
 }
 
 extension Workspace {
@@ -44,7 +104,15 @@ extension Workspace {
                 case "push":
                     let bytes: Data = row["bytes"] ?? Data()
                     kind = .push(changes: [UInt8](bytes), events: row["events"])
-                case "addMember": kind = .addMember(row["argument"] ?? "")
+                // Written by workspaces before protocol 2: members were partners.
+                case "addMember": kind = .member(.add(row["argument"] ?? "", .partner))
+                case "member":
+                    guard let request = MemberRequest(stored: row["argument"] ?? "") else { return nil }
+                    kind = .member(request)
+                case "step":
+                    guard let json: String = row["argument"],
+                          let request = try? JSONDecoder().decode(StepRequest.self, from: Data(json.utf8)) else { return nil }
+                    kind = .step(request)
                 default: return nil
                 }
                 return OutboxEntry(id: row["id"], document: row["documentID"], kind: kind,
@@ -52,9 +120,26 @@ extension Workspace {
             }
     }
 
-    /// Removes entries the server has acknowledged.
+    /// Removes entries the server has acknowledged (or judged, for requests).
     func acknowledge(_ entry: Int64) async throws {
         try await asyncWrite { db in try db.execute(sql: "DELETE FROM outbox WHERE id = ?", arguments: [entry]) }
+    }
+
+    /// Queues a change of who is on proposal `id`, sent after its earlier changes.
+    public func queueMember(_ request: MemberRequest, of id: String, now: Date = Date()) throws {
+        try write { db in
+            try db.execute(sql: "INSERT INTO outbox (documentID, kind, argument, createdAt) VALUES (?, 'member', ?, ?)",
+                           arguments: [id, request.stored, now])
+        }
+    }
+
+    /// Queues a process step for proposal `id`, sent after its earlier changes.
+    public func queueStep(_ request: StepRequest, of id: String, now: Date = Date()) throws {
+        let json = String(decoding: try JSONEncoder().encode(request), as: UTF8.self)
+        try write { db in
+            try db.execute(sql: "INSERT INTO outbox (documentID, kind, argument, createdAt) VALUES (?, 'step', ?, ?)",
+                           arguments: [id, json, now])
+        }
     }
 
     /// Keeps entry `entry` with the server's reason for refusing it (shown by `spor

@@ -57,9 +57,9 @@ public struct WorkspaceIdentity: Sendable, Hashable {
 
     /// The proposal actor this organisation edits as.
     public var actor: Actor {
-        if isSecretariat { return Actor(organisation: organisationName, role: .secretariat) }
-        if Organisation.withCode(organisation) != nil { return Actor(organisation: organisation, role: .member) }
-        return Actor(organisation: organisationName, role: .member)
+        // The server id, as the server and every partner's replica know the
+        // organisation (its agents' prefix, the members map).
+        Actor(organisation: organisation, role: isSecretariat ? .secretariat : .member)
     }
 }
 

@@ -252,6 +252,10 @@ public final class Workspace: Sendable {
                 CREATE INDEX outbox_by_document ON outbox(documentID, id);
                 """)
         }
+        // Protocol 2: the server can end an organisation's access to a proposal.
+        migrator.registerMigration("v2-access-ended") { db in
+            try db.execute(sql: "ALTER TABLE document ADD COLUMN accessEndedAt DATETIME")
+        }
         return migrator
     }
 }

@@ -32,8 +32,8 @@ public struct Actor: Hashable, Sendable {
 public struct Comment: Hashable, Sendable {
     public struct Reply: Hashable, Sendable {
         public let id: ListItemID
+        /// The organisation (server id) whose agent created the reply.
         public let author: String
-        public let authorRole: Actor.Role?
         public let text: String
         public let createdAt: Date?
     }
@@ -45,8 +45,9 @@ public struct Comment: Hashable, Sendable {
     public let end: Document.TextAnchor
     /// The commented text when the comment was made.
     public let quote: String
+    /// The organisation (server id) whose agent created the comment: derived from the
+    /// event, never from a value anyone wrote.
     public let author: String
-    public let authorRole: Actor.Role?
     public let text: String
     public let resolved: Bool
     public let createdAt: Date?

@@ -25,6 +25,15 @@ public enum ParticipantRole: String, CaseIterable, Hashable, Sendable {
         case .observer: "Observer"
         }
     }
+
+    /// Lead first, then partners, then observers.
+    var rank: Int {
+        switch self {
+        case .lead: 0
+        case .partner: 1
+        case .observer: 2
+        }
+    }
 }
 
 /// Who a participant is: a municipality or region from the registry (by code), or
@@ -146,6 +155,33 @@ public struct Participant: Hashable, Sendable {
     public let cofinancingCash: Int64
     /// Co-financing offered, in hours of staff time.
     public let cofinancingHours: Int64
+
+    /// This participant with its role as the server's members have it: a member's
+    /// role, and for an organisation that is no member the role it was listed with,
+    /// except that only the server's lead member can be the lead (a listed "lead"
+    /// that is not reads as a partner). So the content never names another lead than
+    /// the server.
+    func withRole(fromMembers members: [Member]) -> Participant {
+        var role = role
+        if let organisation, let member = members.first(where: { organisation.matches(serverID: $0.organisation) }) {
+            role = member.role
+        } else if role == .lead {
+            role = .partner
+        }
+        return Participant(id: id, organisation: organisation, role: role, contactName: contactName, contactEmail: contactEmail,
+                           cofinancingCash: cofinancingCash, cofinancingHours: cofinancingHours)
+    }
+}
+
+extension ParticipantOrganisation {
+    /// Whether the organisation with server id `id` is this one: a municipality or
+    /// region by its code; another organisation by its name, compared without case.
+    func matches(serverID id: String) -> Bool {
+        switch self {
+        case let .registered(organisation): organisation.code == id
+        case let .other(name, _): name == id || name.lowercased() == id.lowercased()
+        }
+    }
 }
 
 /// What to write for a new participant or a change to one: nil fields stay as they are.

@@ -2,7 +2,9 @@ import Foundation
 import SporCRDT
 
 /// Comments: sparring from partners, DGOs and the secretariat, anchored to a range of
-/// a section's text. Anyone with access may comment, reply and resolve.
+/// a section's text. Every member and the secretariat may comment, reply and
+/// resolve; only the organisation that wrote a comment or reply changes or deletes it
+/// (``ProposalPolicy``, enforced by the server).
 extension Proposal {
     /// Comments on characters `range` (scalar positions) of `section` and returns the
     /// comment's id. The range follows the text as it is edited around it.
@@ -83,9 +85,10 @@ extension Proposal {
         return try documentStep { () throws(CRDTError) in try list.child(id, .map) }
     }
 
+    /// Only the time is written: who wrote a comment is the organisation of the
+    /// event that created its item (``ProposalSchema/organisation(of:)``), which
+    /// nobody can rewrite.
     private mutating func writeAuthorship(to map: ContainerID, field: String, at now: Date) throws(ProposalError) {
-        try write(.string(actor.organisation), forKey: Key.author, in: map, field: "\(field).\(Key.author)")
-        try write(.string(actor.role.rawValue), forKey: Key.authorRole, in: map, field: "\(field).\(Key.authorRole)")
         try write(.int(Int64(now.timeIntervalSince1970.rounded(.down))), forKey: Key.createdAt, in: map, field: "\(field).\(Key.createdAt)")
     }
 }

@@ -1,8 +1,9 @@
 import SporCRDT
 
 /// Who wrote what: a section's redline between two versions and its authorship, by
-/// organisation (an agent is shown as the organisation it recorded in
-/// ``ProposalSchema/agents``, or by its own name if it never did).
+/// organisation — the prefix of each event's agent (``ProposalSchema/organisation(of:)``),
+/// which the server ties to the organisation that pushed it. Nothing written in the
+/// document can change it.
 extension Proposal {
     /// A piece of a section's redline.
     public struct SectionChange: Hashable, Sendable {
@@ -22,13 +23,12 @@ extension Proposal {
     /// (default: now) — "what did Region Midtjylland change since we submitted?".
     /// Consecutive pieces by the same organisation are joined.
     public func changes(in section: Section, from: Version, to: Version? = nil) throws(ProposalError) -> [SectionChange] {
-        let organisations = try agentOrganisations()
         let changes = try documentStep(field: section.key) { () throws(CRDTError) in
             try document.textChanges(in: ProposalSchema.text(of: section), from: from, to: to)
         }
         var result: [SectionChange] = []
         for change in changes {
-            let organisation = change.author.map { organisations[$0.name] ?? $0.name }
+            let organisation = change.author.map(Self.organisation(of:))
             if let last = result.last, last.kind == change.kind, last.organisation == organisation {
                 result[result.count - 1] = SectionChange(kind: change.kind, text: last.text + change.text, organisation: organisation)
             } else {
@@ -40,13 +40,12 @@ extension Proposal {
 
     /// Which organisation wrote each character of `section` at `version` (default: now).
     public func attribution(of section: Section, at version: Version? = nil) throws(ProposalError) -> [AuthoredRun] {
-        let organisations = try agentOrganisations()
         let runs = try documentStep(field: section.key) { () throws(CRDTError) in
             try document.attribution(of: ProposalSchema.text(of: section), at: version)
         }
         var result: [AuthoredRun] = []
         for run in runs {
-            let organisation = organisations[run.author.name] ?? run.author.name
+            let organisation = Self.organisation(of: run.author)
             if let last = result.last, last.organisation == organisation {
                 result[result.count - 1] = AuthoredRun(text: last.text + run.text, organisation: organisation)
             } else {
@@ -56,11 +55,9 @@ extension Proposal {
         return result
     }
 
-    private func agentOrganisations() throws(ProposalError) -> [String: String] {
-        var result: [String: String] = [:]
-        for (agent, register) in document.map(ProposalSchema.agents) {
-            if case let .string(organisation)? = register.value { result[agent] = organisation }
-        }
-        return result
+    /// The organisation `agent` writes for, or the agent's name if it has no
+    /// organisation prefix (documents made outside Spor).
+    public static func organisation(of agent: AgentID) -> String {
+        ProposalSchema.organisation(of: agent) ?? (agent == ProposalSchema.serverAgent ? "server" : agent.name)
     }
 }

@@ -9,7 +9,11 @@ extension Proposal {
         ProcessStatus(of: try content(), at: now, calendar: calendar)
     }
 
-    /// Submits the proposal as it is now for `step` of its round, at `now`.
+    /// Submits the proposal as it is at `version` (default: now) for `step` of its
+    /// round, at `now`. The server runs this on its own replica, with its own clock,
+    /// as its own agent, for the authenticated organisation (`actor`); a client only
+    /// asks it to (``checkSubmission(_:at:calendar:version:)`` explains a refusal
+    /// early).
     ///
     /// Only the lead partner submits. Refused with `deadlinePassed` at or after the
     /// step's deadline, with `stepNotAllowed` out of order (approval before
@@ -18,18 +22,48 @@ extension Proposal {
     /// Records the version and its content hash; a step may be submitted again
     /// before its deadline (the latest submission counts).
     @discardableResult
-    public mutating func submit(_ step: Step, at now: Date, calendar: RoundCalendar = .builtIn) throws(ProposalError) -> Submission {
+    public mutating func submit(_ step: Step, at now: Date, calendar: RoundCalendar = .builtIn,
+                                version: Version? = nil) throws(ProposalError) -> Submission {
+        let (round, content) = try checkSubmission(step, at: now, calendar: calendar, version: version)
         let field = "submissions"
-        let content = try content()
-        try requireLead(content, doing: "submits")
-        let status = ProcessStatus(of: content, at: now, calendar: calendar)
+        let version = content.version
+        let hash = content.contentHash
+        let seconds = Int64(now.timeIntervalSince1970.rounded(.down))
+        let by = actor.organisation
+        return try change { proposal throws(ProposalError) in
+            let (item, map) = try proposal.appendMapItem(to: ProposalSchema.submissions, field: field)
+            let itemField = "\(field)[\(item)]"
+            try proposal.write(.string(step.rawValue), forKey: Key.step, in: map, field: "\(itemField).\(Key.step)")
+            try proposal.write(.string(round.id), forKey: Key.round, in: map, field: "\(itemField).\(Key.round)")
+            try proposal.write(.string(version.heads.map(EventIDCoding.encode).joined(separator: "\n")),
+                               forKey: Key.heads, in: map, field: "\(itemField).\(Key.heads)")
+            try proposal.write(.string(hash), forKey: Key.hash, in: map, field: "\(itemField).\(Key.hash)")
+            try proposal.write(.int(seconds), forKey: Key.at, in: map, field: "\(itemField).\(Key.at)")
+            try proposal.write(.string(by), forKey: Key.by, in: map, field: "\(itemField).\(Key.by)")
+            return Submission(id: item, step: step, roundID: round.id, version: version, contentHash: hash,
+                              submittedAt: Date(timeIntervalSince1970: TimeInterval(seconds)), by: by)
+        }
+    }
+
+    /// Whether ``submit(_:at:calendar:version:)`` would accept: the round and the
+    /// content at `version` if so, else the same error it would throw. Writes nothing.
+    public func checkSubmission(_ step: Step, at now: Date, calendar: RoundCalendar = .builtIn,
+                                version: Version? = nil) throws(ProposalError) -> (Round, ProposalContent) {
+        let field = "submissions"
+        let current = try content()
+        let content = try version.map { v throws(ProposalError) in try self.content(at: v) } ?? current
+        // Who leads, whether the proposal is closed and what was submitted are read
+        // from now: the records are the server's, and a version named by the client
+        // cannot hide them.
+        try requireLead(current, doing: "submits")
+        let status = ProcessStatus(of: current, at: now, calendar: calendar)
         guard status.isOpen else {
             throw ProposalError(.stepNotAllowed, field: field, "the proposal is \(status.englishName.lowercased()); it cannot be submitted")
         }
         switch step {
         case .qualification where status == .inApprovalProcess:
             throw ProposalError(.stepNotAllowed, field: field, "the proposal is already in the approval process")
-        case .approval where !content.submissions.contains(where: { $0.step == .qualification && $0.roundID == content.roundID }):
+        case .approval where !current.submissions.contains(where: { $0.step == .qualification && $0.roundID == content.roundID }):
             throw ProposalError(.stepNotAllowed, field: field, "submit for professional qualification in this round first")
         default: break
         }
@@ -49,23 +83,7 @@ extension Proposal {
                                 "the proposal does not meet \(errors.count) requirement\(errors.count == 1 ? "" : "s") of the call",
                                 findings: errors)
         }
-        let version = document.version
-        let hash = content.contentHash
-        let seconds = Int64(now.timeIntervalSince1970.rounded(.down))
-        let by = actor.organisation
-        return try change { proposal throws(ProposalError) in
-            let (item, map) = try proposal.appendMapItem(to: ProposalSchema.submissions, field: field)
-            let itemField = "\(field)[\(item)]"
-            try proposal.write(.string(step.rawValue), forKey: Key.step, in: map, field: "\(itemField).\(Key.step)")
-            try proposal.write(.string(round.id), forKey: Key.round, in: map, field: "\(itemField).\(Key.round)")
-            try proposal.write(.string(version.heads.map(EventIDCoding.encode).joined(separator: "\n")),
-                               forKey: Key.heads, in: map, field: "\(itemField).\(Key.heads)")
-            try proposal.write(.string(hash), forKey: Key.hash, in: map, field: "\(itemField).\(Key.hash)")
-            try proposal.write(.int(seconds), forKey: Key.at, in: map, field: "\(itemField).\(Key.at)")
-            try proposal.write(.string(by), forKey: Key.by, in: map, field: "\(itemField).\(Key.by)")
-            return Submission(id: item, step: step, roundID: round.id, version: version, contentHash: hash,
-                              submittedAt: Date(timeIntervalSince1970: TimeInterval(seconds)), by: by)
-        }
+        return (round, content)
     }
 
     /// The proposal exactly as it was submitted.
@@ -144,9 +162,7 @@ extension Proposal {
     }
 
     private func requireLead(_ content: ProposalContent, doing what: String) throws(ProposalError) {
-        let isLead = actor.role == .member && content.participants.contains {
-            $0.role == .lead && $0.organisation?.storedName == actor.organisation
-        }
+        let isLead = actor.role == .member && content.lead == actor.organisation
         guard isLead else {
             throw ProposalError(.notPermitted, field: ProposalSchema.Key.participants,
                                 "only the lead partner \(what) the proposal; \(actor.displayName) is not its lead")

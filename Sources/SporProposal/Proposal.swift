@@ -54,24 +54,14 @@ public struct Proposal: Sendable {
 
     // MARK: - Changing
 
-    /// Runs `body` as one all-or-nothing change, recording once which organisation
-    /// this replica's agent acts for.
+    /// Runs `body` as one all-or-nothing change. (Who made it is the organisation of
+    /// the document's agent: nothing about authorship is written as a value.)
     @discardableResult
     mutating func change<Result>(_ body: (inout Proposal) throws(ProposalError) -> Result) throws(ProposalError) -> Result {
         var copy = self
         let result = try body(&copy)
-        try copy.recordAgentOrganisation()
         self = copy
         return result
-    }
-
-    private mutating func recordAgentOrganisation() throws(ProposalError) {
-        guard let agent = document.agent else { return }
-        let wanted = Value.string(actor.organisation)
-        guard document.mapEntry(agent.name, in: ProposalSchema.agents).value != wanted else { return }
-        try documentStep { () throws(CRDTError) in
-            try document.set(wanted, forKey: agent.name, in: ProposalSchema.agents)
-        }
     }
 
     /// Refuses content changes by anyone but a member, and after a decision or a

@@ -88,9 +88,7 @@ extension ProposalContent {
             var replies: [Comment.Reply] = []
             for (replyID, replyMap, replyField) in try reader.itemMaps(try map.child(Key.replies, .list), name: "\(field).\(Key.replies)") {
                 replies.append(Comment.Reply(
-                    id: replyID,
-                    author: try reader.string(Key.author, in: replyMap, field: "\(replyField).\(Key.author)") ?? "",
-                    authorRole: try reader.choice(Key.authorRole, in: replyMap, field: "\(replyField).\(Key.authorRole)", as: Actor.Role.self),
+                    id: replyID, author: Self.author(of: replyID),
                     text: try reader.string(Key.text, in: replyMap, field: "\(replyField).\(Key.text)") ?? "",
                     createdAt: try reader.date(Key.createdAt, in: replyMap, field: "\(replyField).\(Key.createdAt)")))
             }
@@ -98,8 +96,7 @@ extension ProposalContent {
                 id: id, section: section,
                 start: try anchor(Key.start, &reader), end: try anchor(Key.end, &reader),
                 quote: try reader.string(Key.quote, in: map, field: "\(field).\(Key.quote)") ?? "",
-                author: try reader.string(Key.author, in: map, field: "\(field).\(Key.author)") ?? "",
-                authorRole: try reader.choice(Key.authorRole, in: map, field: "\(field).\(Key.authorRole)", as: Actor.Role.self),
+                author: Self.author(of: id),
                 text: try reader.string(Key.text, in: map, field: "\(field).\(Key.text)") ?? "",
                 resolved: try reader.bool(Key.resolved, in: map, field: "\(field).\(Key.resolved)") ?? false,
                 createdAt: try reader.date(Key.createdAt, in: map, field: "\(field).\(Key.createdAt)"),
@@ -146,16 +143,32 @@ extension ProposalContent {
                                                                   field: "process.\(Key.withdrawnBy)") ?? "")
         }
 
-        var agentOrganisations: [String: String] = [:]
-        for (agent, register) in try source.map(ProposalSchema.agents) {
-            if case let .string(organisation)? = register.value { agentOrganisations[agent] = organisation }
+        var members: [Member] = []
+        for (organisation, register) in try source.map(ProposalSchema.members) {
+            guard let value = register.value else { continue }
+            guard case let .string(stored) = value, let role = ParticipantRole(rawValue: stored) else {
+                reader.unreadable.append(UnreadableValue(field: "members.\(organisation)", stored: value.displayText,
+                                                         expected: "lead, partner or observer"))
+                continue
+            }
+            members.append(Member(organisation: organisation, role: role))
+        }
+        members.sort { ($0.role.rank, $0.organisation) < ($1.role.rank, $1.organisation) }
+        if members.contains(where: { $0.role == .lead }) {
+            participants = participants.map { $0.withRole(fromMembers: members) }
         }
 
         return ProposalContent(
             version: source.version, sectionTexts: texts, amountRequested: amount, roundID: round,
             participants: participants, budget: budget, milestones: milestones, extraSections: extraSections,
             comments: comments, submissions: submissions, qualification: qualification, decision: decision,
-            withdrawal: withdrawal, agentOrganisations: agentOrganisations,
+            withdrawal: withdrawal, members: members,
             conflicts: reader.conflicts, unreadable: reader.unreadable)
+    }
+
+    /// The organisation that created list item `id`: its agent's prefix, or the agent's
+    /// whole name when it has none.
+    static func author(of id: ListItemID) -> String {
+        ProposalSchema.organisation(of: id.event.agent) ?? id.event.agent.name
     }
 }

@@ -23,13 +23,41 @@ public struct ProposalContent: Sendable, Equatable {
     public let qualification: Qualification?
     public let decision: Decision?
     public let withdrawal: Withdrawal?
-    /// Agent name → the organisation it acts for.
-    public let agentOrganisations: [String: String]
+    /// The organisations that are members on the server, with their roles, lead
+    /// first: written by the server only. Empty for a proposal that has never
+    /// been on a server (or was made by a server before protocol 2).
+    public let members: [Member]
     public let conflicts: [FieldConflict]
     public let unreadable: [UnreadableValue]
 
     public func text(_ section: Section) -> String { sectionTexts[section.rank] }
     public var title: String { text(.title) }
+
+    /// The lead partner's organisation (its server id or stored name): the server's
+    /// lead member once the server has recorded members, else the participant listed
+    /// as lead (a proposal not yet on a server, or one made before protocol 2).
+    public var lead: String? {
+        if let member = members.first(where: { $0.role == .lead }) { return member.organisation }
+        return participants.first { $0.role == .lead }?.organisation?.storedName
+    }
+
+    /// The role `organisation` (a server id) has as a member, nil if it is none.
+    public func memberRole(of organisation: String) -> ParticipantRole? {
+        members.first { $0.organisation == organisation }?.role
+    }
+}
+
+/// An organisation with access to a proposal on the server, and its role there.
+public struct Member: Hashable, Sendable {
+    /// The organisation's server id (a municipality's or region's code, or the id
+    /// the secretariat gave it).
+    public let organisation: String
+    public let role: ParticipantRole
+
+    public init(organisation: String, role: ParticipantRole) {
+        self.organisation = organisation
+        self.role = role
+    }
 }
 
 /// A field whose concurrent writes disagree, until someone writes it again.

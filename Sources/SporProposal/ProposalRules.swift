@@ -116,7 +116,11 @@ public enum ProposalRules {
                            "Et spor skal have mindst \(minimumPublicParticipants) kommuner eller regioner som deltagere (tovholder eller partner); der er \(publicCodes.count).",
                            "A track needs at least \(minimumPublicParticipants) municipalities or regions as participants (lead or partner); it has \(publicCodes.count).")
         }
-        if leads == 0 {
+        if leads == 0, let lead = content.members.first(where: { $0.role == .lead }) {
+            let name = Organisation.withCode(lead.organisation)?.officialName ?? lead.organisation
+            findings.error("leadNotParticipant", field, "Tovholderen, \(name), står ikke blandt deltagerne.",
+                           "The lead partner, \(name), is not listed among the participants.")
+        } else if leads == 0 {
             findings.error("noLeadPartner", field, "Udpeg en tovholder blandt deltagerne.", "Name a lead partner among the participants.")
         } else if leads > 1 {
             findings.error("severalLeadPartners", field, "Der er \(leads) tovholdere; der må kun være én.",

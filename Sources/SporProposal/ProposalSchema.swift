@@ -1,9 +1,9 @@
 import SporCRDT
 
 /// Where each part of a proposal lives in its document, and which parts only the
-/// secretariat may write — the contract between the proposal, the client and the
-/// server (which enforces ``requiresSecretariat(_:)`` and ``isAppendOnly(_:)`` on
-/// incoming changes).
+/// server writes — the contract between the proposal, the client and the server
+/// (which refuses every client write to ``serverOnly`` containers and asks
+/// ``ProposalPolicy`` about every other write, see `ProposalSchema+WriteRules.swift`).
 ///
 /// ```
 /// proposal (map)            title, sections: child texts under Section.key
@@ -14,20 +14,41 @@ import SporCRDT
 ///   budget (list)           items are maps: item, amount, source, year
 ///   milestones (list)       items are maps: title, date ("2025-03-01")
 ///   extraSections (list)    items are maps: heading, body (child text)
-///   comments (list)         items are maps: section, start, end, quote, author,
-///                           authorRole, text, resolved, createdAt, replies (list of maps)
-/// submissions (list)        append-only; items are maps: step, round, heads, hash, at, by
-/// process (map)             withdrawnAt, withdrawnBy
-/// secretariat (map)         secretariat only: qualification, qualificationNote,
+///   comments (list)         items are maps: section, start, end, quote, text, resolved,
+///                           createdAt, replies (list of maps: text, createdAt); the
+///                           author is the organisation of the item's event
+/// submissions (list)        server only; items are maps: step, round, heads, hash, at, by
+/// process (map)             server only: withdrawnAt, withdrawnBy
+/// secretariat (map)         server only: qualification, qualificationNote,
 ///                           qualifiedAt, decision, decisionNote, grantedAmount, decidedAt
-/// agents (map)              agent name → organisation code or name (who an agent is)
+/// members (map)             server only: organisation id → "lead" | "partner" | "observer"
+/// agents (map)              legacy (written by clients before protocol 2, read by nobody)
 /// ```
+///
+/// Authorship is never read from the document's values: the organisation that wrote
+/// an event is the prefix of its agent's name up to the first "/" (the server ties
+/// that prefix to the authenticated organisation), and the server's own events are
+/// by ``serverAgent``, a name no organisation's agents can have.
 public enum ProposalSchema {
     public static let proposal = schemaID { () throws(CRDTError) in try .root("proposal", .map) }
     public static let submissions = schemaID { () throws(CRDTError) in try .root("submissions", .list) }
     public static let process = schemaID { () throws(CRDTError) in try .root("process", .map) }
     public static let secretariat = schemaID { () throws(CRDTError) in try .root("secretariat", .map) }
     public static let agents = schemaID { () throws(CRDTError) in try .root("agents", .map) }
+    public static let members = schemaID { () throws(CRDTError) in try .root("members", .map) }
+
+    /// The agent the server writes its records as. Organisation ids never start with
+    /// ".", so no organisation's agent prefix (`"<id>/"`) matches it.
+    public static let serverAgent: AgentID = {
+        do { return try AgentID(".server") } catch { preconditionFailure("invalid server agent name: \(error)") }
+    }()
+
+    /// The organisation (its server id) that wrote events as `agent`; nil for the
+    /// server's own agent and for names without an organisation prefix.
+    public static func organisation(of agent: AgentID) -> String? {
+        guard agent != serverAgent, let slash = agent.name.firstIndex(of: "/"), slash != agent.name.startIndex else { return nil }
+        return String(agent.name[..<slash])
+    }
 
     public static let participants = proposalChild(Key.participants, .list)
     public static let budget = proposalChild(Key.budget, .list)
@@ -39,23 +60,17 @@ public enum ProposalSchema {
     public static func text(of section: Section) -> ContainerID { sectionTexts[section.rank] }
     private static let sectionTexts = Section.allCases.map { proposalChild($0.key, .text) }
 
-    /// The containers only the secretariat may write (with everything beneath them).
-    public static let secretariatOnly: [ContainerID] = [secretariat]
-    /// The containers whose items, once written, are never changed or removed.
-    public static let appendOnly: [ContainerID] = [submissions]
+    /// The containers only the server writes (with everything beneath them): the
+    /// process records and the members. A client asks the server to take a step; it
+    /// never writes these itself.
+    public static let serverOnly: [ContainerID] = [submissions, process, secretariat, members]
 
-    /// Whether writing to `id` needs the secretariat role.
-    public static func requiresSecretariat(_ id: ContainerID) -> Bool {
-        isWithin(id, secretariatOnly)
+    /// Whether `id` is, or lies beneath, a container only the server writes.
+    public static func isServerOnly(_ id: ContainerID) -> Bool {
+        isWithin(id, serverOnly)
     }
 
-    /// Whether `id` is an append-only list or lies beneath one: only insertions of new
-    /// items (and the writes that fill a new item) are allowed.
-    public static func isAppendOnly(_ id: ContainerID) -> Bool {
-        isWithin(id, appendOnly)
-    }
-
-    private static func isWithin(_ id: ContainerID, _ roots: [ContainerID]) -> Bool {
+    static func isWithin(_ id: ContainerID, _ roots: [ContainerID]) -> Bool {
         var current: ContainerID? = id
         while let container = current {
             if roots.contains(container) { return true }

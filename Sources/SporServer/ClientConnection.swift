@@ -108,21 +108,27 @@ struct ClientConnection {
         case .pong:
             break
         case let .createDocument(request, document):
-            let outbox = outbox
-            server.committer.submit(.create(document: document, account: account) { result in
-                outbox.enqueue(Self.reply(to: request, result))
-            })
-        case let .addMember(request, document, member):
-            let outbox = outbox
-            server.committer.submit(.addMember(document: document, member: member, account: account) { result in
-                outbox.enqueue(Self.reply(to: request, result))
-            })
+            outbox.enqueue(Self.reply(to: request, await server.records.create(document, by: account)))
+        case let .addMember(request, document, organisation, role):
+            outbox.enqueue(Self.reply(to: request, await server.records.change(.add(organisation, Self.role(role)), of: document, by: account)))
+        case let .removeMember(request, document, organisation):
+            outbox.enqueue(Self.reply(to: request, await server.records.change(.remove(organisation), of: document, by: account)))
+        case let .setRole(request, document, organisation, role):
+            outbox.enqueue(Self.reply(to: request, await server.records.change(.setRole(organisation, Self.role(role)), of: document, by: account)))
+        case let .processStep(request, document, step):
+            switch await server.records.perform(step, on: document, by: account) {
+            case let .success(record):
+                outbox.enqueue(.stepRecorded(request: request, document: document, contentHash: record.contentHash, at: record.at))
+            case let .failure(error):
+                if error.code == .forbidden { logger.notice("refused a process step", metadata: ["reason": "\(error.message)"]) }
+                outbox.enqueue(.error(.init(request: request, code: error.code, message: error.message)))
+            }
         case let .listDocuments(request):
             outbox.enqueue(.documents(request: request, documents: try await server.store.documents(visibleTo: account)))
         case let .listRounds(request):
             outbox.enqueue(.rounds(request: request, rounds: try await server.store.roundEntries()))
-        case let .subscribe(document, vector):
-            try await subscribe(document, from: vector, account: account)
+        case let .subscribe(request, document, vector):
+            try await subscribe(request, document, from: vector, account: account)
         case let .unsubscribe(document):
             subscriptions.remove(document)
             server.hub.unsubscribe(document, connection: id)
@@ -130,10 +136,18 @@ struct ClientConnection {
             try await push(request, document, changes, account: account)
         case .hello:
             return .init(code: .protocolViolation, message: "HELLO may only be sent once, as the first message")
-        case .welcome, .events, .caughtUp, .pushAck, .ok, .documents, .rounds, .error:
+        case .welcome, .events, .caughtUp, .pushAck, .ok, .documents, .rounds, .stepRecorded, .accessEnded, .error:
             return .init(code: .protocolViolation, message: "\(message.type) is a server message; clients may not send it")
         }
         return nil
+    }
+
+    private static func role(_ role: SporMessage.MemberRole) -> ParticipantRole {
+        switch role {
+        case .lead: .lead
+        case .partner: .partner
+        case .observer: .observer
+        }
     }
 
     private static func reply(to request: UInt64, _ result: Result<Void, ServerError>) -> SporMessage {
@@ -150,7 +164,9 @@ struct ClientConnection {
         let supported = SporProtocol.supportedVersions
         let version = min(hello.versions.upperBound, supported.upperBound)
         guard version >= max(hello.versions.lowerBound, supported.lowerBound) else {
-            return .init(code: .unsupportedVersion, message: "this server speaks protocol versions "
+            let advice = hello.versions.upperBound < supported.lowerBound ? "upgrade spor to a version that speaks protocol "
+                + "\(supported.lowerBound) (opdater spor); " : ""
+            return .init(code: .unsupportedVersion, message: "\(advice)this server speaks protocol versions "
                          + "\(supported.lowerBound)...\(supported.upperBound); the client offered "
                          + "\(hello.versions.lowerBound)...\(hello.versions.upperBound)")
         }
@@ -161,6 +177,7 @@ struct ClientConnection {
         self.account = account
         tokenHash = SporStore.hash(hello.token)
         accountCheckedAt = .now
+        server.authenticated(id, account: account.id, tokenHash: tokenHash)
         logger[metadataKey: "organisation"] = "\(account.id)"
         logger.info("authenticated", metadata: ["client": "\(hello.client)"])
         let limits = server.configuration.limits
@@ -172,18 +189,22 @@ struct ClientConnection {
         return nil
     }
 
-    private mutating func subscribe(_ document: String, from vector: VersionVector, account: Account) async throws {
-        if !subscriptions.contains(document), subscriptions.count >= server.configuration.limits.maxSubscriptionsPerConnection {
-            outbox.enqueue(.error(.init(code: .tooManySubscriptions, message: "at most "
-                + "\(server.configuration.limits.maxSubscriptionsPerConnection) documents per connection")))
+    private mutating func subscribe(_ request: UInt64, _ document: String, from vector: VersionVector, account: Account) async throws {
+        let limit = server.configuration.limits.maxSubscriptionsPerConnection
+        if !subscriptions.contains(document), subscriptions.count >= limit {
+            // Subscriptions the server ended (a removal) no longer count.
+            subscriptions = subscriptions.filter { server.hub.isSubscribed($0, connection: id) }
+        }
+        if !subscriptions.contains(document), subscriptions.count >= limit {
+            outbox.enqueue(.error(.init(request: request, code: .tooManySubscriptions, message: "at most \(limit) documents per connection")))
             return
         }
         guard try await server.store.canAccess(document: document, account: account) else {
-            outbox.enqueue(.error(.init(code: .notFound, message: PushCommitter.notFound(document).message)))
+            outbox.enqueue(.error(.init(request: request, code: .notFound, message: PushCommitter.notFound(document).message)))
             return
         }
         let storedThrough = try await server.store.lastBatchID(of: document)
-        server.hub.subscribe(document, connection: id, outbox: outbox, from: vector, storedThrough: storedThrough)
+        server.hub.subscribe(document, connection: id, outbox: outbox, account: account, from: vector, storedThrough: storedThrough)
         subscriptions.insert(document)
     }
 
@@ -206,10 +227,6 @@ struct ClientConnection {
         }
         guard summary.eventCount <= limits.maxBatchEvents else {
             refuse(request, .batchTooLarge, "\(summary.eventCount) events in one batch; at most \(limits.maxBatchEvents) are accepted")
-            return
-        }
-        if let violation = ProposalSchema.writeViolation(in: summary, bySecretariat: account.isSecretariat) {
-            refuse(request, .forbidden, violation)
             return
         }
         let outbox = outbox

@@ -2,11 +2,19 @@ import Foundation
 import GRDB
 import Logging
 import SporCRDT
+import SporProposal
 import SporWire
 import Synchronization
 
-/// The single writer of documents: creates them, adds members and stores pushed
-/// change batches, then acknowledges and relays — in that order.
+/// The single writer of documents: creates them, changes their members and stores
+/// pushed change batches and the server's own, then acknowledges and relays — in
+/// that order.
+///
+/// Who may write what is decided here, inside the transaction, from the members
+/// table: a push's standing is the pusher's role at the moment its transaction runs,
+/// and every write of every event the server does not have yet is checked with
+/// ``ProposalSchema/writeRefusal(in:writer:standing:isNew:)``. Events the server
+/// already stores are passed on unchecked (they are duplicates).
 ///
 /// A pushed batch is stored only if it merges into the server's replica of the
 /// document (``ReplicaCache``): what is stored is relayed to and merged by every
@@ -26,8 +34,6 @@ import Synchronization
 /// with success and no cached state changes.
 final class PushCommitter: Sendable {
     enum Request: Sendable {
-        case create(document: String, account: Account, reply: @Sendable (Result<Void, ServerError>) -> Void)
-        case addMember(document: String, member: String, account: Account, reply: @Sendable (Result<Void, ServerError>) -> Void)
         case push(Push)
     }
 
@@ -37,19 +43,34 @@ final class PushCommitter: Sendable {
         let changes: [UInt8]
         let summary: ChangeSummary
         let origin: ConnectionID
+        /// Set for a batch the server wrote itself (as ``ProposalSchema/serverAgent``)
+        /// on `account`'s request: not checked against the account's prefix or role,
+        /// which the caller did, and relayed to every subscriber.
+        var serverWrite: ServerWrite? = nil
         /// The number of events the server did not have (0: all duplicates).
         let reply: @Sendable (Result<Int, ServerError>) -> Void
     }
 
+    /// What a server-written batch does besides adding its events.
+    struct ServerWrite: Sendable {
+        /// Creates the document (with `account` as its lead): refused with
+        /// `alreadyExists` if the id is taken.
+        var createsDocument = false
+        /// Membership rows to write: organisation → new role, nil to remove.
+        var membership: [String: ParticipantRole?] = [:]
+    }
+
+    /// No connection: the origin of server-written batches, relayed to everyone.
+    static let noConnection: ConnectionID = 0
+
     /// What the committer knows of one document; loaded from the store on first use.
     struct DocumentState: Sendable {
-        var members: Set<String>
+        var roles: [String: ParticipantRole]
         var vector: [String: Int]
         var eventCount: Int
     }
 
     private enum Outcome {
-        case created, memberAdded
         case stored(batchID: Int64, newEvents: Int)
         case duplicate
         case refused(ServerError)
@@ -226,13 +247,14 @@ final class PushCommitter: Sendable {
 
     private func answer(_ request: Request, _ outcome: Outcome) {
         switch (request, outcome) {
-        case let (.create(_, _, reply), .created), let (.addMember(_, _, _, reply), .memberAdded):
-            reply(.success(()))
-        case let (.create(_, _, reply), .refused(error)), let (.addMember(_, _, _, reply), .refused(error)):
-            reply(.failure(error))
         case let (.push(push), .stored(batchID, newEvents)):
             metrics.eventsStored.increment(by: Int64(newEvents))
             metrics.batchesStored.increment()
+            // A removed organisation's connections stop receiving the document before
+            // the batch that removed it is relayed.
+            for (organisation, role) in push.serverWrite?.membership ?? [:] where role == nil {
+                hub.endAccess(push.document, organisation: organisation)
+            }
             let relayed = hub.deliver(push.document, batchID: batchID, changes: push.changes, from: push.origin)
             metrics.relayed.increment(by: Int64(relayed))
             push.reply(.success(newEvents))
@@ -241,8 +263,6 @@ final class PushCommitter: Sendable {
         case let (.push(push), .refused(error)):
             metrics.pushesRefused.increment()
             push.reply(.failure(error))
-        default:
-            assertionFailure("outcome \(outcome) does not answer \(request)")
         }
     }
 
@@ -321,43 +341,45 @@ final class PushCommitter: Sendable {
         private mutating func check(_ request: Request, index: Int, db: Database, cached: (String) -> DocumentState?) throws {
             let now = Date()
             switch request {
-            case let .create(document, account, _):
-                if try state(of: document, db: db, cached: cached) != nil {
-                    throw ServerError(.alreadyExists, "document \(String(reflecting: document)) already exists; choose another id")
-                }
-                try db.execute(sql: "INSERT INTO document (id, createdBy, createdAt) VALUES (?, ?, ?)", arguments: [document, account.id, now])
-                try db.execute(sql: "INSERT INTO member (documentID, accountID, addedBy, addedAt) VALUES (?, ?, ?, ?)",
-                               arguments: [document, account.id, account.id, now])
-                scratch.states[document] = DocumentState(members: [account.id], vector: [:], eventCount: 0)
-                scratch.replicas[document] = WindowedReplica()
-                outcomes[index] = .created
-
-            case let .addMember(document, member, account, _):
-                guard var state = try state(of: document, db: db, cached: cached),
-                      account.isSecretariat || state.members.contains(account.id) else { throw PushCommitter.notFound(document) }
-                guard try Bool.fetchOne(db, sql: "SELECT 1 FROM account WHERE id = ?", arguments: [member]) == true else {
-                    throw ServerError(.notFound, "no organisation with id \(String(reflecting: member)) on this server")
-                }
-                if !state.members.contains(member) {
-                    try db.execute(sql: "INSERT INTO member (documentID, accountID, addedBy, addedAt) VALUES (?, ?, ?, ?)",
-                                   arguments: [document, member, account.id, now])
-                    state.members.insert(member)
-                    scratch.states[document] = state
-                }
-                outcomes[index] = .memberAdded
-
             case let .push(push):
-                guard var state = try state(of: push.document, db: db, cached: cached),
-                      push.account.isSecretariat || state.members.contains(push.account.id) else {
-                    throw PushCommitter.notFound(push.document)
+                var existing = try state(of: push.document, db: db, cached: cached)
+                if let write = push.serverWrite, write.createsDocument {
+                    guard existing == nil else {
+                        throw ServerError(.alreadyExists, "document \(String(reflecting: push.document)) already exists; choose another id")
+                    }
+                    try db.execute(sql: "INSERT INTO document (id, createdBy, createdAt) VALUES (?, ?, ?)",
+                                   arguments: [push.document, push.account.id, now])
+                    existing = DocumentState(roles: [:], vector: [:], eventCount: 0)
+                    scratch.replicas[push.document] = WindowedReplica()
                 }
+                guard var state = existing else { throw PushCommitter.notFound(push.document) }
+                let standing = Self.standing(of: push.account, in: state)
+                if push.serverWrite == nil, standing == .outsider { throw PushCommitter.notFound(push.document) }
                 if before[push.document] == nil {
                     before[push.document] = state
                     documentOrder.append(push.document)
                 }
-                let added = try Self.newEvents(of: push, after: state.vector, index: index)
+                let added = try Self.newEvents(of: push, after: state.vector, standing: standing, index: index)
+                if let write = push.serverWrite {
+                    // Written with the batch, and before later pushes of this group are
+                    // checked: a removed member's next push is refused at once. (The
+                    // server's own batch always merges: it was made on the full history.)
+                    for (organisation, role) in write.membership {
+                        if let role {
+                            try db.execute(sql: """
+                                INSERT INTO membership (documentID, organisation, role, addedBy, addedAt) VALUES (?, ?, ?, ?, ?)
+                                ON CONFLICT (documentID, organisation) DO UPDATE SET role = excluded.role
+                                """, arguments: [push.document, organisation, role.rawValue, push.account.id, now])
+                        } else {
+                            try db.execute(sql: "DELETE FROM membership WHERE documentID = ? AND organisation = ?",
+                                           arguments: [push.document, organisation])
+                        }
+                        state.roles[organisation] = role
+                    }
+                }
                 if added.newEvents == 0 && checked[push.document, default: []].isEmpty {
                     // Everything in it is stored already.
+                    scratch.states[push.document] = state
                     outcomes[index] = .duplicate
                     return
                 }
@@ -370,28 +392,36 @@ final class PushCommitter: Sendable {
             }
         }
 
+        static func standing(of account: Account, in state: DocumentState) -> ProposalPolicy.Standing {
+            if account.isSecretariat { return .secretariat }
+            return state.roles[account.id].map { .member($0) } ?? .outsider
+        }
+
         private func state(of document: String, db: Database, cached: (String) -> DocumentState?) throws -> DocumentState? {
             if let state = scratch.states[document] ?? cached(document) { return state }
             guard let eventCount = try Int.fetchOne(db, sql: "SELECT eventCount FROM document WHERE id = ?", arguments: [document]) else {
                 return nil
             }
-            let members = try String.fetchAll(db, sql: "SELECT accountID FROM member WHERE documentID = ?", arguments: [document])
+            let roles = try SporStore.memberRoles(of: document, db)
             var vector: [String: Int] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT agent, nextSeq FROM documentAgent WHERE documentID = ?", arguments: [document]) {
                 vector[row["agent"]] = row["nextSeq"]
             }
-            return DocumentState(members: Set(members), vector: vector, eventCount: eventCount)
+            return DocumentState(roles: roles, vector: vector, eventCount: eventCount)
         }
 
         /// The events `push` adds to a document whose version vector is `vector` (maybe
         /// none). Throws if it depends on events the document lacks, leaves a gap in an
-        /// agent's events, or adds events in another organisation's name.
-        private static func newEvents(of push: Push, after vector: [String: Int], index: Int) throws -> CheckedPush {
+        /// agent's events, adds events in another organisation's name, or makes a write
+        /// (in an event the document lacks) that `standing` may not make.
+        private static func newEvents(of push: Push, after vector: [String: Int], standing: ProposalPolicy.Standing,
+                                      index: Int) throws -> CheckedPush {
             for dependency in push.summary.dependencies where (vector[dependency.agent.name] ?? 0) <= dependency.seq {
                 throw ServerError(.missingDependencies, "the changes depend on \(dependency), which the server does not have: "
                                   + "push the changes it depends on first")
             }
             var added = CheckedPush(index: index, newEvents: 0, changedAgents: [:])
+            let prefix = push.serverWrite == nil ? push.account.agentPrefix : ProposalSchema.serverAgent.name
             for run in push.summary.runs {
                 let agent = run.agent.name
                 let known = added.changedAgents[agent] ?? vector[agent] ?? 0
@@ -401,7 +431,8 @@ final class PushCommitter: Sendable {
                 }
                 // Another organisation's events may be passed on only if the server
                 // already has them: nobody writes in someone else's name.
-                if !agent.hasPrefix(push.account.agentPrefix) && run.seqs.upperBound > known {
+                let isOwn = push.serverWrite == nil ? agent.hasPrefix(prefix) : agent == prefix
+                if !isOwn && run.seqs.upperBound > known {
                     throw ServerError(.forbidden, "events by agent \(String(reflecting: agent)) cannot come from "
                                       + "\(push.account.id): its agents' names start with \(String(reflecting: push.account.agentPrefix))")
                 }
@@ -409,6 +440,11 @@ final class PushCommitter: Sendable {
                     added.newEvents += run.seqs.upperBound - known
                     added.changedAgents[agent] = run.seqs.upperBound
                 }
+            }
+            if push.serverWrite == nil, added.newEvents > 0,
+               let refusal = ProposalSchema.writeRefusal(in: push.summary, writer: push.account.id, standing: standing,
+                                                         isNew: { $0.seqs.upperBound > (vector[$0.author.name] ?? 0) }) {
+                throw refusal.code == .notFound ? PushCommitter.notFound(push.document) : ServerError(.forbidden, refusal.message)
             }
             return added
         }
@@ -433,7 +469,8 @@ final class PushCommitter: Sendable {
             for pending in pushes {
                 let push = pushRequest(at: pending.index)
                 do {
-                    let added = try Self.newEvents(of: push, after: vector, index: pending.index)
+                    let standing = Self.standing(of: push.account, in: state)
+                    let added = try Self.newEvents(of: push, after: vector, standing: standing, index: pending.index)
                     guard added.newEvents > 0 else {
                         outcomes[pending.index] = .duplicate
                         continue
@@ -451,6 +488,10 @@ final class PushCommitter: Sendable {
                     vector.merge(added.changedAgents) { _, new in new }
                     accepted.append(added)
                 } catch let refusal as ServerError {
+                    // The server's own batches are made on the full history and always
+                    // apply; if one did not, its membership rows (written in pass 1) must
+                    // not stay: the whole transaction is given up.
+                    if push.serverWrite != nil { throw refusal }
                     outcomes[pending.index] = .refused(refusal)
                 }
             }
@@ -461,8 +502,9 @@ final class PushCommitter: Sendable {
         }
 
         private func pushRequest(at index: Int) -> Push {
-            guard case let .push(push) = requests[index] else { preconditionFailure("request \(index) is not a push") }
-            return push
+            switch requests[index] {
+            case let .push(push): push
+            }
         }
 
         /// The server's replica of `document`, held uniquely by the transaction: from this

@@ -1,3 +1,4 @@
+import Foundation
 import SporWire
 
 /// Everything `spor-server serve` can be told, with the defaults it runs with.
@@ -13,6 +14,10 @@ public struct ServerConfiguration: Sendable {
     public var metricsPort = 0
 
     public var limits = Limits()
+
+    /// The server's clock: deadlines are judged and process steps stamped by it,
+    /// never by a client's. Tests set a fixed time.
+    public var now: @Sendable () -> Date = { Date() }
 
     public init() {}
 

@@ -25,6 +25,7 @@ final class ServerMetrics: Sendable {
     /// Reads of the account table to re-check open connections' tokens (one serves
     /// every connection that re-checks within the re-check interval).
     let accountReads: CoreMetrics.Counter
+    let revokedConnections: CoreMetrics.Counter
     /// Replicas built from storage: on first use, after eviction, or after a failed commit.
     let replicaLoads: CoreMetrics.Counter
     /// Replicas rebuilt because a push needed history older than their window.
@@ -63,6 +64,7 @@ final class ServerMetrics: Sendable {
         protocolErrors = CoreMetrics.Counter(label: "spor_protocol_errors_total", factory: factory)
         slowConsumers = CoreMetrics.Counter(label: "spor_slow_consumers_total", factory: factory)
         accountReads = CoreMetrics.Counter(label: "spor_account_reads_total", factory: factory)
+        revokedConnections = CoreMetrics.Counter(label: "spor_revoked_connections_closed_total", factory: factory)
         replicaLoads = CoreMetrics.Counter(label: "spor_replica_loads_total", factory: factory)
         replicaRebuilds = CoreMetrics.Counter(label: "spor_replica_rebuilds_total", factory: factory)
         replicaTrims = CoreMetrics.Counter(label: "spor_replica_trims_total", factory: factory)

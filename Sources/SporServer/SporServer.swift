@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -7,7 +8,7 @@ import ServiceLifecycle
 import SporWire
 import Synchronization
 
-/// The sync relay: accepts TCP (optionally TLS) connections speaking protocol v1,
+/// The sync relay: accepts TCP (optionally TLS) connections speaking protocol v2,
 /// stores pushed changes durably in its ``SporStore`` before acknowledging them, and
 /// relays them to the other subscribers of the document.
 ///
@@ -22,6 +23,7 @@ public final class SporServer: Service, Sendable {
     let hub = SubscriptionHub()
     let accounts: AccountDirectory
     let committer: PushCommitter
+    let records: ServerRecords
     private let state = Mutex(RunState())
     private let listening: AsyncStream<SocketAddress>
     private let listeningContinuation: AsyncStream<SocketAddress>.Continuation
@@ -38,6 +40,9 @@ public final class SporServer: Service, Sendable {
     private struct Connection {
         let channel: Channel
         let outbox: Outbox
+        /// Set after the handshake: the account and the hash of its token.
+        var account: String?
+        var tokenHash: Data?
     }
 
     public init(configuration: ServerConfiguration, store: SporStore, logger: Logger = Logger(label: "spor.server")) throws {
@@ -53,6 +58,7 @@ public final class SporServer: Service, Sendable {
                                   cachedReplicas: configuration.limits.cachedReplicas,
                                   replicaWindow: configuration.limits.replicaWindowEvents,
                                   maxQueued: configuration.limits.maxQueuedRequests)
+        records = ServerRecords(store: store, committer: committer, now: configuration.now, logger: logger)
         (listening, listeningContinuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
 
@@ -114,6 +120,8 @@ public final class SporServer: Service, Sendable {
         logger.info("listening", metadata: ["address": "\(address.map { "\($0)" } ?? "?")", "tls": "\(sslContext != nil)"])
 
         async let committing: Void = committer.run()
+        async let upgrading: Void = records.backfillMembers()
+        async let sweeping: Void = sweepRevokedConnections()
         await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { connections in
                 do {
@@ -129,6 +137,8 @@ public final class SporServer: Service, Sendable {
         } onGracefulShutdown: {
             self.beginShutdown(closing: server.channel)
         }
+        await upgrading
+        await sweeping
         committer.finish()
         await committing
         try? await metricsChannel?.close()
@@ -157,6 +167,36 @@ public final class SporServer: Service, Sendable {
             let open = state.withLock { Array($0.open.values) }
             for connection in open {
                 connection.outbox.finish(with: .error(.init(code: .shuttingDown, message: "the server is shutting down; reconnect later")))
+            }
+        }
+    }
+
+    /// Records that connection `id` authenticated as `account` with a token whose hash
+    /// is `tokenHash`, for ``sweepRevokedConnections()``.
+    func authenticated(_ id: ConnectionID, account: String, tokenHash: Data) {
+        state.withLock { state in
+            state.open[id]?.account = account
+            state.open[id]?.tokenHash = tokenHash
+        }
+    }
+
+    /// Every second until the server stops: closes each open connection whose token
+    /// was revoked or rotated, with `unauthenticated`, whether or not it sends
+    /// anything. The accounts are read at most every ``ServerConfiguration/Limits/accountRecheckInterval``
+    /// minus a second (one read for all connections), so revocation takes effect
+    /// within that interval.
+    private func sweepRevokedConnections() async {
+        let interval = configuration.limits.accountRecheckInterval
+        let maxAge = max(.zero, interval - .seconds(1))
+        while !isDraining {
+            try? await Task.sleep(for: .seconds(1))
+            guard !isDraining, let snapshot = try? await accounts.accounts(readAfter: .now - maxAge) else { continue }
+            let open = state.withLock { state in state.open.values.filter { $0.account != nil } }
+            for connection in open {
+                guard let hash = connection.tokenHash, snapshot.byTokenHash[hash]?.id != connection.account else { continue }
+                metrics.revokedConnections.increment()
+                logger.notice("closing a connection whose token was revoked or rotated", metadata: ["organisation": "\(connection.account ?? "?")"])
+                connection.outbox.finish(with: .error(.init(code: .unauthenticated, message: "the organisation's token has been revoked or rotated")))
             }
         }
     }

@@ -86,6 +86,28 @@ public final class SporStore: Sendable {
                 );
                 """)
         }
+        // Protocol 2: members have roles and need no account yet (adding an
+        // organisation says nothing about whether it has one). A document's creator
+        // becomes its lead; every other member a partner. The server writes the same
+        // into each document's members map when it starts (`backfillMembers`).
+        migrator.registerMigration("v2-membership-roles") { db in
+            try db.execute(sql: """
+                CREATE TABLE membership (
+                    documentID TEXT NOT NULL REFERENCES document(id),
+                    organisation TEXT NOT NULL,
+                    role TEXT NOT NULL CHECK (role IN ('lead', 'partner', 'observer')),
+                    addedBy TEXT NOT NULL,
+                    addedAt DATETIME NOT NULL,
+                    PRIMARY KEY (documentID, organisation)
+                ) WITHOUT ROWID;
+                CREATE INDEX membership_by_organisation ON membership(organisation);
+                INSERT INTO membership (documentID, organisation, role, addedBy, addedAt)
+                    SELECT m.documentID, m.accountID, CASE WHEN m.accountID = d.createdBy THEN 'lead' ELSE 'partner' END,
+                           m.addedBy, m.addedAt
+                    FROM member m JOIN document d ON d.id = m.documentID;
+                DROP TABLE member;
+                """)
+        }
         return migrator
     }
 
@@ -100,8 +122,10 @@ public final class SporStore: Sendable {
         guard !trimmed.isEmpty, trimmed.utf8.count <= 200, !trimmed.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
             throw ServerError(.invalidArgument, "organisation name must be 1-200 characters without control characters")
         }
-        if let code, !(SporProtocol.isValidName(code) && code.utf8.count <= 32) {
-            throw ServerError(.invalidArgument, "code \(String(reflecting: code)) must be 1-32 letters, digits, '-', '_' or '.'")
+        // No dot: an organisation's proposals have ids "<id>.<rest>", and with dots in
+        // ids one organisation's namespace could contain another's.
+        if let code, !(SporProtocol.isValidName(code) && code.utf8.count <= 32 && !code.contains(".")) {
+            throw ServerError(.invalidArgument, "code \(String(reflecting: code)) must be 1-32 letters, digits, '-' or '_'")
         }
         if let code, kind == .kommune || kind == .region {
             guard let registered = Organisation.withCode(code), registered.kind.rawValue == kind.rawValue else {
@@ -272,15 +296,56 @@ public final class SporStore: Sendable {
 
     // MARK: Documents
 
-    /// Whether `account` may read and write `document` (member or secretariat).
-    /// Unknown documents and documents the account is not on look the same.
+    /// `account`'s standing on `document`: the secretariat (on an existing document),
+    /// a member with its role, or an outsider — also for an unknown document, so that
+    /// the two look the same.
+    public func standing(of account: Account, on document: String) async throws -> ProposalPolicy.Standing {
+        try await pool.read { db in try Self.standing(of: account, on: document, db) }
+    }
+
+    static func standing(of account: Account, on document: String, _ db: Database) throws -> ProposalPolicy.Standing {
+        if account.isSecretariat {
+            let exists = try Bool.fetchOne(db, sql: "SELECT 1 FROM document WHERE id = ?", arguments: [document]) == true
+            return exists ? .secretariat : .outsider
+        }
+        let role = try String.fetchOne(db, sql: "SELECT role FROM membership WHERE documentID = ? AND organisation = ?",
+                                       arguments: [document, account.id])
+        return role.flatMap(ParticipantRole.init(rawValue:)).map { .member($0) } ?? .outsider
+    }
+
+    /// Whether `account` may read `document` (a member or the secretariat).
     public func canAccess(document: String, account: Account) async throws -> Bool {
+        try await standing(of: account, on: document) != .outsider
+    }
+
+    /// The members of `document` with their roles.
+    public func memberRoles(of document: String) async throws -> [String: ParticipantRole] {
+        try await pool.read { db in try Self.memberRoles(of: document, db) }
+    }
+
+    static func memberRoles(of document: String, _ db: Database) throws -> [String: ParticipantRole] {
+        var roles: [String: ParticipantRole] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT organisation, role FROM membership WHERE documentID = ?", arguments: [document]) {
+            if let role = ParticipantRole(rawValue: row["role"]) { roles[row["organisation"]] = role }
+        }
+        return roles
+    }
+
+    /// Every stored batch of `document`, in storage order (a causal order).
+    func batches(of document: String) async throws -> [[UInt8]] {
         try await pool.read { db in
-            if account.isSecretariat {
-                return try Bool.fetchOne(db, sql: "SELECT 1 FROM document WHERE id = ?", arguments: [document]) == true
-            }
-            return try Bool.fetchOne(db, sql: "SELECT 1 FROM member WHERE documentID = ? AND accountID = ?",
-                                     arguments: [document, account.id]) == true
+            try Data.fetchAll(db, sql: "SELECT changes FROM batch WHERE documentID = ? ORDER BY id", arguments: [document]).map { [UInt8]($0) }
+        }
+    }
+
+    /// Documents with members but none of the server's own events: made before the
+    /// server wrote its members map (protocol 1).
+    func documentsWithoutServerEvents() async throws -> [String] {
+        try await pool.read { db in
+            try String.fetchAll(db, sql: """
+                SELECT d.id FROM document d WHERE NOT EXISTS (
+                    SELECT 1 FROM documentAgent a WHERE a.documentID = d.id AND a.agent = ?) ORDER BY d.id
+                """, arguments: [ProposalSchema.serverAgent.name])
         }
     }
 
@@ -290,8 +355,8 @@ public final class SporStore: Sendable {
             let rows = account.isSecretariat
                 ? try Row.fetchAll(db, sql: "SELECT id, eventCount FROM document ORDER BY id")
                 : try Row.fetchAll(db, sql: """
-                    SELECT d.id, d.eventCount FROM document d JOIN member m ON m.documentID = d.id
-                    WHERE m.accountID = ? ORDER BY d.id
+                    SELECT d.id, d.eventCount FROM document d JOIN membership m ON m.documentID = d.id
+                    WHERE m.organisation = ? ORDER BY d.id
                     """, arguments: [account.id])
             return rows.map { SporMessage.DocumentEntry(document: $0["id"], events: $0["eventCount"]) }
         }
@@ -300,7 +365,7 @@ public final class SporStore: Sendable {
     /// The members of `document`, by id.
     public func members(of document: String) throws -> [String] {
         try pool.read { db in
-            try String.fetchAll(db, sql: "SELECT accountID FROM member WHERE documentID = ? ORDER BY accountID", arguments: [document])
+            try String.fetchAll(db, sql: "SELECT organisation FROM membership WHERE documentID = ? ORDER BY organisation", arguments: [document])
         }
     }
 

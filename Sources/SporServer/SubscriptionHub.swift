@@ -1,5 +1,6 @@
 import NIOCore
 import SporCRDT
+import SporProposal
 import SporWire
 import Synchronization
 
@@ -15,6 +16,10 @@ typealias ConnectionID = UInt64
 final class SubscriptionHub: Sendable {
     private struct Subscriber {
         let outbox: Outbox
+        /// The subscribing organisation (its account id), and whether it is the
+        /// secretariat, which sees every document whatever its members.
+        let organisation: String
+        let isSecretariat: Bool
         /// Batches up to this id are sent by the subscriber's catch-up.
         let catchUpThrough: Int64
     }
@@ -31,11 +36,12 @@ final class SubscriptionHub: Sendable {
     /// from `vector` in the same step. `storedThrough` is the newest stored batch id
     /// the caller read before calling; batches committed since are covered either
     /// by the hub's own record or by live delivery.
-    func subscribe(_ document: String, connection: ConnectionID, outbox: Outbox, from vector: VersionVector,
+    func subscribe(_ document: String, connection: ConnectionID, outbox: Outbox, account: Account, from vector: VersionVector,
                    storedThrough: Int64) {
         state.withLock { state in
             let through = max(state.lastBatch[document] ?? 0, storedThrough)
-            state.subscribers[document, default: [:]][connection] = Subscriber(outbox: outbox, catchUpThrough: through)
+            state.subscribers[document, default: [:]][connection] = Subscriber(
+                outbox: outbox, organisation: account.id, isSecretariat: account.isSecretariat, catchUpThrough: through)
             outbox.enqueue(Outbox.CatchUp(document: document, vector: vector, through: through))
         }
     }
@@ -43,6 +49,20 @@ final class SubscriptionHub: Sendable {
     func unsubscribe(_ document: String, connection: ConnectionID) {
         state.withLock { state in
             state.subscribers[document]?[connection] = nil
+            if state.subscribers[document]?.isEmpty == true { state.subscribers[document] = nil }
+        }
+    }
+
+    /// Ends `organisation`'s subscriptions to `document` (it was removed from it):
+    /// each of its connections is sent ACCESS_ENDED and gets nothing more of the
+    /// document, its catch-up included. The secretariat's subscriptions stay.
+    func endAccess(_ document: String, organisation: String) {
+        state.withLock { state in
+            guard let subscribers = state.subscribers[document] else { return }
+            for (connection, subscriber) in subscribers where subscriber.organisation == organisation && !subscriber.isSecretariat {
+                state.subscribers[document]?[connection] = nil
+                subscriber.outbox.enqueue(.accessEnded(document: document))
+            }
             if state.subscribers[document]?.isEmpty == true { state.subscribers[document] = nil }
         }
     }

@@ -1,7 +1,8 @@
-/// Fixed values of protocol v1 (Protocol/SPEC.md).
+/// Fixed values of protocol v2 (Protocol/SPEC.md).
 public enum SporProtocol {
-    /// The versions this implementation speaks.
-    public static let supportedVersions: ClosedRange<Int> = 1...1
+    /// The versions this implementation speaks. Version 1 is no longer served: its
+    /// clients wrote process records and membership themselves (SPEC, "Changes").
+    public static let supportedVersions: ClosedRange<Int> = 2...2
     /// The four bytes every HELLO starts with.
     public static let magic: [UInt8] = Array("SPOR".utf8)
     /// Frame length prefix: 4 bytes, big-endian, counting the type byte and payload.
@@ -20,6 +21,11 @@ public enum SporProtocol {
     public static let maxTextBytes = 4096
     /// Longest access token, in UTF-8 bytes.
     public static let maxTokenBytes = 256
+    /// Longest note of a PROCESS_STEP (the secretariat's qualification or decision
+    /// note), in UTF-8 bytes.
+    public static let maxNoteBytes = 40_000
+    /// Largest granted amount in a PROCESS_STEP, in DKK (ten billion).
+    public static let maxGrantedAmount = 10_000_000_000
 
     /// Whether `name` is a valid document or organisation id: 1...64 bytes of ASCII
     /// letters, digits, `-`, `_` and `.`, not starting with `.`.

@@ -42,10 +42,30 @@ extension SporMessage {
         case let .createDocument(request, document):
             buffer.writeVarint(request)
             buffer.writeWireString(document)
-        case let .addMember(request, document, organisation):
+        case let .addMember(request, document, organisation, role), let .setRole(request, document, organisation, role):
             buffer.writeVarint(request)
             buffer.writeWireString(document)
             buffer.writeWireString(organisation)
+            buffer.writeInteger(role.rawValue)
+        case let .removeMember(request, document, organisation):
+            buffer.writeVarint(request)
+            buffer.writeWireString(document)
+            buffer.writeWireString(organisation)
+        case let .processStep(request, document, step):
+            buffer.writeVarint(request)
+            buffer.writeWireString(document)
+            buffer.writeInteger(step.kind.rawValue)
+            buffer.writeVersionVector(step.version)
+            buffer.writeWireString(step.outcome)
+            buffer.writeWireString(step.note)
+            buffer.writeVarint(UInt64(max(0, step.grantedAmount ?? 0)))
+        case let .stepRecorded(request, document, contentHash, at):
+            buffer.writeVarint(request)
+            buffer.writeWireString(document)
+            buffer.writeWireString(contentHash)
+            buffer.writeVarint(UInt64(max(0, at)))
+        case let .accessEnded(document):
+            buffer.writeWireString(document)
         case let .listDocuments(request), let .ok(request), let .listRounds(request):
             buffer.writeVarint(request)
         case let .rounds(request, rounds):
@@ -60,7 +80,11 @@ extension SporMessage {
                 buffer.writeWireString(round.approvalDeadline)
                 buffer.writeWireString(round.committeeMeeting)
             }
-        case let .subscribe(document, version), let .caughtUp(document, version):
+        case let .subscribe(request, document, version):
+            buffer.writeVarint(request)
+            buffer.writeWireString(document)
+            buffer.writeVersionVector(version)
+        case let .caughtUp(document, version):
             buffer.writeWireString(document)
             buffer.writeVersionVector(version)
         case let .unsubscribe(document):
@@ -131,10 +155,40 @@ extension SporMessage {
         case .createDocument:
             let request = try reader.readVarint("request")
             message = .createDocument(request: request, document: try reader.readName("document"))
-        case .addMember:
+        case .addMember, .setRole:
             let request = try reader.readVarint("request")
             let document = try reader.readName("document")
-            message = .addMember(request: request, document: document, organisation: try reader.readName("organisation"))
+            let organisation = try reader.readName("organisation")
+            guard let byte = reader.buffer.readInteger(as: UInt8.self), let role = MemberRole(rawValue: byte) else {
+                throw reader.malformed("role must be 0 (lead), 1 (partner) or 2 (observer)")
+            }
+            message = type == .addMember
+                ? .addMember(request: request, document: document, organisation: organisation, role: role)
+                : .setRole(request: request, document: document, organisation: organisation, role: role)
+        case .removeMember:
+            let request = try reader.readVarint("request")
+            let document = try reader.readName("document")
+            message = .removeMember(request: request, document: document, organisation: try reader.readName("organisation"))
+        case .processStep:
+            let request = try reader.readVarint("request")
+            let document = try reader.readName("document")
+            guard let byte = reader.buffer.readInteger(as: UInt8.self), let kind = ProcessStep.Kind(rawValue: byte) else {
+                throw reader.malformed("step must be 1 to 5")
+            }
+            let version = try reader.readVersionVector("version")
+            let outcome = try reader.readString("outcome", atMost: SporProtocol.maxNameBytes)
+            let note = try reader.readString("note", atMost: SporProtocol.maxNoteBytes)
+            let amount = try reader.readCount("granted amount", atMost: SporProtocol.maxGrantedAmount)
+            message = .processStep(request: request, document: document, step: ProcessStep(
+                kind: kind, version: version, outcome: outcome, note: note, grantedAmount: amount == 0 ? nil : Int64(amount)))
+        case .stepRecorded:
+            let request = try reader.readVarint("request")
+            let document = try reader.readName("document")
+            let hash = try reader.readString("content hash", atMost: SporProtocol.maxNameBytes)
+            let at = try reader.readCount("time", atMost: Int(Int64.max))
+            message = .stepRecorded(request: request, document: document, contentHash: hash, at: Int64(at))
+        case .accessEnded:
+            message = .accessEnded(document: try reader.readName("document"))
         case .listDocuments:
             message = .listDocuments(request: try reader.readVarint("request"))
         case .ok:
@@ -159,8 +213,9 @@ extension SporMessage {
             }
             message = .rounds(request: request, rounds: rounds)
         case .subscribe:
+            let request = try reader.readVarint("request")
             let document = try reader.readName("document")
-            message = .subscribe(document: document, version: try reader.readVersionVector("version"))
+            message = .subscribe(request: request, document: document, version: try reader.readVersionVector("version"))
         case .caughtUp:
             let document = try reader.readName("document")
             message = .caughtUp(document: document, version: try reader.readVersionVector("version"))

@@ -1,20 +1,23 @@
 import SporCRDT
 
-/// One message of protocol v1. Each is sent as one frame whose type byte is
+/// One message of protocol v2. Each is sent as one frame whose type byte is
 /// ``MessageType``; Protocol/SPEC.md gives every field's encoding.
 ///
-/// Client → server: `hello`, `createDocument`, `addMember`, `listDocuments`,
-/// `subscribe`, `unsubscribe`, `push`, `listRounds`. Server → client: `welcome`,
-/// `events`, `caughtUp`, `pushAck`, `ok`, `documents`, `rounds`, `error`. Either way: `ping`, `pong`.
+/// Client → server: `hello`, `createDocument`, `addMember`, `removeMember`, `setRole`,
+/// `listDocuments`, `subscribe`, `unsubscribe`, `push`, `listRounds`, `processStep`.
+/// Server → client: `welcome`, `events`, `caughtUp`, `pushAck`, `ok`, `documents`,
+/// `rounds`, `stepRecorded`, `accessEnded`, `error`. Either way: `ping`, `pong`.
 public enum SporMessage: Sendable, Hashable {
     case hello(Hello)
     case welcome(Welcome)
     case ping(nonce: UInt64)
     case pong(nonce: UInt64)
     case createDocument(request: UInt64, document: String)
-    case addMember(request: UInt64, document: String, organisation: String)
+    case addMember(request: UInt64, document: String, organisation: String, role: MemberRole)
+    case removeMember(request: UInt64, document: String, organisation: String)
+    case setRole(request: UInt64, document: String, organisation: String, role: MemberRole)
     case listDocuments(request: UInt64)
-    case subscribe(document: String, version: VersionVector)
+    case subscribe(request: UInt64, document: String, version: VersionVector)
     case unsubscribe(document: String)
     case push(request: UInt64, document: String, changes: [UInt8])
     case events(Events)
@@ -24,7 +27,48 @@ public enum SporMessage: Sendable, Hashable {
     case documents(request: UInt64, documents: [DocumentEntry])
     case listRounds(request: UInt64)
     case rounds(request: UInt64, rounds: [RoundEntry])
+    case processStep(request: UInt64, document: String, step: ProcessStep)
+    case stepRecorded(request: UInt64, document: String, contentHash: String, at: Int64)
+    case accessEnded(document: String)
     case error(ErrorReport)
+
+    /// A member's role on a document, as the server keeps it.
+    public enum MemberRole: UInt8, Sendable, Hashable, CaseIterable {
+        case lead = 0
+        case partner = 1
+        case observer = 2
+    }
+
+    /// A process step the server is asked to take on a document.
+    public struct ProcessStep: Sendable, Hashable {
+        public enum Kind: UInt8, Sendable, Hashable, CaseIterable {
+            case submitForQualification = 1
+            case submitForApproval = 2
+            case withdraw = 3
+            case recordQualification = 4
+            case recordDecision = 5
+        }
+
+        public var kind: Kind
+        /// The version to submit (submissions only; empty otherwise).
+        public var version: VersionVector
+        /// The qualification result or decision outcome ("qualified", "approved", …);
+        /// empty for submissions and withdrawals.
+        public var outcome: String
+        /// The secretariat's note (qualification and decision).
+        public var note: String
+        /// The amount granted (approvals), in DKK; nil for none.
+        public var grantedAmount: Int64?
+
+        public init(kind: Kind, version: VersionVector = VersionVector(), outcome: String = "", note: String = "",
+                    grantedAmount: Int64? = nil) {
+            self.kind = kind
+            self.version = version
+            self.outcome = outcome
+            self.note = note
+            self.grantedAmount = grantedAmount
+        }
+    }
 
     /// The first message of a connection, client → server.
     public struct Hello: Sendable, Hashable {
@@ -153,6 +197,9 @@ public enum SporMessage: Sendable, Hashable {
         case unsubscribe = 0x14
         case push = 0x15
         case listRounds = 0x16
+        case removeMember = 0x17
+        case setRole = 0x18
+        case processStep = 0x19
         case welcome = 0x81
         case events = 0x82
         case caughtUp = 0x83
@@ -160,6 +207,8 @@ public enum SporMessage: Sendable, Hashable {
         case ok = 0x85
         case documents = 0x86
         case rounds = 0x87
+        case stepRecorded = 0x88
+        case accessEnded = 0x89
         case error = 0x8F
     }
 
@@ -182,6 +231,11 @@ public enum SporMessage: Sendable, Hashable {
         case .documents: .documents
         case .listRounds: .listRounds
         case .rounds: .rounds
+        case .removeMember: .removeMember
+        case .setRole: .setRole
+        case .processStep: .processStep
+        case .stepRecorded: .stepRecorded
+        case .accessEnded: .accessEnded
         case .error: .error
         }
     }

@@ -19,6 +19,7 @@ public enum WireErrorCode: UInt16, Sendable, Hashable, CaseIterable, CustomStrin
     case missingDependencies = 24
     case batchTooLarge = 25
     case invalidArgument = 26
+    case stepRefused = 27
     case tooManySubscriptions = 28
     case internalError = 30
 
@@ -43,6 +44,7 @@ public enum WireErrorCode: UInt16, Sendable, Hashable, CaseIterable, CustomStrin
         case .missingDependencies: "missing dependencies"
         case .batchTooLarge: "batch too large"
         case .invalidArgument: "invalid argument"
+        case .stepRefused: "step refused"
         case .tooManySubscriptions: "too many subscriptions"
         case .internalError: "internal error"
         }

@@ -31,7 +31,7 @@ struct StalledServerTests {
             case let .createDocument(request, document):
                 created.ids.withLock { _ = $0.insert(document) }
                 return [.ok(request: request)]
-            case let .subscribe(document, version): return [.caughtUp(document: document, version: version)]
+            case let .subscribe(_, document, version): return [.caughtUp(document: document, version: version)]
             case let .ping(nonce): return answeringPings ? [.pong(nonce: nonce)] : []
             default: return []
             }

@@ -263,7 +263,8 @@ extension OutboxEntry.Kind {
         switch self {
         case .create: "create"
         case .push: "push"
-        case .addMember: "addMember"
+        case .member: "member"
+        case .step: "step"
         }
     }
 }

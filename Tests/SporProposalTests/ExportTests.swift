@@ -13,9 +13,9 @@ struct ExportTests {
         try aarhus.addParticipant(ParticipantInput(organisation: .other(name: "Rør | Rens A/S", kind: .company),
                                                    role: .observer, contactName: "Lis Ravn"))
         try aarhus.addExtraSection(heading: "Bilag: Målemetode", body: "Sensorer måler afstrømning hvert 5. minut.\n\nData deles åbent.\n")
-        var dgo = try replica(of: aarhus, agent: "kl-midt", actor: Actors.dgo)
+        var dgo = try replica(of: aarhus, agent: "kl-midt/1", actor: Actors.dgo)
         let comment = try dgo.addComment(on: .challenge, range: 20..<26, text: "Hvor mange kældre er ramt?", at: copenhagen("2024-09-02T10:00"))
-        var secretariat = try replica(of: aarhus, agent: "sekretariat", actor: Actors.secretariat)
+        var secretariat = try replica(of: aarhus, agent: "sekretariatet/1", actor: Actors.secretariat)
         let resolved = try secretariat.addComment(on: .summary, range: 0..<3, text: "Fint.", at: copenhagen("2024-09-02T11:00"))
         try secretariat.setResolved(resolved, true)
         try sync(&aarhus, from: dgo)

@@ -14,7 +14,7 @@ struct ProcessTests {
         #expect(qualification.step == .qualification && qualification.roundID == "2024-autumn" && qualification.by == "0751")
         #expect(try aarhus.status(at: copenhagen("2024-10-07T10:00")) == .submittedForQualification)
 
-        var secretariat = try replica(of: aarhus, agent: "sekretariat", actor: Actors.secretariat)
+        var secretariat = try replica(of: aarhus, agent: "sekretariatet/1", actor: Actors.secretariat)
         try secretariat.recordQualification(.qualified, note: "Fint.", at: copenhagen("2024-10-14T12:00"))
         try sync(&aarhus, from: secretariat)
         #expect(try aarhus.content().qualification?.result == .qualified)
@@ -60,7 +60,7 @@ struct ProcessTests {
         #expect(invalid?.findings.map(\.code) == ["developmentElementMissing"])
         #expect(try proposal.content().submissions.isEmpty)
 
-        var odense = try replica(of: try completeProposal(), agent: "odense-1", actor: Actors.odense)
+        var odense = try replica(of: try completeProposal(), agent: "0461/1", actor: Actors.odense)
         let notLead = #expect(throws: ProposalError.self) { try odense.submit(.qualification, at: early) }
         #expect(notLead?.code == .notPermitted)
     }
@@ -73,7 +73,7 @@ struct ProcessTests {
         #expect(submission.contentHash == submitted.contentHash)
 
         // Later edits by the lead and a partner, merged.
-        var odense = try replica(of: aarhus, agent: "odense-1", actor: Actors.odense)
+        var odense = try replica(of: aarhus, agent: "0461/1", actor: Actors.odense)
         try odense.setSection(.challenge, to: "Noget helt andet.")
         try odense.addBudgetLine(BudgetLineInput(item: "Ekstra", amount: 10, source: .other, year: 2026))
         try aarhus.setAmountRequested(2)
@@ -129,7 +129,7 @@ struct SectionHistoryTests {
     func changesSinceSubmission() throws {
         var aarhus = try completeProposal()
         let submission = try aarhus.submit(.qualification, at: copenhagen("2024-10-01T12:00"))
-        var region = try replica(of: aarhus, agent: "rm-pc", actor: Actors.midtjylland)
+        var region = try replica(of: aarhus, agent: "1082/pc", actor: Actors.midtjylland)
         // "Skybrud oversvømmer kældre i tætte byområder." → the region rewrites the end.
         try region.setSection(.challenge, to: "Skybrud oversvømmer kældre og veje.")
         try sync(&aarhus, from: region)

@@ -7,14 +7,15 @@ import Testing
 struct ProposalEditingTests {
     @Test("a new proposal has its title, round and its creator as lead partner")
     func create() throws {
-        let proposal = try Proposal.create(agent: try AgentID("aarhus-1"), actor: Actors.aarhus, title: "Grønne tage", roundID: "2024-autumn")
+        let proposal = try Proposal.create(agent: try AgentID("0751/1"), actor: Actors.aarhus, title: "Grønne tage", roundID: "2024-autumn")
         let content = try proposal.content()
         #expect(content.title == "Grønne tage")
         #expect(content.roundID == "2024-autumn")
         #expect(content.participants.count == 1)
         #expect(content.participants[0].organisation == .registered(try #require(Organisation.withCode("0751"))))
         #expect(content.participants[0].role == .lead)
-        #expect(content.agentOrganisations == ["aarhus-1": "0751"])
+        #expect(content.members.isEmpty, "members are written by the server only")
+        #expect(content.lead == "0751", "until the server records members, the listed lead")
         #expect(content.conflicts.isEmpty && content.unreadable.isEmpty)
     }
 
@@ -85,7 +86,7 @@ struct ProposalEditingTests {
     @Test("only members edit content; the secretariat's records are refused to members; DGOs comment")
     func roles() throws {
         let proposal = try completeProposal()
-        var dgo = try replica(of: proposal, agent: "kl-midt", actor: Actors.dgo)
+        var dgo = try replica(of: proposal, agent: "kl-midt/1", actor: Actors.dgo)
         let refused = #expect(throws: ProposalError.self) { try dgo.setSection(.risks, to: "Mange.") }
         #expect(refused?.code == .notPermitted)
         let comment = try dgo.addComment(on: .challenge, range: 0..<7, text: "Hvor mange kældre?", at: copenhagen("2024-09-02T10:00"))
@@ -98,20 +99,21 @@ struct ProposalEditingTests {
         #expect(decision?.code == .notPermitted)
         #expect(decision?.field == "secretariat.decision")
 
-        var secretariat = try replica(of: proposal, agent: "sekretariat", actor: Actors.secretariat)
+        var secretariat = try replica(of: proposal, agent: "sekretariatet/1", actor: Actors.secretariat)
         #expect(throws: ProposalError.self) { try secretariat.setAmountRequested(5) }
-        // The schema marks where the server must require the secretariat role.
-        #expect(ProposalSchema.requiresSecretariat(ProposalSchema.secretariat))
-        #expect(!ProposalSchema.requiresSecretariat(ProposalSchema.participants))
-        #expect(!ProposalSchema.requiresSecretariat(ProposalSchema.text(of: .risks)))
-        #expect(ProposalSchema.isAppendOnly(try ProposalSchema.submissions.child(ListItemID(EventID(agent: AgentID("a"), seq: 0)), .map)))
+        // The schema marks what only the server writes.
+        #expect(ProposalSchema.isServerOnly(ProposalSchema.secretariat))
+        #expect(ProposalSchema.isServerOnly(ProposalSchema.members))
+        #expect(!ProposalSchema.isServerOnly(ProposalSchema.participants))
+        #expect(!ProposalSchema.isServerOnly(ProposalSchema.text(of: .risks)))
+        #expect(ProposalSchema.isServerOnly(try ProposalSchema.submissions.child(ListItemID(EventID(agent: AgentID("a"), seq: 0)), .map)))
     }
 
     @Test("concurrent different values are a conflict with both authors until rewritten; concurrent additions are all kept")
     func concurrentEdits() throws {
         let base = try completeProposal()
         var aarhus = base
-        var odense = try replica(of: base, agent: "odense-1", actor: Actors.odense)
+        var odense = try replica(of: base, agent: "0461/1", actor: Actors.odense)
         try aarhus.setAmountRequested(1_100_000)
         try odense.setAmountRequested(900_000)
         try aarhus.addBudgetLine(BudgetLineInput(item: "Workshops", amount: 50_000, source: .klimaalliancen, year: 2026))
@@ -124,7 +126,7 @@ struct ProposalEditingTests {
         #expect(content.budget.map(\.item).filter { ["Workshops", "Rejser"].contains($0) }.count == 2)
         let conflict = try #require(content.conflicts.first { $0.field == "amountRequested" })
         #expect(Set(conflict.candidates.map(\.value)) == ["1100000", "900000"])
-        #expect(Set(conflict.candidates.map(\.author.name)) == ["aarhus-1", "odense-1"])
+        #expect(Set(conflict.candidates.map(\.author.name)) == ["0751/1", "0461/1"])
         #expect(ProposalRules.validate(content, at: try copenhagen("2024-09-01T12:00")).contains { $0.code == "fieldConflict" })
 
         try odense.setAmountRequested(1_050_000)
@@ -157,7 +159,7 @@ struct ProposalEditingTests {
     func sectionsMergeAndCommentsFollow() throws {
         let base = try completeProposal()
         var aarhus = base
-        var odense = try replica(of: base, agent: "odense-1", actor: Actors.odense)
+        var odense = try replica(of: base, agent: "0461/1", actor: Actors.odense)
         let original = try base.content().text(.challenge)  // "Skybrud oversvømmer kældre i tætte byområder."
         let comment = try odense.addComment(on: .challenge, range: 20..<26, text: "Også i Odense?", at: copenhagen("2024-09-02T10:00"))
         try odense.setSection(.challenge, to: "Store skybrud" + original.dropFirst("Skybrud".count))
@@ -185,7 +187,7 @@ struct ProposalEditingTests {
     func removalWins() throws {
         let base = try completeProposal()
         var aarhus = base
-        var odense = try replica(of: base, agent: "odense-1", actor: Actors.odense)
+        var odense = try replica(of: base, agent: "0461/1", actor: Actors.odense)
         let line = try base.content().budget[0].id
         try aarhus.removeBudgetLine(line)
         try odense.updateBudgetLine(line, BudgetLineInput(amount: 650_000))

@@ -9,7 +9,7 @@ struct ReadmeProposalExampleTests {
     @Test("the README's proposal example runs and finds what its comments say")
     func example() throws {
         let now = try CopenhagenTime.instant(of: LocalDateTime(parsing: "2024-09-02T10:00", field: "now"))
-        var proposal = try Proposal.create(agent: try AgentID("aarhus-laptop"),
+        var proposal = try Proposal.create(agent: try AgentID("0751/laptop"),
                                            actor: Actor(organisation: "0751", role: .member),
                                            title: "Skybrudssikring med grønne tage", roundID: "2024-autumn")
         try proposal.setSection(.developmentElement, to: "Vi tester tre typer tage med sensorer i to år.")

@@ -129,38 +129,38 @@ struct AccessTests {
         let aarhus = try server.addOrganisation("Aarhus Kommune", code: "0751")
         let odense = try server.addOrganisation("Odense Kommune", code: "0461")
         var owner = try await server.connect(token: aarhus)
-        try await owner.createDocument("secret-proposal")
+        try await owner.createDocument("0751.secret-proposal")
         var outsider = try await server.connect(token: odense)
 
-        try await outsider.send(.subscribe(document: "secret-proposal", version: VersionVector()))
+        try await outsider.send(.subscribe(request: 99, document: "0751.secret-proposal", version: VersionVector()))
         guard case let .error(denied)? = try await outsider.receive() else { throw TestFailure("subscribe not refused") }
-        try await outsider.send(.subscribe(document: "no-such-proposal", version: VersionVector()))
+        try await outsider.send(.subscribe(request: 99, document: "no-such-proposal", version: VersionVector()))
         guard case let .error(unknown)? = try await outsider.receive() else { throw TestFailure("unknown not refused") }
         #expect(denied.knownCode == .notFound)
         // Same answer as for a document that does not exist, but for the name.
-        #expect(denied.message.replacingOccurrences(of: "secret-proposal", with: "X")
+        #expect(denied.message.replacingOccurrences(of: "0751.secret-proposal", with: "X")
                 == unknown.message.replacingOccurrences(of: "no-such-proposal", with: "X"))
 
         var document = Document(agent: try AgentID("0461/x"))
         try document.insert("ind", at: 0)
-        guard case let .error(pushDenied) = try await outsider.push(try document.encodedChanges(), to: "secret-proposal") else {
+        guard case let .error(pushDenied) = try await outsider.push(try document.encodedChanges(), to: "0751.secret-proposal") else {
             throw TestFailure("push not refused")
         }
         #expect(pushDenied.knownCode == .notFound)
         let request = outsider.request()
-        try await outsider.send(.addMember(request: request, document: "secret-proposal", organisation: "0461"))
+        try await outsider.send(.addMember(request: request, document: "0751.secret-proposal", organisation: "0461", role: .partner))
         guard case let .error(addDenied)? = try await outsider.receive() else { throw TestFailure("add member not refused") }
         #expect(addDenied.knownCode == .notFound)
-        #expect(try server.store.members(of: "secret-proposal") == ["0751"])
+        #expect(try server.store.members(of: "0751.secret-proposal") == ["0751"])
 
         let listRequest = outsider.request()
         try await outsider.send(.listDocuments(request: listRequest))
         guard case let .documents(_, list)? = try await outsider.receive() else { throw TestFailure("no list") }
         #expect(list.isEmpty)
         // After being added it can.
-        try await owner.addMember("0461", to: "secret-proposal")
+        try await owner.addMember("0461", to: "0751.secret-proposal")
         var replica = Document()
-        try await outsider.subscribeAndCatchUp("secret-proposal", into: &replica)
+        try await outsider.subscribeAndCatchUp("0751.secret-proposal", into: &replica)
         await owner.close()
         await outsider.close()
         try await server.stop()
@@ -172,12 +172,12 @@ struct AccessTests {
         let aarhus = try server.addOrganisation("Aarhus Kommune", code: "0751")
         let region = try server.addOrganisation("Region Midtjylland", kind: .region, code: "1082")
         var owner = try await server.connect(token: aarhus)
-        try await owner.createDocument("p")
-        try await owner.addMember("1082", to: "p")
+        try await owner.createDocument("0751.p")
+        try await owner.addMember("1082", to: "0751.p")
         var forger = try await server.connect(token: region)
         var forged = Document(agent: try AgentID("0751/laptop"))
         try forged.insert("Aarhus trækker sig", at: 0)
-        guard case let .error(report) = try await forger.push(try forged.encodedChanges(), to: "p") else {
+        guard case let .error(report) = try await forger.push(try forged.encodedChanges(), to: "0751.p") else {
             throw TestFailure("forged push accepted")
         }
         #expect(report.knownCode == .forbidden)
@@ -186,11 +186,11 @@ struct AccessTests {
         // Aarhus's real events, pushed by Aarhus, may be passed on by the region (duplicates).
         var real = Document(agent: try AgentID("0751/laptop"))
         try real.insert("Aarhus deltager", at: 0)
-        guard case .pushAck = try await owner.push(try real.encodedChanges(), to: "p") else { throw TestFailure("owner push") }
+        guard case .pushAck = try await owner.push(try real.encodedChanges(), to: "0751.p") else { throw TestFailure("owner push") }
         var regional = Document(agent: try AgentID("1082/pc"))
         try regional.merge(encodedChanges: try real.encodedChanges())
         try regional.insert("Regionen: ", at: 0)
-        guard case .pushAck(_, _, 10) = try await forger.push(try regional.encodedChanges(), to: "p") else {
+        guard case .pushAck(_, _, 10) = try await forger.push(try regional.encodedChanges(), to: "0751.p") else {
             throw TestFailure("pushing known foreign events with new own events was refused")
         }
         await owner.close()
@@ -204,15 +204,15 @@ struct AccessTests {
         let aarhus = try server.addOrganisation("Aarhus Kommune", code: "0751")
         let secretariat = try server.addOrganisation("Sekretariatet", kind: .secretariat, code: "sek")
         var member = try await server.connect(token: aarhus)
-        try await member.createDocument("p")
+        try await member.createDocument("0751.p")
         let proposal = try Proposal.create(agent: try AgentID("0751/laptop"), actor: Actor(organisation: "0751", role: .member),
                                            title: "Klimaspor", roundID: "2024-autumn")
-        guard case .pushAck = try await member.push(try proposal.document.encodedChanges(), to: "p") else { throw TestFailure("create") }
+        guard case .pushAck = try await member.push(try proposal.document.encodedChanges(), to: "0751.p") else { throw TestFailure("create") }
         let base = proposal.document.versionVector
 
         var forged = proposal.document
         try forged.set(.string("approved"), forKey: ProposalSchema.Key.decision, in: ProposalSchema.secretariat)
-        guard case let .error(report) = try await member.push(try forged.encodedChanges(since: base), to: "p") else {
+        guard case let .error(report) = try await member.push(try forged.encodedChanges(since: base), to: "0751.p") else {
             throw TestFailure("member wrote the decision")
         }
         #expect(report.knownCode == .forbidden)
@@ -220,10 +220,10 @@ struct AccessTests {
 
         var office = try await server.connect(token: secretariat)
         var replica = Document(agent: try AgentID("sek/office"))
-        try await office.subscribeAndCatchUp("p", into: &replica)
+        try await office.subscribeAndCatchUp("0751.p", into: &replica)
         let before = replica.versionVector
         try replica.set(.string("approved"), forKey: ProposalSchema.Key.decision, in: ProposalSchema.secretariat)
-        guard case .pushAck = try await office.push(try replica.encodedChanges(since: before), to: "p") else {
+        guard case .pushAck = try await office.push(try replica.encodedChanges(since: before), to: "0751.p") else {
             throw TestFailure("secretariat refused")
         }
         await member.close()

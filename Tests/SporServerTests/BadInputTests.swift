@@ -16,21 +16,21 @@ struct BadInputTests {
         return nil
     }
 
-    /// A server with one document "p" that a second, well-behaved client is
+    /// A server with one document "0751.p" that a second, well-behaved client is
     /// subscribed to; `check` misbehaves, then the bystander must still work.
     private func withBystander(_ configure: (inout ServerConfiguration) -> Void = { _ in },
                                _ misbehave: (TestServer, String) async throws -> Void) async throws {
         let server = try await TestServer.start(configure: configure)
         let token = try server.addOrganisation("Aarhus Kommune", code: "0751")
         var bystander = try await server.connect(token: token)
-        try await bystander.createDocument("p")
+        try await bystander.createDocument("0751.p")
         var replica = Document(agent: try AgentID("0751/bystander"))
-        try await bystander.subscribeAndCatchUp("p", into: &replica)
+        try await bystander.subscribeAndCatchUp("0751.p", into: &replica)
 
         try await misbehave(server, token)
 
         try replica.insert("stadig i gang", at: 0)
-        guard case .pushAck = try await bystander.push(try replica.encodedChanges(), to: "p") else {
+        guard case .pushAck = try await bystander.push(try replica.encodedChanges(), to: "0751.p") else {
             throw TestFailure("the bystander's push failed after another client misbehaved")
         }
         await bystander.close()
@@ -79,7 +79,7 @@ struct BadInputTests {
             // PUSH claiming 100 bytes of changes but carrying 2.
             var payload = ByteBuffer()
             payload.writeVarint(UInt64(1))
-            payload.writeWireString("p")
+            payload.writeWireString("0751.p")
             payload.writeVarint(100)
             payload.writeBytes([1, 2])
             var frame: [UInt8] = [0, 0, 0, UInt8(payload.readableBytes + 1), SporMessage.MessageType.push.rawValue]
@@ -110,7 +110,7 @@ struct BadInputTests {
     func invalidChanges() async throws {
         try await withBystander { server, token in
             var client = try await server.connect(token: token)
-            guard case let .error(garbage) = try await client.push(Array("not changes".utf8), to: "p") else {
+            guard case let .error(garbage) = try await client.push(Array("not changes".utf8), to: "0751.p") else {
                 throw TestFailure("garbage accepted")
             }
             #expect(garbage.knownCode == .invalidChanges)
@@ -118,7 +118,7 @@ struct BadInputTests {
             try document.insert("Æble", at: 0)
             var flipped = try document.encodedChanges()
             flipped[flipped.count / 2] ^= 0x10
-            guard case let .error(corrupt) = try await client.push(flipped, to: "p") else { throw TestFailure("corrupt accepted") }
+            guard case let .error(corrupt) = try await client.push(flipped, to: "0751.p") else { throw TestFailure("corrupt accepted") }
             #expect(corrupt.knownCode == .invalidChanges)
             // Still open: a ping is answered.
             try await client.send(.ping(nonce: 42))
@@ -134,7 +134,7 @@ struct BadInputTests {
             try document.insert("første", at: 0)
             let first = document.versionVector
             try document.insert(" anden", at: document.textLength())
-            guard case let .error(report) = try await client.push(try document.encodedChanges(since: first), to: "p") else {
+            guard case let .error(report) = try await client.push(try document.encodedChanges(since: first), to: "0751.p") else {
                 throw TestFailure("accepted without its dependencies")
             }
             #expect(report.knownCode == .missingDependencies)
@@ -153,10 +153,10 @@ struct BadInputTests {
             let fixture = try EditOutsideItsText(agent: "0751/x")
             var stored = fixture.storedHistory
             let base = stored.versionVector
-            guard case .pushAck = try await client.push(try stored.encodedChanges(), to: "p") else { throw TestFailure("first push") }
+            guard case .pushAck = try await client.push(try stored.encodedChanges(), to: "0751.p") else { throw TestFailure("first push") }
             let edit = fixture.edit
             _ = try ChangeSummary(encodedChanges: edit)  // well-formed: only a merge can tell
-            guard case let .error(report) = try await client.push(edit, to: "p") else {
+            guard case let .error(report) = try await client.push(edit, to: "0751.p") else {
                 throw TestFailure("a batch that cannot merge was accepted")
             }
             #expect(report.knownCode == .invalidChanges)
@@ -165,12 +165,12 @@ struct BadInputTests {
             #expect(entries.first?.events == 3, "nothing of the refused batch stored")
             // A valid edit still goes through, and a new subscriber gets a document that merges.
             try stored.insert("!", at: 1)
-            guard case .pushAck = try await client.push(try stored.encodedChanges(since: base), to: "p") else {
+            guard case .pushAck = try await client.push(try stored.encodedChanges(since: base), to: "0751.p") else {
                 throw TestFailure("a valid edit after the refusal was refused")
             }
             var reader = try await server.connect(token: token)
             var replica = Document()
-            _ = try await reader.subscribeAndCatchUp("p", into: &replica)
+            _ = try await reader.subscribeAndCatchUp("0751.p", into: &replica)
             #expect(replica.text() == "a!")
         }
     }
@@ -183,12 +183,12 @@ struct BadInputTests {
             let item = try document.insert(.null, at: 0, in: ProposalSchema.submissions)
             let entry = try ProposalSchema.submissions.child(item, .map)
             try document.set(.string("2024-autumn"), forKey: "round", in: entry)
-            guard case .pushAck = try await client.push(try document.encodedChanges(), to: "p") else {
+            guard case .pushAck = try await client.push(try document.encodedChanges(), to: "0751.p") else {
                 throw TestFailure("a new submission was refused")
             }
             let recorded = document.versionVector
             try document.set(.string("2025-spring"), forKey: "round", in: entry)
-            guard case let .error(report) = try await client.push(try document.encodedChanges(since: recorded), to: "p") else {
+            guard case let .error(report) = try await client.push(try document.encodedChanges(since: recorded), to: "0751.p") else {
                 throw TestFailure("a recorded submission was rewritten")
             }
             #expect(report.knownCode == .forbidden)

@@ -32,9 +32,9 @@ struct ClientBackpressureTests {
         let token = try server.addOrganisation("Aarhus Kommune", code: "0751")
         var writer = try await server.connect(token: token)
         var reader = try await server.connect(token: token)
-        try await writer.createDocument("p")
+        try await writer.createDocument("0751.p")
         var replica = Document()
-        try await reader.subscribeAndCatchUp("p", into: &replica)
+        try await reader.subscribeAndCatchUp("0751.p", into: &replica)
 
         var source = Document(agent: try AgentID("0751/writer"))
         let pushes = 400
@@ -42,7 +42,7 @@ struct ClientBackpressureTests {
         for _ in 0..<pushes {
             let before = source.versionVector
             try source.insert(line, at: source.textLength())
-            guard case .pushAck = try await writer.push(try source.encodedChanges(since: before), to: "p") else {
+            guard case .pushAck = try await writer.push(try source.encodedChanges(since: before), to: "0751.p") else {
                 throw TestFailure("push refused")
             }
         }
@@ -50,7 +50,7 @@ struct ClientBackpressureTests {
         let held = reader.connection.unreadMessages
         // The high-water mark plus what one socket read (≤ 64 KiB) had already decoded.
         #expect(held <= WireConnection.inboundHighWater + 64, "unread messages: \(held) of \(pushes) relayed")
-        try await reader.mergeLive("p", into: &replica) { $0.eventCount == source.eventCount }
+        try await reader.mergeLive("0751.p", into: &replica) { $0.eventCount == source.eventCount }
         #expect(replica.text() == source.text())
         await writer.close()
         await reader.close()

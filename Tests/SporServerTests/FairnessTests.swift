@@ -59,7 +59,7 @@ struct FairnessTests {
     func outboxOverflow() throws {
         let closed = Mutex(0)
         let (outbox, channel) = Self.embeddedOutbox(limit: 10_000) { closed.withLock { $0 += 1 } }
-        let batch = SporMessage.events(.init(document: "p", isCatchUp: false, batches: [Array(repeating: 7, count: 4_000)]))
+        let batch = SporMessage.events(.init(document: "0751.p", isCatchUp: false, batches: [Array(repeating: 7, count: 4_000)]))
         #expect(outbox.enqueue(batch))
         #expect(outbox.enqueue(batch))
         // The third would pass the limit while two wait: the outbox overflows.
@@ -79,7 +79,7 @@ struct FairnessTests {
     func outboxDrainsBound() throws {
         let (outbox, channel) = Self.embeddedOutbox(limit: 10_000)
         for round in 0..<20 {
-            let first = SporMessage.events(.init(document: "p", isCatchUp: false, batches: [Array(repeating: UInt8(round), count: 4_000)]))
+            let first = SporMessage.events(.init(document: "0751.p", isCatchUp: false, batches: [Array(repeating: UInt8(round), count: 4_000)]))
             #expect(outbox.enqueue(first))
             #expect(outbox.enqueue(.pong(nonce: UInt64(round))))
             channel.embeddedEventLoop.run()
@@ -91,7 +91,7 @@ struct FairnessTests {
     @Test("a relayed frame shared by several outboxes reaches each of them intact")
     func sharedFrame() throws {
         let outboxes = (0..<3).map { _ in Self.embeddedOutbox(limit: 10_000) }
-        let message = SporMessage.events(.init(document: "p", isCatchUp: false, batches: [[1, 2, 3, 4]]))
+        let message = SporMessage.events(.init(document: "0751.p", isCatchUp: false, batches: [[1, 2, 3, 4]]))
         let frame = Outbox.encode(message, allocator: ByteBufferAllocator())
         for (outbox, _) in outboxes { #expect(outbox.enqueue(frame: frame)) }
         for (_, channel) in outboxes {
@@ -120,18 +120,18 @@ struct FairnessTests {
         }
         let token = try server.addOrganisation("Aarhus Kommune", code: "0751")
         var writer = try await server.connect(token: token)
-        try await writer.createDocument("p")
+        try await writer.createDocument("0751.p")
         // Subscribes, then never reads from its socket again.
         let stalled = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .channelOption(.autoRead, value: false)
             .channelOption(.socketOption(.so_rcvbuf), value: 16 * 1024)
             .connect(host: "127.0.0.1", port: server.port).get()
         var handshake = SporMessage.hello(.init(token: token, client: "stalled")).frameBytes
-        handshake += SporMessage.subscribe(document: "p", version: VersionVector()).frameBytes
+        handshake += SporMessage.subscribe(request: 99, document: "0751.p", version: VersionVector()).frameBytes
         try await stalled.writeAndFlush(stalled.allocator.buffer(bytes: handshake))
         var reader = try await server.connect(token: token)
         var replica = Document()
-        try await reader.subscribeAndCatchUp("p", into: &replica)
+        try await reader.subscribeAndCatchUp("0751.p", into: &replica)
 
         var document = Document(agent: try AgentID("0751/bulk"))
         var random = SystemRandomNumberGenerator()
@@ -141,11 +141,11 @@ struct FairnessTests {
         var pushed = VersionVector()
         for _ in 0..<24 {
             try document.insert(text, at: document.textLength())
-            guard case .pushAck = try await writer.push(try document.encodedChanges(since: pushed), to: "p") else {
+            guard case .pushAck = try await writer.push(try document.encodedChanges(since: pushed), to: "0751.p") else {
                 throw TestFailure("push refused")
             }
             pushed = document.versionVector
-            try await reader.mergeLive("p", into: &replica) { $0.eventCount == document.eventCount }
+            try await reader.mergeLive("0751.p", into: &replica) { $0.eventCount == document.eventCount }
         }
         #expect(replica.text() == document.text())
         // The server gave up on the stalled connection instead of queueing without end
@@ -159,7 +159,7 @@ struct FairnessTests {
         // Nothing was lost: reconnecting, it catches up from storage.
         var again = try await server.connect(token: token)
         var caughtUp = Document()
-        try await again.subscribeAndCatchUp("p", into: &caughtUp)
+        try await again.subscribeAndCatchUp("0751.p", into: &caughtUp)
         #expect(caughtUp.text() == document.text())
         await writer.close()
         await reader.close()

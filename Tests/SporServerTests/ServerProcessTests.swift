@@ -104,12 +104,12 @@ struct ServerProcessTests {
         var client = try await TestClient.connect(port: port)
         try await client.hello(token: token)
         #expect(client.welcome?.organisationKind == "secretariat")
-        try await client.createDocument("p")
+        try await client.createDocument("0751.p")
         var document = Document(agent: try AgentID("\(client.welcome?.organisation ?? "")/office"))
         var pushed = VersionVector()
         for index in 0..<20 {
             try document.insert("Punkt \(index). ", at: document.textLength())
-            guard case .pushAck = try await client.push(try document.encodedChanges(since: pushed), to: "p") else {
+            guard case .pushAck = try await client.push(try document.encodedChanges(since: pushed), to: "0751.p") else {
                 throw TestFailure("push refused")
             }
             pushed = document.versionVector
@@ -124,7 +124,7 @@ struct ServerProcessTests {
         var reader = try await TestClient.connect(port: newPort)
         try await reader.hello(token: token)
         var replica = Document()
-        try await reader.subscribeAndCatchUp("p", into: &replica)
+        try await reader.subscribeAndCatchUp("0751.p", into: &replica)
         #expect(replica.text() == document.text())
         await reader.close()
     }
@@ -138,10 +138,10 @@ struct ServerProcessTests {
         defer { Self.stop(process) }
         var client = try await TestClient.connect(port: port)
         try await client.hello(token: token)
-        try await client.createDocument("p")
+        try await client.createDocument("0751.p")
         var document = Document(agent: try AgentID("0751/laptop"))
         try document.insert("Gemt før nedlukning", at: 0)
-        guard case .pushAck = try await client.push(try document.encodedChanges(), to: "p") else { throw TestFailure("push") }
+        guard case .pushAck = try await client.push(try document.encodedChanges(), to: "0751.p") else { throw TestFailure("push") }
 
         kill(process.processIdentifier, SIGTERM)
         var sawShutdown = false
@@ -158,7 +158,7 @@ struct ServerProcessTests {
         var reader = try await TestClient.connect(port: newPort)
         try await reader.hello(token: token)
         var replica = Document()
-        try await reader.subscribeAndCatchUp("p", into: &replica)
+        try await reader.subscribeAndCatchUp("0751.p", into: &replica)
         #expect(replica.text() == "Gemt før nedlukning")
         await reader.close()
     }

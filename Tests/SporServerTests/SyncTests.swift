@@ -56,12 +56,12 @@ struct SyncTests {
         }
         var clients: [TestClient] = []
         for token in tokens { clients.append(try await server.connect(token: token)) }
-        try await clients[0].createDocument("proposal-1")
-        try await clients[0].addMember("1082", to: "proposal-1")
-        try await clients[0].addMember("0740", to: "proposal-1")
+        try await clients[0].createDocument("0751.proposal-1")
+        try await clients[0].addMember("1082", to: "0751.proposal-1")
+        try await clients[0].addMember("0740", to: "0751.proposal-1")
 
         var documents = try ["0751/laptop", "1082/pc", "0740/mac"].map { Document(agent: try AgentID($0)) }
-        for index in 0..<3 { try await clients[index].subscribeAndCatchUp("proposal-1", into: &documents[index]) }
+        for index in 0..<3 { try await clients[index].subscribeAndCatchUp("0751.proposal-1", into: &documents[index]) }
 
         // Round 1: everyone types offline at the same place, then pushes.
         let words = ["Ærø ", "Klima 🌱 ", "Vand "]
@@ -69,7 +69,7 @@ struct SyncTests {
         for index in 0..<3 { try documents[index].insert(words[index], at: 0) }
         for index in 0..<3 {
             let changes = try documents[index].encodedChanges(since: pushed[index])
-            let reply = try await clients[index].push(changes, to: "proposal-1")
+            let reply = try await clients[index].push(changes, to: "0751.proposal-1")
             guard case .pushAck(_, _, let newEvents) = reply else { throw TestFailure("push refused: \(reply)") }
             #expect(newEvents == words[index].unicodeScalars.count)
             pushed[index] = documents[index].versionVector
@@ -77,7 +77,7 @@ struct SyncTests {
         // Each receives the other two live.
         let total = words.reduce(0) { $0 + $1.unicodeScalars.count }
         for index in 0..<3 {
-            try await clients[index].mergeLive("proposal-1", into: &documents[index]) { $0.eventCount == total }
+            try await clients[index].mergeLive("0751.proposal-1", into: &documents[index]) { $0.eventCount == total }
         }
         #expect(documents[0].text() == documents[1].text())
         #expect(documents[1].text() == documents[2].text())
@@ -85,10 +85,10 @@ struct SyncTests {
 
         // Round 2: one edits on top of everything, the others receive it.
         try documents[1].delete(0..<1)
-        let reply = try await clients[1].push(try documents[1].encodedChanges(since: pushed[1]), to: "proposal-1")
+        let reply = try await clients[1].push(try documents[1].encodedChanges(since: pushed[1]), to: "0751.proposal-1")
         guard case .pushAck = reply else { throw TestFailure("push refused: \(reply)") }
         for index in [0, 2] {
-            try await clients[index].mergeLive("proposal-1", into: &documents[index]) { $0.eventCount == total + 1 }
+            try await clients[index].mergeLive("0751.proposal-1", into: &documents[index]) { $0.eventCount == total + 1 }
             #expect(documents[index].text() == documents[1].text())
         }
         for client in clients { await client.close() }
@@ -100,27 +100,27 @@ struct SyncTests {
         let server = try await TestServer.start { $0.limits.catchUpFrameBytes = 256 }
         let token = try server.addOrganisation("Aarhus Kommune", code: "0751")
         var writer = try await server.connect(token: token)
-        try await writer.createDocument("p")
+        try await writer.createDocument("0751.p")
         var source = Document(agent: try AgentID("0751/a"))
         var pushed = VersionVector()
         var halfway = Document()
         for round in 0..<40 {
             try source.insert("Linje \(round) om klimatilpasning.\n", at: source.textLength())
-            let reply = try await writer.push(try source.encodedChanges(since: pushed), to: "p")
+            let reply = try await writer.push(try source.encodedChanges(since: pushed), to: "0751.p")
             guard case .pushAck = reply else { throw TestFailure("push refused: \(reply)") }
             pushed = source.versionVector
             if round == 19 { halfway = try Document(decoding: source.encoded()) }
         }
         var reader = try await server.connect(token: token)
         var fresh = Document()
-        let version = try await reader.subscribeAndCatchUp("p", into: &fresh)
+        let version = try await reader.subscribeAndCatchUp("0751.p", into: &fresh)
         #expect(fresh.text() == source.text())
         #expect(version == source.versionVector)
         // From halfway, only the rest is sent.
         let before = halfway.eventCount
-        try await reader.send(.unsubscribe(document: "p"))
+        try await reader.send(.unsubscribe(document: "0751.p"))
         var partial = halfway
-        try await reader.subscribeAndCatchUp("p", into: &partial)
+        try await reader.subscribeAndCatchUp("0751.p", into: &partial)
         #expect(partial.text() == source.text())
         #expect(partial.eventCount > before)
         await writer.close()
@@ -133,14 +133,14 @@ struct SyncTests {
         let server = try await TestServer.start()
         let token = try server.addOrganisation("Aarhus Kommune", code: "0751")
         var client = try await server.connect(token: token)
-        try await client.createDocument("p")
+        try await client.createDocument("0751.p")
         var document = Document(agent: try AgentID("0751/a"))
         try document.insert("hej", at: 0)
         let changes = try document.encodedChanges()
-        guard case .pushAck(_, _, 3) = try await client.push(changes, to: "p") else { throw TestFailure("first push") }
-        guard case .pushAck(_, _, 0) = try await client.push(changes, to: "p") else { throw TestFailure("duplicate push") }
+        guard case .pushAck(_, _, 3) = try await client.push(changes, to: "0751.p") else { throw TestFailure("first push") }
+        guard case .pushAck(_, _, 0) = try await client.push(changes, to: "0751.p") else { throw TestFailure("duplicate push") }
         let documents = try await server.store.documents(visibleTo: try server.store.account(id: "0751"))
-        #expect(documents == [.init(document: "p", events: 3)])
+        #expect(documents == [.init(document: "0751.p", events: 3)])
         await client.close()
         try await server.stop()
     }
@@ -152,13 +152,13 @@ struct SyncTests {
         let aarhus = try server.addOrganisation("Aarhus Kommune", code: "0751")
         let region = try server.addOrganisation("Region Midtjylland", kind: .region, code: "1082")
         var client = try await server.connect(token: aarhus)
-        try await client.createDocument("p")
-        try await client.addMember("1082", to: "p")
+        try await client.createDocument("0751.p")
+        try await client.addMember("1082", to: "0751.p")
         var document = Document(agent: try AgentID("0751/a"))
         var pushed = VersionVector()
         for index in 0..<25 {
             try document.insert("Afsnit \(index). ", at: document.textLength())
-            guard case .pushAck = try await client.push(try document.encodedChanges(since: pushed), to: "p") else {
+            guard case .pushAck = try await client.push(try document.encodedChanges(since: pushed), to: "0751.p") else {
                 throw TestFailure("push refused")
             }
             pushed = document.versionVector
@@ -169,16 +169,16 @@ struct SyncTests {
         server = try await TestServer.start(directory: directory)
         var reader = try await server.connect(token: region)
         var replica = Document()
-        let version = try await reader.subscribeAndCatchUp("p", into: &replica)
+        let version = try await reader.subscribeAndCatchUp("0751.p", into: &replica)
         #expect(replica.text() == document.text())
         #expect(version == document.versionVector)
         // The writer continues where it left off after the restart.
         var writer = try await server.connect(token: aarhus)
         try document.insert("Slut.", at: document.textLength())
-        guard case .pushAck(_, _, 5) = try await writer.push(try document.encodedChanges(since: pushed), to: "p") else {
+        guard case .pushAck(_, _, 5) = try await writer.push(try document.encodedChanges(since: pushed), to: "0751.p") else {
             throw TestFailure("push after restart refused")
         }
-        try await reader.mergeLive("p", into: &replica) { $0.eventCount == document.eventCount }
+        try await reader.mergeLive("0751.p", into: &replica) { $0.eventCount == document.eventCount }
         #expect(replica.text() == document.text())
         await reader.close()
         await writer.close()

@@ -31,10 +31,10 @@ struct TLSAndOperationsTests {
         var client = try await TestClient.connect(port: server.port, tls: .init(trust: .caFile(try Self.resource("test-ca.pem")),
                                                                                 serverName: "localhost"))
         try await client.hello(token: token)
-        try await client.createDocument("p")
+        try await client.createDocument("0751.p")
         var document = Document(agent: try AgentID("0751/tls"))
         try document.insert("krypteret", at: 0)
-        guard case .pushAck = try await client.push(try document.encodedChanges(), to: "p") else { throw TestFailure("push over TLS") }
+        guard case .pushAck = try await client.push(try document.encodedChanges(), to: "0751.p") else { throw TestFailure("push over TLS") }
         await client.close()
 
         // The system trust store does not know the test CA: the handshake fails.
@@ -68,10 +68,10 @@ struct TLSAndOperationsTests {
         }
         let token = try server.addOrganisation("Aarhus Kommune", code: "0751")
         var client = try await server.connect(token: token)
-        try await client.createDocument("p")
+        try await client.createDocument("0751.p")
         var document = Document(agent: try AgentID("0751/m"))
         try document.insert("tæl", at: 0)
-        guard case .pushAck = try await client.push(try document.encodedChanges(), to: "p") else { throw TestFailure("push") }
+        guard case .pushAck = try await client.push(try document.encodedChanges(), to: "0751.p") else { throw TestFailure("push") }
         let port = try #require(server.server.metricsAddress?.port)
         let body = try await Self.httpGet(port: port, path: "/metrics")
         #expect(body.contains("HTTP/1.1 200 OK"))
@@ -99,14 +99,14 @@ struct TLSAndOperationsTests {
         let server = try await TestServer.start(directory: directory)
         let token = try server.addOrganisation("Aarhus Kommune", code: "0751")
         var client = try await server.connect(token: token)
-        try await client.createDocument("p")
+        try await client.createDocument("0751.p")
         var document = Document(agent: try AgentID("0751/s"))
         var pushed = VersionVector()
         var requests: [UInt64] = []
         for index in 0..<50 {
             try document.insert("\(index) ", at: document.textLength())
             let request = client.request()
-            try await client.send(.push(request: request, document: "p", changes: try document.encodedChanges(since: pushed)))
+            try await client.send(.push(request: request, document: "0751.p", changes: try document.encodedChanges(since: pushed)))
             pushed = document.versionVector
             requests.append(request)
         }
@@ -128,7 +128,7 @@ struct TLSAndOperationsTests {
         let restarted = try await TestServer.start(directory: directory)
         var reader = try await restarted.connect(token: token)
         var replica = Document()
-        try await reader.subscribeAndCatchUp("p", into: &replica)
+        try await reader.subscribeAndCatchUp("0751.p", into: &replica)
         let stored = replica.eventCount
         #expect(acknowledged.count <= requests.count)
         let expectedAtLeast = requests.prefix { acknowledged.contains($0) }.count

@@ -60,9 +60,9 @@ struct HostileInputTests {
         try document.insert("Skybrud i Århus 🌊", at: 0)
         let batch = try document.encodedChanges()
         let samples: [SporMessage] = [
-            .ping(nonce: 7), .createDocument(request: 1, document: "p1"), .addMember(request: 2, document: "p1", organisation: "0461"),
-            .listDocuments(request: 3), .subscribe(document: "p1", version: VersionVector()), .unsubscribe(document: "p1"),
-            .push(request: 4, document: "p1", changes: batch), .listRounds(request: 5),
+            .ping(nonce: 7), .createDocument(request: 1, document: "0751.p1"), .addMember(request: 2, document: "0751.p1", organisation: "0461", role: .partner),
+            .listDocuments(request: 3), .subscribe(request: 6, document: "0751.p1", version: VersionVector()), .unsubscribe(document: "0751.p1"),
+            .push(request: 4, document: "0751.p1", changes: batch), .listRounds(request: 5),
         ]
         var sent = 0, closedByServer = 0, errors = 0
         while sent < frames {
@@ -100,7 +100,7 @@ struct HostileInputTests {
         let odense = try server.addOrganisation("Region Midtjylland", kind: "region", code: "1082")
         let healthy = try await WireConnection.connect(host: "127.0.0.1", port: server.port)
         try await healthy.send(.hello(.init(token: odense, client: "healthy")))
-        try await healthy.send(.createDocument(request: 1, document: "healthy-\(seed % 1000)"))
+        try await healthy.send(.createDocument(request: 1, document: "1082.healthy-\(seed % 1000)"))
         var replies = healthy.messages.makeAsyncIterator()
         var answered = false
         while let message = try await replies.next() {
@@ -153,7 +153,7 @@ struct HostileInputTests {
         let token = try server.addOrganisation("Aarhus Kommune", kind: "kommune", code: "0751")
         let dripper = try await WireConnection.connect(host: "127.0.0.1", port: server.port)
         try await dripper.send(.hello(.init(token: token, client: "drip")))
-        let frame = SporMessage.createDocument(request: 1, document: "never-finished").frameBytes
+        let frame = SporMessage.createDocument(request: 1, document: "0751.never-finished").frameBytes
         let start = ContinuousClock.now
         var closedAfter: Duration?
         let answers = ReceivedBox()
@@ -227,7 +227,7 @@ extension HostileInputTests {
         let served = try await withTimeout(seconds: 60) {
             do {
                 try await normal.send(.hello(.init(token: token, client: "normal")))
-                try await normal.send(.createDocument(request: 1, document: "while-idle"))
+                try await normal.send(.createDocument(request: 1, document: "0751.while-idle"))
             } catch {
                 var iterator = normal.messages.makeAsyncIterator()
                 let reason = try? await iterator.next()

@@ -46,10 +46,10 @@ struct MutatedBatchTests {
             }
             throw TestFailure("the server closed the connection")
         }
-        guard case .ok = try await request({ .createDocument(request: $0, document: "p") }) else { throw TestFailure("create") }
-        guard case .ok = try await request({ .addMember(request: $0, document: "p", organisation: "0461") }) else { throw TestFailure("member") }
+        guard case .ok = try await request({ .createDocument(request: $0, document: "0751.p") }) else { throw TestFailure("create") }
+        guard case .ok = try await request({ .addMember(request: $0, document: "0751.p", organisation: "0461", role: .partner) }) else { throw TestFailure("member") }
         let first = try stored.encodedChanges()
-        guard case .pushAck = try await request({ .push(request: $0, document: "p", changes: first) }) else {
+        guard case .pushAck = try await request({ .push(request: $0, document: "0751.p", changes: first) }) else {
             throw TestFailure("first push")
         }
 
@@ -76,7 +76,7 @@ struct MutatedBatchTests {
             let honest = try proposal.document.encodedChanges(since: stored.versionVector)
             let mutation = Int.random(in: 0..<4, using: &random) == 0 ? "none" : "mutated"
             let bytes = mutation == "none" ? honest : Self.mutate(honest, using: &random)
-            let answer = try await request { .push(request: $0, document: "p", changes: bytes) }
+            let answer = try await request { .push(request: $0, document: "0751.p", changes: bytes) }
             switch answer {
             case .pushAck:
                 accepted += 1
@@ -99,10 +99,10 @@ struct MutatedBatchTests {
         // A member who was not there syncs the whole proposal with the real client.
         let odense = try await setUpWorkspace(server.address, token: odenseToken)
         let report = try await SyncEngine(workspace: odense).sync()
-        #expect(report.newDocuments == ["p"])
-        let synced = try odense.document("p")
+        #expect(report.newDocuments == ["0751.p"])
+        let synced = try odense.document("0751.p")
         #expect(synced.version == stored.version, "seed \(seed)")
-        #expect(try serverState(server, "p").events == stored.eventCount, "seed \(seed)")
+        #expect(try serverState(server, "0751.p").events == stored.eventCount, "seed \(seed)")
         print("mutated batches: \(attempts) pushes (seed \(seed)), \(accepted) accepted, refused \(refused.sorted { $0.key < $1.key }), "
               + "\(acceptedButUnmergeable.count) accepted but unmergeable")
     }

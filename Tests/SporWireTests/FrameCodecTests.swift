@@ -10,7 +10,7 @@ import Testing
 struct FrameCodecTests {
     static let sample: [SporMessage] = [
         .hello(.init(token: "spor_abc", client: "spor 0.1")),
-        .subscribe(document: "proposal-1", version: VersionVector()),
+        .subscribe(request: 4, document: "proposal-1", version: VersionVector()),
         .push(request: 12, document: "proposal-1", changes: Array(repeating: 0xAB, count: 3000)),
         .events(.init(document: "proposal-1", isCatchUp: false, batches: [[1, 2, 3], [], Array(0...255)])),
         .error(.init(request: 3, code: .missingDependencies, message: "mangler: Ærø Kommune 🌱")),
@@ -164,7 +164,7 @@ enum RandomMessages {
     }
 
     static func message(_ random: inout SeededRandom) -> SporMessage {
-        switch Int.random(in: 0...17, using: &random) {
+        switch Int.random(in: 0...22, using: &random) {
         case 0: .hello(.init(versions: 1...Int.random(in: 1...9, using: &random), token: text(&random), client: text(&random)))
         case 1: .welcome(.init(version: 1, organisation: name(&random), organisationName: text(&random), organisationKind: "region",
                                agentPrefix: name(&random) + "/", maxFrameBytes: Int.random(in: 1...1 << 30, using: &random),
@@ -172,9 +172,9 @@ enum RandomMessages {
         case 2: .ping(nonce: varint(&random))
         case 3: .pong(nonce: varint(&random))
         case 4: .createDocument(request: varint(&random), document: name(&random))
-        case 5: .addMember(request: varint(&random), document: name(&random), organisation: name(&random))
+        case 5: .addMember(request: varint(&random), document: name(&random), organisation: name(&random), role: role(&random))
         case 6: .listDocuments(request: varint(&random))
-        case 7: .subscribe(document: name(&random), version: vector(&random))
+        case 7: .subscribe(request: varint(&random), document: name(&random), version: vector(&random))
         case 8: .unsubscribe(document: name(&random))
         case 9: .push(request: varint(&random), document: name(&random), changes: bytes(&random))
         case 10: .events(.init(document: name(&random), isCatchUp: Int.random(in: 0...1, using: &random) == 1,
@@ -190,7 +190,20 @@ enum RandomMessages {
             .init(id: name(&random), danishName: text(&random), englishName: text(&random), opens: name(&random),
                   qualificationDeadline: name(&random), approvalDeadline: name(&random), committeeMeeting: name(&random))
         })
+        case 17: .removeMember(request: varint(&random), document: name(&random), organisation: name(&random))
+        case 18: .setRole(request: varint(&random), document: name(&random), organisation: name(&random), role: role(&random))
+        case 19: .processStep(request: varint(&random), document: name(&random), step: .init(
+            kind: SporMessage.ProcessStep.Kind.allCases.randomElement(using: &random) ?? .withdraw, version: vector(&random),
+            outcome: name(&random), note: text(&random),
+            grantedAmount: Bool.random(using: &random) ? nil : Int64.random(in: 1...10_000_000_000, using: &random)))
+        case 20: .stepRecorded(request: varint(&random), document: name(&random), contentHash: name(&random),
+                               at: Int64.random(in: 0...4_000_000_000, using: &random))
+        case 21: .accessEnded(document: name(&random))
         default: .error(.init(request: varint(&random), rawCode: UInt16(Int.random(in: 0...65535, using: &random)), message: text(&random)))
         }
+    }
+
+    static func role(_ random: inout SeededRandom) -> SporMessage.MemberRole {
+        SporMessage.MemberRole.allCases.randomElement(using: &random) ?? .partner
     }
 }

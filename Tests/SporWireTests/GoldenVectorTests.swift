@@ -33,16 +33,24 @@ struct GoldenVectorTests {
             return agent
         }
         return [
-            ("hello", .hello(.init(versions: 1...1, token: "tok", client: "c"))),
+            ("hello", .hello(.init(versions: 2...2, token: "tok", client: "c"))),
             ("ping", .ping(nonce: 300)),
             ("pong", .pong(nonce: 0)),
             ("create-document", .createDocument(request: 1, document: "p1")),
-            ("add-member", .addMember(request: 3, document: "p1", organisation: "1082")),
+            ("add-member", .addMember(request: 3, document: "p1", organisation: "1082", role: .partner)),
+            ("remove-member", .removeMember(request: 8, document: "p1", organisation: "1082")),
+            ("set-role", .setRole(request: 9, document: "p1", organisation: "1082", role: .lead)),
+            ("process-step-submit", .processStep(request: 10, document: "p1", step: .init(
+                kind: .submitForQualification, version: VersionVector([agent("751/a"): 3])))),
+            ("process-step-decision", .processStep(request: 11, document: "p1", step: .init(
+                kind: .recordDecision, outcome: "approved", note: "Godkendt", grantedAmount: 500_000))),
+            ("step-recorded", .stepRecorded(request: 10, document: "p1", contentHash: "ab12", at: 1_700_000_000)),
+            ("access-ended", .accessEnded(document: "p1")),
             ("list-documents", .listDocuments(request: 4)),
-            ("subscribe", .subscribe(document: "p1", version: VersionVector([agent("1082/b"): 200, agent("751/a"): 3]))),
+            ("subscribe", .subscribe(request: 5, document: "p1", version: VersionVector([agent("1082/b"): 200, agent("751/a"): 3]))),
             ("unsubscribe", .unsubscribe(document: "p1")),
             ("push", .push(request: 7, document: "p1", changes: [0xDE, 0xAD, 0xBE, 0xEF])),
-            ("welcome", .welcome(.init(version: 1, organisation: "751", organisationName: "Aarhus Kommune",
+            ("welcome", .welcome(.init(version: 2, organisation: "751", organisationName: "Aarhus Kommune",
                                        organisationKind: "kommune", agentPrefix: "751/", maxFrameBytes: 4_194_304,
                                        maxBatchEvents: 100_000, idleTimeoutSeconds: 120))),
             ("events", .events(.init(document: "p1", isCatchUp: true, batches: [[0x01], [0x02, 0x03]]))),
@@ -69,6 +77,8 @@ struct GoldenVectorTests {
         ("invalid-name", .malformedFrame),
         ("invalid-events-flag", .malformedFrame),
         ("invalid-hello-magic", .malformedFrame),
+        ("invalid-role", .malformedFrame),
+        ("invalid-step", .malformedFrame),
     ]
 
     @Test("every vector file is covered by this test", arguments: [()])

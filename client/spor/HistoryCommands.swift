@@ -7,7 +7,7 @@ import SporProposal
 /// Which organisation each agent of `content` acts for, as a display name.
 func organisationNames(_ content: ProposalContent) -> (AgentID) -> String {
     { agent in
-        let organisation = content.agentOrganisations[agent.name] ?? agent.name
+        let organisation = Proposal.organisation(of: agent)
         return Organisation.withCode(organisation)?.officialName ?? organisation
     }
 }
@@ -34,7 +34,7 @@ struct Log: ParsableCommand {
         let runs = Array(try proposal.document.eventRuns().reversed().prefix(max(0, limit)))
         Output.emit(options, json: {
             ["id": id, "entries": runs.map { run in
-                ["agent": run.agent.name, "organisation": content.agentOrganisations[run.agent.name] ?? NSNull(),
+                ["agent": run.agent.name, "organisation": ProposalSchema.organisation(of: run.agent) ?? NSNull(),
                  "firstSeq": run.seqs.lowerBound, "events": run.seqs.count, "version": run.last.description] as [String: Any]
             }] as [String: Any]
         }, text: {

@@ -133,8 +133,9 @@ struct ParticipantAdd: ParsableCommand {
         commandName: "add",
         abstract: "Add a participant.",
         discussion: """
-            --org takes a municipality's or region's code or name from the reference data; if it has \
-            an account on the server it becomes a member, so it sees the proposal at its next sync. \
+            --org takes a municipality's or region's code or name from the reference data; it is also \
+            asked to become a member on the server (the lead and the secretariat may), so it sees the \
+            proposal at its next sync once it has an account. \
             Other partners: --name NAME --kind company|association|knowledgeInstitution|other, and \
             --member ID to give their server account access.
             """)
@@ -164,7 +165,13 @@ struct ParticipantAdd: ParsableCommand {
         default:
             throw CommandFailure.badInput("give either --org CODE|NAME or --name NAME --kind KIND")
         }
-        let input = ParticipantInput(organisation: organisation, role: try enumValue(role, ParticipantRole.self, name: "role"),
+        let role = try enumValue(role, ParticipantRole.self, name: "role")
+        let hasServerLead = try context.workspace.proposal(id).content().members.contains { $0.role == .lead }
+        if role == .lead, hasServerLead {
+            throw CommandFailure.badInput("the proposal has a lead partner already",
+                                          hint: "Add it as partner; `spor member role \(id) ORG lead` hands the lead over.")
+        }
+        let input = ParticipantInput(organisation: organisation, role: role,
                                      contactName: contactName, contactEmail: contactEmail,
                                      cofinancingCash: try cash.map { text throws -> Int64 in try Kroner.parse(text, field: "participants.cofinancingCash") },
                                      cofinancingHours: hours)
@@ -173,11 +180,11 @@ struct ParticipantAdd: ParsableCommand {
         if account == nil, case let .registered(registered) = organisation { account = registered.code }
         let identity = try context.workspace.identity()
         if let account, account != identity.organisation {
-            try context.workspace.queueMember(account, of: id, now: context.now)
+            try context.workspace.queueMember(.add(account, role == .observer ? .observer : .partner), of: id, now: context.now)
         }
         Output.emit(options, json: { ["id": id, "participant": added.description, "member": account ?? NSNull()] as [String: Any] }, text: {
             "Added \(organisation.name) as \(input.role?.englishName.lowercased() ?? "participant")"
-                + (account.map { " (\($0) gets access at the next sync if it has an account on the server)" } ?? "") + "."
+                + (account.map { " (\($0) gets access when the server accepts it at the next sync: the lead and the secretariat give access)" } ?? "") + "."
         })
     }
 }

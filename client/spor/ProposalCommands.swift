@@ -37,12 +37,14 @@ struct List: ParsableCommand {
         let proposals = try context.workspace.proposals()
         Output.emit(options, json: {
             proposals.map { ["id": $0.id, "title": $0.title, "events": $0.eventCount, "unsyncedChanges": $0.unsyncedChanges,
-                             "onServer": $0.onServer, "updatedAt": Output.iso($0.updatedAt)] as [String: Any] }
+                             "onServer": $0.onServer, "updatedAt": Output.iso($0.updatedAt),
+                             "accessEndedAt": Output.iso($0.accessEndedAt)] as [String: Any] }
         }, text: {
             guard !proposals.isEmpty else { return "No proposals yet: `spor new \"Title\"` starts one, `spor sync` fetches your organisation's." }
             return proposals.map { summary in
                 let sync = summary.unsyncedChanges > 0 ? "  (\(summary.unsyncedChanges) unsynced)" : ""
-                return "\(summary.id)  \(summary.title.isEmpty ? "(untitled)" : summary.title)\(sync)"
+                let ended = summary.accessEndedAt == nil ? "" : "  (no longer shared with you: local copy)"
+                return "\(summary.id)  \(summary.title.isEmpty ? "(untitled)" : summary.title)\(sync)\(ended)"
             }.joined(separator: "\n")
         })
     }
@@ -71,6 +73,12 @@ struct Show: ParsableCommand {
         Output.emit(options, json: { ContentJSON.proposal(id: id, content, status: status) }, text: {
             var lines = ["\(content.title.isEmpty ? "(untitled)" : content.title)  [\(id)]",
                          "Round: \(content.roundID ?? "–")   Status: \(status.englishName)   Amount requested: \(Output.kroner(content.amountRequested))"]
+            if !content.members.isEmpty {
+                lines.append("\nMembers on the server:")
+                for member in content.members {
+                    lines.append("  \(displayName(member.organisation)) (\(member.organisation)) — \(member.role.englishName)")
+                }
+            }
             if !content.participants.isEmpty {
                 lines.append("\nParticipants:")
                 for (number, participant) in content.participants.enumerated() {
@@ -229,29 +237,6 @@ func parseStep(_ text: String) throws -> Step {
     return step
 }
 
-struct Submit: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "submit",
-        abstract: "Submit the proposal as it is now (the lead partner, before the deadline).",
-        discussion: "Records the version and its content hash; `spor sync` sends it to the server.")
-    @Argument(help: "The proposal's id.") var id: String
-    @Option(help: "qualification or approval (default: the next one).") var step: String?
-    @OptionGroup var options: GlobalOptions
-
-    func run() throws {
-        let context = try Context.open()
-        let id = try context.proposalID(id)
-        let calendar = context.calendar, now = context.now
-        let chosen = try step.map(parseStep)
-        let submission = try context.workspace.change(id, now: now) { proposal in
-            let step = try chosen ?? nextStep(of: proposal.content())
-            return try proposal.submit(step, at: now, calendar: calendar)
-        }
-        Output.emit(options, json: { ["id": id, "submission": ContentJSON.submission(submission)] }, text: {
-            "Submitted \(id): \(submission.step.englishName.lowercased()), \(submission.roundID); content hash \(submission.contentHash.prefix(16))…\nRun `spor sync` to send it."
-        })
-    }
-}
-
 struct Status: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "status", abstract: "Where a proposal is in the process, its deadlines, and what waits to sync.")
     @Argument(help: "The proposal's id.") var id: String
@@ -296,7 +281,8 @@ struct Status: ParsableCommand {
         switch kind {
         case .create: "create"
         case let .push(_, events): "change (\(events) events)"
-        case let .addMember(organisation): "add member \(organisation)"
+        case let .member(request): MemberRequest.describe(request)
+        case let .step(request): "ask the server: \(request.kind.rawValue)"
         }
     }
 }
@@ -386,40 +372,5 @@ struct Export: ParsableCommand {
         } else {
             FileHandle.standardOutput.write(Data(text.utf8))
         }
-    }
-}
-
-struct Decide: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "decide",
-        abstract: "Record the secretariat's qualification or the committee's decision (secretariat only).",
-        discussion: "spor decide ID qualified|needsChanges|rejected --note TEXT  (qualification)\nspor decide ID approved|rejected --decision --note TEXT [--granted AMOUNT]")
-    @Argument(help: "The proposal's id.") var id: String
-    @Argument(help: "The result or outcome.") var result: String
-    @Flag(help: "Record the committee's decision instead of the qualification.") var decision = false
-    @Option(help: "The note to record.") var note = ""
-    @Option(help: "The amount granted (approvals).") var granted: String?
-    @OptionGroup var options: GlobalOptions
-
-    func run() throws {
-        let context = try Context.open()
-        let id = try context.proposalID(id)
-        let now = context.now
-        if decision {
-            guard let outcome = Decision.Outcome(rawValue: result) else {
-                throw CommandFailure.badInput("unknown outcome \(String(reflecting: result))", hint: "Outcomes: \(Decision.Outcome.allCases.map(\.rawValue).joined(separator: ", ")).")
-            }
-            let amount = try granted.map { text throws -> Int64 in try Kroner.parse(text, field: "grantedAmount") }
-            try context.workspace.change(id, now: now) { proposal in
-                try proposal.recordDecision(outcome, note: note, grantedAmount: amount, at: now)
-            }
-        } else {
-            guard let qualification = Qualification.Result(rawValue: result) else {
-                throw CommandFailure.badInput("unknown result \(String(reflecting: result))", hint: "Results: \(Qualification.Result.allCases.map(\.rawValue).joined(separator: ", ")); add --decision for the committee's decision.")
-            }
-            try context.workspace.change(id, now: now) { proposal in
-                try proposal.recordQualification(qualification, note: note, at: now)
-            }
-        }
-        Output.emit(options, json: { ["id": id, "recorded": result] }, text: { "Recorded \(result) for \(id); `spor sync` sends it." })
     }
 }

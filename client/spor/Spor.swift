@@ -30,12 +30,12 @@ struct Spor: AsyncParsableCommand {
               EDITOR     the editor `spor edit` opens (default: vi)
               SPOR_NOW   an ISO 8601 instant to use as "now" (rehearsing deadlines)
             """,
-        version: "0.1.0",
+        version: "0.2.0",
         subcommands: [
             Setup.self, WhoAmI.self, New.self, List.self, Show.self, Edit.self, SetField.self,
-            Budget.self, Participants.self, Milestones.self, Comments.self, Check.self, Submit.self, Status.self,
-            Rounds.self, Log.self, Diff.self, Blame.self, Export.self, SyncCommand.self, Conflicts.self,
-            Decide.self,
+            Budget.self, Participants.self, Members.self, Milestones.self, Comments.self, Check.self, Submit.self,
+            Withdraw.self, Status.self, Rounds.self, Log.self, Diff.self, Blame.self, Export.self, SyncCommand.self,
+            Conflicts.self, Decide.self,
         ]
     )
 

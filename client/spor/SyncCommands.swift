@@ -123,8 +123,11 @@ struct SyncCommand: AsyncParsableCommand {
                 "receivedEvents": report.receivedEvents, "newDocuments": report.newDocuments.sorted(),
                 "createdOnServer": report.createdOnServer.sorted(), "pushedChanges": report.pushedChanges,
                 "pushedEvents": report.pushedEvents,
-                "membersAdded": report.membersAdded.map { ["document": $0.document, "organisation": $0.organisation] },
-                "membersWaiting": report.membersWaiting.map { ["document": $0.document, "organisation": $0.organisation] },
+                "membershipChanges": report.membershipChanges.map { ["document": $0.document, "change": MemberRequest.describe($0.change)] },
+                "recordedSteps": report.recordedSteps.map { ["document": $0.document, "step": $0.kind.rawValue, "contentHash": $0.contentHash,
+                                                             "at": Output.iso($0.at)] },
+                "accessEnded": report.accessEnded.sorted(),
+                "renamed": report.renamed.map { ["from": $0.from, "to": $0.to] },
                 "refusals": report.refusals.map { ["document": $0.document, "message": $0.message] },
                 "outboxRemaining": report.outboxRemaining,
             ] as [String: Any]
@@ -135,12 +138,17 @@ struct SyncCommand: AsyncParsableCommand {
                          + (report.newDocuments.isEmpty ? "" : " (\(report.newDocuments.count) new: \(report.newDocuments.sorted().joined(separator: ", ")))")
                          + "; sent \(report.pushedChanges) change\(report.pushedChanges == 1 ? "" : "s").")
             for created in report.createdOnServer.sorted() { lines.append("Created \(created) on the server.") }
-            for member in report.membersAdded { lines.append("\(member.organisation) can now see \(member.document).") }
-            for member in report.membersWaiting {
-                lines.append("\(member.organisation) has no account on the server yet; it gets access to \(member.document) at a sync after it has one.")
+            for renamed in report.renamed { lines.append("Proposal \(renamed.from) is now \(renamed.to) (new ids start with your organisation's id).") }
+            for change in report.membershipChanges { lines.append("The server did this in \(change.document): \(MemberRequest.describe(change.change)).") }
+            for step in report.recordedSteps {
+                lines.append("The server recorded \(step.kind.rawValue) of \(step.document) at \(Output.local(step.at))"
+                             + (step.contentHash.isEmpty ? "." : "; content hash \(step.contentHash.prefix(16))…"))
+            }
+            for document in report.accessEnded.sorted() {
+                lines.append("\(document) is no longer shared with your organisation; your local copy stays.")
             }
             for refusal in report.refusals { lines.append("Refused: \(refusal.message)") }
-            let waiting = report.outboxRemaining - report.membersWaiting.count
+            let waiting = report.outboxRemaining
             lines.append(waiting <= 0 ? "Everything is synced." : "\(waiting) change\(waiting == 1 ? "" : "s") still in the outbox.")
             return lines.joined(separator: "\n")
         })

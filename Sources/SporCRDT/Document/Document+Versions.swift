@@ -401,3 +401,17 @@ public struct DocumentView: Sendable {
         return adds.keys.sorted(by: Value.precedes)
     }
 }
+
+extension Document {
+    /// The version that `vector` names: the frontier of each agent's last event in it.
+    /// Throws `unknownParent` if the document lacks an event the vector counts.
+    /// For a vector that is causally closed (every replica's own is) the version's
+    /// events are exactly the vector's; otherwise they include the ancestors too.
+    public func version(of vector: VersionVector) throws(CRDTError) -> Version {
+        let heads = vector.agents.compactMap { agent -> EventID? in
+            let count = vector[agent]
+            return count > 0 ? EventID(agent: agent, seq: count - 1) : nil
+        }
+        return log.version(of: try log.localVersion(of: Version(heads: heads)))
+    }
+}

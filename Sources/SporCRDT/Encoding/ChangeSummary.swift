@@ -34,6 +34,25 @@ public struct ChangeSummary: Sendable, Equatable {
     public let operations: [ContainerID: Set<OperationKind>]
     /// The number of events.
     public let eventCount: Int
+    /// Every write of the batch with the events that make it, in batch order: what a
+    /// server needs to decide, per event it does not have yet, whether its author may
+    /// make that write (``Write``). A text operation run is one write per agent run it
+    /// spans; every other operation is one event and one write.
+    public let writes: [Write]
+
+    /// One operation of the batch: who made it (``author`` and ``seqs``) and what it
+    /// changes.
+    public struct Write: Sendable, Hashable {
+        public let author: AgentID
+        /// The author's events that make this write (one, except for text runs).
+        public let seqs: Range<Int>
+        public let container: ContainerID
+        public let kind: OperationKind
+        /// The key of a map write (`mapSet`, `mapRemove`).
+        public let key: String?
+        /// The list item a `listRemove` or `listMove` acts on.
+        public let item: EventID?
+    }
 
     /// Reads the summary of an encoded change batch; throws a ``CRDTError`` if the
     /// bytes are not a well-formed batch. O(size of the batch).
@@ -71,6 +90,42 @@ public struct ChangeSummary: Sendable, Equatable {
         }
         self.operations = operations
         eventCount = batch.eventCount
+        writes = Self.writes(of: batch, containers: ids)
+    }
+
+    private static func writes(of batch: EventBatch, containers ids: [ContainerID]) -> [Write] {
+        var writes: [Write] = []
+        writes.reserveCapacity(batch.operations.count + batch.values.count)
+        for operation in batch.operations {
+            let kind: OperationKind = operation.kind == .insert ? .textInsert : .textDelete
+            // An operation run may span several agent runs: one write per piece.
+            var offset = operation.batchStart
+            let end = operation.batchStart + operation.count
+            while offset < end {
+                let run = batch.runs[batch.runIndex(containing: offset, before: batch.runs.count)]
+                let pieceEnd = min(end, run.batchStart + run.count)
+                let seqStart = run.seqStart + (offset - run.batchStart)
+                writes.append(Write(author: batch.agents[Int(run.agent)], seqs: seqStart..<(seqStart + pieceEnd - offset),
+                                    container: ids[Int(operation.container)], kind: kind, key: nil, item: nil))
+                offset = pieceEnd
+            }
+        }
+        for record in batch.values {
+            let event = batch.eventID(.inBatch(record.batchOffset))
+            let (kind, key, item): (OperationKind, String?, EventID?) = switch record.payload {
+            case .set: (.registerSet, nil, nil)
+            case let .setKey(key, _): (.mapSet, key, nil)
+            case let .removeKey(key): (.mapRemove, key, nil)
+            case .insert: (.listInsert, nil, nil)
+            case let .remove(item): (.listRemove, nil, batch.eventID(item))
+            case let .move(item, _, _): (.listMove, nil, batch.eventID(item))
+            case .add: (.setAdd, nil, nil)
+            case .discard: (.setDiscard, nil, nil)
+            }
+            writes.append(Write(author: event.agent, seqs: event.seq..<(event.seq + 1), container: ids[Int(record.container)],
+                                kind: kind, key: key, item: item))
+        }
+        return writes
     }
 
     /// Whether `event` is one of the batch's own events. O(runs).

@@ -16,12 +16,12 @@ enum Actors {
     static let aarhus = Actor(organisation: "0751", role: .member)
     static let odense = Actor(organisation: "0461", role: .member)
     static let midtjylland = Actor(organisation: "1082", role: .member)
-    static let dgo = Actor(organisation: "KL Midt", role: .dgo)
-    static let secretariat = Actor(organisation: "Sekretariatet", role: .secretariat)
+    static let dgo = Actor(organisation: "kl-midt", role: .dgo)
+    static let secretariat = Actor(organisation: "sekretariatet", role: .secretariat)
 }
 
 /// A proposal that meets every rule of the autumn 2024 round, made by Aarhus.
-func completeProposal(agent: String = "aarhus-1") throws -> Proposal {
+func completeProposal(agent: String = "0751/1") throws -> Proposal {
     var proposal = try Proposal.create(agent: try AgentID(agent), actor: Actors.aarhus,
                                        title: "Skybrudssikring med grønne tage", roundID: "2024-autumn")
     try proposal.setSection(.summary, to: "Tre kommuner og en region tester grønne tage som skybrudssikring.")

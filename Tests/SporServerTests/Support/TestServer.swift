@@ -129,16 +129,32 @@ struct TestClient {
         return try await iterator.next()
     }
 
+    /// Creates the document `id` (in protocol 2 it starts with the organisation's id
+    /// and a dot).
     mutating func createDocument(_ id: String) async throws {
         let request = request()
         try await send(.createDocument(request: request, document: id))
         try await expectOK(request)
     }
 
-    mutating func addMember(_ organisation: String, to document: String) async throws {
+    mutating func addMember(_ organisation: String, to document: String, role: SporMessage.MemberRole = .partner) async throws {
         let request = request()
-        try await send(.addMember(request: request, document: document, organisation: organisation))
+        try await send(.addMember(request: request, document: document, organisation: organisation, role: role))
         try await expectOK(request)
+    }
+
+    /// Sends `message` (a request with id `request`) and returns the reply to it: the
+    /// first OK, STEP_RECORDED or ERROR carrying that id.
+    mutating func reply(to request: UInt64, after message: SporMessage) async throws -> SporMessage {
+        try await send(message)
+        return try await receive { reply in
+            switch reply {
+            case let .ok(r) where r == request: reply
+            case let .stepRecorded(r, _, _, _) where r == request: reply
+            case let .error(report) where report.request == request: reply
+            default: nil
+            }
+        }
     }
 
     mutating func expectOK(_ request: UInt64) async throws {
@@ -163,7 +179,7 @@ struct TestClient {
     /// server reported in CAUGHT_UP.
     @discardableResult
     mutating func subscribeAndCatchUp(_ id: String, into document: inout Document) async throws -> VersionVector {
-        try await send(.subscribe(document: id, version: document.versionVector))
+        try await send(.subscribe(request: request(), document: id, version: document.versionVector))
         while true {
             guard let message = try await receive() else { throw TestFailure("closed during catch-up") }
             switch message {

@@ -93,7 +93,7 @@ struct Consortium {
         for token in tokens { workspaces.append(try await setUpWorkspace(address ?? server.address, token: token)) }
         let id = try workspaces[0].createProposal(title: "Fælles spor", roundID: "2024-spring",
                                                   now: Date(timeIntervalSince1970: 1_706_788_800))
-        for (_, _, code) in organisations.dropFirst() { try workspaces[0].queueMember(code, of: id) }
+        for (_, _, code) in organisations.dropFirst() { try workspaces[0].queueMember(.add(code, .partner), of: id) }
         for workspace in workspaces { _ = try await SyncEngine(workspace: workspace).sync() }
         return Consortium(server: server, tokens: tokens, workspaces: workspaces, proposal: id)
     }

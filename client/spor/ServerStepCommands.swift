@@ -1,0 +1,297 @@
+import ArgumentParser
+import Foundation
+import SporClient
+import SporCRDT
+import SporProposal
+
+// The commands whose effect the server decides: process steps (submit, withdraw, the
+// secretariat's qualification and decision) and who is on a proposal. Each is queued
+// in the outbox; process steps are then sent at once when the server can be reached,
+// because the server judges them by its own clock when they arrive.
+
+/// Sends the outbox now, to have a queued process step judged. Returns the report, or
+/// nil (with the reason) when the server could not be reached or another `spor sync`
+/// holds the workspace — the step then waits in the outbox.
+func sendNow(_ context: Context) async -> (report: SyncReport?, problem: String?) {
+    guard (try? context.workspace.serverSettings()) != nil else { return (nil, "this workspace has no server (`spor setup`)") }
+    let lock: SyncLock
+    do {
+        lock = try SyncLock(workspace: context.workspace)
+    } catch {
+        return (nil, "another `spor sync` is running; it sends the request")
+    }
+    defer { withExtendedLifetime(lock) {} }
+    do {
+        return (try await SyncEngine(workspace: context.workspace, clientName: "spor 0.2").sync(), nil)
+    } catch let error as SyncError {
+        return (nil, error.message)
+    } catch {
+        return (nil, "\(error)")
+    }
+}
+
+/// Queues `request` for `id`, sends it unless `queueOnly`, and reports what the
+/// server did. Throws exit 1 when the server refused it, exit 3 when it could not be
+/// asked (the request stays queued).
+func takeStep(_ request: StepRequest, of id: String, context: Context, queueOnly: Bool, options: GlobalOptions,
+              deadline: Date?, describe: (SyncReport.RecordedStep) -> String) async throws {
+    try context.workspace.queueStep(request, of: id, now: context.now)
+    let waiting = "It counts only when the server has recorded it: the server judges it when it arrives, by its own clock"
+        + (deadline.map { " (the deadline is \(Output.local($0)) Copenhagen time)" } ?? "") + ". Run `spor sync` when you are online."
+    if queueOnly {
+        Output.emit(options, json: { ["id": id, "queued": request.kind.rawValue] }, text: { "Queued for the server. \(waiting)" })
+        return
+    }
+    let (report, problem) = await sendNow(context)
+    guard let report else {
+        Output.emit(options, json: { ["id": id, "queued": request.kind.rawValue, "problem": problem ?? ""] }, text: {
+            "Not sent: \(problem ?? "the server could not be reached"). The request waits in the outbox. \(waiting)"
+        })
+        throw CommandFailure(message: "the request was not sent; it waits in the outbox", name: "notSent", exitCode: 3)
+    }
+    if let recorded = report.recordedSteps.last(where: { $0.document == id && $0.kind == request.kind }) {
+        Output.emit(options, json: {
+            ["id": id, "recorded": request.kind.rawValue, "contentHash": recorded.contentHash, "at": Output.iso(recorded.at)] as [String: Any]
+        }, text: { describe(recorded) })
+        return
+    }
+    let refusal = report.refusals.last { $0.document == id }?.message ?? "the server did not take the step"
+    Output.emit(options, json: { ["id": id, "refused": request.kind.rawValue, "message": refusal] }, text: { "Refused: \(refusal)" })
+    throw CommandFailure(message: "the server refused the step; nothing was recorded", name: "stepRefused", exitCode: 1)
+}
+
+struct Submit: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "submit",
+        abstract: "Submit the proposal as it is now (the lead partner, before the deadline).",
+        discussion: """
+            The server submits: it checks that you lead the proposal, the deadline by its own \
+            clock and the call's rules on the version you have now, then records the version \
+            and its content hash. spor first checks the same here and says what would be \
+            refused, then sends the request at once. Offline (or with --queue-only) the request \
+            waits in the outbox and is judged when it reaches the server: after the deadline it \
+            is refused.
+            """)
+    @Argument(help: "The proposal's id.") var id: String
+    @Option(help: "qualification or approval (default: the next one).") var step: String?
+    @Flag(help: "Only queue the request; `spor sync` sends it.") var queueOnly = false
+    @OptionGroup var options: GlobalOptions
+
+    func run() async throws {
+        let context = try Context.open()
+        let id = try context.proposalID(id)
+        let proposal = try context.workspace.proposal(id)
+        let content = try proposal.content()
+        let chosen = try step.map(parseStep) ?? nextStep(of: content)
+        let (round, _) = try proposal.checkSubmission(chosen, at: context.now, calendar: context.calendar)
+        var version: [String: Int] = [:]
+        for agent in proposal.document.versionVector.agents { version[agent.name] = proposal.document.versionVector[agent] }
+        let request = StepRequest(kind: chosen == .qualification ? .submitForQualification : .submitForApproval, version: version)
+        try await takeStep(request, of: id, context: context, queueOnly: queueOnly, options: options,
+                           deadline: try? round.deadlineInstant(for: chosen)) { recorded in
+            "Submitted \(id) for \(chosen.englishName.lowercased()) (\(round.englishName)) at \(Output.local(recorded.at)), "
+                + "as recorded by the server; content hash \(recorded.contentHash.prefix(16))…"
+        }
+    }
+}
+
+struct Withdraw: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "withdraw",
+        abstract: "Withdraw the proposal (the lead partner; final).",
+        discussion: "The server records the withdrawal with its own time. Offline, the request waits in the outbox.")
+    @Argument(help: "The proposal's id.") var id: String
+    @Flag(help: "Only queue the request; `spor sync` sends it.") var queueOnly = false
+    @OptionGroup var options: GlobalOptions
+
+    func run() async throws {
+        let context = try Context.open()
+        let id = try context.proposalID(id)
+        var check = try context.workspace.proposal(id)
+        try check.withdraw(at: context.now)   // the same checks as the server's, on a copy
+        try await takeStep(StepRequest(kind: .withdraw), of: id, context: context, queueOnly: queueOnly, options: options,
+                           deadline: nil) { recorded in "Withdrew \(id) at \(Output.local(recorded.at)), as recorded by the server." }
+    }
+}
+
+struct Decide: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "decide",
+        abstract: "Record the secretariat's qualification or the committee's decision (secretariat only).",
+        discussion: "spor decide ID qualified|needsChanges|rejected --note TEXT  (qualification)\nspor decide ID approved|rejected --decision --note TEXT [--granted AMOUNT]\nThe server records it, with its own time.")
+    @Argument(help: "The proposal's id.") var id: String
+    @Argument(help: "The result or outcome.") var result: String
+    @Flag(help: "Record the committee's decision instead of the qualification.") var decision = false
+    @Option(help: "The note to record.") var note = ""
+    @Option(help: "The amount granted (approvals).") var granted: String?
+    @Flag(help: "Only queue the request; `spor sync` sends it.") var queueOnly = false
+    @OptionGroup var options: GlobalOptions
+
+    func run() async throws {
+        let context = try Context.open()
+        let id = try context.proposalID(id)
+        var check = try context.workspace.proposal(id)
+        let request: StepRequest
+        if decision {
+            guard let outcome = Decision.Outcome(rawValue: result) else {
+                throw CommandFailure.badInput("unknown outcome \(String(reflecting: result))", hint: "Outcomes: \(Decision.Outcome.allCases.map(\.rawValue).joined(separator: ", ")).")
+            }
+            let amount = try granted.map { text throws -> Int64 in try Kroner.parse(text, field: "grantedAmount") }
+            try check.recordDecision(outcome, note: note, grantedAmount: amount, at: context.now)
+            request = StepRequest(kind: .recordDecision, outcome: outcome.rawValue, note: note, grantedAmount: amount)
+        } else {
+            guard let qualification = Qualification.Result(rawValue: result) else {
+                throw CommandFailure.badInput("unknown result \(String(reflecting: result))", hint: "Results: \(Qualification.Result.allCases.map(\.rawValue).joined(separator: ", ")); add --decision for the committee's decision.")
+            }
+            try check.recordQualification(qualification, note: note, at: context.now)
+            request = StepRequest(kind: .recordQualification, outcome: qualification.rawValue, note: note)
+        }
+        try await takeStep(request, of: id, context: context, queueOnly: queueOnly, options: options, deadline: nil) { recorded in
+            "Recorded \(result) for \(id) at \(Output.local(recorded.at)), as recorded by the server."
+        }
+    }
+}
+
+// MARK: - Members
+
+struct Members: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "member",
+        abstract: "Who has access to a proposal on the server, and their roles: list, add, remove, role.",
+        discussion: """
+            Roles: lead (one; submits), partner (writes the proposal), observer (reads and \
+            comments — a DGO or an advisor). The lead and the secretariat change members; the \
+            server decides. Changes are sent at the next `spor sync`.
+            """,
+        subcommands: [MemberList.self, MemberAdd.self, MemberRemove.self, MemberRole.self])
+}
+
+/// An organisation as typed: a municipality's or region's code or name, else a
+/// server id as the secretariat gave it.
+func organisationID(_ text: String) throws -> String {
+    if let organisation = Organisation.lookup(text.trimmingCharacters(in: .whitespacesAndNewlines)) { return organisation.code }
+    let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+    guard !trimmed.isEmpty, trimmed.utf8.count <= 64,
+          trimmed.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }), !trimmed.hasPrefix(".") else {
+        throw CommandFailure.badInput("\(String(reflecting: text)) is neither a Danish municipality or region nor an organisation id",
+                                      hint: "Give a code (\"0751\"), a name (\"Aarhus\") or the id the secretariat gave the organisation.")
+    }
+    return trimmed
+}
+
+/// Refuses, before queueing, what the server would refuse for this workspace's
+/// organisation (as far as the local copy knows its role).
+func checkMembershipChange(_ change: MembershipChange, _ context: Context, _ content: ProposalContent) throws {
+    let identity = try context.workspace.identity()
+    var roles: [String: ParticipantRole] = [:]
+    for member in content.members { roles[member.organisation] = member.role }
+    guard !roles.isEmpty else { return }  // not on the server yet: the server decides
+    let standing: ProposalPolicy.Standing = identity.isSecretariat ? .secretariat
+        : roles[identity.organisation].map { .member($0) } ?? .outsider
+    do {
+        _ = try change.apply(to: roles, by: standing)
+    } catch {
+        throw CommandFailure(message: error.message, hint: "`spor member list ID` shows the members and roles.",
+                             name: "notPermitted", exitCode: 1)
+    }
+}
+
+struct MemberList: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List the members and their roles.")
+    @Argument(help: "The proposal's id.") var id: String
+    @OptionGroup var options: GlobalOptions
+
+    func run() throws {
+        let context = try Context.open()
+        let id = try context.proposalID(id)
+        let content = try context.workspace.proposal(id).content()
+        let waiting = try context.workspace.outbox().filter { $0.document == id }.compactMap { entry -> MemberRequest? in
+            if case let .member(request) = entry.kind { return request }
+            return nil
+        }
+        let ended = try context.workspace.proposals().first { $0.id == id }?.accessEndedAt
+        Output.emit(options, json: {
+            ["id": id, "members": content.members.map { ["organisation": $0.organisation, "role": $0.role.rawValue] },
+             "waiting": waiting.map(MemberRequest.describe), "accessEndedAt": Output.iso(ended)] as [String: Any]
+        }, text: {
+            var lines: [String] = []
+            if let ended { lines.append("This proposal is no longer shared with your organisation (since \(Output.local(ended))); this is your local copy.") }
+            if content.members.isEmpty {
+                lines.append("No members recorded yet: the server records them when the proposal is created there (`spor sync`).")
+            }
+            for member in content.members {
+                lines.append("\(displayName(member.organisation)) (\(member.organisation)) — \(member.role.englishName)")
+            }
+            for request in waiting { lines.append("waiting to sync: \(MemberRequest.describe(request))") }
+            return lines.joined(separator: "\n")
+        })
+    }
+}
+
+struct MemberAdd: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "add", abstract: "Give an organisation access (the lead or the secretariat).")
+    @Argument(help: "The proposal's id.") var id: String
+    @Argument(help: "The organisation: code, name, or its id on the server.") var organisation: String
+    @Option(help: "partner or observer.") var role = "partner"
+    @OptionGroup var options: GlobalOptions
+
+    func run() throws {
+        let context = try Context.open()
+        let id = try context.proposalID(id)
+        let organisation = try organisationID(organisation)
+        let role = try enumValue(role, ParticipantRole.self, name: "role")
+        guard role != .lead else {
+            throw CommandFailure.badInput("a proposal has one lead", hint: "Add the organisation as partner, then `spor member role \(id) \(organisation) lead` hands the lead over.")
+        }
+        try checkMembershipChange(.add(organisation, role), context, try context.workspace.proposal(id).content())
+        try context.workspace.queueMember(.add(organisation, role), of: id, now: context.now)
+        Output.emit(options, json: { ["id": id, "queued": MemberRequest.describe(.add(organisation, role))] }, text: {
+            "\(displayName(organisation)) gets access as \(role.englishName.lowercased()) when the server accepts it at the next `spor sync`."
+        })
+    }
+}
+
+struct MemberRemove: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "remove", abstract: "End an organisation's access (the lead or the secretariat).")
+    @Argument(help: "The proposal's id.") var id: String
+    @Argument(help: "The organisation: code, name, or its id on the server.") var organisation: String
+    @OptionGroup var options: GlobalOptions
+
+    func run() throws {
+        let context = try Context.open()
+        let id = try context.proposalID(id)
+        let organisation = try organisationID(organisation)
+        try checkMembershipChange(.remove(organisation), context, try context.workspace.proposal(id).content())
+        try context.workspace.queueMember(.remove(organisation), of: id, now: context.now)
+        Output.emit(options, json: { ["id": id, "queued": MemberRequest.describe(.remove(organisation))] }, text: {
+            "\(displayName(organisation)) loses access when the server accepts it at the next `spor sync`."
+        })
+    }
+}
+
+struct MemberRole: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "role",
+        abstract: "Change a member's role; `lead` hands the lead over (you become a partner).")
+    @Argument(help: "The proposal's id.") var id: String
+    @Argument(help: "The organisation: code, name, or its id on the server.") var organisation: String
+    @Argument(help: "lead, partner or observer.") var role: String
+    @OptionGroup var options: GlobalOptions
+
+    func run() throws {
+        let context = try Context.open()
+        let id = try context.proposalID(id)
+        let organisation = try organisationID(organisation)
+        let role = try enumValue(role, ParticipantRole.self, name: "role")
+        try checkMembershipChange(.setRole(organisation, role), context, try context.workspace.proposal(id).content())
+        try context.workspace.queueMember(.setRole(organisation, role), of: id, now: context.now)
+        Output.emit(options, json: { ["id": id, "queued": MemberRequest.describe(.setRole(organisation, role))] }, text: {
+            "\(displayName(organisation)) becomes \(role.englishName.lowercased()) when the server accepts it at the next `spor sync`."
+        })
+    }
+}
+
+extension MemberRequest {
+    static func describe(_ request: MemberRequest) -> String {
+        switch request {
+        case let .add(organisation, role): "add \(organisation) as \(role.rawValue)"
+        case let .remove(organisation): "remove \(organisation)"
+        case let .setRole(organisation, role): "make \(organisation) \(role.rawValue)"
+        }
+    }
+}
