@@ -4,6 +4,7 @@ import NIOCore
 import SporCRDT
 import SporProposal
 import SporWire
+import Synchronization
 
 /// One client connection, from HELLO to close: reads requests in order, answers
 /// through the connection's ``Outbox``, and runs the pump that writes the outbox to
@@ -25,6 +26,10 @@ struct ClientConnection {
     private var tokenHash = Data()
     private var accountCheckedAt = ContinuousClock.now
     private var subscriptions: Set<String> = []
+    /// This connection's pushes not answered yet: a request the server carries out
+    /// itself (a process step, a membership change) waits for them, so that it sees
+    /// every change sent before it, as the client expects.
+    private let unansweredPushes = PushTracker()
     private var frameBucket: TokenBucket
     private var eventBucket: TokenBucket
 
@@ -108,14 +113,19 @@ struct ClientConnection {
         case .pong:
             break
         case let .createDocument(request, document):
+            await unansweredPushes.waitUntilNone()
             outbox.enqueue(Self.reply(to: request, await server.records.create(document, by: account)))
         case let .addMember(request, document, organisation, role):
+            await unansweredPushes.waitUntilNone()
             outbox.enqueue(Self.reply(to: request, await server.records.change(.add(organisation, Self.role(role)), of: document, by: account)))
         case let .removeMember(request, document, organisation):
+            await unansweredPushes.waitUntilNone()
             outbox.enqueue(Self.reply(to: request, await server.records.change(.remove(organisation), of: document, by: account)))
         case let .setRole(request, document, organisation, role):
+            await unansweredPushes.waitUntilNone()
             outbox.enqueue(Self.reply(to: request, await server.records.change(.setRole(organisation, Self.role(role)), of: document, by: account)))
         case let .processStep(request, document, step):
+            await unansweredPushes.waitUntilNone()
             switch await server.records.perform(step, on: document, by: account) {
             case let .success(record):
                 outbox.enqueue(.stepRecorded(request: request, document: document, contentHash: record.contentHash, at: record.at))
@@ -232,7 +242,10 @@ struct ClientConnection {
         let outbox = outbox
         let metrics = server.metrics
         let logger = logger
+        let tracker = unansweredPushes
+        tracker.started()
         server.committer.submit(.push(.init(document: document, account: account, changes: changes, summary: summary, origin: id) { result in
+            defer { tracker.answered() }
             switch result {
             case let .success(newEvents):
                 outbox.enqueue(.pushAck(request: request, document: document, newEvents: newEvents))
@@ -289,5 +302,39 @@ struct CatchUpSender: Sendable {
 
     private func write(_ message: SporMessage, to channel: Channel) async throws {
         try await channel.writeAndFlush(Outbox.encode(message, allocator: channel.allocator)).get()
+    }
+}
+
+/// Counts a connection's pushes in the committer; ``waitUntilNone()`` returns once all
+/// of them are answered.
+final class PushTracker: Sendable {
+    private struct State {
+        var unanswered = 0
+        var waiting: [CheckedContinuation<Void, Never>] = []
+    }
+
+    private let state = Mutex(State())
+
+    func started() { state.withLock { $0.unanswered += 1 } }
+
+    func answered() {
+        let ready = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.unanswered -= 1
+            guard state.unanswered == 0 else { return [] }
+            defer { state.waiting.removeAll() }
+            return state.waiting
+        }
+        for waiter in ready { waiter.resume() }
+    }
+
+    func waitUntilNone() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let mustWait = state.withLock { state -> Bool in
+                guard state.unanswered > 0 else { return false }
+                state.waiting.append(continuation)
+                return true
+            }
+            if !mustWait { continuation.resume() }
+        }
     }
 }

@@ -10,7 +10,7 @@ import Testing
 @Suite("accounts and access", .blockingCallsAllowed)
 struct AccessTests {
     /// Sends HELLO with `token` and returns the server's answer.
-    private func helloReply(_ server: TestServer, token: String, versions: ClosedRange<Int> = 1...1) async throws -> (SporMessage?, SporMessage?) {
+    private func helloReply(_ server: TestServer, token: String, versions: ClosedRange<Int> = SporProtocol.supportedVersions) async throws -> (SporMessage?, SporMessage?) {
         var client = try await TestClient.connect(port: server.port)
         try await client.send(.hello(.init(versions: versions, token: token, client: "tests")))
         let first = try await client.receive()
@@ -119,7 +119,13 @@ struct AccessTests {
     func unsupportedVersion() async throws {
         let server = try await TestServer.start()
         let token = try server.addOrganisation("Aarhus Kommune", code: "0751")
-        #expect(code(of: try await helloReply(server, token: token, versions: 2...5).0) == .unsupportedVersion)
+        #expect(code(of: try await helloReply(server, token: token, versions: 3...5).0) == .unsupportedVersion)
+        // A protocol 1 client (spor before 0.2) is told to upgrade, in words.
+        let (old, after) = try await helloReply(server, token: token, versions: 1...1)
+        guard case let .error(report)? = old else { throw TestFailure("a v1 HELLO was not refused: \(String(describing: old))") }
+        #expect(report.knownCode == .unsupportedVersion)
+        #expect(report.message.contains("upgrade spor"), "\(report.message)")
+        #expect(after == nil, "the connection is closed")
         try await server.stop()
     }
 
@@ -198,8 +204,8 @@ struct AccessTests {
         try await server.stop()
     }
 
-    @Test("secretariat-only fields are refused from members and accepted from the secretariat")
-    func secretariatOnlyFields() async throws {
+    @Test("the secretariat's records are written by the server only: a member's and the secretariat's own writes are refused; the step is asked for")
+    func secretariatRecordsByServerOnly() async throws {
         let server = try await TestServer.start()
         let aarhus = try server.addOrganisation("Aarhus Kommune", code: "0751")
         let secretariat = try server.addOrganisation("Sekretariatet", kind: .secretariat, code: "sek")
@@ -216,16 +222,24 @@ struct AccessTests {
             throw TestFailure("member wrote the decision")
         }
         #expect(report.knownCode == .forbidden)
-        #expect(report.message.contains("secretariat"))
+        #expect(report.message.contains("server only"), "\(report.message)")
 
         var office = try await server.connect(token: secretariat)
         var replica = Document(agent: try AgentID("sek/office"))
         try await office.subscribeAndCatchUp("0751.p", into: &replica)
         let before = replica.versionVector
         try replica.set(.string("approved"), forKey: ProposalSchema.Key.decision, in: ProposalSchema.secretariat)
-        guard case .pushAck = try await office.push(try replica.encodedChanges(since: before), to: "0751.p") else {
-            throw TestFailure("secretariat refused")
+        guard case let .error(own) = try await office.push(try replica.encodedChanges(since: before), to: "0751.p") else {
+            throw TestFailure("the secretariat wrote its record itself")
         }
+        #expect(own.knownCode == .forbidden)
+        // Asked as a step, the server judges it: nothing was submitted yet.
+        let request = office.request()
+        let reply = try await office.reply(to: request, after: .processStep(request: request, document: "0751.p", step: .init(
+            kind: .recordDecision, outcome: "approved", note: "")))
+        guard case let .error(refused) = reply else { throw TestFailure("decision without a submission recorded: \(reply)") }
+        #expect(refused.knownCode == .stepRefused)
+        #expect(refused.message.contains("approval process"), "\(refused.message)")
         await member.close()
         await office.close()
         try await server.stop()

@@ -50,7 +50,7 @@ struct ClientBackpressureTests {
         let held = reader.connection.unreadMessages
         // The high-water mark plus what one socket read (≤ 64 KiB) had already decoded.
         #expect(held <= WireConnection.inboundHighWater + 64, "unread messages: \(held) of \(pushes) relayed")
-        try await reader.mergeLive("0751.p", into: &replica) { $0.eventCount == source.eventCount }
+        try await reader.mergeLive("0751.p", into: &replica) { $0.clientEventCount == source.eventCount }
         #expect(replica.text() == source.text())
         await writer.close()
         await reader.close()

@@ -101,11 +101,16 @@ struct ServerProcessTests {
         defer { Self.stop(first) }
         let token = try #require(banner.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
             .first { $0.hasPrefix("spor_") })
+        var office = try await TestClient.connect(port: port)
+        try await office.hello(token: token)
+        #expect(office.welcome?.organisationKind == "secretariat")
+        await office.close()
+        // A municipality writes (the secretariat does not lead proposals).
+        let added = try Self.run(["org", "add", "Aarhus Kommune", "--kind", "kommune", "--code", "0751", "--data", directory])
         var client = try await TestClient.connect(port: port)
-        try await client.hello(token: token)
-        #expect(client.welcome?.organisationKind == "secretariat")
+        try await client.hello(token: try #require(added.stdout.split(separator: "\n").last.map(String.init)))
         try await client.createDocument("0751.p")
-        var document = Document(agent: try AgentID("\(client.welcome?.organisation ?? "")/office"))
+        var document = Document(agent: try AgentID("0751/laptop"))
         var pushed = VersionVector()
         for index in 0..<20 {
             try document.insert("Punkt \(index). ", at: document.textLength())
@@ -122,7 +127,7 @@ struct ServerProcessTests {
         defer { Self.stop(second) }
         #expect(!secondBanner.contains("spor_"))  // the token is printed only on the first start
         var reader = try await TestClient.connect(port: newPort)
-        try await reader.hello(token: token)
+        try await reader.hello(token: token)  // the secretariat reads every proposal
         var replica = Document()
         try await reader.subscribeAndCatchUp("0751.p", into: &replica)
         #expect(replica.text() == document.text())

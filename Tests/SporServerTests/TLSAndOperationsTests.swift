@@ -75,7 +75,7 @@ struct TLSAndOperationsTests {
         let port = try #require(server.server.metricsAddress?.port)
         let body = try await Self.httpGet(port: port, path: "/metrics")
         #expect(body.contains("HTTP/1.1 200 OK"))
-        #expect(body.contains("spor_events_stored_total 3"))
+        #expect(body.contains("spor_events_stored_total 4"), "3 pushed and the server's first")
         #expect(body.contains("spor_pushes_total 1"))
         #expect(body.contains("spor_connections_open 1"))
         #expect(body.contains("spor_commit_seconds_bucket"))

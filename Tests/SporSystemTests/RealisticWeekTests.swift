@@ -23,15 +23,16 @@ struct RealisticWeekTests {
     static func playWeek() throws {
         let seed = getenvString("SPOR_SEED").flatMap(UInt64.init) ?? UInt64.random(in: 0...UInt64.max)
         var random = SeededRandom(seed: seed)
-        let server = try ServerProcess()
+        let server = try ServerProcess(clock: "2027-02-22T08:30:00Z")
         #expect(try server.admin(round).status == 0)
         var aarhus = try SporCLI(), odense = try SporCLI(), midtjylland = try SporCLI(), secretariat = try SporCLI()
-        /// Moves every workspace's clock to `time`.
-        func day(_ time: String) {
+        /// Moves every workspace's clock, and the server's (it judges deadlines), to `time`.
+        func day(_ time: String) throws {
             aarhus.now = time
             odense.now = time
             midtjylland.now = time
             secretariat.now = time
+            try server.restart(clock: time)
         }
         try aarhus.setUp(server, "Aarhus Kommune", kind: "kommune", code: "0751")
         try odense.setUp(server, "Odense Kommune", kind: "kommune", code: "0461")
@@ -48,7 +49,7 @@ struct RealisticWeekTests {
         let context = "replay: SPOR_SEED=\(seed)"
 
         // Monday 22 February: Aarhus starts the proposal and invites its partners.
-        day("2027-02-22T08:30:00Z")
+        try day("2027-02-22T08:30:00Z")
         let id = try aarhus.newProposal("Skybrud og tørke i Østjylland og på Fyn", "--round", "2027-spring")
         try aarhus.ok("participant", "add", id, "--org", "Odense", "--role", "partner", "--contact-name", "Søren Ærø")
         try aarhus.ok("participant", "add", id, "--org", "1082", "--role", "partner", "--hours", "400")
@@ -60,7 +61,7 @@ struct RealisticWeekTests {
 
         // Tuesday: the server is down for maintenance; everyone works offline, on the
         // same section (the summary) and on different ones.
-        day("2027-02-23T09:00:00Z")
+        try day("2027-02-23T09:00:00Z")
         server.kill()
         let append = try editorScript(in: aarhus.home, "append", #"printf 'Vandet lagres i bassiner under p-pladser.\n' >> "$1""#)
         try aarhus.ok("edit", id, "summary", environment: ["EDITOR": append])
@@ -82,7 +83,7 @@ struct RealisticWeekTests {
         #expect((try aarhus.json("status", id)["outbox"] as? [Any])?.isEmpty == false, "offline changes wait in the outbox")
 
         // Wednesday: the server is back; they sync in some order and see one proposal.
-        day("2027-02-24T10:00:00Z")
+        try day("2027-02-24T10:00:00Z")
         try server.restart()
         try syncInSomeOrder()
         let merged = try everyone().map { try $0.ok("show", id, "--json") }
@@ -106,7 +107,7 @@ struct RealisticWeekTests {
         try midtjylland.ok("comment", "resolve", id, "1")
 
         // Thursday: Aarhus and Odense set the amount requested at the same time.
-        day("2027-02-25T13:00:00Z")
+        try day("2027-02-25T13:00:00Z")
         try aarhus.ok("set", id, "amountRequested", "1.000.000")
         try odense.ok("set", id, "amountRequested", "1.200.000")
         try odense.ok("milestone", "add", id, "--title", "Forsøgsbassin i drift", "--date", "2027-06-01")
@@ -129,7 +130,7 @@ struct RealisticWeekTests {
         try syncInSomeOrder()
 
         // Friday: the check passes everywhere and Aarhus submits, three days early.
-        day("2027-02-26T14:00:00Z")
+        try day("2027-02-26T14:00:00Z")
         for cli in everyone() {
             let check = try cli.json("check", id)
             #expect(check["ready"] as? Bool == true, "\(check) \(context)")
@@ -150,23 +151,23 @@ struct RealisticWeekTests {
         let late = try midtjylland.newProposal("Tørke i Midtjylland", "--round", "2027-spring")
         try fillReadyProposal(midtjylland, late, partners: ["0751", "0461"])
         try midtjylland.ok("sync")
-        day("2027-03-01T11:30:00Z")
+        try day("2027-03-01T11:30:00Z")
         let refused = try midtjylland.run("submit", late)
         #expect(refused.status == 1 && refused.stderr.contains("deadline"), "\(refused.stderr)")
         #expect((try midtjylland.json("status", late)["submissions"] as? [Any])?.isEmpty == true)
         #expect((try midtjylland.json("status", late)["outbox"] as? [Any])?.isEmpty == true, "a refused submission queues nothing")
 
         // The secretariat qualifies the proposal; Aarhus submits it for approval.
-        day("2027-03-03T09:00:00Z")
+        try day("2027-03-03T09:00:00Z")
         try secretariat.ok("sync")
         try secretariat.ok("decide", id, "qualified", "--note", "Fagligt kvalificeret.")
         try secretariat.ok("sync")
-        day("2027-03-20T09:00:00Z")
+        try day("2027-03-20T09:00:00Z")
         try syncInSomeOrder()
         try aarhus.ok("submit", id, "--step", "approval")
         try aarhus.ok("sync")
         // The committee meets on 18 May; the secretariat records its decision.
-        day("2027-05-18T13:00:00Z")
+        try day("2027-05-18T13:00:00Z")
         try secretariat.ok("sync")
         #expect(try aarhus.run("decide", id, "approved", "--decision", "--note", "selv").status == 1, "members cannot decide")
         try secretariat.ok("decide", id, "approved", "--decision", "--note", "Godkendt af udvalget.", "--granted", "1.000.000")

@@ -59,18 +59,22 @@ public final class ServerProcess: @unchecked Sendable {
     private var process: Process
     public let executable: URL
     private let extraArguments: [String]
+    private var environment: [String: String]
 
     /// Starts a server on a new data directory (`port` 0: any free port), with
-    /// `arguments` added to `serve`'s.
-    public init(directory: String = temporaryTestDirectory(), port: Int = 0, arguments: [String] = []) throws {
+    /// `arguments` added to `serve`'s. `clock`: the instant the server's clock starts
+    /// at (`SPOR_SERVER_NOW`), for tests that rehearse a round's deadlines.
+    public init(directory: String = temporaryTestDirectory(), port: Int = 0, arguments: [String] = [],
+                clock: String? = nil) throws {
         self.directory = directory
         extraArguments = arguments
+        environment = clock.map { ["SPOR_SERVER_NOW": $0] } ?? [:]
         executable = try SpawnedServer.builtExecutable("spor-server")
-        (process, self.port) = try Self.serve(directory: directory, port: port, arguments: arguments)
+        (process, self.port) = try Self.serve(directory: directory, port: port, arguments: arguments, environment: environment)
     }
 
-    private static func serve(directory: String, port: Int, arguments: [String]) throws -> (Process, Int) {
-        let (process, port, _) = try SpawnedServer.serve(directory: directory, port: port, arguments: arguments)
+    private static func serve(directory: String, port: Int, arguments: [String], environment: [String: String]) throws -> (Process, Int) {
+        let (process, port, _) = try SpawnedServer.serve(directory: directory, port: port, arguments: arguments, environment: environment)
         return (process, port)
     }
 
@@ -110,7 +114,15 @@ public final class ServerProcess: @unchecked Sendable {
     /// Starts the server again on the same port and data.
     public func restart() throws {
         kill()
-        (process, port) = try Self.serve(directory: directory, port: port, arguments: extraArguments)
+        (process, port) = try Self.serve(directory: directory, port: port, arguments: extraArguments, environment: environment)
+    }
+
+    /// Starts the server again on the same port and data with its clock starting at
+    /// `clock` (`SPOR_SERVER_NOW`): a test moving through the days of a round moves the
+    /// server's clock with it.
+    public func restart(clock: String) throws {
+        environment["SPOR_SERVER_NOW"] = clock
+        try restart()
     }
 
     deinit { kill() }

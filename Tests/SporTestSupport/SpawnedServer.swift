@@ -19,15 +19,18 @@ public enum SpawnedServer {
     }
 
     /// Starts `spor-server serve` on loopback `port` (0: any free port) with
-    /// `arguments` added, and returns the process, the port it announced and what it
-    /// printed up to then.
+    /// `arguments` added (and `environment`, e.g. `SPOR_SERVER_NOW` to start the
+    /// server's clock at a test's instant), and returns the process, the port it
+    /// announced and what it printed up to then.
     ///
     /// The HELLO timeout is long: in a parallel test run on 2 cores a test's task can
     /// wait seconds for a thread between connecting and sending HELLO. The server's
     /// stderr is not the test runner's: a server left running must not keep the
     /// runner's output open.
-    public static func serve(directory: String, port: Int = 0, arguments: [String] = []) throws -> (Process, Int, String) {
+    public static func serve(directory: String, port: Int = 0, arguments: [String] = [],
+                             environment: [String: String] = [:]) throws -> (Process, Int, String) {
         let process = Process()
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         process.executableURL = try builtExecutable("spor-server")
         process.arguments = ["serve", "--data", directory, "--listen", "127.0.0.1:\(port)", "--log-level", "error",
                              "--hello-timeout", "120"] + arguments

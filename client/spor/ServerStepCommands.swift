@@ -51,7 +51,11 @@ func takeStep(_ request: StepRequest, of id: String, context: Context, queueOnly
     }
     if let recorded = report.recordedSteps.last(where: { $0.document == id && $0.kind == request.kind }) {
         Output.emit(options, json: {
-            ["id": id, "recorded": request.kind.rawValue, "contentHash": recorded.contentHash, "at": Output.iso(recorded.at)] as [String: Any]
+            var json: [String: Any] = ["id": id, "recorded": request.kind.rawValue, "at": Output.iso(recorded.at)]
+            if !recorded.contentHash.isEmpty {
+                json["submission"] = ["step": request.kind.rawValue, "contentHash": recorded.contentHash, "submittedAt": Output.iso(recorded.at)]
+            }
+            return json
         }, text: { describe(recorded) })
         return
     }

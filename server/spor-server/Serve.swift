@@ -11,6 +11,10 @@ struct Serve: AsyncParsableCommand {
             Prints "listening on HOST:PORT" on stdout once it accepts connections. On the first start \
             with an empty data directory it creates the secretariat's organisation and prints its \
             token once. Without TLS it listens on loopback only unless --insecure-remote is given.
+
+            The server judges deadlines and stamps process steps by its own clock. To rehearse a \
+            round (or in tests), SPOR_SERVER_NOW=ISO-8601-instant starts that clock at the given \
+            instant; it runs on from there. Clients cannot set it.
             """
     )
 
@@ -69,6 +73,15 @@ struct Serve: AsyncParsableCommand {
         configuration.limits.idleTimeoutSeconds = idleTimeout
         configuration.limits.helloTimeoutSeconds = helloTimeout
         configuration.limits.maxConnections = maxConnections
+        if let start = try Self.clockStart() {
+            // The clock runs on from the given instant (monotonic, not the wall clock).
+            let began = ContinuousClock.now
+            configuration.now = {
+                let elapsed = ContinuousClock.now - began
+                return start.addingTimeInterval(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+            }
+            logger.notice("the server's clock starts at SPOR_SERVER_NOW", metadata: ["now": "\(start)"])
+        }
 
         let store = try reportingFailures { try data.openStore() }
         try reportingFailures { try createSecretariatIfNew(store) }
@@ -89,6 +102,15 @@ struct Serve: AsyncParsableCommand {
         }
         defer { announce.cancel() }
         try await group.run()
+    }
+
+    /// The instant SPOR_SERVER_NOW gives, nil when it is not set.
+    static func clockStart() throws -> Date? {
+        guard let text = ProcessInfo.processInfo.environment["SPOR_SERVER_NOW"], !text.isEmpty else { return nil }
+        guard let date = try? Date(text, strategy: .iso8601) else {
+            throw ValidationError("SPOR_SERVER_NOW=\(text) is not an ISO 8601 instant (for example 2024-10-01T12:00:00Z)")
+        }
+        return date
     }
 
     /// On an empty store: the secretariat's account, with its token printed once.
