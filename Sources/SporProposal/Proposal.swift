@@ -71,6 +71,11 @@ public struct Proposal: Sendable {
             throw ProposalError(.notPermitted, field: field,
                                 "only participating organisations edit a proposal; a \(actor.role.rawValue) comments instead")
         }
+        // The server's members map says what this organisation is on the proposal.
+        if case let .string(role)? = document.mapEntry(actor.organisation, in: ProposalSchema.members).value,
+           role == ParticipantRole.observer.rawValue {
+            throw ProposalError(.notPermitted, field: field, "an observer reads and comments; only the lead partner and partners edit the proposal")
+        }
         let process = ProposalSchema.process
         if document.mapEntry(ProposalSchema.Key.withdrawnAt, in: process).value != nil {
             throw ProposalError(.stepNotAllowed, field: field, "the proposal has been withdrawn")

@@ -86,6 +86,48 @@ struct CLIProcessTests {
         }
     }
 
+    @Test("members through the CLI: roles listed, a partner cannot add, the lead adds an observer and hands over the lead; a step asked offline waits and is judged on arrival")
+    func membersAndOfflineSteps() throws {
+        let server = try ServerProcess(clock: "2024-03-01T12:00:00Z")
+        var lead = try CLI(), partner = try CLI()
+        lead.now = "2024-03-01T12:00:00Z"
+        partner.now = lead.now
+        try lead.setUp(server, "Aarhus Kommune", kind: "kommune", code: "0751")
+        try partner.setUp(server, "Odense Kommune", kind: "kommune", code: "0461")
+        let id = try lead.ok("new", "Skybrud", "--round", "2024-spring").trimmingCharacters(in: .whitespacesAndNewlines)
+        try lead.ok("participant", "add", id, "--org", "Odense", "--role", "partner")
+        try lead.ok("sync")
+        try partner.ok("sync")
+        let members = try partner.ok("member", "list", id)
+        #expect(members.contains("Aarhus Kommune (0751) — Lead partner") && members.contains("Odense Kommune (0461) — Partner"), "\(members)")
+        let denied = try partner.run("member", "add", id, "1082")
+        #expect(denied.status == 1 && denied.stderr.contains("only the lead partner and the secretariat"), "\(denied.stderr)")
+        #expect(try partner.json("member", "list", id)["waiting"].map { ($0 as? [Any])?.isEmpty } == true, "nothing queued")
+
+        try lead.ok("member", "add", id, "kl-midt", "--role", "observer")
+        #expect(try lead.ok("member", "list", id).contains("waiting to sync: add kl-midt as observer"))
+        try lead.ok("member", "role", id, "Odense", "lead")
+        try lead.ok("sync")
+        try partner.ok("sync")
+        let after = try partner.ok("member", "list", id)
+        #expect(after.contains("Odense Kommune (0461) — Lead partner") && after.contains("Aarhus Kommune (0751) — Partner")
+                && after.contains("kl-midt (kl-midt) — Observer"), "\(after)")
+        #expect(try lead.run("withdraw", id).status == 1, "Aarhus no longer leads")
+
+        // The new lead withdraws while the server is down: queued, said plainly, judged later.
+        server.kill()
+        let offline = try partner.run("withdraw", id)
+        #expect(offline.status == 3)
+        #expect(offline.stdout.contains("waits in the outbox") && offline.stdout.contains("by its own clock"), "\(offline.stdout)")
+        #expect(try partner.json("status", id)["status"] as? String == "draft")
+        try server.restart(clock: "2024-03-02T09:00:00Z")
+        let synced = try partner.ok("sync")
+        #expect(synced.contains("The server recorded withdraw of \(id)"), "\(synced)")
+        #expect(try partner.json("status", id)["status"] as? String == "withdrawn")
+        let shown = try partner.json("show", id)
+        #expect((shown["withdrawal"] as? [String: Any])?["at"] as? String == "2024-03-02T09:00:00Z", "stamped by the server's clock: \(shown)")
+    }
+
     @Test("the process through the CLI: check, submit before the deadline, the secretariat's decision, a late submission refused")
     func process() throws {
         let server = try ServerProcess(clock: "2024-03-01T12:00:00Z")

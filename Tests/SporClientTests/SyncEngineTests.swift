@@ -270,4 +270,55 @@ final class ProgressLog: @unchecked Sendable {
     func append(_ progress: SyncProgress) { lock.withLock { entries.append(progress) } }
     var last: SyncProgress? { lock.withLock { entries.last } }
     var count: Int { lock.withLock { entries.count } }
+
+    @Test("a removed organisation: its workspace says the proposal is no longer shared, keeps its copy and its unsent change, and stops syncing it")
+    func removedMember() async throws {
+        let partners = try await Partners.start()
+        let id = try partners.aarhus.createProposal(title: "Fælles", roundID: "2024-spring", now: february2024)
+        try partners.aarhus.queueMember(.add("0461", .partner), of: id)
+        try await partners.sync(partners.aarhus)
+        #expect(try await partners.sync(partners.odense).newDocuments == [id])
+        // Odense edits offline; meanwhile the lead removes it.
+        try partners.odense.change(id) { try $0.setSection(.risks, to: "Odense skrev dette offline") }
+        try partners.aarhus.queueMember(.remove("0461"), of: id)
+        let removal = try await partners.sync(partners.aarhus)
+        #expect(removal.membershipChanges.map(\.change) == [.remove("0461")])
+        #expect(try partners.aarhus.proposal(id).content().members.map(\.organisation) == ["0751"])
+
+        let report = try await partners.sync(partners.odense)
+        #expect(report.accessEnded == [id])
+        #expect(report.refusals.isEmpty)
+        let summary = try #require(try partners.odense.proposals().first { $0.id == id })
+        #expect(summary.accessEndedAt != nil)
+        #expect(try partners.odense.proposal(id).content().text(.risks) == "Odense skrev dette offline", "the local copy stays")
+        #expect(try partners.odense.outbox().count == 1, "the unsent change is kept, not lost")
+        #expect(try partners.aarhus.proposal(id).content().text(.risks).isEmpty, "nothing of it reached the proposal")
+        // Later syncs stay quiet about it.
+        let again = try await partners.sync(partners.odense)
+        #expect(again.refusals.isEmpty && again.accessEnded.isEmpty)
+        // Added again: it syncs again, and the kept change goes up.
+        try partners.aarhus.queueMember(.add("0461", .partner), of: id)
+        try await partners.sync(partners.aarhus)
+        let back = try await partners.sync(partners.odense)
+        #expect(back.pushedChanges == 1)
+        #expect(try partners.odense.proposals().first { $0.id == id }?.accessEndedAt == nil)
+        try await partners.sync(partners.aarhus)
+        #expect(try partners.aarhus.proposal(id).content().text(.risks) == "Odense skrev dette offline")
+    }
+
+    @Test("membership requests the server refuses are reported once and leave the outbox")
+    func refusedMembershipRequest() async throws {
+        let partners = try await Partners.start()
+        let id = try partners.aarhus.createProposal(title: "Fælles", roundID: "2024-spring", now: february2024)
+        try partners.aarhus.queueMember(.add("0461", .partner), of: id)
+        try await partners.sync(partners.aarhus)
+        try await partners.sync(partners.odense)
+        // A partner asks to add someone: only the lead and the secretariat may.
+        try partners.odense.queueMember(.add("1082", .partner), of: id)
+        let report = try await partners.sync(partners.odense)
+        #expect(report.refusals.count == 1)
+        #expect(report.refusals.first?.message.contains("only the lead partner and the secretariat") == true, "\(report.refusals)")
+        #expect(try partners.odense.outbox().isEmpty)
+        #expect(try await partners.sync(partners.midtjylland).newDocuments.isEmpty)
+    }
 }

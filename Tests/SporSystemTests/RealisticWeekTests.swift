@@ -14,7 +14,7 @@ struct RealisticWeekTests {
                         "--qualification-deadline", "2027-03-01 12:00", "--approval-deadline", "2027-04-05 12:00",
                         "--committee-meeting", "2027-05-18"]
 
-    @Test("Aarhus, Odense and Region Midtjylland draft offline, merge, resolve a conflict, submit in time; a late submission is refused; the decision reaches everyone")
+    @Test("Aarhus, Odense and Region Midtjylland draft offline, merge, resolve a conflict, submit in time through the server; an observer comments, a member is removed; a late submission is refused; the decision reaches everyone")
     func week() async throws {
         try await onOwnThread { try Self.playWeek() }
     }
@@ -26,17 +26,22 @@ struct RealisticWeekTests {
         let server = try ServerProcess(clock: "2027-02-22T08:30:00Z")
         #expect(try server.admin(round).status == 0)
         var aarhus = try SporCLI(), odense = try SporCLI(), midtjylland = try SporCLI(), secretariat = try SporCLI()
+        var dgo = try SporCLI(), silkeborg = try SporCLI()
         /// Moves every workspace's clock, and the server's (it judges deadlines), to `time`.
         func day(_ time: String) throws {
             aarhus.now = time
             odense.now = time
             midtjylland.now = time
             secretariat.now = time
+            dgo.now = time
+            silkeborg.now = time
             try server.restart(clock: time)
         }
         try aarhus.setUp(server, "Aarhus Kommune", kind: "kommune", code: "0751")
         try odense.setUp(server, "Odense Kommune", kind: "kommune", code: "0461")
         try midtjylland.setUp(server, "Region Midtjylland", kind: "region", code: "1082")
+        try dgo.setUp(server, "KL Midt", kind: "association", code: "kl-midt")
+        try silkeborg.setUp(server, "Silkeborg Kommune", kind: "kommune", code: "0740")
         let secretariatToken = try server.admin(["token", "rotate", "klimaalliancens-sekretariat"]).requireSuccess("token rotate")
         try secretariat.ok("setup", "--server", server.address, "--token", String(secretariatToken.split(separator: "\n").last ?? ""))
         func everyone() -> [SporCLI] { [aarhus, odense, midtjylland] }
@@ -58,6 +63,13 @@ struct RealisticWeekTests {
         #expect(try odense.ok("sync").contains("1 new: \(id)"))
         #expect(try midtjylland.ok("sync").contains("1 new: \(id)"))
         #expect(try midtjylland.json("show", id)["title"] as? String == "Skybrud og tørke i Østjylland og på Fyn")
+        // KL Midt follows as an observer (sparring); Silkeborg is invited to look.
+        try aarhus.ok("member", "add", id, "kl-midt", "--role", "observer")
+        try aarhus.ok("member", "add", id, "Silkeborg")
+        try aarhus.ok("sync")
+        #expect(try silkeborg.ok("sync").contains("1 new: \(id)"))
+        try odense.ok("sync")
+        #expect(try odense.ok("member", "list", id).contains("kl-midt (kl-midt) — Observer"))
 
         // Tuesday: the server is down for maintenance; everyone works offline, on the
         // same section (the summary) and on different ones.
@@ -105,6 +117,21 @@ struct RealisticWeekTests {
         let thread = try #require((try midtjylland.json("comment", "list", id)["comments"] as? [[String: Any]])?.first)
         #expect((thread["replies"] as? [[String: Any]])?.first?["text"] as? String == "Ja, i aktiviteterne.")
         try midtjylland.ok("comment", "resolve", id, "1")
+        // KL Midt gives sparring: it comments; editing the text is refused before anything is queued.
+        #expect(try dgo.ok("sync").contains("1 new: \(id)"))
+        let dgoEdit = try dgo.run("set", id, "risks", "KL Midt skriver i forslaget")
+        #expect(dgoEdit.status == 1 && dgoEdit.stderr.contains("observer"), "\(dgoEdit.stderr)")
+        try dgo.ok("comment", "add", id, "activities", "--text", "Del målingerne med nabokommunerne.")
+        try dgo.ok("sync")
+        // Silkeborg does not join after all: the lead removes it, and its workspace is told.
+        try aarhus.ok("member", "remove", id, "Silkeborg")
+        try aarhus.ok("sync")
+        #expect(try silkeborg.ok("sync").contains("\(id) is no longer shared with your organisation"), "\(context)")
+        #expect(try silkeborg.ok("list").contains("no longer shared with you"))
+        try syncAll([aarhus])
+        let comments = (try aarhus.json("comment", "list", id)["comments"] as? [[String: Any]]) ?? []
+        #expect(comments.contains { $0["author"] as? String == "kl-midt" && $0["text"] as? String == "Del målingerne med nabokommunerne." },
+                "\(comments)")
 
         // Thursday: Aarhus and Odense set the amount requested at the same time.
         try day("2027-02-25T13:00:00Z")
