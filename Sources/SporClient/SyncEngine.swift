@@ -3,6 +3,7 @@ import NIOCore
 import NIOPosix
 import NIOSSL
 import SporCRDT
+import SporProposal
 import SporWire
 import SporWireClient
 
@@ -38,7 +39,7 @@ public struct SyncReport: Sendable, Hashable {
         public let document: String
         public let organisation: String
         /// The request the server carried out.
-        public let change: MemberRequest
+        public let change: MembershipChange
     }
 
     /// A process step the server took: what it certified, by its clock.

@@ -16,7 +16,7 @@ actor SyncSession {
         case rounds
         case create(entry: Int64, document: String)
         case push(entry: Int64, document: String, events: Int)
-        case member(entry: Int64, document: String, change: MemberRequest)
+        case member(entry: Int64, document: String, change: MembershipChange)
         case step(entry: Int64, document: String, step: StepRequest)
     }
 
@@ -352,7 +352,7 @@ actor SyncSession {
         }
     }
 
-    static func describe(_ change: MemberRequest) -> String {
+    static func describe(_ change: MembershipChange) -> String {
         switch change {
         case let .add(organisation, role): "adding \(organisation) as \(role.englishName.lowercased())"
         case let .remove(organisation): "removing \(organisation)"

@@ -15,7 +15,7 @@ public struct OutboxEntry: Sendable, Hashable {
         /// A change batch of `events` local events.
         case push(changes: [UInt8], events: Int)
         /// Change who is on the proposal (the lead and the secretariat may).
-        case member(MemberRequest)
+        case member(MembershipChange)
         /// Ask the server to take a process step; it judges the step when the request
         /// arrives, by its own clock (a step queued offline before a deadline and sent
         /// after it is refused).
@@ -30,18 +30,8 @@ public struct OutboxEntry: Sendable, Hashable {
     public let lastError: String?
 }
 
-/// A change of membership waiting in the outbox.
-public enum MemberRequest: Sendable, Hashable {
-    case add(String, ParticipantRole)
-    case remove(String)
-    case setRole(String, ParticipantRole)
-
-    public var organisation: String {
-        switch self {
-        case let .add(organisation, _), let .remove(organisation), let .setRole(organisation, _): organisation
-        }
-    }
-
+/// How a change of membership waits in the outbox.
+extension MembershipChange {
     /// Stored as "add\tpartner\tORG", "remove\t\tORG", "role\tlead\tORG".
     var stored: String {
         switch self {
@@ -107,7 +97,7 @@ extension Workspace {
                 // Written by workspaces before protocol 2: members were partners.
                 case "addMember": kind = .member(.add(row["argument"] ?? "", .partner))
                 case "member":
-                    guard let request = MemberRequest(stored: row["argument"] ?? "") else { return nil }
+                    guard let request = MembershipChange(stored: row["argument"] ?? "") else { return nil }
                     kind = .member(request)
                 case "step":
                     guard let json: String = row["argument"],
@@ -126,7 +116,7 @@ extension Workspace {
     }
 
     /// Queues a change of who is on proposal `id`, sent after its earlier changes.
-    public func queueMember(_ request: MemberRequest, of id: String, now: Date = Date()) throws {
+    public func queueMember(_ request: MembershipChange, of id: String, now: Date = Date()) throws {
         try write { db in
             try db.execute(sql: "INSERT INTO outbox (documentID, kind, argument, createdAt) VALUES (?, 'member', ?, ?)",
                            arguments: [id, request.stored, now])

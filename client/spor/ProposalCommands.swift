@@ -281,7 +281,7 @@ struct Status: ParsableCommand {
         switch kind {
         case .create: "create"
         case let .push(_, events): "change (\(events) events)"
-        case let .member(request): MemberRequest.describe(request)
+        case let .member(request): MembershipChange.describe(request)
         case let .step(request): "ask the server: \(request.kind.rawValue)"
         }
     }

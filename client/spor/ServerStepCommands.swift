@@ -205,14 +205,14 @@ struct MemberList: ParsableCommand {
         let context = try Context.open()
         let id = try context.proposalID(id)
         let content = try context.workspace.proposal(id).content()
-        let waiting = try context.workspace.outbox().filter { $0.document == id }.compactMap { entry -> MemberRequest? in
+        let waiting = try context.workspace.outbox().filter { $0.document == id }.compactMap { entry -> MembershipChange? in
             if case let .member(request) = entry.kind { return request }
             return nil
         }
         let ended = try context.workspace.proposals().first { $0.id == id }?.accessEndedAt
         Output.emit(options, json: {
             ["id": id, "members": content.members.map { ["organisation": $0.organisation, "role": $0.role.rawValue] },
-             "waiting": waiting.map(MemberRequest.describe), "accessEndedAt": Output.iso(ended)] as [String: Any]
+             "waiting": waiting.map(MembershipChange.describe), "accessEndedAt": Output.iso(ended)] as [String: Any]
         }, text: {
             var lines: [String] = []
             if let ended { lines.append("This proposal is no longer shared with your organisation (since \(Output.local(ended))); this is your local copy.") }
@@ -222,7 +222,7 @@ struct MemberList: ParsableCommand {
             for member in content.members {
                 lines.append("\(displayName(member.organisation)) (\(member.organisation)) — \(member.role.englishName)")
             }
-            for request in waiting { lines.append("waiting to sync: \(MemberRequest.describe(request))") }
+            for request in waiting { lines.append("waiting to sync: \(MembershipChange.describe(request))") }
             return lines.joined(separator: "\n")
         })
     }
@@ -245,7 +245,7 @@ struct MemberAdd: ParsableCommand {
         }
         try checkMembershipChange(.add(organisation, role), context, try context.workspace.proposal(id).content())
         try context.workspace.queueMember(.add(organisation, role), of: id, now: context.now)
-        Output.emit(options, json: { ["id": id, "queued": MemberRequest.describe(.add(organisation, role))] }, text: {
+        Output.emit(options, json: { ["id": id, "queued": MembershipChange.describe(.add(organisation, role))] }, text: {
             "\(displayName(organisation)) gets access as \(role.englishName.lowercased()) when the server accepts it at the next `spor sync`."
         })
     }
@@ -263,7 +263,7 @@ struct MemberRemove: ParsableCommand {
         let organisation = try organisationID(organisation)
         try checkMembershipChange(.remove(organisation), context, try context.workspace.proposal(id).content())
         try context.workspace.queueMember(.remove(organisation), of: id, now: context.now)
-        Output.emit(options, json: { ["id": id, "queued": MemberRequest.describe(.remove(organisation))] }, text: {
+        Output.emit(options, json: { ["id": id, "queued": MembershipChange.describe(.remove(organisation))] }, text: {
             "\(displayName(organisation)) loses access when the server accepts it at the next `spor sync`."
         })
     }
@@ -284,14 +284,14 @@ struct MemberRole: ParsableCommand {
         let role = try enumValue(role, ParticipantRole.self, name: "role")
         try checkMembershipChange(.setRole(organisation, role), context, try context.workspace.proposal(id).content())
         try context.workspace.queueMember(.setRole(organisation, role), of: id, now: context.now)
-        Output.emit(options, json: { ["id": id, "queued": MemberRequest.describe(.setRole(organisation, role))] }, text: {
+        Output.emit(options, json: { ["id": id, "queued": MembershipChange.describe(.setRole(organisation, role))] }, text: {
             "\(displayName(organisation)) becomes \(role.englishName.lowercased()) when the server accepts it at the next `spor sync`."
         })
     }
 }
 
-extension MemberRequest {
-    static func describe(_ request: MemberRequest) -> String {
+extension MembershipChange {
+    static func describe(_ request: MembershipChange) -> String {
         switch request {
         case let .add(organisation, role): "add \(organisation) as \(role.rawValue)"
         case let .remove(organisation): "remove \(organisation)"

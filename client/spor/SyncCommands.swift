@@ -123,7 +123,7 @@ struct SyncCommand: AsyncParsableCommand {
                 "receivedEvents": report.receivedEvents, "newDocuments": report.newDocuments.sorted(),
                 "createdOnServer": report.createdOnServer.sorted(), "pushedChanges": report.pushedChanges,
                 "pushedEvents": report.pushedEvents,
-                "membershipChanges": report.membershipChanges.map { ["document": $0.document, "change": MemberRequest.describe($0.change)] },
+                "membershipChanges": report.membershipChanges.map { ["document": $0.document, "change": MembershipChange.describe($0.change)] },
                 "recordedSteps": report.recordedSteps.map { ["document": $0.document, "step": $0.kind.rawValue, "contentHash": $0.contentHash,
                                                              "at": Output.iso($0.at)] },
                 "accessEnded": report.accessEnded.sorted(),
@@ -139,7 +139,7 @@ struct SyncCommand: AsyncParsableCommand {
                          + "; sent \(report.pushedChanges) change\(report.pushedChanges == 1 ? "" : "s").")
             for created in report.createdOnServer.sorted() { lines.append("Created \(created) on the server.") }
             for renamed in report.renamed { lines.append("Proposal \(renamed.from) is now \(renamed.to) (new ids start with your organisation's id).") }
-            for change in report.membershipChanges { lines.append("The server did this in \(change.document): \(MemberRequest.describe(change.change)).") }
+            for change in report.membershipChanges { lines.append("The server did this in \(change.document): \(MembershipChange.describe(change.change)).") }
             for step in report.recordedSteps {
                 lines.append("The server recorded \(step.kind.rawValue) of \(step.document) at \(Output.local(step.at))"
                              + (step.contentHash.isEmpty ? "." : "; content hash \(step.contentHash.prefix(16))…"))
