@@ -189,6 +189,7 @@ let package = Package(
             dependencies: [
                 "SporClient",
                 "SporCRDT",
+                "SporProposal",
                 "SporServer",
                 "SporTraces",
                 "SporWire",

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SporCRDT
+import SporProposal
 import SporServer
 import SporTraces
 import SporWire
@@ -154,7 +155,7 @@ struct LoadClient {
 
     /// Subscribes and merges the catch-up into `document`.
     mutating func catchUp(_ id: String, into document: inout Document) async throws {
-        try await connection.send(.subscribe(request: 0, document: id, version: document.versionVector))
+        try await connection.send(.subscribe(request: 1, document: id, version: document.versionVector))
         while let message = try await iterator.next() {
             switch message {
             case let .events(events):
@@ -172,13 +173,18 @@ struct LoadClient {
 
     /// Subscribes from the empty version and counts the events served (from each
     /// batch's summary, without merging) until CAUGHT_UP.
+    /// The server's own events (members, process records) are not counted: they are
+    /// not pushes.
     mutating func countCatchUp(_ id: String) async throws -> Int {
-        try await connection.send(.subscribe(request: 0, document: id, version: VersionVector()))
+        try await connection.send(.subscribe(request: 1, document: id, version: VersionVector()))
         var events = 0
         while let message = try await iterator.next() {
             switch message {
             case let .events(batches):
-                for batch in batches.batches { events += try ChangeSummary(encodedChanges: batch).eventCount }
+                for batch in batches.batches {
+                    events += try ChangeSummary(encodedChanges: batch).runs.filter { $0.agent != ProposalSchema.serverAgent }
+                        .reduce(0) { $0 + $1.seqs.count }
+                }
             case .caughtUp:
                 try await connection.send(.unsubscribe(document: id))
                 return events
