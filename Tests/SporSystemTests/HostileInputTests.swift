@@ -63,6 +63,10 @@ struct HostileInputTests {
             .ping(nonce: 7), .createDocument(request: 1, document: "0751.p1"), .addMember(request: 2, document: "0751.p1", organisation: "0461", role: .partner),
             .listDocuments(request: 3), .subscribe(request: 6, document: "0751.p1", version: VersionVector()), .unsubscribe(document: "0751.p1"),
             .push(request: 4, document: "0751.p1", changes: batch), .listRounds(request: 5),
+            .removeMember(request: 7, document: "0751.p1", organisation: "0461"),
+            .setRole(request: 8, document: "0751.p1", organisation: "0461", role: .lead),
+            .processStep(request: 9, document: "0751.p1", step: .init(kind: .submitForQualification, version: document.versionVector)),
+            .processStep(request: 10, document: "0751.p1", step: .init(kind: .recordDecision, outcome: "approved", note: "Æ", grantedAmount: 5)),
         ]
         var sent = 0, closedByServer = 0, errors = 0
         while sent < frames {

@@ -72,6 +72,8 @@ enum ContentJSON {
             "status": status?.rawValue ?? NSNull(),
             "amountRequested": content.amountRequested ?? NSNull(),
             "sections": sections,
+            "members": content.members.map { ["organisation": $0.organisation, "role": $0.role.rawValue] },
+            "lead": content.lead ?? NSNull(),
             "participants": content.participants.enumerated().map { participant($0.offset + 1, $0.element) },
             "budget": content.budget.enumerated().map { budgetLine($0.offset + 1, $0.element) },
             "milestones": content.milestones.map { ["title": $0.title, "date": $0.date?.description ?? NSNull()] as [String: Any] },
