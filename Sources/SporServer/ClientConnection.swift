@@ -116,14 +116,11 @@ struct ClientConnection {
             await unansweredPushes.waitUntilNone()
             outbox.enqueue(Self.reply(to: request, await server.records.create(document, by: account)))
         case let .addMember(request, document, organisation, role):
-            await unansweredPushes.waitUntilNone()
-            outbox.enqueue(Self.reply(to: request, await server.records.change(.add(organisation, Self.role(role)), of: document, by: account)))
+            await changeMembers(request, .add(organisation, Self.role(role)), of: document, by: account)
         case let .removeMember(request, document, organisation):
-            await unansweredPushes.waitUntilNone()
-            outbox.enqueue(Self.reply(to: request, await server.records.change(.remove(organisation), of: document, by: account)))
+            await changeMembers(request, .remove(organisation), of: document, by: account)
         case let .setRole(request, document, organisation, role):
-            await unansweredPushes.waitUntilNone()
-            outbox.enqueue(Self.reply(to: request, await server.records.change(.setRole(organisation, Self.role(role)), of: document, by: account)))
+            await changeMembers(request, .setRole(organisation, Self.role(role)), of: document, by: account)
         case let .processStep(request, document, step):
             await unansweredPushes.waitUntilNone()
             switch await server.records.perform(step, on: document, by: account) {
@@ -150,6 +147,12 @@ struct ClientConnection {
             return .init(code: .protocolViolation, message: "\(message.type) is a server message; clients may not send it")
         }
         return nil
+    }
+
+    /// Carries out a membership change after this connection's earlier pushes.
+    private func changeMembers(_ request: UInt64, _ change: MembershipChange, of document: String, by account: Account) async {
+        await unansweredPushes.waitUntilNone()
+        outbox.enqueue(Self.reply(to: request, await server.records.change(change, of: document, by: account)))
     }
 
     private static func role(_ role: SporMessage.MemberRole) -> ParticipantRole {

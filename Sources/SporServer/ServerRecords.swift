@@ -169,8 +169,9 @@ final class ServerRecords: Sendable {
 
     /// Writes the members map into every document stored before the server wrote
     /// one (protocol 1 stores): what the members table says, so that the content and
-    /// `spor check` agree with the server on who leads. Runs once per such document.
-    func backfillMembers() async {
+    /// `spor check` agree with the server on who leads. Runs once per such document;
+    /// stops early (to resume at the next start) once `shouldContinue` says so.
+    func backfillMembers(while shouldContinue: @Sendable () -> Bool = { true }) async {
         let documents: [String]
         do {
             documents = try await store.documentsWithoutServerEvents()
@@ -178,7 +179,7 @@ final class ServerRecords: Sendable {
             logger.error("could not list documents to upgrade", metadata: ["error": "\(error)"])
             return
         }
-        for document in documents {
+        for document in documents where shouldContinue() {
             let result: Result<Void, ServerError> = await locks.withLock(document) {
                 do {
                     let roles = try await store.memberRoles(of: document)

@@ -120,7 +120,7 @@ public final class SporServer: Service, Sendable {
         logger.info("listening", metadata: ["address": "\(address.map { "\($0)" } ?? "?")", "tls": "\(sslContext != nil)"])
 
         async let committing: Void = committer.run()
-        async let upgrading: Void = records.backfillMembers()
+        async let upgrading: Void = records.backfillMembers { [self] in !self.isDraining }
         async let sweeping: Void = sweepRevokedConnections()
         await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { connections in

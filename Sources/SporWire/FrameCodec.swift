@@ -1,6 +1,6 @@
 import NIOCore
 
-/// Splits a byte stream into protocol v1 frames and decodes each into a
+/// Splits a byte stream into protocol frames and decodes each into a
 /// ``SporMessage``.
 ///
 /// The length prefix is checked against ``maxFrameBytes`` as soon as its four bytes
@@ -63,7 +63,7 @@ public struct SporFrameDecoder: ByteToMessageDecoder, Sendable {
     }
 }
 
-/// Encodes ``SporMessage``s as protocol v1 frames.
+/// Encodes ``SporMessage``s as protocol frames.
 public struct SporFrameEncoder: MessageToByteEncoder, Sendable {
     public typealias OutboundIn = SporMessage
 

@@ -1,7 +1,7 @@
 import NIOCore
 import SporCRDT
 
-/// Writes protocol v1's primitive fields (Protocol/SPEC.md, "Encoding").
+/// Writes the protocol's primitive fields (Protocol/SPEC.md, "Encoding").
 extension ByteBuffer {
     /// Unsigned LEB128: 7 bits per byte, low bits first, high bit set on all bytes
     /// but the last.
@@ -44,7 +44,7 @@ extension ByteBuffer {
     }
 }
 
-/// Reads protocol v1's primitive fields from a frame's payload. Every read checks
+/// Reads the protocol's primitive fields from a frame's payload. Every read checks
 /// its bounds and throws ``WireError`` with code ``WireErrorCode/malformedFrame``
 /// naming the field; nothing traps on hostile bytes.
 struct WireReader {

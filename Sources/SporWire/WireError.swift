@@ -1,4 +1,4 @@
-/// The error codes of protocol v1 (Protocol/SPEC.md, "Errors"). The numbers are part
+/// The error codes of the protocol (v2) (Protocol/SPEC.md, "Errors"). The numbers are part
 /// of the protocol: never renumber, only add.
 public enum WireErrorCode: UInt16, Sendable, Hashable, CaseIterable, CustomStringConvertible {
     // Connection-level: the sender closes the connection after the ERROR frame.

@@ -4,7 +4,7 @@ import NIOSSL
 import SporWire
 import Synchronization
 
-/// A client's protocol v1 connection to a Spor server, over TCP or TLS: send
+/// A client's protocol connection to a Spor server, over TCP or TLS: send
 /// messages, read the server's from ``messages``. It speaks frames only; the
 /// handshake, subscriptions and merging are the caller's (the sync engine's).
 ///
