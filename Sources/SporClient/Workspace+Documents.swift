@@ -8,7 +8,8 @@ public struct ProposalSummary: Sendable, Hashable {
     public let id: String
     public let title: String
     public let eventCount: Int
-    /// Local changes the server has not acknowledged yet.
+    /// Outbox entries the server has not acknowledged yet (changes, the creation,
+    /// membership and step requests): the same count as `spor status`.
     public let unsyncedChanges: Int
     /// False until the server has acknowledged creating the proposal.
     public let onServer: Bool
@@ -68,7 +69,9 @@ extension Workspace {
     }
 
     static func summaries(_ db: Database) throws -> [ProposalSummary] {
-        let unsynced = try Row.fetchAll(db, sql: "SELECT documentID, count(*) AS n FROM outbox WHERE kind = 'push' GROUP BY documentID")
+        // Every entry waiting for the server counts (changes, creation, membership and
+        // step requests): the number `spor status` shows too.
+        let unsynced = try Row.fetchAll(db, sql: "SELECT documentID, count(*) AS n FROM outbox GROUP BY documentID")
         let created = Set(try String.fetchAll(db, sql: "SELECT documentID FROM outbox WHERE kind = 'create'"))
         var counts: [String: Int] = [:]
         for row in unsynced { counts[row["documentID"]] = row["n"] }

@@ -86,6 +86,27 @@ extension Proposal {
         return (round, content)
     }
 
+    /// What ``checkSubmission(_:at:calendar:version:)`` would refuse besides the call's
+    /// rules (those are ``ProposalRules/validate(_:at:attempting:calendar:)``'s): that
+    /// the actor is not the lead, the step is out of order or the deadline has passed —
+    /// as findings, so that `spor check` predicts exactly what submitting does.
+    public func processFindings(for step: Step, at now: Date, calendar: RoundCalendar = .builtIn) -> [Finding] {
+        do {
+            _ = try checkSubmission(step, at: now, calendar: calendar)
+            return []
+        } catch where error.code == .validationFailed || error.code == .unknownRound || error.code == .deadlinePassed {
+            return []   // the rules report these themselves
+        } catch {
+            let danish = switch error.code {
+            case .notPermitted: "Kun tovholderen indsender forslaget; \(actor.displayName) er ikke tovholder."
+            case .stepNotAllowed: "Forslaget kan ikke indsendes i sin nuværende status."
+            default: error.message
+            }
+            return [Finding(code: error.code.rawValue, severity: .error, field: error.field ?? "submissions",
+                            danish: danish, english: error.message.prefix(1).uppercased() + error.message.dropFirst() + ".")]
+        }
+    }
+
     /// The proposal exactly as it was submitted.
     public func submittedContent(_ submission: Submission) throws(ProposalError) -> ProposalContent {
         try content(at: submission.version)

@@ -18,6 +18,14 @@ public struct Finding: Hashable, Sendable, CustomStringConvertible {
     public let english: String
 
     public var description: String { "\(severity.rawValue) \(code) [\(field)]: \(english)" }
+
+    public init(code: String, severity: Severity, field: String, danish: String, english: String) {
+        self.code = code
+        self.severity = severity
+        self.field = field
+        self.danish = danish
+        self.english = english
+    }
 }
 
 /// The call's rules as code: what a klimaudviklingsspor proposal needs before it can be

@@ -127,6 +127,16 @@ public final class SporStore: Sendable {
         if let code, !(SporProtocol.isValidName(code) && code.utf8.count <= 32 && !code.contains(".")) {
             throw ServerError(.invalidArgument, "code \(String(reflecting: code)) must be 1-32 letters, digits, '-' or '_'")
         }
+        var code = code
+        if code == nil, kind == .kommune || kind == .region {
+            // Municipalities and regions always carry their official code: it is their
+            // id, and participants name them by it.
+            guard let registered = Organisation.lookup(trimmed), registered.kind.rawValue == kind.rawValue else {
+                throw ServerError(.invalidArgument, "\(String(reflecting: trimmed)) is not a \(kind.rawValue) in the reference data: "
+                                  + "give its official name (\"Vejle Kommune\") or --code (0101-0860, regions 1081-1085)")
+            }
+            code = registered.code
+        }
         if let code, kind == .kommune || kind == .region {
             guard let registered = Organisation.withCode(code), registered.kind.rawValue == kind.rawValue else {
                 throw ServerError(.invalidArgument, "\(code) is not the code of a \(kind.rawValue) in the reference data "
@@ -274,7 +284,12 @@ public final class SporStore: Sendable {
     public func roundEntries() async throws -> [SporMessage.RoundEntry] {
         let stored = try await pool.read { db in try String.fetchAll(db, sql: "SELECT json FROM round ORDER BY rowid") }
         var calendar = RoundCalendar.builtIn
-        for json in stored { try calendar.add(try JSONDecoder().decode(Round.self, from: Data(json.utf8))) }
+        for json in stored {
+            // A stored round that clients could not read (an older server accepted it)
+            // is left out rather than break every client's sync.
+            guard let round = try? JSONDecoder().decode(Round.self, from: Data(json.utf8)), Self.wireProblem(of: round) == nil else { continue }
+            try? calendar.add(round)
+        }
         return calendar.rounds.map { round in
             SporMessage.RoundEntry(id: round.id, danishName: round.danishName, englishName: round.englishName,
                                    opens: round.opens?.description ?? "",
@@ -284,8 +299,38 @@ public final class SporStore: Sendable {
         }
     }
 
-    /// Adds a round after checking it against the others (``RoundCalendar/add(_:)``).
+    /// Why `round` cannot be sent to clients in ROUNDS (the protocol's limits), nil
+    /// if it can: checked at `round add`, and stored rounds that fail it (added by an
+    /// older server) are left out of ROUNDS, so one bad round never breaks anyone's sync.
+    static func wireProblem(of round: Round) -> String? {
+        guard SporProtocol.isValidName(round.id) else {
+            return "round id \(String(reflecting: round.id)) must be 1-64 letters, digits, '-', '_' or '.' (e.g. 2028-spring)"
+        }
+        for (field, name) in [("Danish name", round.danishName), ("English name", round.englishName)] {
+            let trimmed = name.trimmingCharacters(in: .whitespacesAndNewlines)
+            guard !trimmed.isEmpty, name.utf8.count <= SporProtocol.maxTextBytes,
+                  !name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+                return "the round's \(field) must be 1-\(SporProtocol.maxTextBytes) bytes without control characters"
+            }
+        }
+        return nil
+    }
+
+    /// Removes round `id` added on this server; built-in rounds cannot be removed.
+    public func removeRound(id: String) throws {
+        if RoundCalendar.builtIn.rounds.contains(where: { $0.id == id }) {
+            throw ServerError(.invalidArgument, "\(id) is a built-in round; it cannot be removed")
+        }
+        try pool.write { db in
+            try db.execute(sql: "DELETE FROM round WHERE id = ?", arguments: [id])
+            if db.changesCount == 0 { throw ServerError(.notFound, "no round \(String(reflecting: id)) was added on this server") }
+        }
+    }
+
+    /// Adds a round after checking it against the others (``RoundCalendar/add(_:)``)
+    /// and against what clients can read (``wireProblem(of:)``).
     public func addRound(_ round: Round) throws {
+        if let problem = Self.wireProblem(of: round) { throw ServerError(.invalidArgument, problem) }
         var calendar = try rounds()
         try calendar.add(round)
         let json = String(decoding: try JSONEncoder().encode(round), as: UTF8.self)

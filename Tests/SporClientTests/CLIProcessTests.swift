@@ -120,6 +120,9 @@ struct CLIProcessTests {
         #expect(offline.status == 3)
         #expect(offline.stdout.contains("waits in the outbox") && offline.stdout.contains("by its own clock"), "\(offline.stdout)")
         #expect(try partner.json("status", id)["status"] as? String == "draft")
+        // One count everywhere: the waiting request in `list` and in `status`.
+        #expect(try partner.ok("list").contains("(1 waiting to sync)"))
+        #expect((try partner.json("status", id)["outbox"] as? [Any])?.count == 1)
         try server.restart(clock: "2024-03-02T09:00:00Z")
         let synced = try partner.ok("sync")
         #expect(synced.contains("The server recorded withdraw of \(id)"), "\(synced)")
@@ -153,6 +156,9 @@ struct CLIProcessTests {
         try lead.ok("sync")
 
         try secretariat.ok("sync")
+        // `check` predicts what `submit` does for whoever runs it: the secretariat is not the lead.
+        let notLead = try secretariat.run("check", id, "--step", "approval")
+        #expect(notLead.status == 1 && notLead.stdout.contains("Only the lead partner submits"), "\(notLead.stdout) \(notLead.stderr)")
         let memberDecides = try lead.run("decide", id, "qualified", "--note", "selv")
         #expect(memberDecides.status == 1 && memberDecides.stderr.contains("secretariat"))
         try secretariat.ok("decide", id, "qualified", "--note", "Fint")
@@ -184,6 +190,9 @@ struct CLIProcessTests {
         #expect((status["submissions"] as? [Any])?.count == 2)
         let shown = try lead.json("show", id)
         #expect((shown["decision"] as? [String: Any])?["grantedAmount"] as? Int == 1_000_000)
+        // Decided: `check` no longer says ready, as `submit` refuses.
+        let decided = try later.run("check", id, "--step", "approval")
+        #expect(decided.status == 1 && decided.stdout.contains("approved"), "\(decided.stdout)")
         // After the deadline (and the decision): refused, nothing recorded.
         let late = try later.run("submit", id)
         #expect(late.status == 1)

@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import NIOCore
 import SporCRDT
 import SporProposal
@@ -215,5 +216,28 @@ struct BadInputTests {
             await second.close()
             await third.close()
         }
+    }
+
+    @Test("a round an older server accepted with an id clients cannot read is left out of ROUNDS; everything else still syncs")
+    func badStoredRound() async throws {
+        let directory = TestServer.temporaryDirectory()
+        let store = try SporStore(directory: directory)
+        _ = try store.addAccount(name: "Aarhus Kommune", kind: .kommune, code: "0751")
+        let bad = #"{"id":"forår 2028!","danishName":"Forår 2028","englishName":"Spring 2028","qualificationDeadline":"2028-03-03T12:00","approvalDeadline":"2028-04-07T12:00","committeeMeeting":"2028-05-20"}"#
+        let database = try DatabaseQueue(path: store.path)
+        try await database.write { db in try db.execute(sql: "INSERT INTO round (id, json) VALUES (?, ?)", arguments: ["forår 2028!", bad]) }
+        try database.close()
+        let server = try await TestServer.start(directory: directory)
+        var client = try await server.connect(token: try server.store.rotateToken(id: "0751"))
+        let request = client.request()
+        try await client.send(.listRounds(request: request))
+        let rounds = try await client.receive { message -> [SporMessage.RoundEntry]? in
+            if case let .rounds(r, entries) = message, r == request { return entries }
+            return nil
+        }
+        #expect(rounds.map(\.id) == RoundCalendar.builtIn.rounds.map(\.id), "the bad round left out, the rest sent")
+        try await client.createDocument("0751.p")
+        await client.close()
+        try await server.stop()
     }
 }

@@ -50,7 +50,14 @@ struct ServerProcessTests {
     @Test("admin commands: the token alone on the last line, JSON on request, clear refusals")
     func adminCommands() throws {
         let directory = TestServer.temporaryDirectory()
-        let added = try Self.run(["org", "add", "Aarhus Kommune", "--kind", "kommune", "--code", "0751", "--data", directory])
+        // A directory that is no Spor data directory is refused (a mistyped --data
+        // must not create a store the running server does not know), and not created.
+        let wrong = (directory as NSString).appendingPathComponent("WRONG")
+        let mistyped = try Self.run(["org", "list", "--data", wrong])
+        #expect(mistyped.status == 1 && mistyped.stderr.contains("is not a Spor data directory"), "\(mistyped.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: wrong))
+        #expect(try Self.run(["org", "add", "Aarhus Kommune", "--kind", "kommune", "--code", "0751", "--data", directory]).status == 1)
+        let added = try Self.run(["org", "add", "Aarhus Kommune", "--kind", "kommune", "--code", "0751", "--data", directory, "--init"])
         #expect(added.status == 0)
         let token = try #require(added.stdout.split(separator: "\n").last.map(String.init))
         #expect(token.hasPrefix("spor_") && token.count > 40 && !token.contains(" "))
@@ -72,6 +79,15 @@ struct ServerProcessTests {
         #expect(notAMunicipality.stderr.contains("9999 is not the code of a kommune"))
         let regionAsKommune = try Self.run(["org", "add", "Region X", "--kind", "kommune", "--code", "1082", "--data", directory])
         #expect(regionAsKommune.status == 1)
+        // Without --code a municipality gets its official code from the reference data,
+        // so participants naming it (`--org Vejle`) and its account agree.
+        let vejle = try Self.run(["org", "add", "Vejle Kommune", "--kind", "kommune", "--data", directory, "--json"])
+        let vejleAccount = (try JSONSerialization.jsonObject(with: Data(vejle.stdout.utf8)) as? [String: Any])?["organisation"] as? [String: Any]
+        #expect(vejleAccount?["id"] as? String == "0630", "\(vejle.stdout) \(vejle.stderr)")
+        let unknownKommune = try Self.run(["org", "add", "Gotham Kommune", "--kind", "kommune", "--data", directory])
+        #expect(unknownKommune.status == 1 && unknownKommune.stderr.contains("not a kommune in the reference data"), "\(unknownKommune.stderr)")
+        #expect(try Self.run(["org", "add", "Acme", "--kind", "company", "--code", "acme.dk", "--data", directory]).status == 1,
+                "no dots in ids: namespaces of proposal ids")
         let unknown = try Self.run(["org", "revoke", "nobody", "--data", directory])
         #expect(unknown.status == 1)
         #expect(unknown.stderr.contains("nobody"))
@@ -92,6 +108,15 @@ struct ServerProcessTests {
                                      "--qualification-deadline", "2025-13-03 12:00", "--approval-deadline", "2025-04-07 12:00",
                                      "--committee-meeting", "2025-05-20", "--data", directory])
         #expect(badRound.status == 1)
+        // Round ids clients cannot read are refused at the door.
+        let badID = try Self.run(["round", "add", "--id", "forår 2028!", "--danish-name", "Forår 2028", "--english-name", "Spring 2028",
+                                  "--qualification-deadline", "2028-03-03 12:00", "--approval-deadline", "2028-04-07 12:00",
+                                  "--committee-meeting", "2028-05-20", "--data", directory])
+        #expect(badID.status == 1 && badID.stderr.contains("round id"), "\(badID.stderr)")
+        #expect(try Self.run(["round", "remove", "--id", "2025-spring", "--data", directory]).status == 0)
+        #expect(!(try Self.run(["round", "list", "--data", directory]).stdout.contains("2025-spring")))
+        #expect(try Self.run(["round", "remove", "--id", "2024-autumn", "--data", directory]).status == 1, "built in")
+        #expect(try Self.run(["round", "remove", "--id", "2025-spring", "--data", directory]).status == 1, "gone already")
     }
 
     @Test("first start creates the secretariat and prints its token once; kill -9 after acks loses nothing")
@@ -137,7 +162,7 @@ struct ServerProcessTests {
     @Test("SIGTERM: acknowledged pushes stay, clients are told the server is shutting down, exit status 0")
     func sigtermDrains() async throws {
         let directory = TestServer.temporaryDirectory()
-        let added = try Self.run(["org", "add", "Aarhus Kommune", "--kind", "kommune", "--code", "0751", "--data", directory])
+        let added = try Self.run(["org", "add", "Aarhus Kommune", "--kind", "kommune", "--code", "0751", "--data", directory, "--init"])
         let token = try #require(added.stdout.split(separator: "\n").last.map(String.init))
         let (process, port, _) = try Self.serve(directory)
         defer { Self.stop(process) }

@@ -42,7 +42,7 @@ struct List: ParsableCommand {
         }, text: {
             guard !proposals.isEmpty else { return "No proposals yet: `spor new \"Title\"` starts one, `spor sync` fetches your organisation's." }
             return proposals.map { summary in
-                let sync = summary.unsyncedChanges > 0 ? "  (\(summary.unsyncedChanges) unsynced)" : ""
+                let sync = summary.unsyncedChanges > 0 ? "  (\(summary.unsyncedChanges) waiting to sync)" : ""
                 let ended = summary.accessEndedAt == nil ? "" : "  (no longer shared with you: local copy)"
                 return "\(summary.id)  \(summary.title.isEmpty ? "(untitled)" : summary.title)\(sync)\(ended)"
             }.joined(separator: "\n")
@@ -210,9 +210,13 @@ struct Check: ParsableCommand {
     func run() throws {
         let context = try Context.open()
         let id = try context.proposalID(id)
-        let content = try context.workspace.proposal(id).content()
+        let proposal = try context.workspace.proposal(id)
+        let content = try proposal.content()
         let step = try step.map(parseStep) ?? nextStep(of: content)
+        // The call's rules, and what `submit` would refuse besides: not the lead, a
+        // closed proposal, steps out of order.
         let findings = ProposalRules.validate(content, at: context.now, attempting: step, calendar: context.calendar)
+            + proposal.processFindings(for: step, at: context.now, calendar: context.calendar)
         let errors = findings.filter { $0.severity == .error }
         Output.emit(options, json: {
             ["id": id, "step": step.rawValue, "ready": errors.isEmpty, "findings": findings.map(ContentJSON.finding)] as [String: Any]

@@ -96,7 +96,7 @@ struct RoundCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "round",
         abstract: "The process rounds and their deadlines (Europe/Copenhagen time).",
-        subcommands: [Add.self, List.self]
+        subcommands: [Add.self, List.self, Remove.self]
     )
 
     struct Add: ParsableCommand {
@@ -122,6 +122,20 @@ struct RoundCommand: ParsableCommand {
                 try store.addRound(round)
             }
             print("Added round \(id).")
+        }
+    }
+
+    struct Remove: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Remove a round added on this server (built-in rounds stay).",
+            discussion: "Proposals for the round keep it as their round; they can no longer be submitted until they name another.")
+        @OptionGroup var data: DataOptions
+        @Option(help: "Round id.") var id: String
+
+        func run() throws {
+            let store = try reportingFailures { try data.openStore() }
+            try reportingFailures { try store.removeRound(id: id) }
+            print("Removed round \(id). Clients drop it at their next sync.")
         }
     }
 

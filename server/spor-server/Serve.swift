@@ -83,7 +83,7 @@ struct Serve: AsyncParsableCommand {
             logger.notice("the server's clock starts at SPOR_SERVER_NOW", metadata: ["now": "\(start)"])
         }
 
-        let store = try reportingFailures { try data.openStore() }
+        let store = try reportingFailures { try data.openStore(creating: true) }
         try reportingFailures { try createSecretariatIfNew(store) }
         let server = try reportingFailures { try SporServer(configuration: configuration, store: store, logger: logger) }
         let group = ServiceGroup(configuration: .init(

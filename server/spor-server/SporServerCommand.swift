@@ -27,9 +27,20 @@ struct DataOptions: ParsableArguments {
     @Option(name: .long, help: "The data directory (default: $SPOR_DATA or ./spor-data).")
     var data: String?
 
+    @Flag(name: .customLong("init"), help: "Create a new data directory if there is none (`serve` does on its first start).")
+    var initialize = false
+
     var directory: String { data ?? ProcessInfo.processInfo.environment["SPOR_DATA"] ?? "spor-data" }
 
-    func openStore() throws -> SporStore {
+    /// Opens the store in ``directory``. Unless `creating` (serve) or `--init`, a
+    /// directory without a Spor database is refused, so that a mistyped `--data`
+    /// never creates an empty store whose tokens the running server does not know.
+    func openStore(creating: Bool = false) throws -> SporStore {
+        let database = (directory as NSString).appendingPathComponent("spor.sqlite")
+        guard creating || initialize || FileManager.default.fileExists(atPath: database) else {
+            throw CommandFailure(exitCode: 1, message: "\(directory) is not a Spor data directory (it has no spor.sqlite): give the "
+                                 + "server's --data (or SPOR_DATA), or add --init to create a new one")
+        }
         do {
             return try SporStore(directory: directory)
         } catch {
