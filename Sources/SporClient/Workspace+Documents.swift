@@ -35,6 +35,11 @@ extension Workspace {
     /// alphabet (50 bits).
     static let proposalIDLength = 10
 
+    /// The most events one outbox entry pushes: half of what a server accepts in one
+    /// batch by default (`maxBatchEvents`, 100,000), so that even a dense batch stays
+    /// well within its frame limit.
+    static let maxEventsPerPush = 50_000
+
     /// A new proposal id: "<organisation id>.<random>", as protocol 2 servers require.
     static func newProposalID(organisation: String) -> String {
         "\(organisation).\(randomID(length: proposalIDLength))"
@@ -192,8 +197,15 @@ extension Workspace {
             loaded.lastChange = db.lastInsertedRowID
             loaded.pendingRows += 1
             loaded.pendingBytes += bytes.count
-            try db.execute(sql: "INSERT INTO outbox (documentID, kind, bytes, events, createdAt) VALUES (?, 'push', ?, ?, ?)",
-                           arguments: [id, Data(bytes), added, now])
+            // A large edit (a long section pasted at once) goes to the server as several
+            // batches, each within what a server accepts in one, in an order it can merge.
+            let pushes = added <= Self.maxEventsPerPush ? [bytes]
+                : try proposal.document.encodedChanges(since: before, maxEventsPerBatch: Self.maxEventsPerPush)
+            for push in pushes {
+                let events = pushes.count == 1 ? added : try ChangeSummary(encodedChanges: push).eventCount
+                try db.execute(sql: "INSERT INTO outbox (documentID, kind, bytes, events, createdAt) VALUES (?, 'push', ?, ?, ?)",
+                               arguments: [id, Data(push), events, now])
+            }
             loaded.document = proposal.document
             try Self.storeState(of: &loaded, id: id, db: db, now: now, forceSnapshot: false)
             return result

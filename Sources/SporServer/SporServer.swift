@@ -40,9 +40,11 @@ public final class SporServer: Service, Sendable {
     private struct Connection {
         let channel: Channel
         let outbox: Outbox
-        /// Set after the handshake: the account and the hash of its token.
+        /// Set after the handshake: the account, the hash of its token, and when it
+        /// was checked against the database.
         var account: String?
         var tokenHash: Data?
+        var authenticatedAt: ContinuousClock.Instant?
     }
 
     public init(configuration: ServerConfiguration, store: SporStore, logger: Logger = Logger(label: "spor.server")) throws {
@@ -174,9 +176,11 @@ public final class SporServer: Service, Sendable {
     /// Records that connection `id` authenticated as `account` with a token whose hash
     /// is `tokenHash`, for ``sweepRevokedConnections()``.
     func authenticated(_ id: ConnectionID, account: String, tokenHash: Data) {
+        let now = ContinuousClock.now
         state.withLock { state in
             state.open[id]?.account = account
             state.open[id]?.tokenHash = tokenHash
+            state.open[id]?.authenticatedAt = now
         }
     }
 
@@ -193,7 +197,10 @@ public final class SporServer: Service, Sendable {
             guard !isDraining, let snapshot = try? await accounts.accounts(readAfter: .now - maxAge) else { continue }
             let open = state.withLock { state in state.open.values.filter { $0.account != nil } }
             for connection in open {
-                guard let hash = connection.tokenHash, snapshot.byTokenHash[hash]?.id != connection.account else { continue }
+                // Only a snapshot read after the handshake can judge it: a token rotated
+                // a moment ago is not in an older one.
+                guard let hash = connection.tokenHash, let since = connection.authenticatedAt, snapshot.readAt > since,
+                      snapshot.byTokenHash[hash]?.id != connection.account else { continue }
                 metrics.revokedConnections.increment()
                 logger.notice("closing a connection whose token was revoked or rotated", metadata: ["organisation": "\(connection.account ?? "?")"])
                 connection.outbox.finish(with: .error(.init(code: .unauthenticated, message: "the organisation's token has been revoked or rotated")))

@@ -321,4 +321,28 @@ final class ProgressLog: @unchecked Sendable {
         #expect(try partners.odense.outbox().isEmpty)
         #expect(try await partners.sync(partners.midtjylland).newDocuments.isEmpty)
     }
+
+    @Test("a section far longer than one batch may hold saves as several pushes within the server's limits, syncs, and reaches the partners whole")
+    func longSectionSyncs() async throws {
+        let partners = try await Partners.start()
+        let id = try partners.aarhus.createProposal(title: "Lang tekst", roundID: "2024-spring", now: february2024)
+        try partners.aarhus.queueMember(.add("0461", .partner), of: id)
+        // 200,000 characters pasted at once (the 200 KB file): 200,000 events.
+        let line = "Skybrud og tørke i Østjylland: målinger, modeller og erfaringer fra tre kommuner. "
+        let text = String(String(repeating: line, count: 200_000 / line.count + 1).prefix(200_000))
+        try partners.aarhus.change(id) { try $0.setSection(.risks, to: text) }
+        let pushes = try partners.aarhus.outbox().filter { if case .push = $0.kind { true } else { false } }
+        #expect(pushes.count >= 5, "split into batches of at most 50,000 events: \(pushes.count)")
+        #expect(pushes.allSatisfy { if case let .push(_, events) = $0.kind { events <= 50_000 } else { false } })
+        let report = try await partners.sync(partners.aarhus)
+        #expect(report.refusals.isEmpty, "\(report.refusals)")
+        #expect(try partners.aarhus.outbox().isEmpty)
+        try await partners.sync(partners.odense)
+        #expect(try partners.odense.proposal(id).content().text(.risks) == text)
+        // Later changes are not held back.
+        try partners.aarhus.change(id) { try $0.setSection(.summary, to: "Kort resumé") }
+        try await partners.sync(partners.aarhus)
+        try await partners.sync(partners.odense)
+        #expect(try partners.odense.proposal(id).content().text(.summary) == "Kort resumé")
+    }
 }

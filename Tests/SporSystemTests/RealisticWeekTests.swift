@@ -146,7 +146,10 @@ struct RealisticWeekTests {
         try syncInSomeOrder()
         for cli in everyone() {
             #expect(try cli.ok("show", id).contains("conflict in amountRequested"), "\(context)")
-            let findings = (try cli.json("check", id)["findings"] as? [[String: Any]]) ?? []
+            // (Exit 1 for the partners: only the lead submits; the findings are the same.)
+            let output = try cli.run("check", id, "--json")
+            let check = try JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [String: Any]
+            let findings = (check?["findings"] as? [[String: Any]]) ?? []
             #expect(findings.contains { $0["code"] as? String == "fieldConflict" && $0["field"] as? String == "amountRequested" })
         }
         let conflict = try #require((try aarhus.json("conflicts", id)["conflicts"] as? [[String: Any]])?.first)
@@ -158,9 +161,17 @@ struct RealisticWeekTests {
 
         // Friday: the check passes everywhere and Aarhus submits, three days early.
         try day("2027-02-26T14:00:00Z")
+        // The rules pass everywhere; `check` also says what `submit` would do for whoever
+        // runs it: ready for the lead, "only the lead partner submits" for the partners.
         for cli in everyone() {
-            let check = try cli.json("check", id)
-            #expect(check["ready"] as? Bool == true, "\(check) \(context)")
+            let output = try cli.run("check", id, "--json")
+            let check = try #require(try JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [String: Any])
+            let errors = ((check["findings"] as? [[String: Any]]) ?? []).filter { $0["severity"] as? String == "error" }
+            if cli.home == aarhus.home {
+                #expect(output.status == 0 && check["ready"] as? Bool == true, "\(check) \(context)")
+            } else {
+                #expect(output.status == 1 && errors.compactMap { $0["code"] as? String } == ["notPermitted"], "\(check) \(context)")
+            }
             #expect((try cli.json("show", id)["conflicts"] as? [Any])?.isEmpty == true)
         }
         #expect(try odense.run("submit", id).status == 1, "only the lead partner submits")

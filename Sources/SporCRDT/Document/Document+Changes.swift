@@ -18,6 +18,35 @@ extension Document {
         return Self.encodeChanges(EventBatch(log: log, ranges: ranges))
     }
 
+    /// The events a replica at `vector` lacks, as change batches of at most
+    /// `maxEventsPerBatch` events each, to be sent and merged in the order returned:
+    /// events are cut in local (topological) order, so every batch's parents are in an
+    /// earlier batch or at the receiver. What a client does with an edit larger than a
+    /// server accepts in one batch. O(answer).
+    public func encodedChanges(since vector: VersionVector, maxEventsPerBatch: Int) throws(CRDTError) -> [[UInt8]] {
+        let log = try historyLog()
+        let limit = max(1, maxEventsPerBatch)
+        var batches: [[UInt8]] = []
+        var chunk: [LVRange] = []
+        var inChunk = 0
+        for range in log.agents.ranges(notIn: vector) {
+            var start = range.start
+            while start < range.end {
+                let end = min(range.end, start + (limit - inChunk))
+                chunk.append(LVRange(start, end))
+                inChunk += end - start
+                start = end
+                if inChunk == limit {
+                    batches.append(Self.encodeChanges(EventBatch(log: log, ranges: chunk)))
+                    chunk.removeAll(keepingCapacity: true)
+                    inChunk = 0
+                }
+            }
+        }
+        if !chunk.isEmpty { batches.append(Self.encodeChanges(EventBatch(log: log, ranges: chunk))) }
+        return batches
+    }
+
     static func encodeChanges(_ batch: EventBatch) -> [UInt8] {
         let body = batch.encodeBody()
         var stored = body
