@@ -180,6 +180,10 @@ struct CLIProcessTests {
         try lead.ok("submit", id, "--step", "approval")
         try lead.ok("sync")
         try secretariat.ok("sync")
+        // An extra zero is asked about, and nothing is queued.
+        let typo = try secretariat.run("decide", id, "approved", "--decision", "--note", "Godkendt", "--granted", "10.000.000")
+        #expect(typo.status == 2 && typo.stderr.contains("more than"), "\(typo.stderr)")
+        #expect((try secretariat.json("status", id)["outbox"] as? [Any])?.isEmpty == true)
         try secretariat.ok("decide", id, "approved", "--decision", "--note", "Godkendt", "--granted", "1.000.000")
         try secretariat.ok("sync")
         try lead.ok("sync")

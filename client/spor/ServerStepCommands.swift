@@ -125,6 +125,7 @@ struct Decide: AsyncParsableCommand {
     @Flag(help: "Record the committee's decision instead of the qualification.") var decision = false
     @Option(help: "The note to record.") var note = ""
     @Option(help: "The amount granted (approvals).") var granted: String?
+    @Flag(help: "Grant more than the amount requested.") var yes = false
     @Flag(help: "Only queue the request; `spor sync` sends it.") var queueOnly = false
     @OptionGroup var options: GlobalOptions
 
@@ -138,6 +139,11 @@ struct Decide: AsyncParsableCommand {
                 throw CommandFailure.badInput("unknown outcome \(String(reflecting: result))", hint: "Outcomes: \(Decision.Outcome.allCases.map(\.rawValue).joined(separator: ", ")).")
             }
             let amount = try granted.map { text throws -> Int64 in try Kroner.parse(text, field: "grantedAmount") }
+            // A grant above what was asked for is most often a typo (an extra zero).
+            if let amount, let requested = try check.content().amountRequested, amount > requested, !yes {
+                throw CommandFailure.badInput("granting \(Output.kroner(amount)) is more than the \(Output.kroner(requested)) requested",
+                                              hint: "Check the amount; add --yes to grant it all the same.")
+            }
             try check.recordDecision(outcome, note: note, grantedAmount: amount, at: context.now)
             request = StepRequest(kind: .recordDecision, outcome: outcome.rawValue, note: note, grantedAmount: amount)
         } else {
