@@ -150,6 +150,7 @@ extension Proposal {
             try proposal.write(.string(result.rawValue), forKey: Key.qualification, in: map, field: field)
             try proposal.write(.string(note), forKey: Key.qualificationNote, in: map, field: "secretariat.\(Key.qualificationNote)")
             try proposal.write(.int(Int64(now.timeIntervalSince1970.rounded(.down))), forKey: Key.qualifiedAt, in: map, field: "secretariat.\(Key.qualifiedAt)")
+            try proposal.appendSecretariatRecord(kind: Key.qualification, result: result.rawValue, note: note, grantedAmount: nil, at: now)
         }
     }
 
@@ -179,7 +180,23 @@ extension Proposal {
                 try proposal.write(.int(grantedAmount), forKey: Key.grantedAmount, in: map, field: "secretariat.\(Key.grantedAmount)")
             }
             try proposal.write(.int(Int64(now.timeIntervalSince1970.rounded(.down))), forKey: Key.decidedAt, in: map, field: "secretariat.\(Key.decidedAt)")
+            try proposal.appendSecretariatRecord(kind: Key.decision, result: outcome.rawValue, note: note, grantedAmount: grantedAmount, at: now)
         }
+    }
+
+    /// Appends one entry to ``ProposalSchema/secretariatRecords``: a changed result is
+    /// a new, dated entry; the earlier ones are kept.
+    private mutating func appendSecretariatRecord(kind: String, result: String, note: String, grantedAmount: Int64?,
+                                                  at now: Date) throws(ProposalError) {
+        let field = "secretariatRecords"
+        let (item, map) = try appendMapItem(to: ProposalSchema.secretariatRecords, field: field)
+        let itemField = "\(field)[\(item)]"
+        try write(.string(kind), forKey: Key.kind, in: map, field: "\(itemField).\(Key.kind)")
+        try write(.string(result), forKey: Key.result, in: map, field: "\(itemField).\(Key.result)")
+        try write(.string(note), forKey: Key.note, in: map, field: "\(itemField).\(Key.note)")
+        if let grantedAmount { try write(.int(grantedAmount), forKey: Key.grantedAmount, in: map, field: "\(itemField).\(Key.grantedAmount)") }
+        try write(.int(Int64(now.timeIntervalSince1970.rounded(.down))), forKey: Key.at, in: map, field: "\(itemField).\(Key.at)")
+        try write(.string(actor.organisation), forKey: Key.by, in: map, field: "\(itemField).\(Key.by)")
     }
 
     private func requireLead(_ content: ProposalContent, doing what: String) throws(ProposalError) {

@@ -143,6 +143,25 @@ extension ProposalContent {
                                                                   field: "process.\(Key.withdrawnBy)") ?? "")
         }
 
+        var qualificationHistory: [Qualification] = []
+        var decisionHistory: [Decision] = []
+        for (_, map, field) in try reader.itemMaps(ProposalSchema.secretariatRecords, name: "secretariatRecords") {
+            let kind = try reader.string(Key.kind, in: map, field: "\(field).\(Key.kind)")
+            let result = try reader.string(Key.result, in: map, field: "\(field).\(Key.result)") ?? ""
+            let note = try reader.string(Key.note, in: map, field: "\(field).\(Key.note)") ?? ""
+            let at = try reader.date(Key.at, in: map, field: "\(field).\(Key.at)")
+            if kind == Key.qualification, let result = Qualification.Result(rawValue: result) {
+                qualificationHistory.append(Qualification(result: result, note: note, at: at))
+            } else if kind == Key.decision, let outcome = Decision.Outcome(rawValue: result) {
+                decisionHistory.append(Decision(outcome: outcome, note: note,
+                                                grantedAmount: try reader.int(Key.grantedAmount, in: map, field: "\(field).\(Key.grantedAmount)"),
+                                                at: at))
+            } else {
+                reader.unreadable.append(UnreadableValue(field: field, stored: "\(kind ?? "?") \(result)",
+                                                         expected: "a qualification or decision record"))
+            }
+        }
+
         var members: [Member] = []
         for (organisation, register) in try source.map(ProposalSchema.members) {
             guard let value = register.value else { continue }
@@ -162,6 +181,7 @@ extension ProposalContent {
             version: source.version, sectionTexts: texts, amountRequested: amount, roundID: round,
             participants: participants, budget: budget, milestones: milestones, extraSections: extraSections,
             comments: comments, submissions: submissions, qualification: qualification, decision: decision,
+            qualificationHistory: qualificationHistory, decisionHistory: decisionHistory,
             withdrawal: withdrawal, members: members,
             conflicts: reader.conflicts, unreadable: reader.unreadable)
     }

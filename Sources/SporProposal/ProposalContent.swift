@@ -22,6 +22,11 @@ public struct ProposalContent: Sendable, Equatable {
     public let submissions: [Submission]
     public let qualification: Qualification?
     public let decision: Decision?
+    /// Every qualification result the server recorded, oldest first (the last is
+    /// ``qualification``); empty for records made before protocol 2 kept them.
+    public let qualificationHistory: [Qualification]
+    /// Every decision the server recorded, oldest first (the last is ``decision``).
+    public let decisionHistory: [Decision]
     public let withdrawal: Withdrawal?
     /// The organisations that are members on the server, with their roles, lead
     /// first: written by the server only. Empty for a proposal that has never

@@ -22,6 +22,9 @@ import SporCRDT
 /// secretariat (map)         server only: qualification, qualificationNote,
 ///                           qualifiedAt, decision, decisionNote, grantedAmount, decidedAt
 /// members (map)             server only: organisation id → "lead" | "partner" | "observer"
+/// secretariatRecords (list) server only; items are maps: kind ("qualification" |
+///                           "decision"), result, note, grantedAmount, at, by — every
+///                           record, oldest first (the secretariat map has the latest)
 /// agents (map)              legacy (written by clients before protocol 2, read by nobody)
 /// ```
 ///
@@ -36,6 +39,9 @@ public enum ProposalSchema {
     public static let secretariat = schemaID { () throws(CRDTError) in try .root("secretariat", .map) }
     public static let agents = schemaID { () throws(CRDTError) in try .root("agents", .map) }
     public static let members = schemaID { () throws(CRDTError) in try .root("members", .map) }
+    /// Every qualification and decision the server recorded, oldest first: a changed
+    /// result is a new entry, the earlier ones stay.
+    public static let secretariatRecords = schemaID { () throws(CRDTError) in try .root("secretariatRecords", .list) }
 
     /// The agent the server writes its records as. Organisation ids never start with
     /// ".", so no organisation's agent prefix (`"<id>/"`) matches it.
@@ -63,7 +69,7 @@ public enum ProposalSchema {
     /// The containers only the server writes (with everything beneath them): the
     /// process records and the members. A client asks the server to take a step; it
     /// never writes these itself.
-    public static let serverOnly: [ContainerID] = [submissions, process, secretariat, members]
+    public static let serverOnly: [ContainerID] = [submissions, process, secretariat, members, secretariatRecords]
 
     /// Whether `id` is, or lies beneath, a container only the server writes.
     public static func isServerOnly(_ id: ContainerID) -> Bool {
@@ -134,6 +140,8 @@ public enum ProposalSchema {
         public static let decisionNote = "decisionNote"
         public static let grantedAmount = "grantedAmount"
         public static let decidedAt = "decidedAt"
+        public static let result = "result"
+        public static let note = "note"
     }
 
     private static func proposalChild(_ key: String, _ kind: ContainerKind) -> ContainerID {

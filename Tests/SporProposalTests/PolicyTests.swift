@@ -192,6 +192,7 @@ struct PolicyTests {
             ("submission", { _ = try $0.document.insert(.child(.map), at: 0, in: ProposalSchema.submissions) }),
             ("withdrawal", { try $0.document.set(.int(1), forKey: ProposalSchema.Key.withdrawnAt, in: ProposalSchema.process) }),
             ("decision", { try $0.document.set(.string("approved"), forKey: ProposalSchema.Key.decision, in: ProposalSchema.secretariat) }),
+            ("a decision record", { _ = try $0.document.insert(.child(.map), at: 0, in: ProposalSchema.secretariatRecords) }),
         ]
         for (name, write) in writes {
             for (agent, standing) in [("0751/1", ProposalPolicy.Standing.member(.lead)), ("sek/1", .secretariat)] {

@@ -464,6 +464,18 @@ struct ServerAuthorityTests {
         #expect(content.decision?.outcome == .approved)
         #expect(content.decision?.grantedAmount == 900_000)
         #expect(content.submissions.map(\.step) == [.qualification, .approval])
+        #expect(content.qualificationHistory.map(\.result) == [.qualified])
+        // A changed decision is a new, dated entry; the first stays on record.
+        try round.clock.set("2024-11-22T09:00:00Z")
+        guard case .stepRecorded = try await Self.step(&round.office, .recordDecision, outcome: "approved", note: "Rettet beløb", granted: 800_000) else {
+            throw TestFailure("second decision refused")
+        }
+        let changed = try Proposal(document: try await round.replica(as: "1082/check2"), actor: Actor(organisation: "1082", role: .member)).content()
+        #expect(changed.decision?.grantedAmount == 800_000)
+        #expect(changed.decisionHistory.map(\.grantedAmount) == [900_000, 800_000])
+        #expect(changed.decisionHistory.map { $0.at.map { Int64($0.timeIntervalSince1970) } }
+                == [Int64(try Date("2024-11-21T12:00:00Z", strategy: .iso8601).timeIntervalSince1970),
+                    Int64(try Date("2024-11-22T09:00:00Z", strategy: .iso8601).timeIntervalSince1970)])
         // Decided: withdrawing is refused by the rules.
         #expect(Self.code(try await Self.step(&round.aarhus, .withdraw)) == .stepRefused)
         try await round.stop()

@@ -73,6 +73,17 @@ struct Show: ParsableCommand {
         Output.emit(options, json: { ContentJSON.proposal(id: id, content, status: status) }, text: {
             var lines = ["\(content.title.isEmpty ? "(untitled)" : content.title)  [\(id)]",
                          "Round: \(content.roundID ?? "–")   Status: \(status.englishName)   Amount requested: \(Output.kroner(content.amountRequested))"]
+            if let decision = content.decision {
+                lines.append("Decision: \(decision.outcome.rawValue)\(decision.grantedAmount.map { ", granted \(Output.kroner($0))" } ?? "")"
+                             + (decision.at.map { " (\(Output.local($0)))" } ?? ""))
+            }
+            for earlier in content.decisionHistory.dropLast() {
+                lines.append("  earlier decision, replaced: \(earlier.outcome.rawValue)\(earlier.grantedAmount.map { ", granted \(Output.kroner($0))" } ?? "")"
+                             + (earlier.at.map { " (\(Output.local($0)))" } ?? ""))
+            }
+            for earlier in content.qualificationHistory.dropLast() {
+                lines.append("  earlier qualification, replaced: \(earlier.result.rawValue)" + (earlier.at.map { " (\(Output.local($0)))" } ?? ""))
+            }
             if !content.members.isEmpty {
                 lines.append("\nMembers on the server:")
                 for member in content.members {
