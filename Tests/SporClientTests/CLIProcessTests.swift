@@ -194,6 +194,8 @@ struct CLIProcessTests {
         #expect((status["submissions"] as? [Any])?.count == 2)
         let shown = try lead.json("show", id)
         #expect((shown["decision"] as? [String: Any])?["grantedAmount"] as? Int == 1_000_000)
+        #expect(try later.ok("status", id).contains("Decision: approved, granted 1.000.000 kr. of 1.000.000 kr. requested"))
+        #expect((status["decisions"] as? [[String: Any]])?.count == 1)
         // Decided: `check` no longer says ready, as `submit` refuses.
         let decided = try later.run("check", id, "--step", "approval")
         #expect(decided.status == 1 && decided.stdout.contains("approved"), "\(decided.stdout)")

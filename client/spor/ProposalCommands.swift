@@ -270,6 +270,9 @@ struct Status: ParsableCommand {
                 "id": id, "status": status.rawValue, "round": content.roundID ?? NSNull(),
                 "deadlines": Dictionary(uniqueKeysWithValues: deadlines.map { ($0.0.rawValue, Output.iso($0.1)) }),
                 "submissions": content.submissions.map(ContentJSON.submission),
+                "amountRequested": content.amountRequested ?? NSNull(),
+                "decisions": content.decisionHistory.map { ["outcome": $0.outcome.rawValue, "grantedAmount": $0.grantedAmount ?? NSNull(),
+                                                           "at": Output.iso($0.at)] as [String: Any] },
                 "outbox": outbox.map { ["id": $0.id, "kind": Self.describe($0.kind), "lastError": $0.lastError ?? NSNull()] as [String: Any] },
             ] as [String: Any]
         }, text: {
@@ -281,6 +284,11 @@ struct Status: ParsableCommand {
             }
             for submission in content.submissions {
                 lines.append("  done: \(submission.step.englishName.lowercased()) at \(Output.local(submission.submittedAt)) by \(displayName(submission.by))")
+            }
+            if let decision = content.decision {
+                let granted = decision.grantedAmount.map { ", granted \(Output.kroner($0)) of \(Output.kroner(content.amountRequested)) requested" } ?? ""
+                lines.append("Decision: \(decision.outcome.rawValue)\(granted)" + (decision.at.map { " (\(Output.local($0)))" } ?? "")
+                             + (content.decisionHistory.count > 1 ? "; it replaced \(content.decisionHistory.count - 1) earlier (`spor show`)" : ""))
             }
             if outbox.isEmpty {
                 lines.append("Synced: nothing waits in the outbox.")
