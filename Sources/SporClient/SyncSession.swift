@@ -50,6 +50,15 @@ actor SyncSession {
     private var blocked: Set<String> = []
     /// Entries the server refused in this session: not sent again until the next one.
     private var refusedEntries: Set<Int64> = []
+    /// Pushes refused for dependencies the server did not have yet, with when to send
+    /// them again: an earlier push of this workspace can still be on its way through an
+    /// older connection the network broke (the server commits it a moment later).
+    /// Refusing such a push for the whole session would block the document until the
+    /// session ends — for a watching session, for good.
+    private var retryAt: [Int64: ContinuousClock.Instant] = [:]
+    private var retries: [Int64: Int] = [:]
+    /// How often a push refused for missing dependencies is sent again in one session.
+    static let dependencyRetries = 5
     private var loaded: [String: LoadedDocument] = [:]
     private var localDocuments: Set<String> = []
     private var expected: [String: Int] = [:]
@@ -339,6 +348,13 @@ actor SyncSession {
             }
         case let .push(entry, document, _):
             inFlight.remove(entry)
+            let attempts = retries[entry, default: 0]
+            if error.knownCode == .missingDependencies, attempts < Self.dependencyRetries {
+                retries[entry] = attempts + 1
+                retryAt[entry] = .now + .milliseconds(250 << attempts)
+                return
+            }
+            retryAt[entry] = nil
             try await refuse(entry, document, "a change to \(document): \(error.message)", blocking: true)
         case let .member(entry, document, change):
             // A request, not local work: judged once, reported, and not sent again.
@@ -386,6 +402,7 @@ actor SyncSession {
     /// is caught up.
     private func pumpOutbox() async throws {
         guard listed, pending.count < Self.window else { return }
+        var waitingForRetry: Set<String> = []
         for entry in try await workspace.asyncOutbox() where pending.count < Self.window {
             guard !inFlight.contains(entry.id), !refusedEntries.contains(entry.id), !blocked.contains(entry.document) else { continue }
             switch entry.kind {
@@ -410,7 +427,15 @@ actor SyncSession {
                 localDocuments.insert(document)
                 try await send(.createDocument(request: request(.create(entry: entry.id, document: document)), document: document))
             case let .push(changes, events):
-                guard caughtUp.contains(entry.document) else { continue }
+                guard caughtUp.contains(entry.document), !waitingForRetry.contains(entry.document) else { continue }
+                if let due = retryAt[entry.id] {
+                    // Later changes of the document depend on this one: they wait with it.
+                    guard due <= .now else {
+                        waitingForRetry.insert(entry.document)
+                        continue
+                    }
+                    retryAt[entry.id] = nil
+                }
                 inFlight.insert(entry.id)
                 try await send(.push(request: request(.push(entry: entry.id, document: entry.document, events: events)),
                                      document: entry.document, changes: changes))
@@ -462,7 +487,7 @@ actor SyncSession {
     // MARK: - Completion, timer, failure
 
     private func checkDone() {
-        guard listed, awaitingCaughtUp.isEmpty, pending.isEmpty, failure == nil else { return }
+        guard listed, awaitingCaughtUp.isEmpty, pending.isEmpty, retryAt.isEmpty, failure == nil else { return }
         if watching {
             if !reportedCaughtUp {
                 reportedCaughtUp = true
@@ -496,6 +521,10 @@ actor SyncSession {
             if let pingSentAt, now - pingSentAt > limit {
                 fail(SyncError(.timeout, "the server has not answered a ping for \(limit)"))
                 return
+            }
+            if let due = retryAt.values.min(), due <= now {
+                try await pumpOutbox()
+                checkDone()
             }
             guard watching, listed else { return }
             if pingSentAt == nil, now - lastHeard > .seconds(max(1, welcome.idleTimeoutSeconds / 3)) {

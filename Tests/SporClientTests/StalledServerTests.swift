@@ -54,6 +54,46 @@ struct StalledServerTests {
         return workspace
     }
 
+    @Test("a push refused for dependencies the server does not have yet is sent again in the same session, and goes through once they arrive",
+          .timeLimit(.minutes(3)))
+    func missingDependenciesRetried() async throws {
+        // The server refuses the first two pushes it sees as missing dependencies (an
+        // earlier push still on its way through a broken connection), then accepts.
+        let created = CreatedDocuments()
+        let refusedSoFar = Mutex(0)
+        let server = try await ScriptedServer { (message: SporMessage) -> [SporMessage] in
+            switch message {
+            case .hello:
+                return [.welcome(.init(version: SporProtocol.supportedVersions.upperBound, organisation: "0751",
+                                       organisationName: "Aarhus Kommune", organisationKind: "kommune", agentPrefix: "0751/",
+                                       maxFrameBytes: 1 << 20, maxBatchEvents: 10_000, idleTimeoutSeconds: 30))]
+            case let .listRounds(request): return [.rounds(request: request, rounds: [])]
+            case let .listDocuments(request):
+                return [.documents(request: request, documents: created.ids.withLock { $0.map { .init(document: $0, events: 0) } })]
+            case let .createDocument(request, document):
+                created.ids.withLock { _ = $0.insert(document) }
+                return [.ok(request: request)]
+            case let .subscribe(_, document, version): return [.caughtUp(document: document, version: version)]
+            case let .push(request, document, _):
+                let refuse = refusedSoFar.withLock { count -> Bool in
+                    guard count < 2 else { return false }
+                    count += 1
+                    return true
+                }
+                return refuse ? [.error(.init(request: request, code: .missingDependencies, message: "the changes depend on 0751/x@3"))]
+                              : [.pushAck(request: request, document: document, newEvents: 1)]
+            case let .ping(nonce): return [.pong(nonce: nonce)]
+            default: return []
+            }
+        }
+        defer { Task { await server.stop() } }
+        let workspace = try Self.workspace(server: server, withChange: true)
+        let report = try await SyncEngine(workspace: workspace, stallTimeout: .seconds(20)).sync()
+        #expect(report.refusals.isEmpty, "\(report.refusals)")
+        #expect(try workspace.outbox().isEmpty, "sent again and acknowledged in the same sync")
+        #expect(server.received(.push) >= 3)
+    }
+
     @Test("sync: a push left unanswered while the server keeps pinging ends in a timeout, and the outbox keeps the change",
           .timeLimit(.minutes(3)))
     func unansweredPushWhilePinged() async throws {
