@@ -17,14 +17,15 @@ struct StalledServerTests {
     /// A scripted server that accepts creations (and lists what was created) and
     /// subscriptions, and never answers a push; with `answeringPings` false it never
     /// answers a ping either.
-    static func server(pingEvery: Duration?, answeringPings: Bool = true) async throws -> ScriptedServer {
+    static func server(pingEvery: Duration?, answeringPings: Bool = true, idleTimeoutSeconds: Int = 3,
+                       answerPush: (@Sendable (UInt64, String) -> [SporMessage])? = nil) async throws -> ScriptedServer {
         let created = CreatedDocuments()
         return try await ScriptedServer(pingEvery: pingEvery) { (message: SporMessage) -> [SporMessage] in
             switch message {
             case .hello:
                 return [.welcome(.init(version: SporProtocol.supportedVersions.upperBound, organisation: "0751",
                                 organisationName: "Aarhus Kommune", organisationKind: "kommune", agentPrefix: "0751/",
-                                maxFrameBytes: 1 << 20, maxBatchEvents: 10_000, idleTimeoutSeconds: 3))]
+                                maxFrameBytes: 1 << 20, maxBatchEvents: 10_000, idleTimeoutSeconds: idleTimeoutSeconds))]
             case let .listRounds(request): return [.rounds(request: request, rounds: [])]
             case let .listDocuments(request):
                 return [.documents(request: request, documents: created.ids.withLock { $0.map { .init(document: $0, events: 0) } })]
@@ -32,6 +33,7 @@ struct StalledServerTests {
                 created.ids.withLock { _ = $0.insert(document) }
                 return [.ok(request: request)]
             case let .subscribe(_, document, version): return [.caughtUp(document: document, version: version)]
+            case let .push(request, document, _): return answerPush?(request, document) ?? []
             case let .ping(nonce): return answeringPings ? [.pong(nonce: nonce)] : []
             default: return []
             }
@@ -59,32 +61,15 @@ struct StalledServerTests {
     func missingDependenciesRetried() async throws {
         // The server refuses the first two pushes it sees as missing dependencies (an
         // earlier push still on its way through a broken connection), then accepts.
-        let created = CreatedDocuments()
         let refusedSoFar = Mutex(0)
-        let server = try await ScriptedServer { (message: SporMessage) -> [SporMessage] in
-            switch message {
-            case .hello:
-                return [.welcome(.init(version: SporProtocol.supportedVersions.upperBound, organisation: "0751",
-                                       organisationName: "Aarhus Kommune", organisationKind: "kommune", agentPrefix: "0751/",
-                                       maxFrameBytes: 1 << 20, maxBatchEvents: 10_000, idleTimeoutSeconds: 30))]
-            case let .listRounds(request): return [.rounds(request: request, rounds: [])]
-            case let .listDocuments(request):
-                return [.documents(request: request, documents: created.ids.withLock { $0.map { .init(document: $0, events: 0) } })]
-            case let .createDocument(request, document):
-                created.ids.withLock { _ = $0.insert(document) }
-                return [.ok(request: request)]
-            case let .subscribe(_, document, version): return [.caughtUp(document: document, version: version)]
-            case let .push(request, document, _):
-                let refuse = refusedSoFar.withLock { count -> Bool in
-                    guard count < 2 else { return false }
-                    count += 1
-                    return true
-                }
-                return refuse ? [.error(.init(request: request, code: .missingDependencies, message: "the changes depend on 0751/x@3"))]
-                              : [.pushAck(request: request, document: document, newEvents: 1)]
-            case let .ping(nonce): return [.pong(nonce: nonce)]
-            default: return []
+        let server = try await Self.server(pingEvery: nil, idleTimeoutSeconds: 30) { request, document in
+            let refuse = refusedSoFar.withLock { count -> Bool in
+                guard count < 2 else { return false }
+                count += 1
+                return true
             }
+            return refuse ? [.error(.init(request: request, code: .missingDependencies, message: "the changes depend on 0751/x@3"))]
+                          : [.pushAck(request: request, document: document, newEvents: 1)]
         }
         defer { Task { await server.stop() } }
         let workspace = try Self.workspace(server: server, withChange: true)
