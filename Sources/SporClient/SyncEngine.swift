@@ -74,6 +74,9 @@ public struct SyncReport: Sendable, Hashable {
     /// secretariat): the local copy stays, nothing of it syncs.
     public var accessEnded: [String] = []
     public var renamed: [Renamed] = []
+    /// Documents where the server had other events under this workspace's own agent
+    /// (it is a copy or a restored backup), and what the sync did about it.
+    public var forks: [ForkRepair] = []
     /// Outbox entries the server refused; they stay in the outbox.
     public var refusals: [Refusal] = []
     /// Outbox entries still waiting after the sync.

@@ -45,6 +45,12 @@ actor SyncSession {
     private var subscribed: Set<String> = []
     private var awaitingCaughtUp: Set<String> = []
     private var caughtUp: Set<String> = []
+    /// Documents subscribed to again after a push was refused as `historyDiverged`,
+    /// until the catch-up repaired them.
+    private var resubscribing: Set<String> = []
+    /// Documents this session fetches whole (the workspace did not have them): none of
+    /// their events can be this workspace's own unsynced ones.
+    private var fetchedWhole: Set<String> = []
     private var creating: Set<String> = []
     private var inFlight: Set<Int64> = []
     private var blocked: Set<String> = []
@@ -231,15 +237,16 @@ actor SyncSession {
 
     private func subscribe(_ document: String) async throws {
         if !isWaiting { restartAnswerClock() }
-        subscribed.insert(document)
+        if subscribed.insert(document).inserted { progress.documents += 1 }
         awaitingCaughtUp.insert(document)
-        progress.documents += 1
+        caughtUp.remove(document)
         let vector: VersionVector
         if localDocuments.contains(document), let state = try await workspace.loadForSync(document, agent: agent) {
             loaded[document] = state
-            vector = state.document.versionVector
+            vector = try await workspace.subscriptionVector(document, of: state.document)
         } else {
             vector = VersionVector()
+            fetchedWhole.insert(document)
         }
         let id = nextRequest
         nextRequest += 1
@@ -259,8 +266,14 @@ actor SyncSession {
     private func merge(_ document: String, _ batches: [[UInt8]]) async throws {
         guard subscribed.contains(document) else { return }
         let isNew = !localDocuments.contains(document)
-        let (state, newEvents) = try await workspace.mergeFromServer(document, batches: batches, cached: loaded[document], agent: agent)
+        let (state, newEvents, repairs) = try await workspace.mergeFromServer(document, batches: batches, cached: loaded[document],
+                                                                              agent: agent, checkOwnEvents: !fetchedWhole.contains(document))
         loaded[document] = state
+        if !repairs.isEmpty {
+            // The outbox of the document was rewritten: its new pushes may go.
+            report.forks += repairs
+            resubscribing.remove(document)
+        }
         localDocuments.insert(document)
         if isNew { report.newDocuments.append(document) }
         if newEvents > 0 {
@@ -277,7 +290,8 @@ actor SyncSession {
         progress.documentsCaughtUp += 1
         if localDocuments.contains(document) {
             // One snapshot after a catch-up, so that the next open reads one file.
-            let (state, _) = try await workspace.mergeFromServer(document, batches: [], cached: loaded[document], agent: agent, compactNow: true)
+            let (state, _, _) = try await workspace.mergeFromServer(document, batches: [], cached: loaded[document], agent: agent,
+                                                                    compactNow: true)
             loaded[document] = state
         }
         publishProgress()
@@ -344,7 +358,8 @@ actor SyncSession {
                 try await workspace.acknowledge(entry)
                 try await subscribe(document)
             } else {
-                try await refuse(entry, document, "creating proposal \(document): \(error.message)", blocking: true)
+                try await refuse(entry, document, "creating proposal \(document): \(error.message). Its changes wait "
+                                 + "behind it; `spor discard \(document)` drops it (after saving your version)", blocking: true)
             }
         case let .push(entry, document, _):
             inFlight.remove(entry)
@@ -355,7 +370,21 @@ actor SyncSession {
                 return
             }
             retryAt[entry] = nil
-            try await refuse(entry, document, "a change to \(document): \(error.message)", blocking: true)
+            if error.knownCode == .historyDiverged {
+                // Another copy of this workspace synced other events under its agent:
+                // subscribing again from before the outbox brings them, and merging
+                // them repairs the document (``Workspace/repairFork``), whose outbox
+                // then holds this workspace's changes under a new agent.
+                if !resubscribing.contains(document), subscribed.contains(document) {
+                    resubscribing.insert(document)
+                    try await subscribe(document)
+                }
+                return
+            }
+            try await refuse(entry, document, "a change to \(document): \(error.message). It stays in the outbox and the "
+                             + "later changes to \(document) wait behind it: `spor status \(document)` shows them; "
+                             + "`spor discard \(document)` drops them (after saving your version) and fetches the proposal again",
+                             blocking: true)
         case let .member(entry, document, change):
             // A request, not local work: judged once, reported, and not sent again.
             inFlight.remove(entry)

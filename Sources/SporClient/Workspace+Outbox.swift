@@ -155,7 +155,7 @@ extension Workspace {
     /// Throws `CRDTError` — storing nothing — if a batch does not merge: bytes from
     /// the network are checked before they reach the workspace.
     func mergeFromServer(_ id: String, batches: [[UInt8]], cached: LoadedDocument?, agent: AgentID, compactNow: Bool = false,
-                         now: Date = Date()) async throws -> (LoadedDocument, newEvents: Int) {
+                         checkOwnEvents: Bool = true, now: Date = Date()) async throws -> (LoadedDocument, newEvents: Int, repairs: [ForkRepair]) {
         let path = path
         return try await asyncWrite { db in
             var loaded: LoadedDocument
@@ -173,7 +173,14 @@ extension Workspace {
                                         snapshotBytes: empty.count, pendingRows: 0, pendingBytes: 0)
             }
             let before = loaded.document.eventCount
+            var repairs: [ForkRepair] = []
             for batch in batches {
+                // Events under this workspace's own agents that it did not make: a copy
+                // or a restored backup. Repaired before anything is merged on them.
+                // (A document the sync is fetching whole has no events of its own to compare.)
+                if checkOwnEvents, let repair = try Self.repairFork(of: id, before: batch, loaded: &loaded, db: db) {
+                    repairs.append(repair)
+                }
                 let added = try loaded.document.merge(encodedChanges: batch)
                 guard added > 0 else { continue }
                 try db.execute(sql: "INSERT INTO change (documentID, bytes, origin) VALUES (?, ?, 'server')", arguments: [id, Data(batch)])
@@ -185,7 +192,7 @@ extension Workspace {
             if newEvents > 0 || (compactNow && loaded.pendingRows > 0) {
                 try Self.storeState(of: &loaded, id: id, db: db, now: now, forceSnapshot: compactNow)
             }
-            return (loaded, newEvents)
+            return (loaded, newEvents, repairs)
         }
     }
 }

@@ -102,6 +102,7 @@ public final class Workspace: Sendable {
             }
             try migrator.migrate(database)
         }
+        try Self.typedStorage(path: path) { try Self.checkFileIdentity(path: path, database) }
     }
 
     /// Refuses a file that exists but cannot be a SQLite database (empty, truncated,

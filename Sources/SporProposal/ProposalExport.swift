@@ -74,6 +74,14 @@ struct ExportModel {
         facts.append(("Status", danish ? status.danishName : status.englishName))
         facts.append((say("Ansøgt beløb fra Klimaalliancen", "Amount requested from Klimaalliancen"),
                       content.amountRequested.map(kroner) ?? "—"))
+        if let decision = content.decision {
+            // The secretariat's decision, with the amount granted beside the amount asked for.
+            let outcome = decision.outcome == .approved ? say("Bevilget", "Approved") : say("Afslået", "Rejected")
+            facts.append((say("Afgørelse", "Decision"), outcome + (decision.at.map { " " + localTime($0) } ?? "")))
+            if let granted = decision.grantedAmount {
+                facts.append((say("Bevilget beløb", "Amount granted"), kroner(granted)))
+            }
+        }
         if let lead = content.participants.first(where: { $0.role == .lead }), let organisation = lead.organisation {
             facts.append((say("Tovholder", "Lead partner"), organisation.name))
         }

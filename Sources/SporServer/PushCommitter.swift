@@ -283,6 +283,9 @@ final class PushCommitter: Sendable {
         var rebuiltForOldHistory: [String] = []
         /// Time spent merging pushes into replicas (pass 2), for the slow-commit log.
         var mergeTime: Duration = .zero
+        /// Per document and agent: events checked pushes of this transaction add, not
+        /// stored yet, with the digests of the push that adds them.
+        var pendingSpans: [String: [AgentID: [(seqs: Range<Int>, digests: EventDigests)]]] = [:]
     }
 
     /// A push that passed the checks, waiting for its document's merge.
@@ -291,6 +294,8 @@ final class PushCommitter: Sendable {
         var newEvents: Int
         /// The agents whose events it adds, with the next sequence number after them.
         var changedAgents: [String: Int]
+        /// The agents whose events it adds, with the sequence numbers it adds.
+        var addedSeqs: [AgentID: Range<Int>] = [:]
     }
 
     /// The requests of one transaction, applied in three passes so that each document's
@@ -360,6 +365,16 @@ final class PushCommitter: Sendable {
                     documentOrder.append(push.document)
                 }
                 let added = try Self.newEvents(of: push, after: state.vector, standing: standing, index: index)
+                // Events it repeats must be the events the document has.
+                let repeating = push.summary.runs.filter { $0.seqs.lowerBound < (state.vector[$0.agent.name] ?? 0) }.map(\.agent)
+                for agent in Set(repeating) {
+                    try AgentSpans.checkRepeated(push.summary.digests, agent: agent, known: state.vector[agent.name] ?? 0,
+                                                 document: push.document, db: db,
+                                                 pending: scratch.pendingSpans[push.document]?[agent] ?? [])
+                }
+                for (agent, seqs) in added.addedSeqs {
+                    scratch.pendingSpans[push.document, default: [:]][agent, default: []].append((seqs, push.summary.digests))
+                }
                 if let write = push.serverWrite {
                     // Written with the batch, and before later pushes of this group are
                     // checked: a removed member's next push is refused at once. (The
@@ -439,6 +454,7 @@ final class PushCommitter: Sendable {
                 if run.seqs.upperBound > known {
                     added.newEvents += run.seqs.upperBound - known
                     added.changedAgents[agent] = run.seqs.upperBound
+                    added.addedSeqs[run.agent] = (added.addedSeqs[run.agent]?.lowerBound ?? known)..<run.seqs.upperBound
                 }
             }
             if push.serverWrite == nil, added.newEvents > 0,
@@ -561,7 +577,14 @@ final class PushCommitter: Sendable {
                     INSERT INTO batch (documentID, changes, eventCount, ranges, accountID, storedAt) VALUES (?, ?, ?, ?, ?, ?)
                     """).execute(arguments: [push.document, Data(push.changes), push.summary.eventCount,
                                              StoredBatch.format(ranges: push.summary.runs), push.account.id, now])
-                outcomes[pending.index] = .stored(batchID: db.lastInsertedRowID, newEvents: pending.newEvents)
+                let batchID = db.lastInsertedRowID
+                outcomes[pending.index] = .stored(batchID: batchID, newEvents: pending.newEvents)
+                for (agent, seqs) in pending.addedSeqs {
+                    guard let digest = push.summary.digests.digest(of: agent, seqs: seqs) else {
+                        throw ServerError(.internalError, "a checked push lacks the digests of \(agent)'s events \(seqs)")
+                    }
+                    try AgentSpans.insert(document: push.document, agent: agent.name, seqs: seqs, digest: digest, batchID: batchID, db: db)
+                }
                 changedAgents[push.document, default: [:]].merge(pending.changedAgents) { max($0, $1) }
             }
             for (document, agents) in changedAgents {

@@ -108,6 +108,13 @@ public final class SporStore: Sendable {
                 DROP TABLE member;
                 """)
         }
+        // Digests of every agent's stored events, so that a copied or restored
+        // workspace's different events under the same ids are refused, not taken as
+        // duplicates (``AgentSpans``).
+        migrator.registerMigration("v3-agent-spans") { db in
+            try db.execute(sql: AgentSpans.createTable)
+            try AgentSpans.backfill(db)
+        }
         return migrator
     }
 

@@ -21,6 +21,7 @@ public enum WireErrorCode: UInt16, Sendable, Hashable, CaseIterable, CustomStrin
     case invalidArgument = 26
     case stepRefused = 27
     case tooManySubscriptions = 28
+    case historyDiverged = 29
     case internalError = 30
 
     /// Whether the connection is closed after an ERROR frame with this code.
@@ -46,6 +47,7 @@ public enum WireErrorCode: UInt16, Sendable, Hashable, CaseIterable, CustomStrin
         case .invalidArgument: "invalid argument"
         case .stepRefused: "step refused"
         case .tooManySubscriptions: "too many subscriptions"
+        case .historyDiverged: "history diverged"
         case .internalError: "internal error"
         }
     }

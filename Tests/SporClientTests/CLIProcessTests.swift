@@ -131,6 +131,42 @@ struct CLIProcessTests {
         #expect((shown["withdrawal"] as? [String: Any])?["at"] as? String == "2024-03-02T09:00:00Z", "stamped by the server's clock: \(shown)")
     }
 
+    @Test("a change the server refuses for good: sync says which and how out, status says why each change waits, discard saves and refetches")
+    func refusedChangeDiscarded() throws {
+        let server = try ServerProcess()
+        let lead = try CLI(), partner = try CLI()
+        try lead.setUp(server, "Aarhus Kommune", kind: "kommune", code: "0751")
+        try partner.setUp(server, "Odense Kommune", kind: "kommune", code: "0461")
+        let id = try lead.ok("new", "Skybrud", "--round", "2024-spring").trimmingCharacters(in: .whitespacesAndNewlines)
+        try lead.ok("participant", "add", id, "--org", "Odense", "--role", "partner")
+        try lead.ok("sync")
+        try partner.ok("sync")
+        // Odense writes offline while the lead makes it an observer.
+        try partner.ok("set", id, "risks", "Odenses tekst om risici.")
+        try partner.ok("set", id, "challenge", "Odense: udfordringen.")
+        try lead.ok("member", "role", id, "Odense", "observer")
+        try lead.ok("sync")
+        let sync = try partner.run("sync")
+        #expect(sync.status == 3, "\(sync.stdout)\n\(sync.stderr)")
+        #expect(sync.stdout.contains("Refused: a change to \(id)") && sync.stdout.contains("spor discard \(id)"), "\(sync.stdout)")
+        let status = try partner.ok("status", id)
+        #expect(status.contains("2 changes wait to sync:"), "\(status)")
+        #expect(status.contains("refused by the server:") && status.contains("waits behind the refused change above"), "\(status)")
+        #expect(status.contains("spor discard \(id)"))
+        // Nothing is dropped without --yes.
+        let asked = try partner.run("discard", id)
+        #expect(asked.status == 2 && asked.stderr.contains("--yes"), "\(asked.stderr)")
+        #expect((try partner.json("status", id)["outbox"] as? [Any])?.count == 2)
+        let discarded = try partner.ok("discard", id, "--yes")
+        let saved = try #require(discarded.components(separatedBy: "saved in ").last?.components(separatedBy: ".md").first.map { $0 + ".md" })
+        #expect(try String(contentsOfFile: saved, encoding: .utf8).contains("Odenses tekst om risici."), "the partner's version is kept in \(saved)")
+        #expect(try partner.ok("sync").contains("Everything is synced."))
+        #expect(try partner.ok("list").contains("waiting") == false)
+        try lead.ok("sync")
+        #expect(try partner.ok("export", id, "--format", "md") == (try lead.ok("export", id, "--format", "md")), "fetched again as the partners have it")
+        #expect(try !partner.ok("export", id, "--format", "md").contains("Odenses tekst"))
+    }
+
     @Test("the process through the CLI: check, submit before the deadline, the secretariat's decision, a late submission refused")
     func process() throws {
         let server = try ServerProcess(clock: "2024-03-01T12:00:00Z")

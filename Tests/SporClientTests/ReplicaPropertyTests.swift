@@ -92,7 +92,7 @@ struct ReplicaPropertyTests {
         let new = Array(batches.dropFirst(replica.delivered))
         replica.delivered = batches.count
         let agent = try replica.workspace.identity().agent
-        let (loaded, _) = try await replica.workspace.mergeFromServer(id, batches: new, cached: keepCache ? replica.cache : nil, agent: agent)
+        let (loaded, _, _) = try await replica.workspace.mergeFromServer(id, batches: new, cached: keepCache ? replica.cache : nil, agent: agent)
         return loaded
     }
 }

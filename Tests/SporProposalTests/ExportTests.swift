@@ -73,6 +73,28 @@ struct ExportTests {
         #expect(now.contains("| Aflevering til faglig kvalificering | tirsdag 1. oktober 2024 kl. 12:00 | Aarhus Kommune | \(submission.contentHash) |"))
     }
 
+    @Test("a decided proposal exports the decision and the amount granted beside the amount requested, in both languages")
+    func decisionExported() throws {
+        var aarhus = try Self.fixture()
+        try aarhus.submit(.qualification, at: copenhagen("2024-10-01T12:00"))
+        var secretariat = try replica(of: aarhus, agent: "sekretariatet/1", actor: Actors.secretariat)
+        try secretariat.recordQualification(.qualified, note: "Fint.", at: copenhagen("2024-10-14T12:00"))
+        try sync(&aarhus, from: secretariat)
+        try aarhus.submit(.approval, at: copenhagen("2024-10-23T16:00"))
+        try sync(&secretariat, from: aarhus)
+        try secretariat.recordDecision(.approved, note: "Bevilget med nedsat beløb.", grantedAmount: 750_000, at: copenhagen("2024-11-21T15:00"))
+        try sync(&aarhus, from: secretariat)
+        let now = try copenhagen("2024-11-22T09:00")
+        let danish = try aarhus.content().markdown(ExportOptions(language: .danish, now: now))
+        #expect(danish.contains("| Ansøgt beløb fra Klimaalliancen | 1.000.000 kr. |"))
+        #expect(danish.contains("| Afgørelse | Bevilget torsdag 21. november 2024 kl. 15:00 |"), "\(danish.prefix(600))")
+        #expect(danish.contains("| Bevilget beløb | 750.000 kr. |"))
+        let english = try aarhus.content().html(ExportOptions(language: .english, now: now))
+        #expect(english.contains("<tr><th>Amount granted</th><td>DKK 750,000</td></tr>"))
+        // Undecided: no decision rows.
+        #expect(!(try Self.fixture().content().markdown(ExportOptions(language: .danish, now: now)).contains("Bevilget beløb")))
+    }
+
     @Test("text from the document can never become markup")
     func escaping() throws {
         var proposal = try completeProposal()

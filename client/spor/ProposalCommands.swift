@@ -293,8 +293,25 @@ struct Status: ParsableCommand {
             if outbox.isEmpty {
                 lines.append("Synced: nothing waits in the outbox.")
             } else {
-                lines.append("\(outbox.count) change\(outbox.count == 1 ? "" : "s") wait to sync.")
-                for entry in outbox where entry.lastError != nil { lines.append("  refused by the server: \(entry.lastError ?? "")") }
+                lines.append("\(outbox.count) change\(outbox.count == 1 ? "" : "s") wait to sync:")
+                // Why each waits: refused, behind a refused one, or for the next sync.
+                var behindRefusal = false
+                for entry in outbox {
+                    let why: String
+                    if let error = entry.lastError {
+                        why = "refused by the server: \(error)"
+                        behindRefusal = true
+                    } else if behindRefusal {
+                        why = "waits behind the refused change above"
+                    } else {
+                        why = "waits for the next `spor sync`"
+                    }
+                    lines.append("  \(Self.describe(entry.kind)), \(Output.local(entry.createdAt)): \(why)")
+                }
+                if behindRefusal {
+                    lines.append("To go on: change what the server refused (for example your role), or `spor discard \(id)` "
+                                 + "to drop these changes after saving your version.")
+                }
             }
             return lines.joined(separator: "\n")
         })

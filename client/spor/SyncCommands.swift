@@ -128,6 +128,8 @@ struct SyncCommand: AsyncParsableCommand {
                                                              "at": Output.iso($0.at)] },
                 "accessEnded": report.accessEnded.sorted(),
                 "renamed": report.renamed.map { ["from": $0.from, "to": $0.to] },
+                "forks": report.forks.map { ["document": $0.document, "agent": $0.agent, "newAgent": $0.newAgent,
+                                             "divergedAt": $0.divergedAt as Any, "reissuedEvents": $0.reissuedEvents] },
                 "refusals": report.refusals.map { ["document": $0.document, "message": $0.message] },
                 "outboxRemaining": report.outboxRemaining,
             ] as [String: Any]
@@ -146,6 +148,19 @@ struct SyncCommand: AsyncParsableCommand {
             }
             for document in report.accessEnded.sorted() {
                 lines.append("\(document) is no longer shared with your organisation; your local copy stays.")
+            }
+            for fork in report.forks {
+                // Said plainly: the user copied or restored the workspace, and both copies wrote.
+                if fork.divergedAt == nil {
+                    lines.append("This workspace is a copy of another one, or a restored backup: the server has later changes to "
+                                 + "\(fork.document) made under its name (\(fork.agent)). Nothing was lost; from now on it writes "
+                                 + "as \(fork.newAgent), so the two copies no longer mix.")
+                } else {
+                    lines.append("This workspace is a copy of another one, or a restored backup: the server has other changes to "
+                                 + "\(fork.document) made under its name (\(fork.agent)). This workspace's own \(fork.reissuedEvents) "
+                                 + "edit event\(fork.reissuedEvents == 1 ? " was" : "s were") made again as \(fork.newAgent) and sent, "
+                                 + "so the partners get both copies' text.")
+                }
             }
             for refusal in report.refusals { lines.append("Refused: \(refusal.message)") }
             let waiting = report.outboxRemaining

@@ -39,6 +39,9 @@ public struct ChangeSummary: Sendable, Equatable {
     /// make that write (``Write``). A text operation run is one write per agent run it
     /// spans; every other operation is one event and one write.
     public let writes: [Write]
+    /// The digest of every event (``EventDigests``): what tells the same event from a
+    /// different one with the same id.
+    public let digests: EventDigests
 
     /// One operation of the batch: who made it (``author`` and ``seqs``) and what it
     /// changes.
@@ -91,6 +94,7 @@ public struct ChangeSummary: Sendable, Equatable {
         self.operations = operations
         eventCount = batch.eventCount
         writes = Self.writes(of: batch, containers: ids)
+        digests = EventDigests(batch)
     }
 
     private static func writes(of batch: EventBatch, containers ids: [ContainerID]) -> [Write] {

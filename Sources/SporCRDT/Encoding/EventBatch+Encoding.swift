@@ -127,17 +127,17 @@ extension EventBatch {
             switch record.payload {
             case let .set(value):
                 writer.writeByte(0)
-                writeValue(value, into: &writer)
+                Self.writeValue(value, into: &writer)
             case let .setKey(key, value):
                 writer.writeByte(1)
                 writer.writeString(key)
-                writeValue(value, into: &writer)
+                Self.writeValue(value, into: &writer)
             case let .removeKey(key):
                 writer.writeByte(2)
                 writer.writeString(key)
             case let .insert(value, left, right):
                 writer.writeByte(3)
-                writeValue(value, into: &writer)
+                Self.writeValue(value, into: &writer)
                 writeReference(left, from: offset, into: &writer)
                 writeReference(right, from: offset, into: &writer)
             case let .remove(item):
@@ -150,10 +150,10 @@ extension EventBatch {
                 writeReference(right, from: offset, into: &writer)
             case let .add(value):
                 writer.writeByte(6)
-                writeValue(value, into: &writer)
+                Self.writeValue(value, into: &writer)
             case let .discard(value):
                 writer.writeByte(7)
-                writeValue(value, into: &writer)
+                Self.writeValue(value, into: &writer)
             }
         }
     }
@@ -198,7 +198,7 @@ extension EventBatch {
         }
     }
 
-    private func writeValue(_ value: Value, into writer: inout ByteWriter) {
+    static func writeValue(_ value: Value, into writer: inout ByteWriter) {
         switch value {
         case .null: writer.writeByte(0)
         case let .bool(flag): writer.writeByte(flag ? 2 : 1)

@@ -1,0 +1,51 @@
+import ArgumentParser
+import Foundation
+import SporClient
+
+/// `spor discard ID`: the way out of a change the server refuses for good (a role
+/// that no longer allows it, a proposal the server will not create), which holds
+/// back every later change to the proposal.
+struct Discard: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "discard",
+        abstract: "Drop a proposal's changes that have not synced, after saving a copy, and fetch it again from the server.",
+        discussion: """
+            Use it when the server refuses a change to the proposal (`spor status ID` \
+            says why): the refused change and every later one wait behind it. The \
+            proposal as this workspace has it is saved as Markdown in the workspace's \
+            `discarded` directory first; the next `spor sync` fetches the proposal \
+            again as the partners have it. A proposal never created on the server is \
+            gone. Without --yes, only says what it would drop.
+            """)
+    @Argument(help: "The proposal's id.") var id: String
+    @Flag(help: "Drop them (without it, only says what would be dropped).") var yes = false
+    @OptionGroup var options: GlobalOptions
+
+    func run() throws {
+        let context = try Context.open()
+        let id = try context.proposalID(id)
+        let waiting = try context.workspace.outbox().filter { $0.document == id }
+        guard !waiting.isEmpty else {
+            Output.emit(options, json: { ["id": id, "discarded": 0] as [String: Any] },
+                        text: { "Nothing of \(id) waits to sync: there is nothing to discard." })
+            return
+        }
+        guard yes else {
+            let refused = waiting.filter { $0.lastError != nil }.count
+            throw CommandFailure(
+                message: "this drops \(waiting.count) change\(waiting.count == 1 ? "" : "s") to \(id) that the partners do not have"
+                    + (refused > 0 ? " (\(refused) refused by the server)" : ""),
+                hint: "Run `spor discard \(id) --yes` to drop them; a copy of the proposal as you have it is saved first.",
+                name: "needsConfirmation", exitCode: 2)
+        }
+        let directory = (context.workspace.directory as NSString).appendingPathComponent("discarded")
+        let result = try context.workspace.discardUnsyncedChanges(of: id, savingTo: directory, now: context.now)
+        Output.emit(options, json: {
+            ["id": id, "discarded": result.entries, "onServer": result.onServer, "savedCopy": result.savedCopy] as [String: Any]
+        }, text: {
+            "Dropped \(result.entries) change\(result.entries == 1 ? "" : "s") to \(id); your version is saved in \(result.savedCopy). "
+                + (result.onServer ? "`spor sync` fetches the proposal again as the partners have it."
+                                   : "The proposal was never on the server and is gone from this workspace.")
+        })
+    }
+}
