@@ -79,6 +79,10 @@ public struct SyncReport: Sendable, Hashable {
     public var forks: [ForkRepair] = []
     /// Outbox entries the server refused; they stay in the outbox.
     public var refusals: [Refusal] = []
+    /// Rounds the server published that this workspace could not read (a date it
+    /// cannot parse, an id taken by a built-in round), each with why: left out, the
+    /// other rounds and everything else synced.
+    public var skippedRounds: [String] = []
     /// Outbox entries still waiting after the sync.
     public var outboxRemaining = 0
 
@@ -209,7 +213,7 @@ public final class SyncEngine: Sendable {
             let identity = try workspace.configure(server: settings, organisation: welcome.organisation,
                                                    organisationName: welcome.organisationName,
                                                    organisationKind: welcome.organisationKind, agentPrefix: welcome.agentPrefix)
-            if case let .rounds(_, entries)? = reply { try await workspace.storeServerRounds(entries) }
+            if case let .rounds(_, entries)? = reply { _ = try await workspace.storeServerRounds(entries) }
             return identity
         } catch {
             await connection.close()

@@ -175,7 +175,7 @@ actor SyncSession {
             case let .rounds(request, entries):
                 mayPump = false
                 pending[request] = nil
-                try await workspace.storeServerRounds(entries)
+                report.skippedRounds = try await workspace.storeServerRounds(entries)
             case let .events(events):
                 mayPump = false
                 try await merge(events.document, events.batches)
@@ -432,7 +432,14 @@ actor SyncSession {
     private func pumpOutbox() async throws {
         guard listed, pending.count < Self.window else { return }
         var waitingForRetry: Set<String> = []
-        for entry in try await workspace.asyncOutbox() where pending.count < Self.window {
+        let outbox = try await workspace.asyncOutbox()
+        // A retry is due only for entries this session may still send: not for one
+        // behind a change refused meanwhile (its document is blocked), nor for one a
+        // fork repair rewrote under a new id. A retry left waiting would keep a
+        // one-shot sync from ever finishing.
+        let sendable = Set(outbox.lazy.filter { !self.refusedEntries.contains($0.id) && !self.blocked.contains($0.document) }.map(\.id))
+        retryAt = retryAt.filter { sendable.contains($0.key) }
+        for entry in outbox where pending.count < Self.window {
             guard !inFlight.contains(entry.id), !refusedEntries.contains(entry.id), !blocked.contains(entry.document) else { continue }
             switch entry.kind {
             case .create:

@@ -195,15 +195,25 @@ extension Workspace {
 
     /// Replaces the rounds learnt from the server (the sync engine calls this with the
     /// server's calendar). Rounds that do not pass ``RoundCalendar/add(_:)`` are left out.
-    func storeServerRounds(_ entries: [SporMessage.RoundEntry]) async throws {
+    /// Stores the rounds the server published. A round this workspace cannot read is
+    /// left out and the others kept; returns what was left out and why.
+    @discardableResult
+    func storeServerRounds(_ entries: [SporMessage.RoundEntry]) async throws -> [String] {
         var calendar = RoundCalendar.builtIn
         var rounds: [Round] = []
-        for entry in entries where !calendar.rounds.contains(where: { $0.id == entry.id }) {
-            guard let round = try? Self.round(from: entry), (try? calendar.add(round)) != nil else { continue }
-            rounds.append(round)
+        var skipped: [String] = []
+        for entry in entries where !RoundCalendar.builtIn.rounds.contains(where: { $0.id == entry.id }) {
+            do {
+                let round = try Self.round(from: entry)
+                try calendar.add(round)
+                rounds.append(round)
+            } catch {
+                skipped.append("round \(entry.id) (\(entry.englishName)): \(error)")
+            }
         }
         let json = String(decoding: try JSONEncoder().encode(rounds), as: UTF8.self)
         try await asyncWrite { db in try Self.storeSetting(db, Self.serverRoundsKey, json) }
+        return skipped
     }
 
     static func round(from entry: SporMessage.RoundEntry) throws -> Round {

@@ -74,7 +74,8 @@ enum AgentSpans {
             guard !repeated.isEmpty else { continue }
             var checked: [Range<Int>] = []
             for span in try spans(of: agent.name, in: document, overlapping: repeated, db: db) {
-                let part = max(span.seqs.lowerBound, repeated.lowerBound)..<min(span.seqs.upperBound, repeated.upperBound)
+                let part = span.seqs.clamped(to: repeated)
+                guard !part.isEmpty else { continue }
                 let stored: UInt64?
                 var storedDigests: EventDigests?
                 if part == span.seqs {
@@ -92,7 +93,7 @@ enum AgentSpans {
                 checked.append(part)
             }
             for span in pending {
-                let part = max(span.seqs.lowerBound, repeated.lowerBound)..<min(span.seqs.upperBound, repeated.upperBound)
+                let part = span.seqs.clamped(to: repeated)
                 guard !part.isEmpty else { continue }
                 if span.digests.digest(of: agent, seqs: part) != digests.digest(of: agent, seqs: part) {
                     throw diverged(agent.name, at: digests.firstDifference(from: span.digests, of: agent, in: part) ?? part.lowerBound)

@@ -276,28 +276,49 @@ public final class SporStore: Sendable {
 
     // MARK: Rounds
 
-    /// The built-in rounds followed by those added on this server.
-    public func rounds() throws -> RoundCalendar {
-        var calendar = RoundCalendar.builtIn
-        let stored = try pool.read { db in try String.fetchAll(db, sql: "SELECT json FROM round ORDER BY rowid") }
-        for json in stored {
-            try calendar.add(try JSONDecoder().decode(Round.self, from: Data(json.utf8)))
+    /// A round stored on this server that no client could read (an older server
+    /// accepted it): left out of the calendar everywhere, and listed by `round list`
+    /// so the secretariat can remove it.
+    public struct UnreadableRound: Sendable, Hashable {
+        public let id: String
+        public let problem: String
+    }
+
+    /// The built-in rounds followed by those added on this server, and the stored
+    /// rounds left out because they cannot be read. One bad round never stops the
+    /// others, process steps, or anyone's sync.
+    public func storedRounds() throws -> (calendar: RoundCalendar, unreadable: [UnreadableRound]) {
+        let stored = try pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT id, json FROM round ORDER BY rowid").map { ($0["id"] as String, $0["json"] as String) }
         }
-        return calendar
+        return Self.calendar(of: stored)
+    }
+
+    /// The built-in rounds followed by the readable rounds added on this server.
+    public func rounds() throws -> RoundCalendar { try storedRounds().calendar }
+
+    static func calendar(of stored: [(id: String, json: String)]) -> (calendar: RoundCalendar, unreadable: [UnreadableRound]) {
+        var calendar = RoundCalendar.builtIn
+        var unreadable: [UnreadableRound] = []
+        for (id, json) in stored {
+            do {
+                let round = try JSONDecoder().decode(Round.self, from: Data(json.utf8))
+                if let problem = wireProblem(of: round) { throw ServerError(.invalidArgument, problem) }
+                try calendar.add(round)
+            } catch {
+                unreadable.append(UnreadableRound(id: id, problem: (error as? ServerError)?.message ?? "\(error)"))
+            }
+        }
+        return (calendar, unreadable)
     }
 
     /// The calendar as LIST_ROUNDS answers it: built-in rounds, then those added here,
-    /// in calendar order. Read off the caller's thread.
+    /// in calendar order, without unreadable ones. Read off the caller's thread.
     public func roundEntries() async throws -> [SporMessage.RoundEntry] {
-        let stored = try await pool.read { db in try String.fetchAll(db, sql: "SELECT json FROM round ORDER BY rowid") }
-        var calendar = RoundCalendar.builtIn
-        for json in stored {
-            // A stored round that clients could not read (an older server accepted it)
-            // is left out rather than break every client's sync.
-            guard let round = try? JSONDecoder().decode(Round.self, from: Data(json.utf8)), Self.wireProblem(of: round) == nil else { continue }
-            try? calendar.add(round)
+        let stored = try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT id, json FROM round ORDER BY rowid").map { ($0["id"] as String, $0["json"] as String) }
         }
-        return calendar.rounds.map { round in
+        return Self.calendar(of: stored).calendar.rounds.map { round in
             SporMessage.RoundEntry(id: round.id, danishName: round.danishName, englishName: round.englishName,
                                    opens: round.opens?.description ?? "",
                                    qualificationDeadline: round.qualificationDeadline.description,
@@ -325,12 +346,15 @@ public final class SporStore: Sendable {
 
     /// Removes round `id` added on this server; built-in rounds cannot be removed.
     public func removeRound(id: String) throws {
-        if RoundCalendar.builtIn.rounds.contains(where: { $0.id == id }) {
-            throw ServerError(.invalidArgument, "\(id) is a built-in round; it cannot be removed")
-        }
         try pool.write { db in
+            // A stored row goes whatever it holds (also an unreadable one under a
+            // built-in id); the built-in rounds themselves stay.
             try db.execute(sql: "DELETE FROM round WHERE id = ?", arguments: [id])
-            if db.changesCount == 0 { throw ServerError(.notFound, "no round \(String(reflecting: id)) was added on this server") }
+            guard db.changesCount == 0 else { return }
+            if RoundCalendar.builtIn.rounds.contains(where: { $0.id == id }) {
+                throw ServerError(.invalidArgument, "\(id) is a built-in round; it cannot be removed")
+            }
+            throw ServerError(.notFound, "no round \(String(reflecting: id)) was added on this server")
         }
     }
 

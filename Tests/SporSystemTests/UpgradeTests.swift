@@ -38,13 +38,24 @@ struct UpgradeTests {
         }
         #expect(state.agents[serverAgentName] == 2, "the server's events: one per member in the members map")
         let database = try DatabaseQueue(path: (serverDirectory as NSString).appendingPathComponent("spor.sqlite"))
-        let (migrations, roles, oldTable) = try await database.read { db in
+        let (migrations, roles, oldTable, spans) = try await database.read { db in
             (try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY identifier"),
              try Row.fetchAll(db, sql: "SELECT organisation, role FROM membership ORDER BY organisation").map { "\($0["organisation"] as String):\($0["role"] as String)" },
-             try db.tableExists("member"))
+             try db.tableExists("member"),
+             try Row.fetchAll(db, sql: "SELECT agent, startSeq, endSeq FROM agentSpan WHERE documentID = ? ORDER BY agent, startSeq",
+                              arguments: [Self.synced]).map { ($0["agent"] as String, ($0["startSeq"] as Int)..<($0["endSeq"] as Int)) })
         }
         try database.close()
-        #expect(migrations == ["v1", "v2-membership-roles"])
+        #expect(migrations == ["v1", "v2-membership-roles", "v3-agent-spans"])
+        // v3 wrote the spans of every stored event, each agent's from 0 without gaps:
+        // what the server compares a repeated event with.
+        let covered = Dictionary(grouping: spans, by: \.0).mapValues { $0.map(\.1) }
+        for (agent, count) in state.agents {
+            let seqs = covered[agent] ?? []
+            #expect(seqs.first?.lowerBound == 0 && seqs.last?.upperBound == count
+                    && zip(seqs, seqs.dropFirst()).allSatisfy { $0.upperBound == $1.lowerBound }, "\(agent): \(seqs) of \(count)")
+        }
+        #expect(Set(covered.keys) == Set(state.agents.keys))
         #expect(roles == ["0461:partner", "0751:lead"], "the creator leads, the other member is a partner")
         #expect(!oldTable)
 

@@ -131,6 +131,7 @@ struct SyncCommand: AsyncParsableCommand {
                 "forks": report.forks.map { ["document": $0.document, "agent": $0.agent, "newAgent": $0.newAgent,
                                              "divergedAt": $0.divergedAt as Any, "reissuedEvents": $0.reissuedEvents] },
                 "refusals": report.refusals.map { ["document": $0.document, "message": $0.message] },
+                "skippedRounds": report.skippedRounds,
                 "outboxRemaining": report.outboxRemaining,
             ] as [String: Any]
         }, text: {
@@ -161,6 +162,10 @@ struct SyncCommand: AsyncParsableCommand {
                                  + "edit event\(fork.reissuedEvents == 1 ? " was" : "s were") made again as \(fork.newAgent) and sent, "
                                  + "so the partners get both copies' text.")
                 }
+            }
+            for round in report.skippedRounds {
+                lines.append("Left out a round the server publishes that this workspace cannot read: \(round). "
+                             + "Everything else synced; tell the secretariat.")
             }
             for refusal in report.refusals { lines.append("Refused: \(refusal.message)") }
             let waiting = report.outboxRemaining

@@ -140,15 +140,20 @@ struct RoundCommand: ParsableCommand {
     }
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List rounds, built-in ones first.")
+        static let configuration = CommandConfiguration(abstract: "List rounds, built-in ones first, then any stored round clients cannot read.")
         @OptionGroup var data: DataOptions
         @Flag(help: "Print JSON.") var json = false
 
         func run() throws {
             let store = try reportingFailures { try data.openStore() }
-            let rounds = try reportingFailures { try store.rounds() }.rounds
-            if json { return try printJSON(rounds) }
-            for round in rounds {
+            let (calendar, unreadable) = try reportingFailures { try store.storedRounds() }
+            // Rounds clients cannot read go to stderr, so stdout keeps its shape.
+            for round in unreadable {
+                FileHandle.standardError.write(Data(("round \(round.id) cannot be read and is left out for clients: \(round.problem). "
+                    + "Remove it with `spor-server round remove --id \(round.id)` and add it again.\n").utf8))
+            }
+            if json { return try printJSON(calendar.rounds) }
+            for round in calendar.rounds {
                 print([round.id, "qualification \(round.qualificationDeadline)", "approval \(round.approvalDeadline)",
                        "committee \(round.committeeMeeting)", round.englishName].joined(separator: "\t"))
             }

@@ -85,6 +85,10 @@ struct Serve: AsyncParsableCommand {
 
         let store = try reportingFailures { try data.openStore(creating: true) }
         try reportingFailures { try createSecretariatIfNew(store) }
+        for round in (try? store.storedRounds().unreadable) ?? [] {
+            logger.warning("a stored round cannot be read and is left out for clients; remove it with `spor-server round remove`",
+                           metadata: ["round": "\(round.id)", "problem": "\(round.problem)"])
+        }
         let server = try reportingFailures { try SporServer(configuration: configuration, store: store, logger: logger) }
         let group = ServiceGroup(configuration: .init(
             services: [.init(service: server)],
