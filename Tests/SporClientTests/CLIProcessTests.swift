@@ -232,6 +232,17 @@ struct CLIProcessTests {
         #expect((shown["decision"] as? [String: Any])?["grantedAmount"] as? Int == 1_000_000)
         #expect(try later.ok("status", id).contains("Decision: approved, granted 1.000.000 kr. of 1.000.000 kr. requested"))
         #expect((status["decisions"] as? [[String: Any]])?.count == 1)
+        // A corrected decision is a new, dated record: the first stays and is shown.
+        try secretariat.ok("decide", id, "approved", "--decision", "--note", "Rettet: beløbet nedsat", "--granted", "900.000")
+        try secretariat.ok("sync")
+        try lead.ok("sync")
+        let decisions = (try later.json("status", id)["decisions"] as? [[String: Any]]) ?? []
+        #expect(decisions.map { $0["grantedAmount"] as? Int } == [1_000_000, 900_000], "\(decisions)")
+        let corrected = try later.ok("status", id)
+        #expect(corrected.contains("Decision: approved, granted 900.000 kr. of 1.000.000 kr. requested")
+                && corrected.contains("it replaced 1 earlier"), "\(corrected)")
+        #expect(try lead.ok("show", id).contains("earlier decision, replaced: approved, granted 1.000.000 kr."))
+        #expect(try lead.ok("export", id, "--format", "md").contains("900.000"))
         // Decided: `check` no longer says ready, as `submit` refuses.
         let decided = try later.run("check", id, "--step", "approval")
         #expect(decided.status == 1 && decided.stdout.contains("approved"), "\(decided.stdout)")

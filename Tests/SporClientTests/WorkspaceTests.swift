@@ -3,6 +3,7 @@ import GRDB
 import SporCRDT
 import SporProposal
 import SporTestSupport
+import SporWire
 import Testing
 @testable import SporClient
 
@@ -19,6 +20,25 @@ let february2024 = Date(timeIntervalSince1970: 1_706_788_800) // 2024-02-01 12:0
 
 @Suite("Workspace: the local replica", .blockingCallsAllowed)
 struct WorkspaceTests {
+    @Test("rounds from the server: one the workspace cannot read is left out and named, the others kept")
+    func unreadableServerRound() async throws {
+        let workspace = try offlineWorkspace()
+        func entry(_ id: String, qualification: String) -> SporMessage.RoundEntry {
+            SporMessage.RoundEntry(id: id, danishName: "Runde \(id)", englishName: "Round \(id)", opens: "",
+                                   qualificationDeadline: qualification, approvalDeadline: "2028-04-03 12:00", committeeMeeting: "2028-05-16")
+        }
+        let skipped = try await workspace.storeServerRounds([
+            entry("2028-spring", qualification: "2028-03-01 12:00"),
+            entry("2028-bad", qualification: "2028-02-30 12:00"),
+            entry("2028-spring", qualification: "2028-03-02 12:00"),
+        ])
+        #expect(skipped.count == 2, "\(skipped)")
+        #expect(skipped.first?.hasPrefix("round 2028-bad (Round 2028-bad): ") == true, "\(skipped)")
+        let rounds = try workspace.roundCalendar().rounds.filter { $0.id.hasPrefix("2028") }
+        #expect(rounds.map(\.id) == ["2028-spring"])
+        #expect(rounds.first?.qualificationDeadline.description == "2028-03-01T12:00", "the first of two with one id is kept")
+    }
+
     @Test("a change is durable when the call returns: a new process (a new Workspace) sees it, outbox included")
     func durableChanges() throws {
         let directory = temporaryDirectory()
