@@ -17,6 +17,11 @@ public struct ForkRepair: Sendable, Hashable {
     public let divergedAt: Int?
     /// This workspace's own events made again under `newAgent` (to be sent).
     public let reissuedEvents: Int
+    /// Queued process steps taken out of the outbox: each named a version with
+    /// events that were made again under `newAgent`, and under their old ids the
+    /// server has the other copy's events — sent, it would certify content this
+    /// workspace never showed. The user submits again.
+    public var droppedSteps: [StepRequest.Kind] = []
 }
 
 extension Workspace {
@@ -140,9 +145,27 @@ extension Workspace {
             let (repaired, reissued) = try loaded.document.reissuing(eventsOf: agent, from: from, as: newAgent) { ownNames.contains($0.name) }
             try replaceDocument(id, with: repaired, reissuedFrom: (agent, from), newAgent: newAgent, reissued: reissued,
                                 loaded: &loaded, db: db)
-            return ForkRepair(document: id, agent: agent.name, newAgent: newAgent.name, divergedAt: from, reissuedEvents: reissued)
+            var repair = ForkRepair(document: id, agent: agent.name, newAgent: newAgent.name, divergedAt: from, reissuedEvents: reissued)
+            repair.droppedSteps = try dropSteps(of: id, naming: agent, from: from, db: db)
+            return repair
         }
         return nil
+    }
+
+    /// Removes document `id`'s queued steps whose version names `agent`'s events from
+    /// `from` on (re-issued: under those ids the server has other content); returns
+    /// their kinds.
+    private static func dropSteps(of id: String, naming agent: AgentID, from: Int, db: Database) throws -> [StepRequest.Kind] {
+        var dropped: [StepRequest.Kind] = []
+        for row in try Row.fetchAll(db, sql: "SELECT id, argument FROM outbox WHERE documentID = ? AND kind = 'step' ORDER BY id",
+                                    arguments: [id]) {
+            guard let json: String = row["argument"],
+                  let step = try? JSONDecoder().decode(StepRequest.self, from: Data(json.utf8)),
+                  (step.version[agent.name] ?? 0) > from else { continue }
+            try db.execute(sql: "DELETE FROM outbox WHERE id = ?", arguments: [row["id"] as Int64])
+            dropped.append(step.kind)
+        }
+        return dropped
     }
 
     /// Stores `repaired` as document `id` (one snapshot) and replaces its outbox pushes

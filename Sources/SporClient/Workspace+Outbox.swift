@@ -196,3 +196,8 @@ extension Workspace {
         }
     }
 }
+
+extension StepRequest.Kind {
+    /// What the step does, as a phrase for messages ("submitting for the approval process").
+    public var activity: String { SyncSession.describe(self) }
+}

@@ -112,6 +112,30 @@ struct WorkspaceCopyTests {
         #expect(try restored.proposal(id).content() == (try partners.odense.proposal(id).content()))
     }
 
+    @Test("a submission queued in a restored disk image that names re-issued events is not sent, and the sync says so")
+    func queuedStepOnForkedEvents() async throws {
+        let partners = try await Partners.start()
+        let id = try await Self.shared(partners)
+        let backup = try Self.copy(partners.aarhus, keepingIdentity: true)
+        try partners.aarhus.change(id) { try $0.setSection(.anchoring, to: "Forankres.\n") }
+        try await partners.sync(partners.aarhus)
+        // The restored image edits and submits offline: the submission names its own new events.
+        try backup.change(id) { try $0.setSection(.risks, to: "Forsinkelser.\n") }
+        let vector = try backup.document(id).versionVector
+        var version: [String: Int] = [:]
+        for agent in vector.agents { version[agent.name] = vector[agent] }
+        try backup.queueStep(StepRequest(kind: .submitForQualification, version: version), of: id)
+        let report = try await partners.sync(backup)
+        let fork = try #require(report.forks.first)
+        #expect(fork.reissuedEvents > 0 && fork.droppedSteps == [.submitForQualification], "\(fork)")
+        #expect(try backup.outbox().allSatisfy { if case .step = $0.kind { false } else { true } })
+        #expect(report.recordedSteps.isEmpty && report.refusals.isEmpty, "\(report.recordedSteps) \(report.refusals)")
+        try await partners.sync(partners.odense)
+        let content = try partners.odense.proposal(id).content()
+        #expect(content.submissions.isEmpty, "a version nobody saw was certified")
+        #expect(content.text(.risks) == "Forsinkelser.\n" && content.text(.anchoring) == "Forankres.\n")
+    }
+
     @Test("a restored disk image with nothing new only takes a new agent")
     func restoredUntouched() async throws {
         let partners = try await Partners.start()

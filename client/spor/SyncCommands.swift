@@ -129,7 +129,8 @@ struct SyncCommand: AsyncParsableCommand {
                 "accessEnded": report.accessEnded.sorted(),
                 "renamed": report.renamed.map { ["from": $0.from, "to": $0.to] },
                 "forks": report.forks.map { ["document": $0.document, "agent": $0.agent, "newAgent": $0.newAgent,
-                                             "divergedAt": $0.divergedAt as Any, "reissuedEvents": $0.reissuedEvents] },
+                                             "divergedAt": $0.divergedAt as Any, "reissuedEvents": $0.reissuedEvents,
+                                             "droppedSteps": $0.droppedSteps.map(\.rawValue)] },
                 "refusals": report.refusals.map { ["document": $0.document, "message": $0.message] },
                 "skippedRounds": report.skippedRounds,
                 "outboxRemaining": report.outboxRemaining,
@@ -161,6 +162,11 @@ struct SyncCommand: AsyncParsableCommand {
                                  + "\(fork.document) made under its name (\(fork.agent)). This workspace's own \(fork.reissuedEvents) "
                                  + "edit event\(fork.reissuedEvents == 1 ? " was" : "s were") made again as \(fork.newAgent) and sent, "
                                  + "so the partners get both copies' text.")
+                }
+                for step in fork.droppedSteps {
+                    lines.append("Not sent: \(step.activity) of \(fork.document), queued in this workspace. The version it "
+                                 + "named was made again under the new name; check the proposal (`spor show \(fork.document)`) "
+                                 + "and do it again.")
                 }
             }
             for round in report.skippedRounds {
