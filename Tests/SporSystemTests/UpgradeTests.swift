@@ -4,17 +4,43 @@ import SporClient
 import SporCRDT
 import SporProposal
 import SporTestSupport
+import SporWire
+import SporWireClient
 import Testing
 
-/// A server data directory and a workspace written by the previous main (protocol 1,
-/// `Tests/Fixtures/README.md`) open, migrate in place and keep working.
-@Suite("Upgrading from protocol 1", .blockingCallsAllowed)
+/// Server data directories and workspaces written by earlier mains (protocol 1, and
+/// protocol 2 before event digests; `Tests/Fixtures/README.md`) open, migrate in
+/// place and keep working.
+@Suite("Upgrading from earlier versions", .blockingCallsAllowed)
 struct UpgradeTests {
     static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Fixtures")
     /// Aarhus's token in the fixture (test data; `Tests/Fixtures/README.md`).
     static let aarhusToken = "spor__E5n8zruBOrt9MJ_dK9CWvR33Ed0ZtNo__elQI6_56I"
     static let synced = "vxg6kh3rr4", unsynced = "3ygw5d9bwd"
+    /// The protocol 2 fixture: Aarhus's token and the shared proposal.
+    static let v2AarhusToken = "spor_ing_glMiRF8SwQDceapBR-YZhDWswhCK1JIWmxG9Lng"
+    static let v2Proposal = "0751.isyakmt4sp"
+
+    /// Per agent of `document`, the spans migration v3 (and later pushes) recorded.
+    static func agentSpans(_ database: DatabaseQueue, _ document: String) throws -> [String: [Range<Int>]] {
+        let spans = try database.read { db in
+            try Row.fetchAll(db, sql: "SELECT agent, startSeq, endSeq FROM agentSpan WHERE documentID = ? ORDER BY agent, startSeq",
+                             arguments: [document]).map { ($0["agent"] as String, ($0["startSeq"] as Int)..<($0["endSeq"] as Int)) }
+        }
+        return Dictionary(grouping: spans, by: \.0).mapValues { $0.map(\.1) }
+    }
+
+    /// Every stored event of every agent is in exactly one span, from 0 without gaps:
+    /// what the server compares a repeated event with.
+    static func expectSpansCover(_ covered: [String: [Range<Int>]], _ agents: [String: Int]) {
+        for (agent, count) in agents {
+            let seqs = covered[agent] ?? []
+            #expect(seqs.first?.lowerBound == 0 && seqs.last?.upperBound == count
+                    && zip(seqs, seqs.dropFirst()).allSatisfy { $0.upperBound == $1.lowerBound }, "\(agent): \(seqs) of \(count)")
+        }
+        #expect(Set(covered.keys) == Set(agents.keys))
+    }
 
     static func copy(_ fixture: String) throws -> String {
         let target = temporaryTestDirectory("spor-upgrade")
@@ -38,24 +64,15 @@ struct UpgradeTests {
         }
         #expect(state.agents[serverAgentName] == 2, "the server's events: one per member in the members map")
         let database = try DatabaseQueue(path: (serverDirectory as NSString).appendingPathComponent("spor.sqlite"))
-        let (migrations, roles, oldTable, spans) = try await database.read { db in
+        let (migrations, roles, oldTable) = try await database.read { db in
             (try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY identifier"),
              try Row.fetchAll(db, sql: "SELECT organisation, role FROM membership ORDER BY organisation").map { "\($0["organisation"] as String):\($0["role"] as String)" },
-             try db.tableExists("member"),
-             try Row.fetchAll(db, sql: "SELECT agent, startSeq, endSeq FROM agentSpan WHERE documentID = ? ORDER BY agent, startSeq",
-                              arguments: [Self.synced]).map { ($0["agent"] as String, ($0["startSeq"] as Int)..<($0["endSeq"] as Int)) })
+             try db.tableExists("member"))
         }
+        let spans = try Self.agentSpans(database, Self.synced)
         try database.close()
         #expect(migrations == ["v1", "v2-membership-roles", "v3-agent-spans"])
-        // v3 wrote the spans of every stored event, each agent's from 0 without gaps:
-        // what the server compares a repeated event with.
-        let covered = Dictionary(grouping: spans, by: \.0).mapValues { $0.map(\.1) }
-        for (agent, count) in state.agents {
-            let seqs = covered[agent] ?? []
-            #expect(seqs.first?.lowerBound == 0 && seqs.last?.upperBound == count
-                    && zip(seqs, seqs.dropFirst()).allSatisfy { $0.upperBound == $1.lowerBound }, "\(agent): \(seqs) of \(count)")
-        }
-        #expect(Set(covered.keys) == Set(state.agents.keys))
+        Self.expectSpansCover(spans, state.agents)
         #expect(roles == ["0461:partner", "0751:lead"], "the creator leads, the other member is a partner")
         #expect(!oldTable)
 
@@ -94,5 +111,57 @@ struct UpgradeTests {
         #expect(judged.recordedSteps.isEmpty)
         #expect(judged.refusals.first?.message.contains("requirement") == true, "\(judged.refusals)")
         #expect(try workspace.outbox().isEmpty, "a judged request leaves the outbox")
+    }
+
+    @Test("a protocol 2 server and workspace from before event digests: spans written for the stored events, a forged repeat refused, the unsynced edit syncs")
+    func upgradeFromProtocol2() async throws {
+        let serverDirectory = try Self.copy("v2-server")
+        let server = try ServerProcess(directory: serverDirectory, clock: "2027-02-02T08:00:00Z")
+        let state = try serverState(server, Self.v2Proposal)
+        let database = try DatabaseQueue(path: (serverDirectory as NSString).appendingPathComponent("spor.sqlite"))
+        let migrations = try await database.read { db in try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY identifier") }
+        #expect(migrations == ["v1", "v2-membership-roles", "v3-agent-spans"])
+        Self.expectSpansCover(try Self.agentSpans(database, Self.v2Proposal), state.agents)
+        try database.close()
+
+        let workspace = try Workspace(directory: try Self.copy("v2-workspace-aarhus"))
+        let agent = try workspace.identity().agent
+        #expect(state.agents[agent.name] != nil, "the workspace's agent wrote stored events")
+        let outbox = try workspace.outbox()
+        #expect(outbox.count == 1 && outbox.allSatisfy { if case .push = $0.kind { $0.document == Self.v2Proposal } else { false } })
+
+        // Other content under ids stored before the upgrade: refused, by the spans the migration wrote.
+        let connection = try await WireConnection.connect(host: "127.0.0.1", port: server.port)
+        try await connection.send(.hello(.init(token: Self.v2AarhusToken, client: "upgrade-test")))
+        var forged = Document(agent: agent)
+        try forged.insert("Forfalsket", at: 0)
+        try await connection.send(.push(request: 1, document: Self.v2Proposal, changes: try forged.encodedChanges()))
+        var answer: SporMessage?
+        for try await message in connection.messages {
+            if case let .error(report) = message, report.request == 1 { answer = message; break }
+            if case .pushAck(1, _, _) = message { answer = message; break }
+        }
+        await connection.close()
+        guard case let .error(report)? = answer else {
+            Issue.record("a forged repeat of stored events was not refused: \(String(describing: answer))")
+            return
+        }
+        #expect(report.knownCode == .historyDiverged, "\(report)")
+        #expect(try serverState(server, Self.v2Proposal).events == state.events, "nothing stored")
+
+        // The workspace's edit made on the old version syncs, with nothing to repair.
+        try redirect(workspace, to: server.address, token: Self.v2AarhusToken)
+        let synced = try await SyncEngine(workspace: workspace).sync()
+        #expect(synced.refusals.isEmpty && synced.forks.isEmpty, "\(synced.refusals) \(synced.forks)")
+        #expect(try workspace.outbox().isEmpty)
+        let content = try workspace.proposal(Self.v2Proposal).content()
+        #expect(content.title == "Grønne tage i Aarhus og Odense")
+        #expect(content.amountRequested == 1_750_000)
+        #expect(content.text(.summary) == "Grønne tage på skoler i Aarhus og Odense.")
+        #expect(content.text(.risks) == "Leverandører kan blive forsinket.")
+        #expect(content.text(.anchoring) == "Forankres i begge kommuners klimaplaner.")
+        #expect(content.comments.map(\.author) == ["0461"])
+        #expect(content.members.map { "\($0.organisation):\($0.role.rawValue)" } == ["0751:lead", "0461:partner"])
+        #expect(try serverState(server, Self.v2Proposal).events == (try workspace.document(Self.v2Proposal).eventCount))
     }
 }
