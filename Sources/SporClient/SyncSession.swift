@@ -54,6 +54,10 @@ actor SyncSession {
     private var creating: Set<String> = []
     private var inFlight: Set<Int64> = []
     private var blocked: Set<String> = []
+    /// Documents whose changes from the server did not merge here: left alone for the
+    /// rest of the session (nothing of them stored, their outbox waits) while the
+    /// other documents sync.
+    private var failedDocuments: Set<String> = []
     /// Entries the server refused in this session: not sent again until the next one.
     private var refusedEntries: Set<Int64> = []
     /// Pushes refused for dependencies the server did not have yet, with when to send
@@ -264,10 +268,19 @@ actor SyncSession {
     }
 
     private func merge(_ document: String, _ batches: [[UInt8]]) async throws {
-        guard subscribed.contains(document) else { return }
+        guard subscribed.contains(document), !failedDocuments.contains(document) else { return }
         let isNew = !localDocuments.contains(document)
-        let (state, newEvents, repairs) = try await workspace.mergeFromServer(document, batches: batches, cached: loaded[document],
-                                                                              agent: agent, checkOwnEvents: !fetchedWhole.contains(document))
+        let merged: (LoadedDocument, Int, [ForkRepair])
+        do {
+            merged = try await workspace.mergeFromServer(document, batches: batches, cached: loaded[document],
+                                                         agent: agent, checkOwnEvents: !fetchedWhole.contains(document))
+        } catch let error as CRDTError {
+            // One bad document must not stop the others: it is named and left alone.
+            try await documentFailed(document, "the server sent changes to \(document) that do not merge here (\(error)); nothing "
+                                     + "of them was stored and its changes here wait. The other proposals synced; tell the secretariat")
+            return
+        }
+        let (state, newEvents, repairs) = merged
         loaded[document] = state
         if !repairs.isEmpty {
             // The outbox of the document was rewritten: its new pushes may go.
@@ -284,8 +297,18 @@ actor SyncSession {
         publishProgress()
     }
 
+    /// Stops syncing `document` for this session: unsubscribed, not waited for, its
+    /// outbox kept; reported as a refusal with `message`.
+    private func documentFailed(_ document: String, _ message: String) async throws {
+        failedDocuments.insert(document)
+        blocked.insert(document)
+        awaitingCaughtUp.remove(document)
+        report.refusals.append(.init(document: document, message: message))
+        try await send(.unsubscribe(document: document))
+    }
+
     private func caughtUp(_ document: String) async throws {
-        guard awaitingCaughtUp.remove(document) != nil else { return }
+        guard !failedDocuments.contains(document), awaitingCaughtUp.remove(document) != nil else { return }
         caughtUp.insert(document)
         progress.documentsCaughtUp += 1
         if localDocuments.contains(document) {

@@ -73,6 +73,12 @@ public final class Workspace: Sendable {
                                      hint: "Choose another place with SPOR_HOME=DIR.")
             }
         }
+        // The workspace holds the organisation's token: its owner only may read the
+        // directory and the files — also a directory that existed before (SPOR_HOME
+        // made by hand), and -wal/-shm files an earlier version left readable. (`spor`
+        // runs with umask 077, so what SQLite creates is owner-only from the start.)
+        chmod(directory, 0o700)
+        for file in [path, path + "-wal", path + "-shm"] { chmod(file, 0o600) }
         var configuration = Configuration()
         configuration.busyMode = .timeout(Self.busyTimeout)
         configuration.journalMode = .wal
@@ -91,9 +97,7 @@ public final class Workspace: Sendable {
         try Self.typedStorage(path: path) {
             try database.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
         }
-        // The workspace holds the organisation's token: its owner only may read it
-        // (SQLite gives the -wal and -shm files the database file's mode).
-        chmod(path, 0o600)
+        for file in [path, path + "-wal", path + "-shm"] { chmod(file, 0o600) }
         try Self.typedStorage(path: path) {
             let migrator = Self.migrator
             if try database.read({ db in try migrator.hasBeenSuperseded(db) }) {

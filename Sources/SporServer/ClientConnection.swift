@@ -192,7 +192,7 @@ struct ClientConnection {
         accountCheckedAt = .now
         server.authenticated(id, account: account.id, tokenHash: tokenHash)
         logger[metadataKey: "organisation"] = "\(account.id)"
-        logger.info("authenticated", metadata: ["client": "\(hello.client)"])
+        logger.info("authenticated", metadata: ["client": "\(LogText.escaped(hello.client))"])
         let limits = server.configuration.limits
         outbox.enqueue(.welcome(.init(
             version: version, organisation: account.id, organisationName: account.name,
@@ -203,6 +203,13 @@ struct ClientConnection {
     }
 
     private mutating func subscribe(_ request: UInt64, _ document: String, from vector: VersionVector, account: Account) async throws {
+        // A version no document can have: refused before it is held anywhere.
+        let maxAgents = server.configuration.limits.maxAgentsPerDocument
+        guard vector.agents.count <= maxAgents else {
+            outbox.enqueue(.error(.init(request: request, code: .limitExceeded,
+                                        message: "a version of \(vector.agents.count) agents; a document has at most \(maxAgents)")))
+            return
+        }
         let limit = server.configuration.limits.maxSubscriptionsPerConnection
         if !subscriptions.contains(document), subscriptions.count >= limit {
             // Subscriptions the server ended (a removal) no longer count.
@@ -224,15 +231,22 @@ struct ClientConnection {
     private mutating func push(_ request: UInt64, _ document: String, _ changes: [UInt8], account: Account) async throws {
         server.metrics.pushes.increment()
         let arrived = ContinuousClock.now
+        let limits = server.configuration.limits
         let summary: ChangeSummary
         do {
-            summary = try ChangeSummary(encodedChanges: changes)
+            summary = try ChangeSummary(encodedChanges: changes, maxBodyBytes: limits.maxBatchBodyBytes)
+        } catch where error.code == .limitExceeded {
+            refuse(request, .batchTooLarge, "\(error.message); split the changes into smaller batches")
+            return
         } catch {
             refuse(request, .invalidChanges, "the changes are not a valid change batch: \(error.message)")
             return
         }
         if let pause = eventBucket.take(Double(summary.eventCount)) { try await Task.sleep(for: pause) }
-        let limits = server.configuration.limits
+        guard summary.largestStringValue <= limits.maxValueBytes else {
+            refuse(request, .batchTooLarge, "a value of \(summary.largestStringValue) bytes; at most \(limits.maxValueBytes) bytes per value are accepted")
+            return
+        }
         guard changes.count <= limits.maxFrameBytes - SporProtocol.frameOverheadAllowance else {
             refuse(request, .batchTooLarge, "a batch of \(changes.count) bytes could not be relayed in one frame; "
                    + "split it into batches of at most \(limits.maxFrameBytes - SporProtocol.frameOverheadAllowance) bytes")

@@ -35,6 +35,11 @@ final class Outbox: Sendable {
         let document: String
         let vector: VersionVector
         let through: Int64
+
+        /// About what it holds in memory while queued.
+        var heldBytes: Int {
+            64 + document.utf8.count + vector.agents.reduce(0) { $0 + $1.name.utf8.count + 24 }
+        }
     }
 
     /// Sends one catch-up through the channel and returns once its last frame is
@@ -126,12 +131,25 @@ final class Outbox: Sendable {
         return accepted
     }
 
+    /// Queues a catch-up. It counts against the limit like a frame, by the bytes it
+    /// holds (its version vector): a client that subscribes again and again with
+    /// large vectors and never reads overflows like one that never reads relays.
     func enqueue(_ catchUp: CatchUp) {
-        let startDrain = state.withLock { state -> Bool in
-            guard !state.isFinished else { return false }
+        let cost = catchUp.heldBytes
+        let (overflowed, startDrain) = state.withLock { state -> (Bool, Bool) in
+            guard !state.isFinished else { return (false, false) }
+            if state.queuedBytes + cost > limit && !state.items.isEmpty {
+                state.overflowed = true
+                state.isFinished = true
+                state.items.removeAll()
+                state.queuedBytes = 0
+                return (true, Self.claimDrain(&state))
+            }
             state.items.append(.catchUp(catchUp))
-            return Self.claimDrain(&state)
+            state.queuedBytes += cost
+            return (false, Self.claimDrain(&state))
         }
+        if overflowed { onOverflow() }
         if startDrain { scheduleDrain() }
     }
 
@@ -212,6 +230,7 @@ final class Outbox: Sendable {
         state.withLock { state in
             if case let .catchUp(catchUp)? = state.items.first {
                 state.items.removeFirst()
+                state.queuedBytes -= catchUp.heldBytes
                 return .sendCatchUp(catchUp)
             }
             var frames: [ByteBuffer] = []

@@ -101,13 +101,22 @@ final class PushCommitter: Sendable {
     /// A commit (merge and transaction, fsync included) slower than this is logged
     /// with what it held: one such commit delays every relay queued behind it.
     private static let slowCommit: Duration = .milliseconds(50)
+    /// Agents one organisation may have in a document, and all organisations together
+    /// (``ServerConfiguration/Limits``).
+    let agentLimits: AgentLimits
     private let busy = Mutex(false)
     private let wakeUps: AsyncStream<Void>
     private let wakeUp: AsyncStream<Void>.Continuation
 
+    struct AgentLimits: Sendable {
+        var perOrganisation = 256
+        var perDocument = 4_096
+    }
+
     init(store: SporStore, hub: SubscriptionHub, metrics: ServerMetrics, logger: Logger, cachedReplicas: Int = 256,
-         replicaWindow: Int = 2_048, maxQueued: Int = 4_096) {
+         replicaWindow: Int = 2_048, maxQueued: Int = 4_096, agentLimits: AgentLimits = AgentLimits()) {
         self.store = store
+        self.agentLimits = agentLimits
         self.replicaWindow = max(8, replicaWindow)
         self.maxQueued = max(1, maxQueued)
         replicas = Mutex(ReplicaCache(capacity: cachedReplicas))
@@ -189,7 +198,7 @@ final class PushCommitter: Sendable {
         let result: Result<([Outcome], Scratch), Error>
         do {
             result = .success(try await store.pool.write { db in
-                var group = Group(requests: requests)
+                var group = Group(requests: requests, agentLimits: agentLimits)
                 try group.apply(db: db, cached: cached, takeReplica: takeReplica)
                 return (group.outcomes.map { $0 ?? .refused(ServerError(.internalError, "not answered")) }, group.scratch)
             })
@@ -319,8 +328,11 @@ final class PushCommitter: Sendable {
         /// Each pushed-to document's state before this group's first push to it.
         private var before: [String: DocumentState] = [:]
 
-        init(requests: [Request]) {
+        let agentLimits: AgentLimits
+
+        init(requests: [Request], agentLimits: AgentLimits) {
             self.requests = requests
+            self.agentLimits = agentLimits
             outcomes = Array(repeating: nil, count: requests.count)
         }
 
@@ -365,6 +377,7 @@ final class PushCommitter: Sendable {
                     documentOrder.append(push.document)
                 }
                 let added = try Self.newEvents(of: push, after: state.vector, standing: standing, index: index)
+                try checkAgentCount(adding: added, to: state, account: push.account)
                 // Events it repeats must be the events the document has.
                 let repeating = push.summary.runs.filter { $0.seqs.lowerBound < (state.vector[$0.agent.name] ?? 0) }.map(\.agent)
                 for agent in Set(repeating) {
@@ -404,6 +417,24 @@ final class PushCommitter: Sendable {
                 state.eventCount += added.newEvents
                 scratch.states[push.document] = state
                 checked[push.document, default: []].append(added)
+            }
+        }
+
+        /// Refuses a push that would give the document more agents than the limits:
+        /// each agent is an entry of every version vector the server sends for the
+        /// document, so their number bounds those messages. O(agents of the document).
+        private func checkAgentCount(adding added: CheckedPush, to state: DocumentState, account: Account) throws {
+            let newAgents = added.changedAgents.keys.filter { state.vector[$0] == nil }
+            guard !newAgents.isEmpty else { return }
+            guard state.vector.count + newAgents.count <= agentLimits.perDocument else {
+                throw ServerError(.limitExceeded, "the document would have \(state.vector.count + newAgents.count) writers (agents); "
+                                  + "at most \(agentLimits.perDocument) are accepted")
+            }
+            let prefix = "\(account.id)/"
+            let own = state.vector.keys.count { $0.hasPrefix(prefix) } + newAgents.count { $0.hasPrefix(prefix) }
+            guard own <= agentLimits.perOrganisation else {
+                throw ServerError(.limitExceeded, "\(account.id) would have \(own) writers (agents) in the document; at most "
+                                  + "\(agentLimits.perOrganisation) per organisation are accepted")
             }
         }
 

@@ -81,6 +81,20 @@ public struct ServerConfiguration: Sendable {
         /// so clients pushing faster than the server stores are slowed down by TCP
         /// instead of the queue — and the server's memory — growing without bound.
         public var maxQueuedRequests = 4_096
+        /// A pushed batch's body once inflated, checked against its declared size
+        /// before inflating (a 1 MB push cannot make the server allocate 1 GiB). A
+        /// client splits local changes at 50,000 events: a few hundred KB.
+        public var maxBatchBodyBytes = 4 * 1024 * 1024
+        /// A single string value (a field, a comment, a note) in a pushed batch.
+        /// Proposal fields are far below it (comments 10,000 characters, notes
+        /// 40,000 bytes); section texts are text operations, not values.
+        public var maxValueBytes = 64 * 1024
+        /// Agents (writers) one organisation may have in one document: a workspace
+        /// uses one, and one more per copy or restore found.
+        public var maxAgentsPerOrganisation = 256
+        /// Agents in one document, all organisations: keeps every version vector the
+        /// server sends for it (CAUGHT_UP, catch-ups) well inside a frame.
+        public var maxAgentsPerDocument = 4_096
 
         public init() {}
     }

@@ -59,7 +59,9 @@ public final class SporServer: Service, Sendable {
         committer = PushCommitter(store: store, hub: hub, metrics: metrics, logger: logger,
                                   cachedReplicas: configuration.limits.cachedReplicas,
                                   replicaWindow: configuration.limits.replicaWindowEvents,
-                                  maxQueued: configuration.limits.maxQueuedRequests)
+                                  maxQueued: configuration.limits.maxQueuedRequests,
+                                  agentLimits: .init(perOrganisation: configuration.limits.maxAgentsPerOrganisation,
+                                                     perDocument: configuration.limits.maxAgentsPerDocument))
         records = ServerRecords(store: store, committer: committer, now: configuration.now, logger: logger)
         (listening, listeningContinuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
@@ -257,7 +259,9 @@ public final class SporServer: Service, Sendable {
     static func makeSSLContext(_ files: ServerConfiguration.TLSFiles) throws -> NIOSSLContext {
         let chain = try NIOSSLCertificate.fromPEMFile(files.certificateChain)
         let key = try NIOSSLPrivateKey(file: files.privateKey, format: .pem)
-        let tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
+        var tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
+        // SPEC §2: TLS 1.2 or later; 1.0 and 1.1 are refused at the handshake.
+        tls.minimumTLSVersion = .tlsv12
         return try NIOSSLContext(configuration: tls)
     }
 }

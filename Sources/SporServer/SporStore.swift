@@ -23,12 +23,24 @@ public final class SporStore: Sendable {
     /// Opens (creating if needed) the store in `directory` and brings its schema up
     /// to date. Throws if the directory cannot be created or the file is not a Spor
     /// database.
+    ///
+    /// The store holds every proposal and the token hashes: the directory is made (or
+    /// made again) 0700 and the database, WAL and shared-memory files 0600, whoever
+    /// created them and whatever the umask.
     public init(directory: String) throws {
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
+        chmod(directory, 0o700)
         path = (directory as NSString).appendingPathComponent("spor.sqlite")
+        // Created owner-only before SQLite opens it: SQLite gives the -wal and -shm
+        // files it creates the database file's mode.
+        let descriptor = open(path, O_CREAT | O_RDWR | O_CLOEXEC, 0o600)
+        if descriptor >= 0 { close(descriptor) }
+        for file in [path, path + "-wal", path + "-shm"] { chmod(file, 0o600) }
         var configuration = Configuration()
         configuration.busyMode = .timeout(5)
         pool = try DatabasePool(path: path, configuration: configuration)
+        for file in [path + "-wal", path + "-shm"] { chmod(file, 0o600) }
         // Every commit fsyncs the WAL before it returns, so an acknowledged push
         // survives a power cut, not only a crash. Set on the writer after opening:
         // GRDB switches a new pool's writer to WAL with `synchronous = NORMAL` after

@@ -23,6 +23,7 @@ public enum WireErrorCode: UInt16, Sendable, Hashable, CaseIterable, CustomStrin
     case tooManySubscriptions = 28
     case historyDiverged = 29
     case internalError = 30
+    case limitExceeded = 31
 
     /// Whether the connection is closed after an ERROR frame with this code.
     public var closesConnection: Bool { rawValue < 20 }
@@ -49,6 +50,7 @@ public enum WireErrorCode: UInt16, Sendable, Hashable, CaseIterable, CustomStrin
         case .tooManySubscriptions: "too many subscriptions"
         case .historyDiverged: "history diverged"
         case .internalError: "internal error"
+        case .limitExceeded: "limit exceeded"
         }
     }
 }

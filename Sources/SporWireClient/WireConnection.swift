@@ -88,6 +88,8 @@ public final class WireConnection: Sendable {
                                intercept: (@Sendable (SporMessage) -> Bool)? = nil) async throws -> WireConnection {
         let sslContext: NIOSSLContext? = try tls.map { options in
             var configuration = TLSConfiguration.makeClientConfiguration()
+            // SPEC §2: never below TLS 1.2.
+            configuration.minimumTLSVersion = .tlsv12
             configuration.certificateVerification = .fullVerification
             switch options.trust {
             case .system: configuration.trustRoots = .default

@@ -20,6 +20,24 @@ let february2024 = Date(timeIntervalSince1970: 1_706_788_800) // 2024-02-01 12:0
 
 @Suite("Workspace: the local replica", .blockingCallsAllowed)
 struct WorkspaceTests {
+    @Test("a workspace in a directory that existed, readable by others, with an old readable WAL: all made owner-only at open")
+    func ownerOnlyFiles() throws {
+        let directory = temporaryDirectory()
+        do {
+            let workspace = try offlineWorkspace(directory)
+            _ = try workspace.createProposal(title: "Skybrud", roundID: "2024-spring", now: february2024)
+        }
+        let path = (directory as NSString).appendingPathComponent("workspace.sqlite")
+        // As an earlier version left them (the WAL was created before the chmod).
+        chmod(directory, 0o755)
+        chmod(path + "-wal", 0o644)
+        _ = try Workspace(directory: directory)
+        func mode(_ path: String) throws -> Int? { try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int }
+        #expect(try mode(directory) == 0o700)
+        #expect(try mode(path) == 0o600)
+        #expect(try mode(path + "-wal") == 0o600)
+    }
+
     @Test("rounds from the server: one the workspace cannot read is left out and named, the others kept")
     func unreadableServerRound() async throws {
         let workspace = try offlineWorkspace()
@@ -50,8 +68,10 @@ struct WorkspaceTests {
         }
         let reopened = try Workspace(directory: directory)
         // It holds the organisation's token: readable by its owner only.
-        let mode = try FileManager.default.attributesOfItem(atPath: reopened.path)[.posixPermissions] as? Int
-        #expect(mode == 0o600)
+        func mode(_ path: String) throws -> Int? { try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int }
+        #expect(try mode(reopened.path) == 0o600)
+        #expect(try mode(reopened.path + "-wal") == 0o600, "the WAL holds the token too")
+        #expect(try mode(directory) == 0o700)
         let content = try reopened.proposal(id).content()
         #expect(content.title == "Skybrud på tværs")
         #expect(content.text(.summary) == "Æblegrød med fløde 🍏 og ål")

@@ -124,8 +124,20 @@ struct ServerProcessTests {
         let directory = TestServer.temporaryDirectory()
         let (first, port, banner) = try Self.serve(directory)
         defer { Self.stop(first) }
-        let token = try #require(banner.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
-            .first { $0.hasPrefix("spor_") })
+        // The token goes to an owner-only file, never to stdout (a service's journal).
+        #expect(!banner.contains("spor_"), "\(banner)")
+        let tokenFile = (directory as NSString).appendingPathComponent("secretariat-token")
+        #expect(banner.contains(tokenFile))
+        let token = try String(contentsOfFile: tokenFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(token.hasPrefix("spor_"))
+        func mode(_ path: String) throws -> Int? {
+            try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int
+        }
+        #expect(try mode(tokenFile) == 0o600)
+        #expect(try mode(directory) == 0o700)
+        for file in ["spor.sqlite", "spor.sqlite-wal", "spor.sqlite-shm"] {
+            #expect(try mode((directory as NSString).appendingPathComponent(file)) == 0o600, "\(file)")
+        }
         var office = try await TestClient.connect(port: port)
         try await office.hello(token: token)
         #expect(office.welcome?.organisationKind == "secretariat")

@@ -1,6 +1,8 @@
 import Foundation
 import NIOCore
 import NIOPosix
+import NIOSSL
+import NIOTLS
 import SporCRDT
 import SporServer
 import SporWire
@@ -47,6 +49,47 @@ struct TLSAndOperationsTests {
         await #expect(throws: (any Error).self) {
             try await plain.hello(token: token)
         }
+        try await server.stop()
+    }
+
+    /// Completes the TLS handshake (true) or fails it (false), offering versions up to `highest`.
+    static func handshake(port: Int, offering highest: TLSVersion) async throws -> Bool {
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        configuration.minimumTLSVersion = .tlsv1
+        configuration.maximumTLSVersion = highest
+        configuration.trustRoots = .file(try Self.resource("test-ca.pem"))
+        let context = try NIOSSLContext(configuration: configuration)
+        let group = MultiThreadedEventLoopGroup.singleton
+        let outcome = group.next().makePromise(of: Bool.self)
+        final class Watcher: ChannelInboundHandler, Sendable {
+            typealias InboundIn = ByteBuffer
+            let outcome: EventLoopPromise<Bool>
+            init(_ outcome: EventLoopPromise<Bool>) { self.outcome = outcome }
+            func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+                if case TLSUserEvent.handshakeCompleted = event { outcome.succeed(true) }
+                context.fireUserInboundEventTriggered(event)
+            }
+            func errorCaught(context: ChannelHandlerContext, error: any Error) { outcome.succeed(false) }
+            func channelInactive(context: ChannelHandlerContext) { outcome.succeed(false) }
+        }
+        let channel = try await ClientBootstrap(group: group).channelInitializer { channel in
+            channel.eventLoop.makeCompletedFuture {
+                try channel.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: context, serverHostname: "localhost"))
+                try channel.pipeline.syncOperations.addHandler(Watcher(outcome))
+            }
+        }.connect(host: "127.0.0.1", port: port).get()
+        let completed = try await outcome.futureResult.get()
+        try? await channel.close()
+        return completed
+    }
+
+    @Test("TLS 1.0 and 1.1 are refused at the handshake; 1.2 is accepted")
+    func oldTLSRefused() async throws {
+        let server = try await TestServer.start(tls: .init(certificateChain: try Self.resource("server.pem"),
+                                                           privateKey: try Self.resource("server.key")))
+        #expect(try await Self.handshake(port: server.port, offering: .tlsv12), "the harness cannot complete a handshake")
+        #expect(try await !Self.handshake(port: server.port, offering: .tlsv11))
+        #expect(try await !Self.handshake(port: server.port, offering: .tlsv1))
         try await server.stop()
     }
 

@@ -42,6 +42,9 @@ struct Spor: AsyncParsableCommand {
     static let commandNames = configuration.subcommands.map { $0.configuration.commandName ?? "" }
 
     static func main() async {
+        // The workspace, its WAL and anything saved beside it hold the organisation's
+        // token or its unsent drafts: created readable by this user only.
+        umask(0o077)
         checkCommandNames(Array(CommandLine.arguments.dropFirst()))
         do {
             var command = try parseAsRoot()

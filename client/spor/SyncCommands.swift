@@ -9,19 +9,55 @@ struct Setup: AsyncParsableCommand {
         discussion: "The server says which organisation the token belongs to. Setting up again (a new token, a moved server) keeps all local work.")
 
     @Option(help: "The server, HOST:PORT.") var server: String
-    @Option(help: "The organisation's token from the secretariat.") var token: String
-    @Flag(help: "Connect with TLS.") var tls = false
+    @Option(help: ArgumentHelp("The organisation's token. Visible to other users in `ps` and kept in shell history: prefer --token-file, or leave both out to be asked for it (or to read it from stdin).",
+                               valueName: "token")) var token: String?
+    @Option(help: ArgumentHelp("Read the token from this file (`-`: from stdin).", valueName: "file")) var tokenFile: String?
+    @Flag(help: "Connect with TLS (required for a server that is not on this machine).") var tls = false
     @Option(help: "Trust only this CA certificate (PEM) for TLS.") var caFile: String?
+    @Flag(help: "Connect without TLS to a server that is not on this machine: the token crosses the network readable to anyone on the way.")
+    var insecure = false
     @OptionGroup var options: GlobalOptions
+
+    /// Hosts the connection never leaves this machine for.
+    static func isLoopback(_ host: String) -> Bool {
+        ["localhost", "::1", "[::1]"].contains(host.lowercased()) || host.hasPrefix("127.")
+    }
+
+    /// The token from --token, --token-file, a prompt (on a terminal, not echoed) or
+    /// stdin, without surrounding whitespace.
+    func readToken() throws -> String {
+        let raw: String
+        if let token {
+            raw = token
+        } else if let tokenFile, tokenFile != "-" {
+            do {
+                raw = try String(contentsOfFile: tokenFile, encoding: .utf8)
+            } catch {
+                throw CommandFailure.badInput("cannot read the token file \(tokenFile): \(error.localizedDescription)")
+            }
+        } else if tokenFile == nil, isatty(STDIN_FILENO) != 0 {
+            guard let typed = getpass("Token for \(server): ") else { throw CommandFailure.badInput("no token was given") }
+            raw = String(cString: typed)
+        } else {
+            raw = readLine(strippingNewline: true) ?? ""
+        }
+        return raw.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
 
     func run() async throws {
         guard let (host, port) = ServerSettings.parseAddress(server) else {
             throw CommandFailure.badInput("\(String(reflecting: server)) is not HOST:PORT", hint: "For example --server spor.klimaalliancen.dk:7070.")
         }
-        let token = token.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard token == nil || tokenFile == nil else { throw CommandFailure.badInput("give --token or --token-file, not both") }
+        let useTLS = tls || caFile != nil
+        guard useTLS || insecure || Self.isLoopback(host) else {
+            throw CommandFailure.badInput("\(host) is not on this machine: without TLS the organisation's token would cross the network in clear text",
+                                          hint: "Add --tls (the server's certificate is checked), or --insecure if the connection is protected otherwise.")
+        }
+        let token = try readToken()
         guard !token.isEmpty else { throw CommandFailure.badInput("the token is empty") }
         let context = try Context.open()
-        let settings = ServerSettings(host: host, port: port, token: token, tls: tls || caFile != nil, caFile: caFile)
+        let settings = ServerSettings(host: host, port: port, token: token, tls: useTLS, caFile: caFile)
         let identity = try await SyncEngine.setUp(context.workspace, settings: settings, clientName: "spor 0.1 setup")
         Output.emit(options, json: {
             ["workspace": context.workspace.directory, "server": settings.address, "organisation": identity.organisation,

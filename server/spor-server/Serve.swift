@@ -118,22 +118,41 @@ struct Serve: AsyncParsableCommand {
     }
 
     /// On an empty store: the secretariat's account, with its token printed once.
+    /// On a new data directory: creates the secretariat's organisation and writes its
+    /// token to `secretariat-token` there, owner-only (0600). Never to stdout, which a
+    /// service manager keeps in its journal.
     private func createSecretariatIfNew(_ store: SporStore) throws {
         guard try store.accounts().isEmpty else { return }
         let (account, token) = try store.addAccount(name: "Klimaalliancens sekretariat", kind: .secretariat)
+        let file = (data.directory as NSString).appendingPathComponent(Self.secretariatTokenFile)
+        let descriptor = open(file, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else {
+            throw ServerError(.internalError, "cannot write the secretariat's token to \(file): \(String(cString: strerror(errno)))")
+        }
+        fchmod(descriptor, 0o600)
+        let bytes = Array((token + "\n").utf8)
+        let written = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+        let synced = fsync(descriptor)
+        close(descriptor)
+        guard written == bytes.count, synced == 0 else {
+            throw ServerError(.internalError, "cannot write the secretariat's token to \(file)")
+        }
         print("""
             New data directory \(data.directory): created the secretariat's organisation \
             "\(account.name)" (id \(account.id)).
-            Its access token is shown only this once; keep it safe:
+            Its access token is in \(file) (readable by this user only). Give it to the \
+            secretariat's workspace, then delete the file:
 
-              \(token)
+              spor setup --server HOST:PORT --token-file \(file)
 
             Next steps:
               spor-server org add "Aarhus Kommune" --kind kommune --code 0751 --data \(data.directory)
-              spor setup --server HOST:PORT --token TOKEN        (on each organisation's machine)
+              spor setup --server HOST:PORT --token-file FILE    (on each organisation's machine)
             """)
         fflush(nil)
     }
+
+    static let secretariatTokenFile = "secretariat-token"
 }
 
 extension Logger.Level: @retroactive ExpressibleByArgument {}

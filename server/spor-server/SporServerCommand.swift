@@ -20,6 +20,22 @@ struct SporServerCommand: AsyncParsableCommand {
         subcommands: [Serve.self, Org.self, Token.self, RoundCommand.self],
         defaultSubcommand: Serve.self
     )
+
+    static func main() async {
+        // The store holds every proposal and the token hashes: what the server and its
+        // admin commands create is readable by this user only.
+        umask(0o077)
+        do {
+            var command = try parseAsRoot()
+            if var command = command as? AsyncParsableCommand {
+                try await command.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
 }
 
 /// Options shared by every subcommand.

@@ -67,9 +67,18 @@ extension Document {
 
     /// Decodes a change batch without applying it.
     static func decodeChanges(_ bytes: [UInt8]) throws(CRDTError) -> EventBatch {
+        try decodeChanges(bytes, maxBodyBytes: .max).batch
+    }
+
+    /// Decodes a change batch whose body (inflated) is at most `maxBodyBytes`,
+    /// checked before inflating; returns it with the body's size.
+    static func decodeChanges(_ bytes: [UInt8], maxBodyBytes: Int) throws(CRDTError) -> (batch: EventBatch, bodyBytes: Int) {
         var (reader, flags) = try EncodedFile.open(bytes, as: .changes, section: "change batch")
         guard flags & ~1 == 0 else { throw reader.error(.unsupportedVersion, "unknown flags \(flags)") }
         let bodyLength = try reader.readVarint(atMost: 1 << 40, "body length")
+        guard bodyLength <= maxBodyBytes else {
+            throw reader.error(.limitExceeded, "the batch body is \(bodyLength) bytes once inflated; at most \(maxBodyBytes) are accepted")
+        }
         let storedLength = try reader.readVarint(atMost: reader.remaining, "stored length")
         let stored = try reader.readBytes(storedLength, "body")
         guard reader.isAtEnd else { throw reader.error(.malformed, "unexpected bytes after the body") }
@@ -80,7 +89,7 @@ extension Document {
             guard bodyLength == storedLength else { throw reader.error(.malformed, "body length mismatch") }
             body = Array(stored)
         }
-        return try EventBatch(decodingBody: body, section: "change batch body")
+        return (try EventBatch(decodingBody: body, section: "change batch body"), body.count)
     }
 
     /// Merges a change batch from another replica: every event this document lacks is

@@ -57,13 +57,36 @@ public struct ChangeSummary: Sendable, Equatable {
         public let item: EventID?
     }
 
+    /// The UTF-8 size of the largest string value the batch writes (register, map,
+    /// list or set), 0 if none: what a server bounds so that a small batch cannot
+    /// make every replica hold megabytes per value.
+    public let largestStringValue: Int
+    /// The batch body's size once inflated: what every replica decodes.
+    public let bodyBytes: Int
+
     /// Reads the summary of an encoded change batch; throws a ``CRDTError`` if the
     /// bytes are not a well-formed batch. O(size of the batch).
-    public init(encodedChanges bytes: [UInt8]) throws(CRDTError) {
-        self.init(try Document.decodeChanges(bytes))
+    ///
+    /// `maxBodyBytes` bounds the inflated body, checked against its declared size
+    /// before anything is inflated (a compressed body that claims more is refused
+    /// with `limitExceeded` without allocating it): a server passes its limit, so a
+    /// small push cannot make it allocate gigabytes.
+    public init(encodedChanges bytes: [UInt8], maxBodyBytes: Int = .max) throws(CRDTError) {
+        let (batch, bodyBytes) = try Document.decodeChanges(bytes, maxBodyBytes: maxBodyBytes)
+        self.init(batch, bodyBytes: bodyBytes)
     }
 
-    init(_ batch: EventBatch) {
+    init(_ batch: EventBatch, bodyBytes: Int) {
+        self.bodyBytes = bodyBytes
+        var largest = 0
+        for record in batch.values {
+            switch record.payload {
+            case let .set(value), let .setKey(_, value), let .insert(value, _, _), let .add(value), let .discard(value):
+                if case let .string(string) = value { largest = max(largest, string.utf8.count) }
+            case .removeKey, .remove, .move: break
+            }
+        }
+        largestStringValue = largest
         runs = batch.runs.map {
             AgentRun(agent: batch.agents[Int($0.agent)], seqs: $0.seqStart..<($0.seqStart + $0.count))
         }
