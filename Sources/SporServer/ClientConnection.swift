@@ -187,10 +187,15 @@ struct ClientConnection {
             logger.notice("refused a connection with an unknown or revoked token")
             return .init(code: .unauthenticated, message: "unknown or revoked token")
         }
+        let hash = SporStore.hash(hello.token)
+        guard server.authenticated(id, account: account.id, tokenHash: hash) else {
+            let limit = server.configuration.limits.maxConnectionsPerAccount
+            logger.notice("refused a connection: the organisation has the most connections allowed", metadata: ["organisation": "\(account.id)"])
+            return .init(code: .tooManyConnections, message: "\(account.id) already has \(limit) connections open; close some and try again")
+        }
         self.account = account
-        tokenHash = SporStore.hash(hello.token)
+        tokenHash = hash
         accountCheckedAt = .now
-        server.authenticated(id, account: account.id, tokenHash: tokenHash)
         logger[metadataKey: "organisation"] = "\(account.id)"
         logger.info("authenticated", metadata: ["client": "\(LogText.escaped(hello.client))"])
         let limits = server.configuration.limits

@@ -39,6 +39,17 @@ public struct ServerConfiguration: Sendable {
         public var maxBatchEvents = 100_000
         /// Simultaneous connections; more are refused with `tooManyConnections`.
         public var maxConnections = 4_096
+        /// Connections from one IP address that have not completed their handshake
+        /// (HELLO); more are refused with `tooManyConnections`. Sockets that never say
+        /// HELLO hold a slot until the handshake timeout.
+        public var maxHandshakingPerAddress = 64
+        /// Loopback peers are not limited per address: behind a TLS-terminating proxy on
+        /// the same machine every connection comes from loopback (the proxy must then
+        /// limit per client address). Tests turn it off.
+        public var loopbackExemptFromAddressLimit = true
+        /// Connections one organisation may have open (each workspace syncing holds
+        /// one); more are refused at HELLO with `tooManyConnections`.
+        public var maxConnectionsPerAccount = 256
         /// Documents one connection may subscribe to.
         public var maxSubscriptionsPerConnection = 1_024
         /// Frames per second a connection may send (sustained); above it the server

@@ -31,15 +31,26 @@ public final class SporServer: Service, Sendable {
     private struct RunState {
         var nextConnection: ConnectionID = 1
         var open: [ConnectionID: Connection] = [:]
+        /// Connections admitted but not yet in `open`, per address (counted with the
+        /// handshaking ones, so simultaneous accepts cannot overshoot the limit).
+        var admitting: [String: Int] = [:]
         var draining = false
         var address: SocketAddress?
         var metricsAddress: SocketAddress?
         var listener: Channel?
     }
 
+    private enum Admission {
+        case admitted(ConnectionID)
+        case refused(SporMessage.ErrorReport)
+    }
+
     private struct Connection {
         let channel: Channel
         let outbox: Outbox
+        /// The peer's IP address (no port): connections still in their handshake
+        /// are limited per address.
+        let address: String?
         /// Set after the handshake: the account, the hash of its token, and when it
         /// was checked against the database.
         var account: String?
@@ -177,12 +188,18 @@ public final class SporServer: Service, Sendable {
 
     /// Records that connection `id` authenticated as `account` with a token whose hash
     /// is `tokenHash`, for ``sweepRevokedConnections()``.
-    func authenticated(_ id: ConnectionID, account: String, tokenHash: Data) {
+    /// Records that connection `id` authenticated as `account`; false (and nothing
+    /// recorded) if the account already has ``ServerConfiguration/Limits/maxConnectionsPerAccount``
+    /// connections open. O(open connections).
+    func authenticated(_ id: ConnectionID, account: String, tokenHash: Data) -> Bool {
         let now = ContinuousClock.now
-        state.withLock { state in
+        let limit = configuration.limits.maxConnectionsPerAccount
+        return state.withLock { state in
+            guard state.open.values.count(where: { $0.account == account }) < limit else { return false }
             state.open[id]?.account = account
             state.open[id]?.tokenHash = tokenHash
             state.open[id]?.authenticatedAt = now
+            return true
         }
     }
 
@@ -213,17 +230,28 @@ public final class SporServer: Service, Sendable {
     private func serve(_ child: NIOAsyncChannel<SporMessage, Never>) async {
         let limits = configuration.limits
         let channel = child.channel
-        let admitted = state.withLock { state -> ConnectionID? in
-            guard !state.draining, state.open.count < limits.maxConnections else { return nil }
+        let peer = channel.remoteAddress?.ipAddress
+        let address = limits.loopbackExemptFromAddressLimit && (peer?.hasPrefix("127.") == true || peer == "::1") ? nil : peer
+        let admitted = state.withLock { state -> Admission in
+            if state.draining { return .refused(.init(code: .shuttingDown, message: "the server is shutting down")) }
+            guard state.open.count < limits.maxConnections else {
+                return .refused(.init(code: .tooManyConnections, message: "the server has \(limits.maxConnections) connections open; try again later"))
+            }
+            // Sockets that never say HELLO hold a slot until the handshake timeout:
+            // one address cannot take them all.
+            if let address, state.open.values.count(where: { $0.account == nil && $0.address == address })
+                + state.admitting[address, default: 0] >= limits.maxHandshakingPerAddress {
+                return .refused(.init(code: .tooManyConnections, message: "\(limits.maxHandshakingPerAddress) connections from your "
+                                      + "address are still in their handshake; try again later"))
+            }
             let id = state.nextConnection
             state.nextConnection += 1
-            return id
+            if let address { state.admitting[address, default: 0] += 1 }
+            return .admitted(id)
         }
-        guard let id = admitted else {
+        guard case let .admitted(id) = admitted else {
             metrics.connectionsRefused.increment()
-            let reason: SporMessage.ErrorReport = isDraining
-                ? .init(code: .shuttingDown, message: "the server is shutting down")
-                : .init(code: .tooManyConnections, message: "the server has \(limits.maxConnections) connections open; try again later")
+            guard case let .refused(reason) = admitted else { return }
             try? await child.executeThenClose { _ in
                 try await channel.writeAndFlush(Outbox.encode(.error(reason), allocator: channel.allocator)).get()
             }
@@ -233,7 +261,13 @@ public final class SporServer: Service, Sendable {
         logger[metadataKey: "connection"] = "\(id)"
         logger[metadataKey: "peer"] = "\(channel.remoteAddress.map { "\($0)" } ?? "?")"
         var connection = ClientConnection(id: id, server: self, channel: channel, logger: logger)
-        state.withLock { $0.open[id] = Connection(channel: channel, outbox: connection.outbox) }
+        state.withLock { state in
+            state.open[id] = Connection(channel: channel, outbox: connection.outbox, address: address)
+            if let address {
+                state.admitting[address, default: 1] -= 1
+                if state.admitting[address] == 0 { state.admitting[address] = nil }
+            }
+        }
         metrics.connectionsAccepted.increment()
         metrics.connectionsOpen.increment()
         await connection.run(child)

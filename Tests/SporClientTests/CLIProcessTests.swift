@@ -429,6 +429,14 @@ struct CLIProcessTests {
         var saved: [String] = []
         var killed = 0
         let big = String(repeating: "Klimatilpasning i Ærø og Åbenrå 🌊. ", count: 600)
+        // When to kill: at random within a window that follows how long a write takes
+        // on this machine right now (it grows after a kill, shrinks after a finished
+        // write), so that a busy full run both kills writes and lets some finish.
+        let started = ContinuousClock.now
+        try cli.ok("set", id, "activities", "kalibrering \(big)")
+        let calibration = ContinuousClock.now - started
+        var windowMicroseconds = max(120_000.0, Double(calibration.components.attoseconds) / 1e12
+                                     + Double(calibration.components.seconds) * 1e6) * 1.5
         for attempt in 0..<attempts {
             let item = "linje-\(attempt)"
             let process = Process()
@@ -442,10 +450,13 @@ struct CLIProcessTests {
             process.standardOutput = out
             process.standardError = FileHandle.nullDevice
             try process.run()
-            usleep(UInt32.random(in: 0...120_000, using: &random))
+            usleep(UInt32.random(in: 0...UInt32(min(windowMicroseconds, 10_000_000)), using: &random))
             if process.isRunning {
                 kill(process.processIdentifier, SIGKILL)
                 killed += 1
+                windowMicroseconds *= 1.25
+            } else {
+                windowMicroseconds *= 0.9
             }
             let printed = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
             process.waitUntilExit()
