@@ -528,6 +528,8 @@ final class PushCommitter: Sendable {
                         }) {
                             scratch.rebuiltForOldHistory.append(document)
                         }
+                    } catch let error as CRDTError where error.code == .limitExceeded {
+                        throw ServerError(.limitExceeded, "the changes would exceed a limit of the document: \(error.message)")
                     } catch let error as CRDTError {
                         throw ServerError(.invalidChanges, "the changes do not apply to the document: \(error.message)")
                     }

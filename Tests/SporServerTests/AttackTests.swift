@@ -160,4 +160,27 @@ struct AttackTests {
         #expect(peak < Self.memoryBound, "peak RSS \(peak / 1_048_576) MiB after \(sent) subscriptions")
         await flooder.close()
     }
+
+    @Test("a push that would take a list past its bound is refused with limitExceeded; what was stored stays and syncs")
+    func listPastItsBound() async throws {
+        var setup = try await Self.start()
+        let list = try ContainerID.root("poster", .list)
+        var first = Document(agent: try AgentID("0751/a"))
+        for index in 0..<(ListState.maxSlots - 1) { _ = try first.insert(.int(Int64(index)), at: 0, in: list) }
+        guard case .pushAck = try await setup.attacker.push(try first.encodedChanges(), to: setup.document) else {
+            throw TestFailure("a list one below its bound was refused")
+        }
+        // A writer who had not seen them adds two: the second is one too many.
+        var second = Document(agent: try AgentID("0751/b"))
+        for index in 0..<2 { _ = try second.insert(.int(Int64(index)), at: 0, in: list) }
+        let (code, message) = Self.refusal(try await setup.attacker.push(try second.encodedChanges(), to: setup.document))
+        #expect(code == .limitExceeded && message.contains("at most \(ListState.maxSlots)"), "\(message)")
+        var reader = try await TestClient.connect(port: setup.server.port)
+        try await reader.hello(token: setup.attackerToken)
+        var replica = Document()
+        try await reader.subscribeAndCatchUp(setup.document, into: &replica)
+        #expect(replica.list(list).count == ListState.maxSlots - 1)
+        await reader.close()
+        try await Self.expectBystanderServed(setup)
+    }
 }

@@ -10,11 +10,16 @@
 ///   concurrent moves of one item never duplicate it — one of them wins.
 /// - A removal hides the item for good, whatever moves happen concurrently.
 ///
-/// Complexity: O(n) per operation in the number of slots (lists in a proposal hold
-/// tens to hundreds of items).
+/// Complexity: slots are kept in a ``SlotSequence``: placing one costs O(B + n/B)
+/// per slot looked up (its origins, and the concurrent siblings scanned between
+/// them), n the list's slots and B its block size — not O(n), so a batch of many list
+/// operations no longer costs O(operations × slots).
 struct ListState: Sendable {
     /// As a left origin: the start of the list; as a right origin: its end.
     static let noSlot: LV = -1
+    /// Slots (inserts and moves) one list holds at most; one more is refused with
+    /// `limitExceeded`, locally and in a merge.
+    static let maxSlots = 20_000
 
     struct Slot: Sendable, Equatable {
         var id: LV
@@ -29,18 +34,18 @@ struct ListState: Sendable {
         var isRemoved: Bool
     }
 
-    private(set) var slots: [Slot] = []
+    private(set) var slots = SlotSequence()
     private(set) var items: [LV: Item] = [:]
 
     /// The items shown, in order.
     var visibleItems: [(id: LV, value: Value)] {
-        slots.compactMap { slot in
+        slots.all.compactMap { slot in
             guard let item = items[slot.item], !item.isRemoved, item.slot == slot.id else { return nil }
             return (slot.item, item.value)
         }
     }
 
-    func index(ofSlot id: LV) -> Int? { slots.firstIndex { $0.id == id } }
+    func index(ofSlot id: LV) -> Int? { slots.position(of: id) }
 
     /// The origins for a new slot before visible position `index` (0...count): right
     /// after the visible item before it, and before whatever slot follows that.
@@ -50,7 +55,7 @@ struct ListState: Sendable {
         var insertAt = 0
         if index > 0 {
             var found = false
-            for (position, slot) in slots.enumerated() {
+            for (position, slot) in slots.all.enumerated() {
                 guard let item = items[slot.item], !item.isRemoved, item.slot == slot.id else { continue }
                 seen += 1
                 if seen == index {
@@ -90,6 +95,11 @@ struct ListState: Sendable {
     /// Places a new slot between its origins. Slots between the origins are exactly
     /// those created concurrently with it; YjsMod decides the order among them.
     private mutating func integrate(_ new: Slot, context: CausalContext) throws(CRDTError) {
+        // Placing a slot scans the slots made concurrently with it: bounded lists
+        // bound that work (a proposal's lists hold tens to hundreds of items).
+        guard slots.count < Self.maxSlots else {
+            throw CRDTError(.limitExceeded, "a list holds at most \(Self.maxSlots) items and moves")
+        }
         func position(of id: LV, isLeft: Bool) throws(CRDTError) -> Int {
             if id == Self.noSlot { return isLeft ? -1 : slots.count }
             guard let found = self.index(ofSlot: id), context.happenedBefore(id, new.id) else {
@@ -105,24 +115,28 @@ struct ListState: Sendable {
         var index = leftPosition + 1
         var scanning = false
         var scanStart = index
+        // Each scanned slot's origins are compared with the new slot's by position;
+        // `isSlot(_:before:)` answers without finding the exact position unless the
+        // two share a block, so scanning c concurrent slots costs about O(c).
         while index < rightPosition {
             let other = slots[index]
-            let otherLeft = other.left == Self.noSlot ? -1 : (self.index(ofSlot: other.left) ?? -1)
-            if otherLeft < leftPosition { break }
-            if otherLeft == leftPosition {
-                if other.right == new.right {
-                    if Self.siblingGoesFirst(new.id, other.id, context: context) { break }
-                    scanning = false
-                } else {
-                    let otherRight = other.right == Self.noSlot ? slots.count : (self.index(ofSlot: other.right) ?? slots.count)
-                    if otherRight < rightPosition {
-                        if !scanning {
-                            scanning = true
-                            scanStart = index
-                        }
-                    } else {
-                        scanning = false
+            if other.left != new.left {
+                // Its left origin is not the new slot's: before it ends the run of
+                // concurrent slots; after it (inside the run) is skipped.
+                let leftIsBefore = other.left == Self.noSlot || (slots.isSlot(other.left, before: leftPosition) ?? true)
+                if leftIsBefore { break }
+            } else if other.right == new.right {
+                if Self.siblingGoesFirst(new.id, other.id, context: context) { break }
+                scanning = false
+            } else {
+                let rightIsBefore = other.right != Self.noSlot && (slots.isSlot(other.right, before: rightPosition) ?? false)
+                if rightIsBefore {
+                    if !scanning {
+                        scanning = true
+                        scanStart = index
                     }
+                } else {
+                    scanning = false
                 }
             }
             index += 1
@@ -144,7 +158,7 @@ struct ListState: Sendable {
 
 extension ListState {
     func referencedEvents(into events: inout Set<LV>) {
-        for slot in slots {
+        for slot in slots.all {
             events.insert(slot.id)
             events.insert(slot.item)
             if slot.left != Self.noSlot { events.insert(slot.left) }
@@ -160,7 +174,7 @@ extension ListState {
     /// ``noSlot``).
     func renumbered(_ newLV: (LV) -> LV) -> ListState {
         var copy = ListState()
-        copy.slots = slots.map { Slot(id: newLV($0.id), item: newLV($0.item), left: newLV($0.left), right: newLV($0.right)) }
+        copy.slots = SlotSequence(slots.all.map { Slot(id: newLV($0.id), item: newLV($0.item), left: newLV($0.left), right: newLV($0.right)) })
         copy.items = Dictionary(uniqueKeysWithValues: items.map { id, item in
             (newLV(id), Item(value: item.value, slot: newLV(item.slot), isRemoved: item.isRemoved))
         })
