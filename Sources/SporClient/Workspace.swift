@@ -75,10 +75,11 @@ public final class Workspace: Sendable {
         }
         // The workspace holds the organisation's token: its owner only may read the
         // directory and the files — also a directory that existed before (SPOR_HOME
-        // made by hand), and -wal/-shm files an earlier version left readable. (`spor`
-        // runs with umask 077, so what SQLite creates is owner-only from the start.)
+        // made by hand), and -wal/-shm files an earlier version left readable (made
+        // owner-only after opening, below). The database file first: SQLite gives the
+        // -wal and -shm files it creates that file's mode. (`spor` runs with umask 077.)
         chmod(directory, 0o700)
-        for file in [path, path + "-wal", path + "-shm"] { chmod(file, 0o600) }
+        chmod(path, 0o600)
         var configuration = Configuration()
         configuration.busyMode = .timeout(Self.busyTimeout)
         configuration.journalMode = .wal
@@ -97,7 +98,7 @@ public final class Workspace: Sendable {
         try Self.typedStorage(path: path) {
             try database.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
         }
-        for file in [path, path + "-wal", path + "-shm"] { chmod(file, 0o600) }
+        for file in [path, path + "-wal", path + "-shm"] { chmod(file, 0o600) }  // the file too, when it was just created
         try Self.typedStorage(path: path) {
             let migrator = Self.migrator
             if try database.read({ db in try migrator.hasBeenSuperseded(db) }) {

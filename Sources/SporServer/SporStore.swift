@@ -36,7 +36,7 @@ public final class SporStore: Sendable {
         // files it creates the database file's mode.
         let descriptor = open(path, O_CREAT | O_RDWR | O_CLOEXEC, 0o600)
         if descriptor >= 0 { close(descriptor) }
-        for file in [path, path + "-wal", path + "-shm"] { chmod(file, 0o600) }
+        chmod(path, 0o600)
         var configuration = Configuration()
         configuration.busyMode = .timeout(5)
         pool = try DatabasePool(path: path, configuration: configuration)

@@ -16,6 +16,17 @@ struct NormalUseTests {
         (try cli.json("show", id)["sections"] as? [String: String]) ?? [:]
     }
 
+    /// Aarhus (the lead) and Odense (a partner) set up on `server`, and a proposal
+    /// `title` of Aarhus's with Odense a partner — queued, not synced yet.
+    static func leadAndPartner(_ server: ServerProcess, title: String) throws -> (lead: SporCLI, partner: SporCLI, id: String) {
+        let lead = try SporCLI(), partner = try SporCLI()
+        try lead.setUp(server, "Aarhus Kommune", kind: "kommune", code: "0751")
+        try partner.setUp(server, "Odense Kommune", kind: "kommune", code: "0461")
+        let id = try lead.newProposal(title, "--round", "2024-spring")
+        try lead.ok("participant", "add", id, "--org", "Odense", "--role", "partner")
+        return (lead, partner, id)
+    }
+
     /// A copy of `home` made as `cp -R` makes one: new files.
     static func copyDirectory(_ home: String) throws -> String {
         let target = temporaryTestDirectory("spor-copy")
@@ -105,11 +116,7 @@ struct NormalUseTests {
     @Test("a 200 KB section pasted at once syncs whole, and the changes after it are not held back")
     func longSectionSyncs() throws {
         let server = try ServerProcess()
-        let lead = try SporCLI(), partner = try SporCLI()
-        try lead.setUp(server, "Aarhus Kommune", kind: "kommune", code: "0751")
-        try partner.setUp(server, "Odense Kommune", kind: "kommune", code: "0461")
-        let id = try lead.newProposal("Lang risikoanalyse", "--round", "2024-spring")
-        try lead.ok("participant", "add", id, "--org", "Odense", "--role", "partner")
+        let (lead, partner, id) = try Self.leadAndPartner(server, title: "Lang risikoanalyse")
         try lead.ok("sync")
         try partner.ok("sync")
 
@@ -194,11 +201,7 @@ struct NormalUseTests {
     @Test("the outbox tells the truth: a partner without an account waits for nothing; list and status count the same changes")
     func outboxCounts() throws {
         let server = try ServerProcess()
-        let lead = try SporCLI(), partner = try SporCLI()
-        try lead.setUp(server, "Aarhus Kommune", kind: "kommune", code: "0751")
-        try partner.setUp(server, "Odense Kommune", kind: "kommune", code: "0461")
-        let id = try lead.newProposal("Klimatilpasning", "--round", "2024-spring")
-        try lead.ok("participant", "add", id, "--org", "Odense", "--role", "partner")
+        let (lead, partner, id) = try Self.leadAndPartner(server, title: "Klimatilpasning")
         // Region Syddanmark has no account on this server yet.
         try lead.ok("participant", "add", id, "--org", "Region Syddanmark", "--role", "partner")
         let sync = try lead.ok("sync")
