@@ -58,19 +58,24 @@ final class ScriptedServer: Sendable {
                               tally: Tally, answer: Answer) async throws {
         try await connection.executeThenClose { inbound, outbound in
             try await withThrowingTaskGroup(of: Void.self) { group in
-                if let pingInterval {
-                    group.addTask {
-                        var nonce: UInt64 = 1
-                        while true {
-                            try await Task.sleep(for: pingInterval)
-                            try await outbound.write(.ping(nonce: nonce))
-                            nonce += 1
-                        }
-                    }
-                }
+                var answeredHello = false
                 for try await message in inbound {
                     tally.counts.withLock { $0.received[message.type, default: 0] += 1 }
                     try await outbound.write(contentsOf: answer(message))
+                    // Pings only after the handshake's answer, as SPEC §2 requires (the
+                    // first frame each way is HELLO and WELCOME); a ping sent earlier on a
+                    // busy machine reached the client before WELCOME.
+                    if !answeredHello, let pingInterval {
+                        answeredHello = true
+                        group.addTask {
+                            var nonce: UInt64 = 1
+                            while true {
+                                try await Task.sleep(for: pingInterval)
+                                try await outbound.write(.ping(nonce: nonce))
+                                nonce += 1
+                            }
+                        }
+                    }
                 }
                 group.cancelAll()
             }
