@@ -94,6 +94,7 @@ struct TraceBenchmark: ParsableCommand {
                 var fresh = Document()
                 try fresh.merge(encodedChanges: changes)
                 text = fresh.text()
+                result.placementScans = fresh.placementScansOfLastMerge
             })
             ok = ok && text == trace.endContent
         }
@@ -126,6 +127,9 @@ struct TraceResult: Encodable {
     var memoryBytes = 0
     /// Size of the change batch the merge measurement receives.
     var changeBytes = 0
+    /// Concurrent runs that merge scanned past to place insertions: what a server's
+    /// placement budget counts, were the whole history pushed at once.
+    var placementScans = 0
     var error: String?
 
     var summary: String {
@@ -135,7 +139,7 @@ struct TraceResult: Encodable {
               local replay  \(ms(localReplayMs))
               encode        \(ms(encodeMs)), \(encodedBytes) bytes
               load          \(ms(loadMs)), \(memoryBytes) bytes of heap
-              merge         \(ms(mergeMs)) from a \(changeBytes)-byte change batch
+              merge         \(ms(mergeMs)) from a \(changeBytes)-byte change batch, \(placementScans) concurrent runs scanned
 
             """
     }

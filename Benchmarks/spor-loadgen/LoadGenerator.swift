@@ -16,8 +16,26 @@ struct LoadGenerator: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "spor-loadgen",
         abstract: "Load and timing benchmarks for spor-server (release builds only give meaningful numbers).",
-        subcommands: [Relay.self, Durable.self, CatchUp.self, ClientCatchUp.self, Restart.self]
+        subcommands: [Relay.self, UnderAttack.self, Durable.self, CatchUp.self, ClientCatchUp.self, Restart.self]
     )
+}
+
+/// `relay` while one more account attacks the server in a loop (``Attacker``): what
+/// hostile pushes do to everybody else's latency, and to the server's memory.
+struct UnderAttack: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "under-attack",
+        abstract: "The relay load while one account attacks the server in a loop.",
+        discussion: "Takes every option of `relay`; --attackers defaults to 1 here."
+    )
+
+    @Argument(parsing: .allUnrecognized, help: "Options of `relay`.") var relayArguments: [String] = []
+
+    func run() async throws {
+        var relay = try Relay.parse(relayArguments)
+        if !relayArguments.contains("--attackers") { relay.attackers = 1 }
+        try await relay.run()
+    }
 }
 
 /// Options every scenario shares.
@@ -135,7 +153,11 @@ struct LoadClient {
         let connection = try await WireConnection.connect(host: "127.0.0.1", port: port, intercept: intercept)
         var client = LoadClient(connection: connection, iterator: connection.messages.makeAsyncIterator())
         try await connection.send(.hello(.init(token: token, client: "spor-loadgen")))
-        guard case .welcome? = try await client.iterator.next() else { throw LoadError("no WELCOME") }
+        let first = try await client.iterator.next()
+        guard case .welcome? = first else {
+            if case let .error(report)? = first { throw LoadError("no WELCOME: \(report.message)") }
+            throw LoadError("no WELCOME")
+        }
         return client
     }
 

@@ -31,6 +31,10 @@ struct Relay: AsyncParsableCommand {
     var maxRssMb: Double?
     @Option(help: "Fail if the push→relay latency's 99th percentile over the whole run exceeds this many ms.")
     var maxP99Ms: Double?
+    @Option(help: "Connections of one more account that attack the server in a loop while the load runs (see Attacker; the under-attack scenario).")
+    var attackers = 0
+    @Option(help: "The attacks to run, comma-separated (default: all of \(Attacker.Attack.allCases.map(\.rawValue).joined(separator: ","))).")
+    var attacks: String?
 
     struct Shared: Sendable {
         var ready = 0
@@ -89,6 +93,7 @@ struct Relay: AsyncParsableCommand {
         for slot in 0..<subscribers {
             tokens.append(try store.addAccount(name: "Institut \(slot)", kind: .institution, code: "k\(slot)").token)
         }
+        let attackerToken = attackers > 0 ? try store.addAccount(name: "Angriber A/S", kind: .company, code: "angreb").token : nil
         let server = options.makeServer(directory: directory)
         try server.start()
         defer { server.stop() }
@@ -115,6 +120,7 @@ struct Relay: AsyncParsableCommand {
         // array (a copy of tens of MB under the lock) never stalls the receivers.
         stats.state.withLock { $0.latenciesMs.reserveCapacity(Int(rate * self.seconds) * (subscribers - 1) + 1024) }
         let gate = Gate(limit: 50)
+        let attackTally = Attacker.Tally()
         let shared = SharedState()
         guard (1...subscribers).contains(writersPerProposal) else {
             throw ValidationError("writers-per-proposal must be between 1 and the connections per proposal")
@@ -191,6 +197,18 @@ struct Relay: AsyncParsableCommand {
             cpuAtStart = (server.cpuSeconds(), ownCPUSeconds())
             let deadline = start + .seconds(seconds)
             shared.state.withLock { $0.deadline = deadline }
+            if let attackerToken {
+                for index in 0..<attackers {
+                    let chosen = try attacks.map { list in
+                        try list.split(separator: ",").map { name in
+                            guard let attack = Attacker.Attack(rawValue: String(name)) else { throw ValidationError("no attack \(name)") }
+                            return attack
+                        }
+                    } ?? Attacker.Attack.allCases
+                    let attacker = Attacker(port: port, token: attackerToken, organisation: "angreb", index: index, attacks: Set(chosen))
+                    group.addTask { try await attacker.run(until: deadline, tally: attackTally) }
+                }
+            }
             // Sample the server's memory while pushing; then wait for every relay to
             // arrive (or 15 s more).
             var nextSample = start
@@ -249,7 +267,8 @@ struct Relay: AsyncParsableCommand {
         let sorted = result.latenciesMs.sorted()
         func percentile(_ p: Double) -> Double { Self.percentile(p, of: sorted) }
         try printJSON([
-            "scenario": "relay", "connections": connections, "proposals": proposals, "subscribersPerProposal": subscribers, "writersPerProposal": writers,
+            "scenario": attackers > 0 ? "under-attack" : "relay", "attackers": attackers, "attacks": attackTally.snapshot,
+            "connections": connections, "proposals": proposals, "subscribersPerProposal": subscribers, "writersPerProposal": writers,
             "targetPushesPerSecond": rate, "seconds": seconds,
             "pushes": result.pushes, "acknowledged": result.acknowledged, "refused": result.refused,
             "achievedPushesPerSecond": Double(result.acknowledged) / seconds,

@@ -277,7 +277,7 @@ struct ClientConnection {
                 outbox.enqueue(.error(.init(request: request, code: error.code, message: error.message)))
             }
         }))
-        await server.committer.waitForRoom()
+        await server.committer.waitForRoom(organisation: account.id)
     }
 
     private func refuse(_ request: UInt64, _ code: WireErrorCode, _ message: String) {

@@ -28,8 +28,14 @@ import Synchronization
 /// (``Group``): when the server falls behind, the pushes waiting for a document cost
 /// one merge, not one each, so it catches up instead of falling further behind.
 ///
-/// Order: requests are applied in arrival order; after a commit, relays and replies
-/// are issued in that same order, which is the order subscribers receive batches.
+/// Fairness: merging is bounded per push (``placementBudget``), and each organisation
+/// has a share of the writer's merge time (``MergeShares``): the pushes of one over its
+/// share are deferred — kept in order, merged once its share is back — so an
+/// organisation's expensive pushes delay its own later pushes, not everyone's.
+///
+/// Order: requests are applied in arrival order (an organisation's deferred pushes
+/// keep theirs); after a commit, relays and replies are issued in the order of the
+/// transaction, which is the order subscribers receive batches.
 /// If a transaction fails (disk full, I/O error), none of its requests is answered
 /// with success and no cached state changes.
 final class PushCommitter: Sendable {
@@ -74,6 +80,9 @@ final class PushCommitter: Sendable {
         case stored(batchID: Int64, newEvents: Int)
         case duplicate
         case refused(ServerError)
+        /// Not merged: its organisation is over its share of merge time. Tried again
+        /// in a later transaction.
+        case deferred
     }
 
     private let store: SporStore
@@ -84,13 +93,29 @@ final class PushCommitter: Sendable {
     private struct Queue {
         var requests: [Request] = []
         var waitingForRoom: [CheckedContinuation<Void, Never>] = []
+        /// Pushes of organisations over their share of merge time, in arrival order.
+        var deferred: [Push] = []
+        /// Connections waiting until their organisation has fewer deferred pushes.
+        var waitingForShare: [String: [CheckedContinuation<Void, Never>]] = [:]
+        /// Whether a wake-up for the deferred pushes is scheduled.
+        var isWakeUpScheduled = false
         /// Set when the writer has stopped: nobody waits for room any more.
         var isClosed = false
+
+        func deferredCount(of organisation: String) -> Int { deferred.count { $0.account.id == organisation } }
     }
 
     private let pending = Mutex(Queue())
-    /// Requests waiting at most before submitters wait (``waitForRoom()``).
+    /// Requests waiting at most before submitters wait (``waitForRoom(organisation:)``).
     let maxQueued: Int
+    /// Deferred pushes one organisation may have before its connections wait.
+    static let maxDeferredPerOrganisation = 64
+    /// Concurrent items one push may make the server scan past to place its insertions
+    /// (``Document/merge(encodedChanges:placementBudget:)``); nil: no bound.
+    let placementBudget: Int?
+    private let shares: Mutex<MergeShares>
+    /// What a document's merge that took the given time is charged (tests: a fixed cost).
+    private let mergeCharge: @Sendable (Duration) -> Duration
     private let documents = Mutex<[String: DocumentState]>([:])
     private let replicas: Mutex<ReplicaCache>
     /// Events of history a cached replica holds before it is trimmed (see
@@ -114,9 +139,14 @@ final class PushCommitter: Sendable {
     }
 
     init(store: SporStore, hub: SubscriptionHub, metrics: ServerMetrics, logger: Logger, cachedReplicas: Int = 256,
-         replicaWindow: Int = 2_048, maxQueued: Int = 4_096, agentLimits: AgentLimits = AgentLimits()) {
+         replicaWindow: Int = 2_048, maxQueued: Int = 4_096, agentLimits: AgentLimits = AgentLimits(),
+         placementBudget: Int? = 100_000, mergeShare: (rate: Double, burst: Double) = (0.25, 0.05),
+         mergeCharge: @escaping @Sendable (Duration) -> Duration = { $0 }) {
         self.store = store
+        self.mergeCharge = mergeCharge
         self.agentLimits = agentLimits
+        self.placementBudget = placementBudget
+        shares = Mutex(MergeShares(rate: mergeShare.rate, burst: mergeShare.burst))
         self.replicaWindow = max(8, replicaWindow)
         self.maxQueued = max(1, maxQueued)
         replicas = Mutex(ReplicaCache(capacity: cachedReplicas))
@@ -138,22 +168,38 @@ final class PushCommitter: Sendable {
 
     /// Returns once fewer than ``maxQueued`` requests wait for the writer — at once,
     /// normally; under overload, when the writer takes the queue for its next
-    /// transaction. A connection awaits this after submitting, before it reads its
-    /// next frame: clients that push faster than the server can store are slowed
-    /// down by TCP flow control instead of the queue growing without bound.
-    func waitForRoom() async {
+    /// transaction — and `organisation` has fewer than ``maxDeferredPerOrganisation``
+    /// deferred pushes. A connection awaits this after submitting, before it reads its
+    /// next frame: clients that push faster than the server can store, or an
+    /// organisation over its share of merge time, are slowed down by TCP flow control
+    /// instead of the queue — and the server's memory — growing without bound.
+    func waitForRoom(organisation: String? = nil) async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let mustWait = pending.withLock { queue -> Bool in
-                guard queue.requests.count >= maxQueued, !queue.isClosed else { return false }
-                queue.waitingForRoom.append(continuation)
-                return true
+                guard !queue.isClosed else { return false }
+                if queue.requests.count >= maxQueued {
+                    queue.waitingForRoom.append(continuation)
+                    return true
+                }
+                if let organisation, queue.deferredCount(of: organisation) >= Self.maxDeferredPerOrganisation {
+                    queue.waitingForShare[organisation, default: []].append(continuation)
+                    return true
+                }
+                return false
             }
             if !mustWait { continuation.resume() }
         }
+        // Room in the queue may have come before room for the organisation.
+        if let organisation, pending.withLock({ !$0.isClosed && $0.deferredCount(of: organisation) >= Self.maxDeferredPerOrganisation }) {
+            await waitForRoom(organisation: organisation)
+        }
     }
 
-    /// Whether requests are queued or being written.
-    var isIdle: Bool { pending.withLock { $0.requests.isEmpty } && !busy.withLock { $0 } }
+    /// Whether requests are queued, deferred or being written.
+    var isIdle: Bool { pending.withLock { $0.requests.isEmpty && $0.deferred.isEmpty } && !busy.withLock { $0 } }
+
+    /// Tests: the pushes deferred (their organisation over its share of merge time).
+    var deferredCount: Int { pending.withLock { $0.deferred.count } }
 
     /// Stops after the requests queued so far are written.
     func finish() { wakeUp.finish() }
@@ -163,42 +209,114 @@ final class PushCommitter: Sendable {
         for await _ in wakeUps {
             await drain()
         }
-        await drain()
+        // Stopping: what was deferred is written now, shares or not.
+        await drain(ignoringShares: true)
         let waiting = pending.withLock { queue in
             queue.isClosed = true
-            defer { queue.waitingForRoom.removeAll() }
-            return queue.waitingForRoom
+            defer {
+                queue.waitingForRoom.removeAll()
+                queue.waitingForShare.removeAll()
+            }
+            return queue.waitingForRoom + queue.waitingForShare.values.joined()
         }
         for connection in waiting { connection.resume() }
     }
 
-    private func drain() async {
+    private func drain(ignoringShares: Bool = false) async {
         while true {
             let (requests, waiting) = pending.withLock { queue -> ([Request], [CheckedContinuation<Void, Never>]) in
-                let taken = queue.requests
-                let waiting = queue.waitingForRoom
-                queue.requests.removeAll(keepingCapacity: true)
+                let taken = takeRequests(from: &queue, ignoringShares: ignoringShares)
+                var waiting = queue.waitingForRoom
                 queue.waitingForRoom.removeAll()
+                for organisation in Array(queue.waitingForShare.keys)
+                where queue.deferredCount(of: organisation) < Self.maxDeferredPerOrganisation {
+                    waiting += queue.waitingForShare.removeValue(forKey: organisation) ?? []
+                }
                 if !taken.isEmpty { busy.withLock { $0 = true } }
                 return (taken, waiting)
             }
             for connection in waiting { connection.resume() }
-            if requests.isEmpty { return }
-            await write(requests)
+            if requests.isEmpty {
+                deferAgain([])
+                return
+            }
+            await write(requests, ignoringShares: ignoringShares)
             busy.withLock { $0 = false }
         }
     }
 
-    private func write(_ requests: [Request]) async {
+    /// The requests for the next transaction: deferred pushes whose organisation is
+    /// back within its share (they arrived first), then the new requests — except
+    /// pushes of organisations that are over their share or still have deferred pushes,
+    /// which join the deferred ones, so each organisation's pushes keep their order.
+    private func takeRequests(from queue: inout Queue, ignoringShares: Bool) -> [Request] {
+        var taken: [Request] = []
+        var stillDeferred: Set<String> = []
+        shares.withLock { shares in
+            var kept: [Push] = []
+            for push in queue.deferred {
+                let organisation = push.account.id
+                if ignoringShares || (!stillDeferred.contains(organisation) && shares.debt(of: organisation) == nil) {
+                    taken.append(.push(push))
+                } else {
+                    stillDeferred.insert(organisation)
+                    kept.append(push)
+                }
+            }
+            queue.deferred = kept
+            for request in queue.requests {
+                switch request {
+                case let .push(push):
+                    let organisation = push.account.id
+                    if !ignoringShares, push.serverWrite == nil,
+                       stillDeferred.contains(organisation) || shares.debt(of: organisation) != nil {
+                        stillDeferred.insert(organisation)
+                        queue.deferred.append(push)
+                    } else {
+                        taken.append(request)
+                    }
+                }
+            }
+        }
+        queue.requests.removeAll(keepingCapacity: true)
+        return taken
+    }
+
+    /// Puts `pushes` (deferred by the transaction just written) before the pushes
+    /// deferred already, and makes sure the writer wakes up when the first of their
+    /// organisations is back within its share.
+    private func deferAgain(_ pushes: [Push]) {
+        let (delay, mustSchedule) = pending.withLock { queue -> (Duration, Bool) in
+            queue.deferred.insert(contentsOf: pushes, at: 0)
+            guard !queue.deferred.isEmpty, !queue.isWakeUpScheduled else { return (.zero, false) }
+            queue.isWakeUpScheduled = true
+            let organisations = Set(queue.deferred.map(\.account.id))
+            let delay = shares.withLock { shares in
+                organisations.compactMap { shares.debt(of: $0) }.min() ?? .zero
+            }
+            return (delay, true)
+        }
+        guard mustSchedule else { return }
+        Task { [self] in
+            try? await Task.sleep(for: delay + .milliseconds(1))
+            pending.withLock { $0.isWakeUpScheduled = false }
+            wakeUp.yield()
+        }
+    }
+
+    private func write(_ requests: [Request], ignoringShares: Bool) async {
         let started = ContinuousClock.now
         // Only this loop writes the cache, so reading it inside the transaction is
         // consistent; looking up per document avoids copying the whole cache per commit.
         let cached: @Sendable (String) -> DocumentState? = { [self] document in self.documents.withLock { $0[document] } }
         let takeReplica: @Sendable (String) -> WindowedReplica? = { [self] document in self.replicas.withLock { $0.take(document) } }
+        let sharing = ignoringShares ? nil : Sharing(
+            isOver: { [self] organisation in self.shares.withLock { $0.debt(of: organisation) != nil } },
+            charge: { [self] organisation, duration in self.shares.withLock { $0.charge(organisation, self.mergeCharge(duration)) } })
         let result: Result<([Outcome], Scratch), Error>
         do {
-            result = .success(try await store.pool.write { db in
-                var group = Group(requests: requests, agentLimits: agentLimits)
+            result = .success(try await store.pool.write { [agentLimits, placementBudget] db in
+                var group = Group(requests: requests, agentLimits: agentLimits, placementBudget: placementBudget, sharing: sharing)
                 try group.apply(db: db, cached: cached, takeReplica: takeReplica)
                 return (group.outcomes.map { $0 ?? .refused(ServerError(.internalError, "not answered")) }, group.scratch)
             })
@@ -228,7 +346,18 @@ final class PushCommitter: Sendable {
                     "replicaLoads": "\(scratch.replicaLoads)", "rebuilds": "\(scratch.rebuiltForOldHistory.count)",
                 ])
             }
-            for (request, outcome) in zip(requests, outcomes) { answer(request, outcome) }
+            var deferred: [Push] = []
+            for (request, outcome) in zip(requests, outcomes) {
+                if case .deferred = outcome, case let .push(push) = request {
+                    deferred.append(push)
+                } else {
+                    answer(request, outcome)
+                }
+            }
+            if !deferred.isEmpty {
+                metrics.pushesDeferred.increment(by: Int64(deferred.count))
+                deferAgain(deferred)
+            }
             // Replicas keep a window of recent history, not all of it: memory stays
             // bounded however long documents' histories grow. After answering, so a
             // trim never delays an acknowledgement or a relay; and a few per commit,
@@ -272,6 +401,8 @@ final class PushCommitter: Sendable {
         case let (.push(push), .refused(error)):
             metrics.pushesRefused.increment()
             push.reply(.failure(error))
+        case (.push, .deferred):
+            break  // (taken out by the caller)
         }
     }
 
@@ -295,6 +426,12 @@ final class PushCommitter: Sendable {
         /// Per document and agent: events checked pushes of this transaction add, not
         /// stored yet, with the digests of the push that adds them.
         var pendingSpans: [String: [AgentID: [(seqs: Range<Int>, digests: EventDigests)]]] = [:]
+    }
+
+    /// How a transaction asks after and charges organisations' shares of merge time.
+    private struct Sharing {
+        let isOver: @Sendable (String) -> Bool
+        let charge: @Sendable (String, Duration) -> Void
     }
 
     /// A push that passed the checks, waiting for its document's merge.
@@ -329,11 +466,21 @@ final class PushCommitter: Sendable {
         private var before: [String: DocumentState] = [:]
 
         let agentLimits: AgentLimits
+        let placementBudget: Int?
+        /// nil: shares are not applied (the writer is stopping).
+        let sharing: Sharing?
 
-        init(requests: [Request], agentLimits: AgentLimits) {
+        init(requests: [Request], agentLimits: AgentLimits, placementBudget: Int?, sharing: Sharing?) {
             self.requests = requests
             self.agentLimits = agentLimits
+            self.placementBudget = placementBudget
+            self.sharing = sharing
             outcomes = Array(repeating: nil, count: requests.count)
+        }
+
+        /// Whether `push` waits: its organisation is over its share of merge time.
+        private func mustDefer(_ push: Push) -> Bool {
+            push.serverWrite == nil && sharing?.isOver(push.account.id) == true
         }
 
         mutating func apply(db: Database, cached: (String) -> DocumentState?, takeReplica cache: (String) -> WindowedReplica?) throws {
@@ -347,10 +494,33 @@ final class PushCommitter: Sendable {
             var accepted: [CheckedPush] = []
             let mergeStarted = ContinuousClock.now
             for document in documentOrder {
-                accepted += try merge(document, db: db, cache: cache)
+                // An organisation that went over its share earlier in this transaction
+                // waits now: its documents' pushes are deferred before they cost more.
+                if let pushes = checked[document], !pushes.isEmpty,
+                   pushes.allSatisfy({ mustDefer(pushRequest(at: $0.index)) }), let initial = before[document] {
+                    for pending in pushes { outcomes[pending.index] = .deferred }
+                    scratch.states[document]?.vector = initial.vector
+                    scratch.states[document]?.eventCount = initial.eventCount
+                    continue
+                }
+                let started = ContinuousClock.now
+                let merged = try merge(document, db: db, cache: cache)
+                accepted += merged
+                charge(checked[document] ?? [], for: ContinuousClock.now - started)
             }
             scratch.mergeTime = ContinuousClock.now - mergeStarted
             try store(accepted.sorted { $0.index < $1.index }, db: db)
+        }
+
+        /// Charges a document's merge to the organisations whose pushes it merged, in
+        /// equal parts per push.
+        private func charge(_ pushes: [CheckedPush], for duration: Duration) {
+            guard let sharing, !pushes.isEmpty else { return }
+            let part = duration / pushes.count
+            for pending in pushes {
+                let push = pushRequest(at: pending.index)
+                if push.serverWrite == nil { sharing.charge(push.account.id, part) }
+            }
         }
 
         // Pass 1
@@ -359,6 +529,10 @@ final class PushCommitter: Sendable {
             let now = Date()
             switch request {
             case let .push(push):
+                if mustDefer(push) {
+                    outcomes[index] = .deferred
+                    return
+                }
                 var existing = try state(of: push.document, db: db, cached: cached)
                 if let write = push.serverWrite, write.createsDocument {
                     guard existing == nil else {
@@ -505,7 +679,10 @@ final class PushCommitter: Sendable {
             var replica = try takeReplica(of: document, db: db, cache: cache)
             defer { scratch.replicas[document] = replica }
             let all = pushes.map { pushRequest(at: $0.index).changes }
-            if let rebuilt = try? Self.merge(all, into: &replica, rebuilding: { try Self.storedReplica(of: document, db: db) }) {
+            // The group gets one push's budget: if many pushes together need more, they
+            // are merged one by one, each with its own.
+            if let rebuilt = try? Self.merge(all, into: &replica, placementBudget: placementBudget,
+                                             rebuilding: { try Self.storedReplica(of: document, db: db) }) {
                 if rebuilt { scratch.rebuiltForOldHistory.append(document) }
                 return pushes
             }
@@ -523,7 +700,7 @@ final class PushCommitter: Sendable {
                         continue
                     }
                     do {
-                        if try Self.merge([push.changes], into: &replica, rebuilding: {
+                        if try Self.merge([push.changes], into: &replica, placementBudget: placementBudget, rebuilding: {
                             try Self.storedReplica(of: document, db: db, adding: mergedHere)
                         }) {
                             scratch.rebuiltForOldHistory.append(document)
@@ -580,14 +757,14 @@ final class PushCommitter: Sendable {
         /// `rebuild` and merges again: a batch is refused only for a real reason.
         /// Returns whether it rebuilt; throws the merge's `CRDTError`, or what `rebuild`
         /// throws.
-        private static func merge(_ batches: [[UInt8]], into replica: inout WindowedReplica,
+        private static func merge(_ batches: [[UInt8]], into replica: inout WindowedReplica, placementBudget: Int?,
                                   rebuilding rebuild: () throws -> WindowedReplica) throws -> Bool {
             do {
-                try replica.merge(encodedChanges: batches)
+                try replica.merge(encodedChanges: batches, placementBudget: placementBudget)
                 return false
             } catch where error.code == .historyTrimmed {
                 replica = try rebuild()
-                try replica.merge(encodedChanges: batches)
+                try replica.merge(encodedChanges: batches, placementBudget: placementBudget)
                 return true
             }
         }

@@ -106,6 +106,18 @@ public struct ServerConfiguration: Sendable {
         /// Agents in one document, all organisations: keeps every version vector the
         /// server sends for it (CAUGHT_UP, catch-ups) well inside a frame.
         public var maxAgentsPerDocument = 4_096
+        /// Concurrent text runs and list slots the server may scan past to place one
+        /// push's insertions (YjsMod scans the insertions made concurrently at the same
+        /// place; two writers each inserting k items at the front cost about k²). More
+        /// is refused with `limitExceeded`. About 8 ms of the writer at most; the real
+        /// concurrent traces scan at most 2,298 in any one merge (Benchmarks/README).
+        public var placementBudget = 100_000
+        /// The share of the single writer's merge time one organisation may use: this
+        /// many seconds per second sustained, `mergeSecondsBurst` at once. Above it its
+        /// pushes are deferred (kept in order, merged once it is back within its share)
+        /// and other organisations' pushes go first; nothing is refused.
+        public var mergeSecondsPerSecond = 0.25
+        public var mergeSecondsBurst = 0.05
 
         public init() {}
     }

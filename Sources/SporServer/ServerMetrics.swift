@@ -15,6 +15,8 @@ final class ServerMetrics: Sendable {
     let framesReceived: CoreMetrics.Counter
     let pushes: CoreMetrics.Counter
     let pushesRefused: CoreMetrics.Counter
+    /// Pushes put off because their organisation was over its share of merge time.
+    let pushesDeferred: CoreMetrics.Counter
     let eventsStored: CoreMetrics.Counter
     let batchesStored: CoreMetrics.Counter
     let commits: CoreMetrics.Counter
@@ -56,6 +58,7 @@ final class ServerMetrics: Sendable {
         framesReceived = CoreMetrics.Counter(label: "spor_frames_received_total", factory: factory)
         pushes = CoreMetrics.Counter(label: "spor_pushes_total", factory: factory)
         pushesRefused = CoreMetrics.Counter(label: "spor_pushes_refused_total", factory: factory)
+        pushesDeferred = CoreMetrics.Counter(label: "spor_pushes_deferred_total", factory: factory)
         eventsStored = CoreMetrics.Counter(label: "spor_events_stored_total", factory: factory)
         batchesStored = CoreMetrics.Counter(label: "spor_batches_stored_total", factory: factory)
         commits = CoreMetrics.Counter(label: "spor_commits_total", factory: factory)

@@ -72,7 +72,9 @@ public final class SporServer: Service, Sendable {
                                   replicaWindow: configuration.limits.replicaWindowEvents,
                                   maxQueued: configuration.limits.maxQueuedRequests,
                                   agentLimits: .init(perOrganisation: configuration.limits.maxAgentsPerOrganisation,
-                                                     perDocument: configuration.limits.maxAgentsPerDocument))
+                                                     perDocument: configuration.limits.maxAgentsPerDocument),
+                                  placementBudget: configuration.limits.placementBudget,
+                                  mergeShare: (configuration.limits.mergeSecondsPerSecond, configuration.limits.mergeSecondsBurst))
         records = ServerRecords(store: store, committer: committer, now: configuration.now, logger: logger)
         (listening, listeningContinuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
     }

@@ -16,6 +16,9 @@ struct TokenBucket {
         updated = now
     }
 
+    /// Whether the balance, as of the last ``take(_:now:)``, is at capacity.
+    var isFull: Bool { tokens >= capacity }
+
     /// Takes `cost` tokens (the balance may go negative) and returns how long to
     /// pause before the balance is back at zero; nil if no pause is needed.
     mutating func take(_ cost: Double, now: ContinuousClock.Instant = .now) -> Duration? {

@@ -11,6 +11,9 @@ public struct TraceReplicas {
     /// Change batches exchanged, and their total size.
     public private(set) var batchesExchanged = 0
     public private(set) var bytesExchanged = 0
+    /// The most concurrent items one pull's merge scanned past to place insertions
+    /// (what a server's placement budget bounds per push).
+    public private(set) var mostPlacementScans = 0
 
     public init(trace: EditingTrace) throws {
         self.trace = trace
@@ -23,6 +26,7 @@ public struct TraceReplicas {
         batchesExchanged += 1
         bytesExchanged += changes.count
         try replicas[replica].merge(encodedChanges: changes)
+        mostPlacementScans = max(mostPlacementScans, replicas[replica].placementScansOfLastMerge)
     }
 
     public mutating func replay() throws {

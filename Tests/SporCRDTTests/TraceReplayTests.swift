@@ -34,6 +34,8 @@ struct TraceReplayTests {
         var replicas = try TraceReplicas(trace: trace)
         try replicas.replay()
         #expect(replicas.batchesExchanged > 0)
+        #expect(replicas.mostPlacementScans <= PlacementBudgetTests.realHistoryBound,
+                "one pull scanned past \(replicas.mostPlacementScans) concurrent items to place insertions")
         // Bring a few replicas fully up to date from every other one and compare.
         let checked = Set([0, trace.agentCount - 1, trace.agentCount / 2])
         for replica in checked {
@@ -51,7 +53,9 @@ struct TraceReplayTests {
         let original = try trace.replayBranchesAndMerge()
         let changes = try original.encodedChanges()
         var fresh = Document()
-        let added = try fresh.merge(encodedChanges: changes)
+        // Pushed at once, the whole real history stays far inside a server's placement
+        // budget: it throws if it scans past more.
+        let added = try fresh.merge(encodedChanges: changes, placementBudget: PlacementBudgetTests.realHistoryBound)
         #expect(added == trace.eventCount)
         #expect(fresh.text() == trace.endContent)
         #expect(fresh.version == original.version)

@@ -71,22 +71,27 @@ struct ListState: Sendable {
         return (left, right)
     }
 
-    mutating func apply(_ operation: ValueOperation, at lv: LV, context: CausalContext) throws(CRDTError) {
+    /// Returns the concurrent slots scanned past to place a new slot (0 for a removal).
+    @discardableResult
+    mutating func apply(_ operation: ValueOperation, at lv: LV, context: CausalContext) throws(CRDTError) -> Int {
         switch operation {
         case let .insert(value, left, right):
-            try integrate(Slot(id: lv, item: lv, left: left, right: right), context: context)
+            let scanned = try integrate(Slot(id: lv, item: lv, left: left, right: right), context: context)
             items[lv] = Item(value: value, slot: lv, isRemoved: false)
+            return scanned
         case let .remove(item):
             guard items[item] != nil, context.happenedBefore(item, lv) else {
                 throw CRDTError(.unknownItem, "a removal names a list item its author could not have seen")
             }
             items[item]?.isRemoved = true
+            return 0
         case let .move(item, left, right):
             guard let current = items[item], context.happenedBefore(item, lv) else {
                 throw CRDTError(.unknownItem, "a move names a list item its author could not have seen")
             }
-            try integrate(Slot(id: lv, item: item, left: left, right: right), context: context)
+            let scanned = try integrate(Slot(id: lv, item: item, left: left, right: right), context: context)
             if context.isBefore(current.slot, lv) { items[item]?.slot = lv }
+            return scanned
         default:
             throw CRDTError(.unknownContainer, "a \(operation.kind) operation cannot apply to a list")
         }
@@ -94,7 +99,8 @@ struct ListState: Sendable {
 
     /// Places a new slot between its origins. Slots between the origins are exactly
     /// those created concurrently with it; YjsMod decides the order among them.
-    private mutating func integrate(_ new: Slot, context: CausalContext) throws(CRDTError) {
+    /// Returns how many of them it scanned past.
+    private mutating func integrate(_ new: Slot, context: CausalContext) throws(CRDTError) -> Int {
         // Placing a slot scans the slots made concurrently with it: bounded lists
         // bound that work (a proposal's lists hold tens to hundreds of items).
         guard slots.count < Self.maxSlots else {
@@ -142,6 +148,7 @@ struct ListState: Sendable {
             index += 1
         }
         slots.insert(new, at: scanning ? scanStart : index)
+        return index - (leftPosition + 1)
     }
 
     /// Concurrent siblings with the same origins: smaller agent name first, then seq

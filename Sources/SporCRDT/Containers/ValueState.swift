@@ -67,7 +67,10 @@ enum ValueState: Sendable {
     /// The state is switched on alone and set to `.none` before its payload is changed,
     /// so the payload is uniquely referenced and changed in place: O(1) amortised per
     /// register/map/set write instead of a copy of the whole container.
-    mutating func apply(_ operation: ValueOperation, at lv: LV, context: CausalContext) throws(CRDTError) {
+    /// Returns the concurrent list slots scanned past to place a list insertion or
+    /// move (0 for every other operation).
+    @discardableResult
+    mutating func apply(_ operation: ValueOperation, at lv: LV, context: CausalContext) throws(CRDTError) -> Int {
         var mismatch: CRDTError { CRDTError(.unknownContainer, "a \(operation.kind) operation cannot apply to this container") }
         switch self {
         case .none:
@@ -102,8 +105,9 @@ enum ValueState: Sendable {
         case var .list(list):
             self = .none
             defer { self = .list(list) }
-            try list.apply(operation, at: lv, context: context)
+            return try list.apply(operation, at: lv, context: context)
         }
+        return 0
     }
 }
 

@@ -98,11 +98,13 @@ extension Document {
     ///
     /// Throws — and changes nothing — if the bytes are not a valid batch, if events
     /// depend on events this document does not have (merge those first), or if an
-    /// edit's position does not exist in the text it was made on.
+    /// edit's position does not exist in the text it was made on, or if placing its
+    /// concurrent insertions needs more than `placementBudget` scans (see the
+    /// several-batch form).
     @discardableResult
-    public mutating func merge(encodedChanges bytes: [UInt8]) throws(CRDTError) -> Int {
+    public mutating func merge(encodedChanges bytes: [UInt8], placementBudget: Int? = nil) throws(CRDTError) -> Int {
         let batch = try Self.decodeChanges(bytes)
-        return try merge([batch])
+        return try merge([batch], placementBudget: placementBudget)
     }
 
     /// Merges several change batches as one change: the same document as merging them
@@ -114,15 +116,22 @@ extension Document {
     /// events neither this document nor an earlier batch has, or does not apply (every
     /// event is still checked against its own parent version). Merge them one by one to
     /// find which.
+    ///
+    /// `placementBudget` bounds the work of placing concurrent insertions: every
+    /// concurrent text run or list slot scanned past while placing a new insertion
+    /// counts one (YjsMod scans them; two writers each inserting k items at the front
+    /// cost about k² scans). Past the budget the merge throws
+    /// ``CRDTError/Code-swift.struct/limitExceeded`` and changes nothing. nil: no bound
+    /// (a replica merging what a server accepted); a server checking a push sets one.
     @discardableResult
-    public mutating func merge(encodedChanges batches: [[UInt8]]) throws(CRDTError) -> Int {
+    public mutating func merge(encodedChanges batches: [[UInt8]], placementBudget: Int? = nil) throws(CRDTError) -> Int {
         var decoded: [EventBatch] = []
         decoded.reserveCapacity(batches.count)
         for bytes in batches { decoded.append(try Self.decodeChanges(bytes)) }
-        return try merge(decoded)
+        return try merge(decoded, placementBudget: placementBudget)
     }
 
-    mutating func merge(_ batches: [EventBatch]) throws(CRDTError) -> Int {
+    mutating func merge(_ batches: [EventBatch], placementBudget: Int? = nil) throws(CRDTError) -> Int {
         try materializeHistory()
         let checkpoint = log.checkpoint()
         let oldHeads = log.graph.heads
@@ -135,7 +144,8 @@ extension Document {
         }
         let added = log.eventCount - firstNew
         if added > 0 {
-            try mergeAppendedEvents(since: oldHeads, firstNew: firstNew, rollingBackTo: checkpoint)
+            try mergeAppendedEvents(since: oldHeads, firstNew: firstNew, rollingBackTo: checkpoint,
+                                    placementBudget: placementBudget)
         }
         return added
     }

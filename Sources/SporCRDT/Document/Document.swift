@@ -42,6 +42,9 @@ public struct Document: Sendable {
     var keptMergersGeneration = 0
     /// How merges of texts with concurrent events went (benchmarks and tests).
     package private(set) var mergeCounters = MergeCounters()
+    /// Concurrent text runs and list slots the last merge that added events scanned past to
+    /// place insertions (what ``merge(encodedChanges:placementBudget:)`` counts).
+    package private(set) var placementScansOfLastMerge = 0
 
     /// An empty document whose local edits are made by `agent`.
     public init(agent: AgentID? = nil) {
@@ -347,8 +350,16 @@ public struct Document: Sendable {
     /// that the events from `firstNew` on were just appended; or — if any event turns
     /// out to be invalid — rolls the log back to `checkpoint` and throws.
     mutating func mergeAppendedEvents(
-        since oldHeads: [LV], firstNew: LV, rollingBackTo checkpoint: OperationLog.Checkpoint
+        since oldHeads: [LV], firstNew: LV, rollingBackTo checkpoint: OperationLog.Checkpoint,
+        placementBudget: Int? = nil
     ) throws(CRDTError) {
+        // Concurrent items the merge may still scan past (see `merge(encodedChanges:placementBudget:)`).
+        var placementLeft = placementBudget ?? .max
+        func checkPlacement() throws(CRDTError) {
+            guard placementLeft < 0, let placementBudget else { return }
+            throw CRDTError(.limitExceeded, "placing the changes' concurrent insertions would scan past more than "
+                            + "\(placementBudget) concurrent items")
+        }
         syncStatesWithContainers()
         if keptMergersGeneration != log.rollbackGeneration {
             keptMergers.removeAll()
@@ -378,6 +389,8 @@ public struct Document: Sendable {
                         continue
                     }
                     var merger = keptMergers.removeValue(forKey: index) ?? TextMerger()
+                    merger.placementLeft = placementLeft
+                    defer { placementLeft = merger.placementLeft }
                     if merger.canContinue(firstNew: firstNew, eventCount: log.graph.count),
                        try merger.continueReplay(graph: log.graph, firstNew: firstNew, agents: log.agents,
                                                  history: log.textHistories[index], textLength: rope.scalarCount,
@@ -398,7 +411,9 @@ public struct Document: Sendable {
                     guard position < history.count else { continue }
                     let context = log.causalContext
                     while position < history.count {
-                        try newValues[index].apply(history.operations[position], at: history.events[position], context: context)
+                        placementLeft -= try newValues[index].apply(history.operations[position], at: history.events[position],
+                                                                    context: context)
+                        try checkPlacement()
                         position += 1
                     }
                 }
@@ -407,9 +422,11 @@ public struct Document: Sendable {
             log.rollback(to: checkpoint)
             ropes.removeSubrange(log.containerIDs.count...)
             values.removeSubrange(log.containerIDs.count...)
+            try checkPlacement()  // (a text replay that ran out of budget says only that)
             throw error
         }
         values = newValues
+        placementScansOfLastMerge = (placementBudget ?? .max) - placementLeft
         for (index, merger) in keptAfterMerge { keptMergers[index] = merger }
         mergeCounters = counters
         for (index, patches) in patchesByText {

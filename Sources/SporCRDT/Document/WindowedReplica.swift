@@ -40,10 +40,10 @@ package struct WindowedReplica: Sendable {
     /// The current content of text `id`.
     package func text(_ id: ContainerID = .text) -> String { document.text(id) }
 
-    /// ``Document/merge(encodedChanges:)-([[UInt8]])``, plus ``CRDTError/Code/historyTrimmed``.
+    /// ``Document/merge(encodedChanges:placementBudget:)``, plus ``CRDTError/Code/historyTrimmed``.
     @discardableResult
-    package mutating func merge(encodedChanges batches: [[UInt8]]) throws(CRDTError) -> Int {
-        try document.merge(encodedChanges: batches)
+    package mutating func merge(encodedChanges batches: [[UInt8]], placementBudget: Int? = nil) throws(CRDTError) -> Int {
+        try document.merge(encodedChanges: batches, placementBudget: placementBudget)
     }
 
     /// ``Document/merge(encodedChanges:)-([UInt8])``, plus ``CRDTError/Code/historyTrimmed``.

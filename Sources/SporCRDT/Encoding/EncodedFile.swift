@@ -68,3 +68,12 @@ enum EncodedFile {
         return (reader, flags)
     }
 }
+
+/// A change batch's envelope (magic, kind, version, `flags`, checksum) around
+/// `payload` exactly as given: for tests and load generators that send the server
+/// batches no client would make (a compressed body that claims a huge size, say).
+package func encodedChangesEnvelope(flags: Int, payload: [UInt8]) -> [UInt8] {
+    var writer = EncodedFile.beginWriting(.changes, flags: flags, capacity: payload.count)
+    writer.writeBytes(payload)
+    return EncodedFile.finish(writer)
+}

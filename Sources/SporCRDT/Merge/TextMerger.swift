@@ -38,6 +38,10 @@ struct TextMerger {
     private(set) var walker = GraphWalker()
     /// The length of the text after the patches produced so far.
     private var outputLength = 0
+    /// Concurrent runs this merger may still scan past to place insertions (see
+    /// ``Document/merge(encodedChanges:placementBudget:)``); below zero, the replay
+    /// ends with ``CRDTError/Code-swift.struct/limitExceeded``.
+    var placementLeft = Int.max
     /// The prepare version when the last replay ended (the end of its last step).
     private var lastPrepare: [LV] = []
 
@@ -435,7 +439,11 @@ struct TextMerger {
             throw CRDTError(.malformed, "the stored history is inconsistent: an edit lies outside its text")
         }
         switch operation.kind {
-        case .insert: applyInsert(operation, output: output, into: &patches, context: context)
+        case .insert:
+            applyInsert(operation, output: output, into: &patches, context: context)
+            if placementLeft < 0 {
+                throw CRDTError(.limitExceeded, "placing the changes' concurrent insertions scans past too many concurrent runs")
+            }
         case .delete: applyDelete(operation, index: index, output: output, into: &patches)
         }
     }
@@ -468,6 +476,7 @@ struct TextMerger {
         var originRight = MergeState.documentEnd
         var scan = normalized(cursor)
         var firstConcurrent: TreeCursor? = nil
+        var scanned = 0
         while let current = scan {
             let span = state.items[current]
             if span.state != ItemSpan.notInsertedYet {
@@ -475,11 +484,13 @@ struct TextMerger {
                 break
             }
             if firstConcurrent == nil { firstConcurrent = current }
+            scanned += 1
             scan = state.items.cursor(after: current)
         }
         if let firstConcurrent {
             cursor = integrate(lv: operation.lvStart, originLeft: originLeft, originRight: originRight,
-                               from: firstConcurrent, context: context)
+                               from: firstConcurrent, context: context, scanned: &scanned)
+            placementLeft = placementLeft &- scanned
             knownEndPosition = nil
         }
 
@@ -520,7 +531,8 @@ struct TextMerger {
     /// YjsMod integration: scans the runs inserted concurrently between the origins
     /// (none of them in the prepare version), starting at `first`, and returns the
     /// cursor to insert before.
-    private func integrate(lv: LV, originLeft: LV, originRight: LV, from first: TreeCursor, context: ReplayContext) -> TreeCursor {
+    private func integrate(lv: LV, originLeft: LV, originRight: LV, from first: TreeCursor, context: ReplayContext,
+                           scanned: inout Int) -> TreeCursor {
         let leftPosition = state.rawPosition(ofItem: originLeft)
         var rightPosition: Int? = nil
         var scanning = false
@@ -551,6 +563,7 @@ struct TextMerger {
                 }
             }
             last = cursor
+            scanned += 1
             current = state.items.cursor(after: cursor)
             if current == nil {
                 return scanning ? scanStart : TreeCursor(leaf: last.leaf, index: last.index + 1)
