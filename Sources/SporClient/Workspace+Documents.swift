@@ -145,7 +145,7 @@ extension Workspace {
 
     /// Creates a proposal titled `title` for `roundID` and queues it for the server;
     /// returns its new id. Durable when it returns.
-    public func createProposal(title: String, roundID: String, calendar: RoundCalendar = .builtIn, now: Date = Date()) throws -> String {
+    public func createProposal(title: String, roundID: String?, calendar: RoundCalendar = .builtIn, now: Date = Date()) throws -> String {
         let identity = try identity()
         let proposal = try Proposal.create(agent: identity.agent, actor: identity.actor, title: title,
                                            roundID: roundID, calendar: calendar)

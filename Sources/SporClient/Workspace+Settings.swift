@@ -242,3 +242,24 @@ extension Workspace {
         return try JSONDecoder().decode([Round].self, from: Data(json.utf8))
     }
 }
+
+extension Workspace {
+    static let languageKey = "language"
+
+    /// The language `spor config language` chose for this workspace ("da", "en"), or
+    /// nil: then the locale decides.
+    public func languagePreference() throws -> String? {
+        try read { db in try String.fetchOne(db, sql: "SELECT value FROM setting WHERE key = ?", arguments: [Self.languageKey]) }
+    }
+
+    /// Stores `code` as the workspace's language; nil goes back to the locale's.
+    public func setLanguagePreference(_ code: String?) throws {
+        try write { db in
+            if let code {
+                try Self.storeSetting(db, Self.languageKey, code)
+            } else {
+                try db.execute(sql: "DELETE FROM setting WHERE key = ?", arguments: [Self.languageKey])
+            }
+        }
+    }
+}

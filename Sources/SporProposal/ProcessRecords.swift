@@ -36,6 +36,9 @@ public struct Decision: Hashable, Sendable {
     public enum Outcome: String, CaseIterable, Hashable, Sendable {
         case approved
         case rejected
+
+        public var danishName: String { self == .approved ? "godkendt" : "afvist" }
+        public var englishName: String { self == .approved ? "approved" : "rejected" }
     }
 
     public let outcome: Outcome

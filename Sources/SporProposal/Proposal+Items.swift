@@ -54,6 +54,17 @@ extension Proposal {
             throw ProposalError(.invalidValue, field: "\(field).\(Key.role)", "a participant needs a role (lead, partner or observer)")
         }
         try Self.check(input, field: field)
+        // One entry per organisation and one lead. (Partners adding the same
+        // organisation offline at once still can: `check` warns of the duplicate.)
+        let existing = try content().participants
+        if let organisation = input.organisation, existing.contains(where: { $0.organisation == organisation }) {
+            throw ProposalError(.duplicateParticipant, field: field,
+                                "\(organisation.name) is a participant already; `spor participant edit` changes its entry")
+        }
+        if input.role == .lead, let lead = existing.first(where: { $0.role == .lead }) {
+            throw ProposalError(.duplicateParticipant, field: "\(field).\(Key.role)",
+                                "\(lead.organisation?.name ?? "another participant") is the lead partner already; a proposal has one")
+        }
         return try change { proposal throws(ProposalError) in
             let (item, map) = try proposal.appendItem(to: ProposalSchema.participants, key: field)
             try proposal.write(input, to: map, field: "\(field)[\(item)]")
@@ -66,6 +77,10 @@ extension Proposal {
         let field = "\(Key.participants)[\(id)]"
         try requireEditableContent(field: field)
         try Self.check(input, field: field)
+        if input.role == .lead, let lead = try content().participants.first(where: { $0.role == .lead && $0.id != id }) {
+            throw ProposalError(.duplicateParticipant, field: "\(field).\(Key.role)",
+                                "\(lead.organisation?.name ?? "another participant") is the lead partner already; a proposal has one")
+        }
         let map = try itemMap(id, in: ProposalSchema.participants, name: Key.participants)
         try change { proposal throws(ProposalError) in try proposal.write(input, to: map, field: field) }
     }

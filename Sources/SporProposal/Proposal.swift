@@ -27,11 +27,13 @@ public struct Proposal: Sendable {
     /// A new proposal titled `title` for round `roundID`, made on this replica by
     /// `agent`; a member organisation from the registry becomes its lead partner.
     public static func create(
-        agent: AgentID, actor: Actor, title: String, roundID: String, calendar: RoundCalendar = .builtIn
+        agent: AgentID, actor: Actor, title: String, roundID: String?, calendar: RoundCalendar = .builtIn
     ) throws(ProposalError) -> Proposal {
         var proposal = Proposal(document: Document(agent: agent), actor: actor)
         try proposal.change { proposal throws(ProposalError) in
-            try proposal.setRound(roundID, calendar: calendar)
+            // An idea may start before its round opens: the round matters at submission
+            // (`check` says `roundMissing` until one is set).
+            if let roundID { try proposal.setRound(roundID, calendar: calendar) }
             try proposal.setSection(.title, to: title)
             if actor.role == .member, let organisation = Organisation.withCode(actor.organisation) {
                 try proposal.addParticipant(ParticipantInput(organisation: .registered(organisation), role: .lead))
@@ -159,10 +161,11 @@ public struct Proposal: Sendable {
     /// `amountRequested` and `round`.
     public static let settableFields: [String] = Section.allCases.map(\.key) + [ProposalSchema.Key.amountRequested, ProposalSchema.Key.round]
 
-    /// Sets a field by name from text, as a command line gives it: a section's text, an
-    /// amount ("1.250.000") or a round id. Throws `unknownField` naming the known fields.
+    /// Sets a field by name from text, as a command line gives it: a section's text (by
+    /// any name ``Section/named(_:)`` knows), an amount ("1.250.000") or a round id.
+    /// Throws `unknownField` naming the known fields.
     public mutating func set(_ field: String, to text: String, calendar: RoundCalendar = .builtIn) throws(ProposalError) {
-        if let section = Section(rawValue: field) {
+        if let section = Section.named(field) {
             try setSection(section, to: text)
         } else if field == ProposalSchema.Key.amountRequested {
             try setAmountRequested(try Kroner.parse(text, field: field))

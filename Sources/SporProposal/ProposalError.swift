@@ -33,6 +33,8 @@ public struct ProposalError: Error, Hashable, Sendable, CustomStringConvertible 
         public static let stepNotAllowed = Code(rawValue: "stepNotAllowed")
         /// The actor's role may not do this (e.g. record a decision).
         public static let notPermitted = Code(rawValue: "notPermitted")
+        /// The organisation is a participant already, or the proposal has its one lead.
+        public static let duplicateParticipant = Code(rawValue: "duplicateParticipant")
         /// No participant, budget line, milestone, comment or section with that id.
         public static let unknownItem = Code(rawValue: "unknownItem")
         /// Submission refused: the proposal does not meet the rules (see `findings`).

@@ -156,7 +156,7 @@ public enum ProposalRules {
             if requested != requestedInBudget {
                 findings.error("budgetMismatch", "budget",
                                "Budgetlinjer finansieret af Klimaalliancen summerer til \(Wording.kroner(requestedInBudget)), men der søges om \(Wording.kroner(requested)).",
-                               "Budget lines funded by Klimaalliancen add up to \(Wording.englishKroner(requestedInBudget)), but \(Wording.englishKroner(requested)) is requested.")
+                               "Budget lines funded by Klimaalliancen add up to \(Wording.kroner(requestedInBudget)), but \(Wording.kroner(requested)) is requested.")
             }
         } else {
             findings.error("amountRequestedMissing", ProposalSchema.Key.amountRequested,

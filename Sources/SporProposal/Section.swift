@@ -66,6 +66,74 @@ public enum Section: String, CaseIterable, Hashable, Sendable, Comparable {
         }
     }
 
+    /// The name a Danish user types for the section ("udfordring"); accepted wherever a
+    /// section is named, beside ``key``.
+    public var danishKey: String {
+        switch self {
+        case .title: "titel"
+        case .summary: "resumé"
+        case .challenge: "udfordring"
+        case .climatePlanLink: "klimaplan"
+        case .developmentElement: "udviklingselement"
+        case .notKnownSolution: "ikke-kendt-løsning"
+        case .activities: "aktiviteter"
+        case .organisation: "organisering"
+        case .expectedResults: "resultater"
+        case .climateEffect: "klimaeffekt"
+        case .knowledgeSharing: "videndeling"
+        case .anchoring: "forankring"
+        case .risks: "risici"
+        case .cofinancing: "medfinansiering"
+        }
+    }
+
+    /// Other names people use: a few Danish words the call itself uses.
+    private var aliases: [String] {
+        switch self {
+        case .summary: ["resume", "kort-resumé", "sammenfatning"]
+        case .challenge: ["udfordringen"]
+        case .climatePlanLink: ["klimahandlingsplan", "klimaplaner", "kobling"]
+        case .developmentElement: ["udvikling", "demonstration"]
+        case .notKnownSolution: ["kendt-løsning", "ny-løsning", "nyhedsværdi"]
+        case .activities: ["tidsplan"]
+        case .expectedResults: ["forventede-resultater"]
+        case .anchoring: ["implementering"]
+        case .risks: ["risiko"]
+        case .cofinancing: ["egenfinansiering"]
+        default: []
+        }
+    }
+
+    /// The section `name` names: its key or Danish key, or an alias, in any case, with
+    /// or without dashes and spaces, and with æ, ø, å also written ae, oe, aa (or e, o,
+    /// a). nil if none does.
+    public static func named(_ name: String) -> Section? {
+        let wanted = folded(name, plain: false)
+        guard !wanted.isEmpty else { return nil }
+        return allCases.first { section in
+            ([section.key, section.danishKey] + section.aliases).contains {
+                folded($0, plain: false) == wanted || folded($0, plain: true) == wanted
+            }
+        }
+    }
+
+    /// Lower case, without dashes, spaces and underscores; æ, ø, å spelled ae, oe, aa
+    /// — or, `plain`, a, o, a (typed on a keyboard without them) — and é as e.
+    private static func folded(_ name: String, plain: Bool) -> String {
+        var result = ""
+        for character in name.lowercased() {
+            switch character {
+            case "æ": result += plain ? "a" : "ae"
+            case "ø": result += plain ? "o" : "oe"
+            case "å": result += plain ? "a" : "aa"
+            case "é": result += "e"
+            case "-", " ", "_": continue
+            default: result.append(character)
+            }
+        }
+        return result
+    }
+
     /// The position in the call's order.
     var rank: Int { Self.allCases.firstIndex(of: self) ?? Self.allCases.count }
 

@@ -19,7 +19,11 @@ public struct SporCLI: Sendable {
         executable = try SpawnedServer.builtExecutable("spor")
     }
 
-    public var environment: [String: String] { ["SPOR_HOME": home, "SPOR_NOW": now] }
+    /// An English locale unless a test says otherwise (`environment:` `LANG`), whatever
+    /// the machine running the tests uses: `spor` speaks Danish in a Danish one.
+    public var environment: [String: String] {
+        ["SPOR_HOME": home, "SPOR_NOW": now, "LC_ALL": "", "LC_MESSAGES": "", "LANG": "C.UTF-8"]
+    }
 
     /// Runs `spor` with `arguments`, whatever its exit status.
     @discardableResult

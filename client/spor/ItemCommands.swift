@@ -69,7 +69,8 @@ struct BudgetAdd: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "add", abstract: "Add a budget line.")
     @Argument(help: "The proposal's id.") var id: String
     @Option(help: "What the money is for.") var item: String
-    @Option(help: "Amount in DKK (\"1.250.000\" works).") var amount: String
+    // Unconditional: "--amount -5" reaches Kroner.parse, which says why it is refused.
+    @Option(parsing: .unconditional, help: "Amount in DKK (\"1.250.000\" works).") var amount: String
     @Option(help: "klimaalliancen, own or other.") var source: String
     @Option(help: "The year (2024-2030).") var year: Int
     @OptionGroup var options: GlobalOptions
@@ -102,8 +103,8 @@ struct BudgetRemove: ParsableCommand {
 // MARK: - Participants
 
 struct Participants: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "participant", abstract: "Participants: add, remove, list.",
-                                                    subcommands: [ParticipantList.self, ParticipantAdd.self, ParticipantRemove.self])
+    static let configuration = CommandConfiguration(commandName: "participant", abstract: "Participants: add, edit, remove, list.",
+                                                    subcommands: [ParticipantList.self, ParticipantAdd.self, ParticipantEdit.self, ParticipantRemove.self])
 }
 
 struct ParticipantList: ParsableCommand {
@@ -145,10 +146,7 @@ struct ParticipantAdd: ParsableCommand {
     @Option(help: "company, association, knowledgeInstitution or other (with --name).") var kind: String?
     @Option(help: "lead, partner or observer.") var role: String
     @Option(help: "The server account to make a member (default: the --org code).") var member: String?
-    @Option(help: "Contact person.") var contactName: String?
-    @Option(help: "Contact e-mail.") var contactEmail: String?
-    @Option(help: "Co-financing in cash, DKK.") var cash: String?
-    @Option(help: "Co-financing in hours.") var hours: Int64?
+    @OptionGroup var details: ParticipantDetails
     @OptionGroup var options: GlobalOptions
 
     func run() throws {
@@ -171,10 +169,7 @@ struct ParticipantAdd: ParsableCommand {
             throw CommandFailure.badInput("the proposal has a lead partner already",
                                           hint: "Add it as partner; `spor member role \(id) ORG lead` hands the lead over.")
         }
-        let input = ParticipantInput(organisation: organisation, role: role,
-                                     contactName: contactName, contactEmail: contactEmail,
-                                     cofinancingCash: try cash.map { text throws -> Int64 in try Kroner.parse(text, field: "participants.cofinancingCash") },
-                                     cofinancingHours: hours)
+        let input = try details.input(organisation: organisation, role: role)
         let added = try context.workspace.change(id, now: context.now) { proposal in try proposal.addParticipant(input) }
         var account = member
         if account == nil, case let .registered(registered) = organisation { account = registered.code }
@@ -185,6 +180,49 @@ struct ParticipantAdd: ParsableCommand {
         Output.emit(options, json: { ["id": id, "participant": added.description, "member": account ?? NSNull()] as [String: Any] }, text: {
             "Added \(organisation.name) as \(input.role?.englishName.lowercased() ?? "participant")"
                 + (account.map { " (\($0) gets access when the server accepts it at the next sync: the lead and the secretariat give access)" } ?? "") + "."
+        })
+    }
+}
+
+/// The parts of a participant's entry `participant add` and `participant edit` take.
+struct ParticipantDetails: ParsableArguments {
+    @Option(help: "Contact person.") var contactName: String?
+    @Option(help: "Contact e-mail.") var contactEmail: String?
+    // Unconditional: "--cash -5" reaches Kroner.parse, which says why it is refused.
+    @Option(parsing: .unconditional, help: "Co-financing in cash, DKK.") var cash: String?
+    @Option(help: "Co-financing in hours.") var hours: Int64?
+
+    var isEmpty: Bool { contactName == nil && contactEmail == nil && cash == nil && hours == nil }
+
+    func input(organisation: ParticipantOrganisation?, role: ParticipantRole?) throws -> ParticipantInput {
+        ParticipantInput(organisation: organisation, role: role, contactName: contactName, contactEmail: contactEmail,
+                         cofinancingCash: try cash.map { text throws -> Int64 in try Kroner.parse(text, field: "participants.cofinancingCash") },
+                         cofinancingHours: hours)
+    }
+}
+
+struct ParticipantEdit: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "edit",
+        abstract: "Change a participant's role, contact or co-financing (its number from `spor participant list`).",
+        discussion: "Only the options given change. The lead is handed over with `spor member role ID ORG lead`.")
+    @Argument(help: "The proposal's id.") var id: String
+    @Argument(help: "The participant's number or id.") var participant: String
+    @Option(help: "lead, partner or observer.") var role: String?
+    @OptionGroup var details: ParticipantDetails
+    @OptionGroup var options: GlobalOptions
+
+    func run() throws {
+        let context = try Context.open()
+        let id = try context.proposalID(id)
+        guard role != nil || !details.isEmpty else {
+            throw CommandFailure.badInput("nothing to change", hint: "Give --role, --contact-name, --contact-email, --cash or --hours.")
+        }
+        let input = try details.input(organisation: nil, role: try role.map { try enumValue($0, ParticipantRole.self, name: "role") })
+        let changed = try changeItem(context, id, participant, kind: "participant", listCommand: "spor participant list \(id)",
+                                     items: \.participants, id: \.id) { try $0.updateParticipant($1.id, input) }
+        let name = changed.organisation?.name ?? "the participant"
+        Output.emit(options, json: { ["id": id, "participant": changed.id.description, "saved": true] as [String: Any] }, text: {
+            context.language.text("Gemt: \(name).", "Saved \(name).")
         })
     }
 }

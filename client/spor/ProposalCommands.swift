@@ -8,23 +8,29 @@ struct New: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "new", abstract: "Start a proposal; prints its id.")
 
     @Argument(help: "The proposal's title.") var title: String
-    @Option(help: "The round it is for (default: the next round still open; `spor rounds`).") var round: String?
+    @Option(help: "The round it is for (default: the next round still open; none if no round is open: set it before submitting).")
+    var round: String?
     @OptionGroup var options: GlobalOptions
 
     func run() throws {
         let context = try Context.open()
-        let roundID = try round ?? Self.nextOpenRound(context)
+        let roundID = round ?? Self.nextOpenRound(context)
         let id = try context.workspace.createProposal(title: title, roundID: roundID, calendar: context.calendar, now: context.now)
-        Output.emit(options, json: { ["id": id, "title": title, "round": roundID] }, text: { id })
+        Output.emit(options, json: { ["id": id, "title": title, "round": roundID ?? NSNull()] as [String: Any] }, text: { id })
+        if roundID == nil, !options.json {
+            // On stderr: stdout is the id alone, for scripts.
+            let note = context.language.text(
+                "Ingen ansøgningsrunde er åben nu; vælg en, før forslaget indsendes: spor set \(id) round RUNDE (spor rounds).",
+                "No round is open now; choose one before submitting: spor set \(id) round ROUND (spor rounds).")
+            FileHandle.standardError.write(Data((note + "\n").utf8))
+        }
     }
 
-    static func nextOpenRound(_ context: Context) throws -> String {
-        for round in context.calendar.rounds {
-            if let deadline = try? round.deadlineInstant(for: .approval), deadline > context.now { return round.id }
-        }
-        throw CommandFailure(message: "no round is open now; the known rounds are \(context.calendar.rounds.map(\.id).joined(separator: ", "))",
-                             hint: "Pick one with --round ID, or add the new round the secretariat published: spor rounds add --from FILE.",
-                             name: "unknownRound", exitCode: 2)
+    /// The first round whose approval deadline is still ahead; nil if none is.
+    static func nextOpenRound(_ context: Context) -> String? {
+        context.calendar.rounds.first { round in
+            (try? round.deadlineInstant(for: .approval)).map { $0 > context.now } ?? false
+        }?.id
     }
 }
 
@@ -232,9 +238,7 @@ struct Check: ParsableCommand {
         Output.emit(options, json: {
             ["id": id, "step": step.rawValue, "ready": errors.isEmpty, "findings": findings.map(ContentJSON.finding)] as [String: Any]
         }, text: {
-            var lines = findings.map { "\($0.severity == .error ? "✗" : "!") [\($0.field)] \($0.english)" }
-            lines.append(errors.isEmpty ? "Ready: nothing blocks the \(step.englishName.lowercased())." : "\(errors.count) problem\(errors.count == 1 ? "" : "s") block submission.")
-            return lines.joined(separator: "\n")
+            CheckReport(id: id, step: step, findings: findings, language: context.language).text
         })
         if !errors.isEmpty { throw ExitCode(1) }
     }
@@ -276,53 +280,68 @@ struct Status: ParsableCommand {
                 "outbox": outbox.map { ["id": $0.id, "kind": Self.describe($0.kind), "lastError": $0.lastError ?? NSNull()] as [String: Any] },
             ] as [String: Any]
         }, text: {
-            var lines = ["\(content.title) [\(id)]: \(status.englishName) (\(status.danishName))"]
-            if let round { lines.append("Round: \(round.englishName)") }
+            let language = context.language
+            var lines = ["\(content.title) [\(id)]: \(language.name(of: status))"]
+            if let round { lines.append(language.text("Runde: \(round.danishName)", "Round: \(round.englishName)")) }
             for (step, deadline) in deadlines {
                 let passed = deadline.map { $0 <= context.now } ?? false
-                lines.append("  deadline for the \(step.englishName.lowercased()): \(Output.local(deadline))\(passed ? " (passed)" : "")")
+                lines.append(language.text("  frist for \(step.danishName): \(Output.local(deadline))\(passed ? " (overskredet)" : "")",
+                                           "  deadline for the \(step.englishName): \(Output.local(deadline))\(passed ? " (passed)" : "")"))
             }
             for submission in content.submissions {
-                lines.append("  done: \(submission.step.englishName.lowercased()) at \(Output.local(submission.submittedAt)) by \(displayName(submission.by))")
+                let by = displayName(submission.by), at = Output.local(submission.submittedAt)
+                lines.append(language.text("  sket: \(submission.step.danishName) \(at) af \(by)",
+                                           "  done: \(submission.step.englishName) at \(at) by \(by)"))
             }
             if let decision = content.decision {
-                let granted = decision.grantedAmount.map { ", granted \(Output.kroner($0)) of \(Output.kroner(content.amountRequested)) requested" } ?? ""
-                lines.append("Decision: \(decision.outcome.rawValue)\(granted)" + (decision.at.map { " (\(Output.local($0)))" } ?? "")
-                             + (content.decisionHistory.count > 1 ? "; it replaced \(content.decisionHistory.count - 1) earlier (`spor show`)" : ""))
+                let granted = decision.grantedAmount.map {
+                    language.text(", bevilget \(language.kroner($0)) af \(language.kroner(content.amountRequested)) ansøgt",
+                                  ", granted \(language.kroner($0)) of \(language.kroner(content.amountRequested)) requested")
+                } ?? ""
+                let earlier = content.decisionHistory.count - 1
+                lines.append(language.text("Afgørelse: \(decision.outcome.danishName)", "Decision: \(decision.outcome.englishName)") + granted
+                             + (decision.at.map { " (\(Output.local($0)))" } ?? "")
+                             + (earlier > 0 ? language.text("; den erstattede \(earlier) tidligere (`spor show`)",
+                                                            "; it replaced \(earlier) earlier (`spor show`)") : ""))
             }
             if outbox.isEmpty {
-                lines.append("Synced: nothing waits in the outbox.")
+                lines.append(language.text("Synkroniseret: intet venter i udbakken.", "Synced: nothing waits in the outbox."))
             } else {
-                lines.append("\(outbox.count) change\(outbox.count == 1 ? "" : "s") wait to sync:")
+                lines.append(outbox.count == 1
+                    ? language.text("1 ændring venter på at blive synkroniseret:", "1 change waits to sync:")
+                    : language.text("\(outbox.count) ændringer venter på at blive synkroniseret:", "\(outbox.count) changes wait to sync:"))
                 // Why each waits: refused, behind a refused one, or for the next sync.
                 var behindRefusal = false
                 for entry in outbox {
                     let why: String
                     if let error = entry.lastError {
-                        why = "refused by the server: \(error)"
+                        why = language.text("afvist af serveren: \(error)", "refused by the server: \(error)")
                         behindRefusal = true
                     } else if behindRefusal {
-                        why = "waits behind the refused change above"
+                        why = language.text("venter bag den afviste ændring ovenfor", "waits behind the refused change above")
                     } else {
-                        why = "waits for the next `spor sync`"
+                        why = language.text("venter på næste `spor sync`", "waits for the next `spor sync`")
                     }
-                    lines.append("  \(Self.describe(entry.kind)), \(Output.local(entry.createdAt)): \(why)")
+                    lines.append("  \(Self.describe(entry.kind, language)), \(Output.local(entry.createdAt)): \(why)")
                 }
                 if behindRefusal {
-                    lines.append("To go on: change what the server refused (for example your role), or `spor discard \(id)` "
-                                 + "to drop these changes after saving your version.")
+                    lines.append(language.text(
+                        "For at komme videre: ret det, serveren afviste (for eksempel din rolle), eller `spor discard \(id)` "
+                            + "for at droppe disse ændringer, når du har gemt din version.",
+                        "To go on: change what the server refused (for example your role), or `spor discard \(id)` "
+                            + "to drop these changes after saving your version."))
                 }
             }
             return lines.joined(separator: "\n")
         })
     }
 
-    static func describe(_ kind: OutboxEntry.Kind) -> String {
+    static func describe(_ kind: OutboxEntry.Kind, _ language: Language = .english) -> String {
         switch kind {
-        case .create: "create"
-        case let .push(_, events): "change (\(events) events)"
+        case .create: language.text("opret", "create")
+        case let .push(_, events): language.text("ændring (\(events) hændelser)", "change (\(events) events)")
         case let .member(request): MembershipChange.describe(request)
-        case let .step(request): "ask the server: \(request.kind.rawValue)"
+        case let .step(request): language.text("spørg serveren: \(request.kind.rawValue)", "ask the server: \(request.kind.rawValue)")
         }
     }
 }

@@ -124,7 +124,7 @@ struct Decide: AsyncParsableCommand {
     @Argument(help: "The result or outcome.") var result: String
     @Flag(help: "Record the committee's decision instead of the qualification.") var decision = false
     @Option(help: "The note to record.") var note = ""
-    @Option(help: "The amount granted (approvals).") var granted: String?
+    @Option(parsing: .unconditional, help: "The amount granted (approvals).") var granted: String?
     @Flag(help: "Grant more than the amount requested.") var yes = false
     @Flag(help: "Only queue the request; `spor sync` sends it.") var queueOnly = false
     @OptionGroup var options: GlobalOptions

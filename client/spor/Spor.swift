@@ -29,13 +29,16 @@ struct Spor: AsyncParsableCommand {
               SPOR_HOME  the workspace directory
               EDITOR     the editor `spor edit` opens (default: vi)
               SPOR_NOW   an ISO 8601 instant to use as "now" (rehearsing deadlines)
+              LC_ALL, LC_MESSAGES, LANG
+                         a Danish locale (da_DK.UTF-8) makes spor speak Danish, unless
+                         `spor config language en` says otherwise
             """,
         version: "0.2.0",
         subcommands: [
             Setup.self, WhoAmI.self, New.self, List.self, Show.self, Edit.self, SetField.self,
             Budget.self, Participants.self, Members.self, Milestones.self, Comments.self, Check.self, Submit.self,
             Withdraw.self, Status.self, Rounds.self, Log.self, Diff.self, Blame.self, Export.self, SyncCommand.self,
-            Conflicts.self, Decide.self, Discard.self,
+            Conflicts.self, Decide.self, Discard.self, ConfigCommand.self,
         ]
     )
 
@@ -166,10 +169,13 @@ struct Context {
     let workspace: Workspace
     let now: Date
     let calendar: RoundCalendar
+    /// What text output is written in (`Language`).
+    let language: Language
 
     static func open() throws -> Context {
         let workspace = try Workspace(directory: Workspace.defaultDirectory())
-        return Context(workspace: workspace, now: try currentTime(), calendar: try workspace.roundCalendar())
+        let language = Language.resolve(preference: try workspace.languagePreference(), environment: ProcessInfo.processInfo.environment)
+        return Context(workspace: workspace, now: try currentTime(), calendar: try workspace.roundCalendar(), language: language)
     }
 
     static func currentTime() throws -> Date {
@@ -182,11 +188,13 @@ struct Context {
 
     func proposalID(_ text: String) throws -> String { try workspace.resolveProposalID(text) }
 
+    /// The section `text` names, in Danish or English (``Section/named(_:)``).
     func section(_ text: String) throws -> Section {
-        if let section = Section(rawValue: text) { return section }
-        if let section = Section.allCases.first(where: { $0.rawValue.lowercased() == text.lowercased() }) { return section }
-        throw CommandFailure(message: "there is no section \(String(reflecting: text))",
-                             hint: "Sections: \(Section.allCases.map(\.key).joined(separator: ", ")).",
+        if let section = Section.named(text) { return section }
+        throw CommandFailure(message: language.text("der er intet afsnit \(String(reflecting: text))",
+                                                    "there is no section \(String(reflecting: text))"),
+                             hint: language.text("Afsnit: ", "Sections: ")
+                                 + Section.allCases.map { language.key(of: $0) }.joined(separator: ", ") + ".",
                              name: "unknownSection", exitCode: 2)
     }
 }

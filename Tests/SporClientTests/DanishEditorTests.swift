@@ -1,0 +1,147 @@
+import Foundation
+import SporProposal
+import SporTestSupport
+import Testing
+
+/// `spor` for a Danish climate coordinator: the locale (or `spor config language`)
+/// chooses Danish; sections are named in Danish; `check` says what each finding is
+/// about as a person calls it and how to fix it; participants are entered once.
+@Suite("spor in Danish", .timeLimit(.minutes(5)), .blockingCallsAllowed)
+struct DanishEditorTests {
+    static let danish = ["LANG": "da_DK.UTF-8"]
+
+    /// A set-up workspace of Aarhus Kommune with one new proposal.
+    static func workspace() throws -> (ServerProcess, SporCLI, String) {
+        let server = try ServerProcess()
+        let cli = try SporCLI()
+        try cli.setUp(server, "Aarhus Kommune", kind: "kommune", code: "0751")
+        let id = try cli.ok("new", "Skybrudssikring i Østjylland").trimmingCharacters(in: .whitespacesAndNewlines)
+        return (server, cli, id)
+    }
+
+    /// Whether `text` shows an agent or item id ("0751/ab3kd8fj2m@12") to a person.
+    static func showsInternalID(_ text: String) -> Bool {
+        text.range(of: #"[0-9a-z-]+/[0-9a-z]{6,}@[0-9]+"#, options: .regularExpression) != nil
+    }
+
+    @Test("a Danish locale: check is Danish, names what each finding concerns and ends with the command that fixes it")
+    func checkInDanish() throws {
+        let (server, cli, id) = try Self.workspace()
+        _ = server
+        let check = try cli.run("check", id, environment: Self.danish)
+        #expect(check.status == 1, "a new proposal is not ready")
+        let lines = check.stdout.split(separator: "\n").map(String.init)
+        let errors = lines.filter { $0.hasPrefix("✗ ") }
+        #expect(!errors.isEmpty)
+        // The challenge is required and empty: named by its Danish title, fixed by
+        // `spor edit` with its Danish name.
+        let challenge = try #require(lines.first { $0.hasPrefix("✗ \(Section.challenge.danishTitle): ") }, "\(check.stdout)")
+        #expect(challenge.hasSuffix("→ spor edit \(id) udfordring"), "\(challenge)")
+        // Fewer than three public participants: about the participants, not an id.
+        #expect(lines.contains { $0.hasPrefix("✗ Deltagere: ") && $0.hasSuffix("→ spor participant add \(id) --org KOMMUNE --role partner") },
+                "\(check.stdout)")
+        #expect(lines.last == "\(errors.count) problemer blokerer indsendelsen.", "\(lines.last ?? "")")
+        #expect(!Self.showsInternalID(check.stdout), "\(check.stdout)")
+        for english in ["block", "Ready", "problems", "submission"] {
+            #expect(!check.stdout.contains(english), "English \"\(english)\" in: \(check.stdout)")
+        }
+
+        // The same in English, with the English names.
+        let english = try cli.run("check", id)
+        let englishLines = english.stdout.split(separator: "\n").map(String.init)
+        let englishChallenge = try #require(englishLines.first { $0.hasPrefix("✗ \(Section.challenge.englishTitle): ") })
+        #expect(englishChallenge.hasSuffix("→ spor edit \(id) challenge"))
+        #expect(englishLines.last == "\(errors.count) problems block submission.")
+        #expect(englishLines.count == lines.count, "the same findings in both languages")
+    }
+
+    @Test("spor config language overrides the locale, and auto goes back to it")
+    func configLanguage() throws {
+        let (server, cli, id) = try Self.workspace()
+        _ = server
+        #expect(try cli.ok("config", "language").hasPrefix("Language: English (from the locale"))
+        #expect(try cli.ok("config", "language", environment: Self.danish).hasPrefix("Sprog: dansk (fra systemets"))
+        try cli.ok("config", "language", "en")
+        let overridden = try cli.run("check", id, environment: Self.danish)
+        #expect(overridden.stdout.contains("problems block submission."), "\(overridden.stdout)")
+        try cli.ok("config", "language", "da")
+        #expect(try cli.run("status", id).stdout.contains("Kladde"))
+        try cli.ok("config", "language", "auto")
+        #expect(try cli.run("status", id).stdout.contains("Draft"))
+        let unknown = try cli.run("config", "language", "fr")
+        #expect(unknown.status == 2 && unknown.stderr.contains("da, en, auto"))
+        // JSON does not depend on the language.
+        let json = try cli.run("check", id, "--json", environment: Self.danish)
+        #expect(json.stdout.contains("\"code\"") && json.stdout.contains("tooFewPublicParticipants"))
+    }
+
+    @Test("sections by their Danish names, with or without æ/ø/å and dashes; an unknown one lists the Danish names")
+    func danishSectionNames() throws {
+        let (server, cli, id) = try Self.workspace()
+        _ = server
+        try cli.ok("set", id, "udfordring", "Skybrud oversvømmer kældre.")
+        try cli.ok("edit", id, "klimaplan", "--from", "-", input: "Indgår i DK2020-planen.\n")
+        try cli.ok("set", id, "ikke-kendt-losning", "Ingen har prøvet det.")
+        try cli.ok("set", id, "Resumé", "Kort fortalt.")
+        let shown = try cli.ok("show", id)
+        #expect(shown.contains("Skybrud oversvømmer kældre."))
+        #expect(shown.contains("Indgår i DK2020-planen."))
+        #expect(shown.contains("Ingen har prøvet det."))
+        #expect(shown.contains("Kort fortalt."))
+        let unknown = try cli.run("edit", id, "konklusion", "--from", "-", input: "x", environment: Self.danish)
+        #expect(unknown.status == 2)
+        #expect(unknown.stderr.contains("der er intet afsnit \"konklusion\"") && unknown.stderr.contains("udfordring, klimaplan"),
+                "\(unknown.stderr)")
+    }
+
+    @Test("a participant is entered once and a proposal has one lead; participant edit changes an entry")
+    func participantsOnceAndEdited() throws {
+        let (server, cli, id) = try Self.workspace()
+        _ = server
+        try cli.ok("participant", "add", id, "--org", "Odense", "--role", "partner")
+        let again = try cli.run("participant", "add", id, "--org", "0461", "--role", "partner")
+        #expect(again.status == 2 && again.stderr.contains("Odense Kommune is a participant already"), "\(again.stderr)")
+        // Aarhus, the creator, is the lead: a second lead is refused.
+        let secondLead = try cli.run("participant", "add", id, "--org", "Vejle", "--role", "lead")
+        #expect(secondLead.status == 2, "\(secondLead.stderr)")
+        try cli.ok("participant", "edit", id, "2", "--cash", "250.000", "--contact-name", "Mette Hansen")
+        let listed = try cli.json("participant", "list", id)
+        let participants = try #require(listed["participants"] as? [[String: Any]])
+        #expect(participants.count == 2)
+        let odense = try #require(participants.first { (($0["organisation"] as? [String: Any])?["name"] as? String)?.contains("Odense") == true },
+                                  "\(participants)")
+        #expect(odense["cofinancingCash"] as? Int == 250_000)
+        #expect(odense["contactName"] as? String == "Mette Hansen")
+        let toLead = try cli.run("participant", "edit", id, "2", "--role", "lead")
+        #expect(toLead.status == 2 && toLead.stderr.contains("is the lead partner already"), "\(toLead.stderr)")
+        let nothing = try cli.run("participant", "edit", id, "2")
+        #expect(nothing.status == 2 && nothing.stderr.contains("nothing to change"))
+    }
+
+    @Test("a negative amount is refused for being negative, not as a command-line error")
+    func negativeAmount() throws {
+        let (server, cli, id) = try Self.workspace()
+        _ = server
+        let negative = try cli.run("budget", "add", id, "--item", "Pumper", "--amount", "-5", "--source", "own", "--year", "2025")
+        #expect(negative.status == 2)
+        #expect(!negative.stderr.contains("Missing expected argument"), "\(negative.stderr)")
+        #expect(negative.stderr.contains("negative") || negative.stderr.contains("below zero"), "\(negative.stderr)")
+    }
+
+    @Test("an idea can start when no round is open: the proposal has no round until one is set, and check says how")
+    func newWithoutOpenRound() throws {
+        let server = try ServerProcess()
+        var cli = try SporCLI()
+        try cli.setUp(server, "Aarhus Kommune", kind: "kommune", code: "0751")
+        cli.now = "2031-06-01T12:00:00Z"  // after every built-in round
+        let created = try cli.run("new", "En idé til senere", environment: Self.danish)
+        #expect(created.status == 0, "\(created.stderr)")
+        let id = created.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(id.hasPrefix("0751."))
+        #expect(created.stderr.contains("Ingen ansøgningsrunde er åben nu") && created.stderr.contains("spor set \(id) round"))
+        let check = try cli.run("check", id, environment: Self.danish)
+        #expect(check.stdout.contains("✗ Runde: ") && check.stdout.contains("→ spor set \(id) round RUNDE"), "\(check.stdout)")
+        let json = try cli.json("new", "Endnu en")
+        #expect(json["round"] is NSNull)
+    }
+}
