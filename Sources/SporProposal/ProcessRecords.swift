@@ -24,6 +24,9 @@ public struct Qualification: Hashable, Sendable {
         case qualified
         /// Needs changes before it can go on.
         case needsChanges
+
+        public var danishName: String { self == .qualified ? "kvalificeret" : "skal tilrettes" }
+        public var englishName: String { self == .qualified ? "qualified" : "needs changes" }
     }
 
     public let result: Result

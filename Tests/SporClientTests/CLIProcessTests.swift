@@ -36,7 +36,7 @@ struct CLIProcessTests {
             .write(to: URL(fileURLWithPath: editor))
         chmod(editor, 0o755)
         let edited = try odense.ok("edit", id, "summary", environment: ["EDITOR": editor])
-        #expect(edited.contains("Saved summary"))
+        #expect(edited.contains("Saved Short summary."))
         try midtjylland.ok("set", id, "risks", "Risiko: tørke ☀️ i Å-dalen")
         try midtjylland.ok("budget", "add", id, "--item", "Måling af regnvand", "--amount", "1.250.000", "--source", "klimaalliancen", "--year", "2025")
         try odense.ok("comment", "add", id, "summary", "--text", "Skal vi nævne Æbelø?", "--quote", "cykelstier")

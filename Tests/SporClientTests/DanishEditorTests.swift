@@ -79,8 +79,9 @@ struct DanishEditorTests {
     func danishSectionNames() throws {
         let (server, cli, id) = try Self.workspace()
         _ = server
-        try cli.ok("set", id, "udfordring", "Skybrud oversvømmer kældre.")
-        try cli.ok("edit", id, "klimaplan", "--from", "-", input: "Indgår i DK2020-planen.\n")
+        #expect(try cli.ok("set", id, "udfordring", "Skybrud oversvømmer kældre.", environment: Self.danish) == "Gemt: Udfordringen.\n")
+        #expect(try cli.ok("edit", id, "klimaplan", "--from", "-", input: "Indgår i DK2020-planen.\n", environment: Self.danish)
+                == "Gemt: Kobling til klimahandlingsplaner.\n")
         try cli.ok("set", id, "ikke-kendt-losning", "Ingen har prøvet det.")
         try cli.ok("set", id, "Resumé", "Kort fortalt.")
         let shown = try cli.ok("show", id)
@@ -143,5 +144,62 @@ struct DanishEditorTests {
         #expect(check.stdout.contains("✗ Runde: ") && check.stdout.contains("→ spor set \(id) round RUNDE"), "\(check.stdout)")
         let json = try cli.json("new", "Endnu en")
         #expect(json["round"] is NSNull)
+    }
+
+    @Test("show shows the whole proposal in Danish: every section (empty required ones marked), co-financing, budget totals, milestones")
+    func showWholeProposalInDanish() throws {
+        let (server, cli, id) = try Self.workspace()
+        _ = server
+        try cli.ok("participant", "add", id, "--org", "Odense", "--role", "partner", "--cash", "150.000", "--hours", "400",
+                   "--contact-name", "Mette Hansen")
+        let added = try cli.ok("budget", "add", id, "--item", "Regnvandsbede", "--amount", "1.200.000", "--source", "klimaalliancen",
+                               "--year", "2025", environment: Self.danish)
+        #expect(added == "Budgetlinjen »Regnvandsbede« er tilføjet.\n", "no item id in it: \(added)")
+        try cli.ok("budget", "add", id, "--item", "Projektledelse", "--amount", "300.000", "--source", "klimaalliancen", "--year", "2026")
+        try cli.ok("milestone", "add", id, "--title", "Første bede anlagt", "--date", "2025-05-01")
+        try cli.ok("set", id, "udfordring", "Skybrud oversvømmer kældre.")
+        let shown = try cli.run("show", id, environment: Self.danish)
+        #expect(shown.status == 0)
+        let text = shown.stdout
+        #expect(text.contains("Status: Kladde"))
+        #expect(text.contains("Odense Kommune — Partner (Mette Hansen; medfinansiering 150.000 kr.; 400 timer)"), "\(text)")
+        #expect(text.contains("I alt, Klimaalliancen: 1.500.000 kr."), "\(text)")
+        #expect(text.contains("2025-05-01  Første bede anlagt"))
+        // Every section of the call, in its order; the filled one shows its text, an
+        // empty required one says so and how to fill it, an empty optional one is empty.
+        var position = text.startIndex
+        for section in Section.allCases where section != .title {
+            let heading = "## \(section.danishTitle) [\(section.danishKey)]"
+            let found = try #require(text.range(of: heading, range: position..<text.endIndex), "\(heading) missing or out of order")
+            position = found.upperBound
+        }
+        #expect(text.contains("## Udfordringen [udfordring]\nSkybrud oversvømmer kældre."))
+        #expect(text.contains("## Klimaeffekt [klimaeffekt]\n(tomt)"))
+        #expect(text.contains("## Kort resumé [resumé]\n(mangler – skal udfyldes: spor edit \(id) resumé)"), "\(text)")
+        #expect(!Self.showsInternalID(text), "\(text)")
+    }
+
+    @Test("sync says whose changes arrived in which proposal, and which conflicts are new")
+    func syncSaysWhoAndWhatConflicts() throws {
+        let server = try ServerProcess()
+        let aarhus = try SporCLI(), odense = try SporCLI()
+        try aarhus.setUp(server, "Aarhus Kommune", kind: "kommune", code: "0751")
+        try odense.setUp(server, "Odense Kommune", kind: "kommune", code: "0461")
+        let id = try aarhus.ok("new", "Skybrud på Fyn").trimmingCharacters(in: .whitespacesAndNewlines)
+        try aarhus.ok("participant", "add", id, "--org", "0461", "--role", "partner")
+        try aarhus.ok("sync")
+        #expect(try odense.ok("sync", environment: Self.danish).contains("Fra Aarhus Kommune: \(id) (Skybrud på Fyn)"))
+        // Nothing new: no such line.
+        #expect(!(try odense.ok("sync")).contains("From "))
+        try aarhus.ok("set", id, "amountRequested", "1.500.000")
+        try odense.ok("set", id, "amountRequested", "2.000.000")
+        try aarhus.ok("sync")
+        let odenseSync = try odense.ok("sync", environment: Self.danish)
+        #expect(odenseSync.contains("Fra Aarhus Kommune: \(id)"), "\(odenseSync)")
+        #expect(odenseSync.contains("Ny konflikt i \(id): amountRequested") && odenseSync.contains("spor conflicts \(id)"), "\(odenseSync)")
+        let aarhusSync = try aarhus.ok("sync")
+        #expect(aarhusSync.contains("From Odense Kommune: \(id)") && aarhusSync.contains("New conflict in \(id): amountRequested"), "\(aarhusSync)")
+        // Known now: the next sync does not call it new.
+        #expect(!(try aarhus.ok("sync")).contains("New conflict"))
     }
 }

@@ -128,7 +128,7 @@ struct NormalUseTests {
         }
         let file = (lead.home as NSString).appendingPathComponent("risici.txt")
         try Data(text.utf8).write(to: URL(fileURLWithPath: file))
-        #expect(try lead.ok("edit", id, "risks", "--from", file).contains("Saved risks"))
+        #expect(try lead.ok("edit", id, "risks", "--from", file).contains("Saved Risks."))
         try lead.ok("set", id, "summary", "Efter den lange tekst.")
         let sync = try lead.run("sync")
         #expect(sync.status == 0 && sync.stdout.contains("Everything is synced."), "\(sync.stdout)\n\(sync.stderr)")

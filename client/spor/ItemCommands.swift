@@ -81,7 +81,9 @@ struct BudgetAdd: ParsableCommand {
         let input = BudgetLineInput(item: item, amount: try Kroner.parse(amount, field: "budget.amount"),
                                     source: try enumValue(source, FundingSource.self, name: "source"), year: year)
         let line = try context.workspace.change(id, now: context.now) { proposal in try proposal.addBudgetLine(input) }
-        Output.emit(options, json: { ["id": id, "line": line.description] }, text: { "Added budget line \(line) to \(id)." })
+        Output.emit(options, json: { ["id": id, "line": line.description] }, text: {
+            context.language.text("Budgetlinjen »\(item)« er tilføjet.", "Added the budget line \"\(item)\".")
+        })
     }
 }
 
@@ -96,7 +98,9 @@ struct BudgetRemove: ParsableCommand {
         let id = try context.proposalID(id)
         let removed = try changeItem(context, id, line, kind: "budget line", listCommand: "spor budget list \(id)",
                                      items: \.budget, id: \.id) { try $0.removeBudgetLine($1.id) }
-        Output.emit(options, json: { ["id": id, "removed": removed.id.description] }, text: { "Removed budget line \(removed.item)." })
+        Output.emit(options, json: { ["id": id, "removed": removed.id.description] }, text: {
+            context.language.text("Budgetlinjen »\(removed.item)« er fjernet.", "Removed the budget line \"\(removed.item)\".")
+        })
     }
 }
 
@@ -238,7 +242,10 @@ struct ParticipantRemove: ParsableCommand {
         let id = try context.proposalID(id)
         let removed = try changeItem(context, id, participant, kind: "participant", listCommand: "spor participant list \(id)",
                                      items: \.participants, id: \.id) { try $0.removeParticipant($1.id) }
-        Output.emit(options, json: { ["id": id, "removed": removed.id.description] }, text: { "Removed \(removed.organisation?.name ?? "the participant")." })
+        Output.emit(options, json: { ["id": id, "removed": removed.id.description] }, text: {
+            let name = removed.organisation?.name
+            return context.language.text("\(name ?? "Deltageren") er fjernet.", "Removed \(name ?? "the participant").")
+        })
     }
 }
 
@@ -299,7 +306,10 @@ struct CommentAdd: ParsableCommand {
             }
             return try proposal.addComment(on: section, range: range, text: text, at: now)
         }
-        Output.emit(options, json: { ["id": id, "comment": comment.description] }, text: { "Added a comment to \(section.key)." })
+        Output.emit(options, json: { ["id": id, "comment": comment.description] }, text: {
+            context.language.text("Kommentaren er tilføjet til \(context.language.title(of: section)).",
+                                  "Added a comment to \(context.language.title(of: section)).")
+        })
     }
 }
 
@@ -379,7 +389,9 @@ struct MilestoneAdd: ParsableCommand {
         let day = try CalendarDate(parsing: date, field: "milestones.date")
         let title = title
         let added = try context.workspace.change(id, now: context.now) { proposal in try proposal.addMilestone(title: title, date: day) }
-        Output.emit(options, json: { ["id": id, "milestone": added.description] }, text: { "Added milestone \(day) \(title)." })
+        Output.emit(options, json: { ["id": id, "milestone": added.description] }, text: {
+            context.language.text("Milepælen \(day) »\(title)« er tilføjet.", "Added the milestone \(day) \"\(title)\".")
+        })
     }
 }
 
@@ -394,6 +406,8 @@ struct MilestoneRemove: ParsableCommand {
         let id = try context.proposalID(id)
         let removed = try changeItem(context, id, milestone, kind: "milestone", listCommand: "spor milestone list \(id)",
                                      items: \.milestones, id: \.id) { try $0.removeMilestone($1.id) }
-        Output.emit(options, json: { ["id": id, "removed": removed.id.description] }, text: { "Removed milestone \(removed.title)." })
+        Output.emit(options, json: { ["id": id, "removed": removed.id.description] }, text: {
+            context.language.text("Milepælen »\(removed.title)« er fjernet.", "Removed the milestone \"\(removed.title)\".")
+        })
     }
 }

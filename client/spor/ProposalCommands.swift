@@ -57,7 +57,7 @@ struct List: ParsableCommand {
 }
 
 struct Show: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "show", abstract: "Show a proposal: fields, sections, participants, budget.")
+    static let configuration = CommandConfiguration(commandName: "show", abstract: "Show the whole proposal: process, participants, budget, milestones and every section.")
     @Argument(help: "The proposal's id (or the start of it).") var id: String
     @Option(help: "Show it as it was at a version from `spor log`, or \"submitted\" (the latest submission).") var at: String?
     @OptionGroup var options: GlobalOptions
@@ -77,48 +77,7 @@ struct Show: ParsableCommand {
         }
         let status = ProcessStatus(of: content, at: context.now, calendar: context.calendar)
         Output.emit(options, json: { ContentJSON.proposal(id: id, content, status: status) }, text: {
-            var lines = ["\(content.title.isEmpty ? "(untitled)" : content.title)  [\(id)]",
-                         "Round: \(content.roundID ?? "–")   Status: \(status.englishName)   Amount requested: \(Output.kroner(content.amountRequested))"]
-            if let decision = content.decision {
-                lines.append("Decision: \(decision.outcome.rawValue)\(decision.grantedAmount.map { ", granted \(Output.kroner($0))" } ?? "")"
-                             + (decision.at.map { " (\(Output.local($0)))" } ?? ""))
-            }
-            for earlier in content.decisionHistory.dropLast() {
-                lines.append("  earlier decision, replaced: \(earlier.outcome.rawValue)\(earlier.grantedAmount.map { ", granted \(Output.kroner($0))" } ?? "")"
-                             + (earlier.at.map { " (\(Output.local($0)))" } ?? ""))
-            }
-            for earlier in content.qualificationHistory.dropLast() {
-                lines.append("  earlier qualification, replaced: \(earlier.result.rawValue)" + (earlier.at.map { " (\(Output.local($0)))" } ?? ""))
-            }
-            if !content.members.isEmpty {
-                lines.append("\nMembers on the server:")
-                for member in content.members {
-                    lines.append("  \(displayName(member.organisation)) (\(member.organisation)) — \(member.role.englishName)")
-                }
-            }
-            if !content.participants.isEmpty {
-                lines.append("\nParticipants:")
-                for (number, participant) in content.participants.enumerated() {
-                    lines.append("  \(number + 1). \(participant.organisation?.name ?? "?") — \(participant.role?.englishName ?? "no role")")
-                }
-            }
-            if !content.budget.isEmpty {
-                lines.append("\nBudget:")
-                for (number, line) in content.budget.enumerated() {
-                    lines.append("  \(number + 1). \(line.item): \(Output.kroner(line.amount)) (\(line.source?.englishName ?? "?"), \(line.year.map(String.init) ?? "?"))")
-                }
-            }
-            for section in Section.allCases where section != .title {
-                let text = content.text(section)
-                guard !text.isEmpty else { continue }
-                lines.append("\n## \(section.englishTitle) [\(section.key)]\n\(text)")
-            }
-            let open = content.comments.filter { !$0.resolved }.count
-            if open > 0 { lines.append("\n\(open) open comment\(open == 1 ? "" : "s") (`spor comment list \(id)`).") }
-            for conflict in content.conflicts {
-                lines.append("⚠ conflict in \(conflict.field): \(conflict.candidates.map { String(reflecting: $0.value) }.joined(separator: " vs ")) — `spor conflicts \(id)`")
-            }
-            return lines.joined(separator: "\n")
+            ShowReport(id: id, content: content, status: status, calendar: context.calendar, language: context.language).text
         })
     }
 }
@@ -141,7 +100,10 @@ struct SetField: ParsableCommand {
         try context.workspace.change(id, now: context.now) { proposal in
             try proposal.set(field, to: value, calendar: calendar)
         }
-        Output.emit(options, json: { ["id": id, "field": field, "saved": true] }, text: { "Saved \(field) of \(id)." })
+        Output.emit(options, json: { ["id": id, "field": field, "saved": true] }, text: {
+            let name = Section.named(field).map { context.language.title(of: $0) } ?? field
+            return context.language.text("Gemt: \(name).", "Saved \(name).")
+        })
     }
 }
 
@@ -182,7 +144,9 @@ struct Edit: ParsableCommand {
         if source == nil, !original.hasSuffix("\n"), text.hasSuffix("\n") { text.removeLast() }
         guard text != original else {
             if let keptFile { try? FileManager.default.removeItem(atPath: keptFile) }
-            Output.emit(options, json: { ["id": id, "section": section.key, "changed": false] }, text: { "No changes to \(section.key)." })
+            Output.emit(options, json: { ["id": id, "section": section.key, "changed": false] }, text: {
+                context.language.text("Ingen ændringer i \(context.language.title(of: section)).", "No changes to \(context.language.title(of: section)).")
+            })
             return
         }
         do {
@@ -196,7 +160,9 @@ struct Edit: ParsableCommand {
             throw error
         }
         if let keptFile { try? FileManager.default.removeItem(atPath: keptFile) }
-        Output.emit(options, json: { ["id": id, "section": section.key, "changed": true] }, text: { "Saved \(section.key) of \(id)." })
+        Output.emit(options, json: { ["id": id, "section": section.key, "changed": true] }, text: {
+            context.language.text("Gemt: \(context.language.title(of: section)).", "Saved \(context.language.title(of: section)).")
+        })
     }
 
     static func read(_ source: String) throws -> String {

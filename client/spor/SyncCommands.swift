@@ -139,6 +139,7 @@ struct SyncCommand: AsyncParsableCommand {
             return
         }
         let report: SyncReport
+        let before = options.json ? nil : SyncArrivals.snapshot(context.workspace)
         do {
             report = try await engine.sync(progress: display.update)
         } catch {
@@ -147,6 +148,11 @@ struct SyncCommand: AsyncParsableCommand {
         }
         display.finish()
         Self.print(report, json: options.json)
+        if let before, let own = try? context.workspace.identity().organisation {
+            let arrivals = SyncArrivals.lines(before: before, after: SyncArrivals.snapshot(context.workspace), own: own,
+                                              language: context.language)
+            if !arrivals.isEmpty { Swift.print(arrivals.joined(separator: "\n")) }
+        }
         if !report.refusals.isEmpty {
             throw CommandFailure(message: "the server refused \(report.refusals.count) change\(report.refusals.count == 1 ? "" : "s"); they stay in the outbox",
                                  hint: "`spor status ID` shows why.", name: "refused", exitCode: 3)
