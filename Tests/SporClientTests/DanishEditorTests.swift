@@ -177,6 +177,11 @@ struct DanishEditorTests {
         #expect(text.contains("## Klimaeffekt [klimaeffekt]\n(tomt)"))
         #expect(text.contains("## Kort resumé [resumé]\n(mangler – skal udfyldes: spor edit \(id) resumé)"), "\(text)")
         #expect(!Self.showsInternalID(text), "\(text)")
+
+        // Comments are signed with the organisation's name, not its code.
+        try cli.ok("comment", "add", id, "udfordring", "--text", "Uddyb gerne.")
+        let comments = try cli.ok("comment", "list", id, environment: Self.danish)
+        #expect(comments.contains("1. [Udfordringen] Aarhus Kommune: Uddyb gerne."), "\(comments)")
     }
 
     @Test("sync says whose changes arrived in which proposal, and which conflicts are new")
@@ -188,7 +193,9 @@ struct DanishEditorTests {
         let id = try aarhus.ok("new", "Skybrud på Fyn").trimmingCharacters(in: .whitespacesAndNewlines)
         try aarhus.ok("participant", "add", id, "--org", "0461", "--role", "partner")
         try aarhus.ok("sync")
-        #expect(try odense.ok("sync", environment: Self.danish).contains("Fra Aarhus Kommune: \(id) (Skybrud på Fyn)"))
+        let first = try odense.ok("sync", environment: Self.danish)
+        #expect(first.contains("Fra Aarhus Kommune: \(id) (Skybrud på Fyn)"), "\(first)")
+        #expect(first.contains("(1 nyt: \(id))") && first.contains("Alt er synkroniseret."), "\(first)")
         // Nothing new: no such line.
         #expect(!(try odense.ok("sync")).contains("From "))
         try aarhus.ok("set", id, "amountRequested", "1.500.000")

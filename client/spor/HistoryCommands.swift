@@ -39,7 +39,10 @@ struct Log: ParsableCommand {
             }] as [String: Any]
         }, text: {
             runs.map { run in
-                "\(run.last)  \(name(run.agent))  \(run.seqs.count) event\(run.seqs.count == 1 ? "" : "s")"
+                let count = run.seqs.count
+                let events = count == 1 ? context.language.text("1 hændelse", "1 event")
+                                        : context.language.text("\(count) hændelser", "\(count) events")
+                return "\(run.last)  \(name(run.agent))  \(events)"
             }.joined(separator: "\n")
         })
     }
@@ -86,7 +89,9 @@ struct Diff: ParsableCommand {
              }),
              "fields": fields.map { ["field": $0.field, "change": $0.kind, "before": $0.before, "after": $0.after] }] as [String: Any]
         }, text: {
-            guard !sectionChanges.isEmpty || !fields.isEmpty else { return "No changes since \(Output.version(version))." }
+            guard !sectionChanges.isEmpty || !fields.isEmpty else {
+                return context.language.text("Ingen ændringer siden \(Output.version(version)).", "No changes since \(Output.version(version)).")
+            }
             var lines: [String] = []
             for change in fields {
                 switch change.kind {
@@ -181,7 +186,9 @@ struct Blame: ParsableCommand {
         Output.emit(options, json: {
             ["id": id, "section": section.key, "runs": runs.map { ["organisation": $0.organisation, "text": $0.text] }] as [String: Any]
         }, text: {
-            guard !runs.isEmpty else { return "\(section.key) is empty." }
+            guard !runs.isEmpty else {
+                return context.language.text("\(context.language.title(of: section)) er tomt.", "\(context.language.title(of: section)) is empty.")
+            }
             let width = runs.map { displayName($0.organisation).count }.max() ?? 0
             var lines: [String] = []
             for run in runs {
@@ -216,7 +223,7 @@ struct Conflicts: ParsableCommand {
         let name = organisationNames(content)
         guard let field = resolve else {
             Output.emit(options, json: { ["id": id, "conflicts": content.conflicts.map(ContentJSON.conflict)] as [String: Any] }, text: {
-                guard !content.conflicts.isEmpty else { return "No conflicts." }
+                guard !content.conflicts.isEmpty else { return context.language.text("Ingen konflikter.", "No conflicts.") }
                 return content.conflicts.map { conflict in
                     (["\(conflict.field):"] + conflict.candidates.enumerated().map { "  \($0.offset + 1). \(String(reflecting: $0.element.value)) — \(name($0.element.author))" })
                         .joined(separator: "\n")

@@ -53,12 +53,17 @@ struct BudgetList: ParsableCommand {
             ["id": id, "lines": budget.enumerated().map { ContentJSON.budgetLine($0.offset + 1, $0.element) },
              "totals": Dictionary(uniqueKeysWithValues: totals.map { ($0.key.rawValue, $0.value) })] as [String: Any]
         }, text: {
-            guard !budget.isEmpty else { return "No budget lines: `spor budget add \(id) --item TEXT --amount KR --source SOURCE --year YEAR`." }
+            let language = context.language
+            guard !budget.isEmpty else {
+                return language.text("Ingen budgetlinjer: `spor budget add \(id) --item TEKST --amount BELØB --source KILDE --year ÅR`.",
+                                     "No budget lines: `spor budget add \(id) --item TEXT --amount KR --source SOURCE --year YEAR`.")
+            }
             var lines = budget.enumerated().map { number, line in
-                "\(number + 1). \(line.item): \(Output.kroner(line.amount)) (\(line.source?.englishName ?? "?"), \(line.year.map(String.init) ?? "?"))"
+                let source = line.source.map { language.text($0.danishName, $0.englishName) } ?? "?"
+                return "\(number + 1). \(line.item): \(language.kroner(line.amount)) (\(source), \(line.year.map(String.init) ?? "?"))"
             }
             for source in FundingSource.allCases where totals[source] != nil {
-                lines.append("Total \(source.englishName): \(Output.kroner(totals[source]))")
+                lines.append(language.text("I alt, \(source.danishName): ", "Total, \(source.englishName): ") + language.kroner(totals[source]))
             }
             return lines.joined(separator: "\n")
         })
@@ -123,11 +128,24 @@ struct ParticipantList: ParsableCommand {
         Output.emit(options, json: {
             ["id": id, "participants": participants.enumerated().map { ContentJSON.participant($0.offset + 1, $0.element) }] as [String: Any]
         }, text: {
-            guard !participants.isEmpty else { return "No participants." }
+            let language = context.language
+            guard !participants.isEmpty else {
+                return language.text("Ingen deltagere: `spor participant add \(id) --org KOMMUNE --role partner`.",
+                                     "No participants: `spor participant add \(id) --org MUNICIPALITY --role partner`.")
+            }
             return participants.enumerated().map { number, participant in
                 let organisation = participant.organisation
-                return "\(number + 1). \(organisation?.name ?? "?") (\(organisation?.englishKind ?? "?")) — \(participant.role?.englishName ?? "no role")"
-                    + (participant.contactName.isEmpty ? "" : ", contact \(participant.contactName)")
+                let kind = organisation.map { language.text($0.danishKind, $0.englishKind) } ?? "?"
+                let role = participant.role.map { language.text($0.danishName, $0.englishName) } ?? language.text("ingen rolle", "no role")
+                var line = "\(number + 1). \(organisation?.name ?? "?") (\(kind)) — \(role)"
+                if !participant.contactName.isEmpty { line += language.text(", kontakt ", ", contact ") + participant.contactName }
+                if participant.cofinancingCash > 0 {
+                    line += language.text(", medfinansiering ", ", co-financing ") + language.kroner(participant.cofinancingCash)
+                }
+                if participant.cofinancingHours > 0 {
+                    line += language.text(", \(participant.cofinancingHours) timer", ", \(participant.cofinancingHours) hours")
+                }
+                return line
             }.joined(separator: "\n")
         })
     }
@@ -267,11 +285,17 @@ struct CommentList: ParsableCommand {
         let id = try context.proposalID(id)
         let comments = try context.workspace.proposal(id).content().comments.enumerated().filter { all || !$0.element.resolved }
         Output.emit(options, json: { ["id": id, "comments": comments.map { ContentJSON.comment($0.offset + 1, $0.element) }] as [String: Any] }, text: {
-            guard !comments.isEmpty else { return all ? "No comments." : "No open comments." }
+            let language = context.language
+            guard !comments.isEmpty else {
+                return all ? language.text("Ingen kommentarer.", "No comments.") : language.text("Ingen åbne kommentarer.", "No open comments.")
+            }
             return comments.map { number, comment in
-                var lines = ["\(number + 1). [\(comment.section?.key ?? "?")] \(comment.author)\(comment.resolved ? " (resolved)" : ""): \(comment.text)",
-                             "   on: \"\(comment.quote)\""]
-                for reply in comment.replies { lines.append("   ↳ \(reply.author): \(reply.text)") }
+                let section = comment.section.map { language.title(of: $0) } ?? "?"
+                let resolved = comment.resolved ? language.text(" (løst)", " (resolved)") : ""
+                // Authors by name: comments carry the organisation's id ("0461").
+                var lines = ["\(number + 1). [\(section)] \(displayName(comment.author))\(resolved): \(comment.text)",
+                             language.text("   om: »\(comment.quote)«", "   on: \"\(comment.quote)\"")]
+                for reply in comment.replies { lines.append("   ↳ \(displayName(reply.author)): \(reply.text)") }
                 return lines.joined(separator: "\n")
             }.joined(separator: "\n")
         })
@@ -369,7 +393,10 @@ struct MilestoneList: ParsableCommand {
                  "date": $0.element.date?.description ?? NSNull()] as [String: Any]
             }] as [String: Any]
         }, text: {
-            guard !milestones.isEmpty else { return "No milestones: `spor milestone add \(id) --title TEXT --date YYYY-MM-DD`." }
+            guard !milestones.isEmpty else {
+                return context.language.text("Ingen milepæle: `spor milestone add \(id) --title TEKST --date ÅÅÅÅ-MM-DD`.",
+                                             "No milestones: `spor milestone add \(id) --title TEXT --date YYYY-MM-DD`.")
+            }
             return milestones.enumerated().map { "\($0.offset + 1). \($0.element.date?.description ?? "?")  \($0.element.title)" }
                 .joined(separator: "\n")
         })

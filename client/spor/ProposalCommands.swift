@@ -46,11 +46,18 @@ struct List: ParsableCommand {
                              "onServer": $0.onServer, "updatedAt": Output.iso($0.updatedAt),
                              "accessEndedAt": Output.iso($0.accessEndedAt)] as [String: Any] }
         }, text: {
-            guard !proposals.isEmpty else { return "No proposals yet: `spor new \"Title\"` starts one, `spor sync` fetches your organisation's." }
+            let language = context.language
+            guard !proposals.isEmpty else {
+                return language.text("Ingen forslag endnu: `spor new \"Titel\"` starter et, `spor sync` henter din organisations.",
+                                     "No proposals yet: `spor new \"Title\"` starts one, `spor sync` fetches your organisation's.")
+            }
             return proposals.map { summary in
-                let sync = summary.unsyncedChanges > 0 ? "  (\(summary.unsyncedChanges) waiting to sync)" : ""
-                let ended = summary.accessEndedAt == nil ? "" : "  (no longer shared with you: local copy)"
-                return "\(summary.id)  \(summary.title.isEmpty ? "(untitled)" : summary.title)\(sync)\(ended)"
+                let waiting = summary.unsyncedChanges
+                let sync = waiting > 0 ? language.text("  (\(waiting) venter på synkronisering)", "  (\(waiting) waiting to sync)") : ""
+                let ended = summary.accessEndedAt == nil ? ""
+                    : language.text("  (ikke længere delt med dig: lokal kopi)", "  (no longer shared with you: local copy)")
+                let title = summary.title.isEmpty ? language.text("(uden titel)", "(untitled)") : summary.title
+                return "\(summary.id)  \(title)\(sync)\(ended)"
             }.joined(separator: "\n")
         })
     }

@@ -120,7 +120,7 @@ struct SyncCommand: AsyncParsableCommand {
             let json = options.json
             try await engine.watch(progress: display.update, onCaughtUp: { report in
                 display.finish()
-                Self.print(report, json: json)
+                Self.print(report, json: json, language: context.language)
             }, onActivity: { activity in
                 let time = Output.local(Date()).suffix(5)
                 switch activity {
@@ -147,7 +147,7 @@ struct SyncCommand: AsyncParsableCommand {
             throw error
         }
         display.finish()
-        Self.print(report, json: options.json)
+        Self.print(report, json: options.json, language: context.language)
         if let before, let own = try? context.workspace.identity().organisation {
             let arrivals = SyncArrivals.lines(before: before, after: SyncArrivals.snapshot(context.workspace), own: own,
                                               language: context.language)
@@ -159,7 +159,7 @@ struct SyncCommand: AsyncParsableCommand {
         }
     }
 
-    static func print(_ report: SyncReport, json: Bool) {
+    static func print(_ report: SyncReport, json: Bool, language: Language = .english) {
         Output.emit(GlobalOptions.json(json), json: {
             [
                 "receivedEvents": report.receivedEvents, "newDocuments": report.newDocuments.sorted(),
@@ -179,10 +179,16 @@ struct SyncCommand: AsyncParsableCommand {
             ] as [String: Any]
         }, text: {
             var lines: [String] = []
-            let received = report.totalReceivedEvents
-            lines.append("Received \(received) event\(received == 1 ? "" : "s") in \(report.receivedEvents.count) proposal\(report.receivedEvents.count == 1 ? "" : "s")"
-                         + (report.newDocuments.isEmpty ? "" : " (\(report.newDocuments.count) new: \(report.newDocuments.sorted().joined(separator: ", ")))")
-                         + "; sent \(report.pushedChanges) change\(report.pushedChanges == 1 ? "" : "s").")
+            let received = report.totalReceivedEvents, proposals = report.receivedEvents.count, sent = report.pushedChanges
+            let new = report.newDocuments.isEmpty ? ""
+                : language.text(report.newDocuments.count == 1 ? " (1 nyt: " : " (\(report.newDocuments.count) nye: ",
+                                " (\(report.newDocuments.count) new: ")
+                    + report.newDocuments.sorted().joined(separator: ", ") + ")"
+            lines.append(language.text(
+                "Modtog \(received) \(received == 1 ? "hændelse" : "hændelser") i \(proposals) forslag\(new); "
+                    + "sendte \(sent) \(sent == 1 ? "ændring" : "ændringer").",
+                "Received \(received) event\(received == 1 ? "" : "s") in \(proposals) proposal\(proposals == 1 ? "" : "s")\(new); "
+                    + "sent \(sent) change\(sent == 1 ? "" : "s")."))
             for created in report.createdOnServer.sorted() { lines.append("Created \(created) on the server.") }
             for renamed in report.renamed { lines.append("Proposal \(renamed.from) is now \(renamed.to) (new ids start with your organisation's id).") }
             for change in report.membershipChanges { lines.append("The server did this in \(change.document): \(MembershipChange.describe(change.change)).") }
@@ -217,7 +223,9 @@ struct SyncCommand: AsyncParsableCommand {
             }
             for refusal in report.refusals { lines.append("Refused: \(refusal.message)") }
             let waiting = report.outboxRemaining
-            lines.append(waiting <= 0 ? "Everything is synced." : "\(waiting) change\(waiting == 1 ? "" : "s") still in the outbox.")
+            lines.append(waiting <= 0 ? language.text("Alt er synkroniseret.", "Everything is synced.")
+                : waiting == 1 ? language.text("1 ændring er stadig i udbakken.", "1 change still in the outbox.")
+                : language.text("\(waiting) ændringer er stadig i udbakken.", "\(waiting) changes still in the outbox."))
             return lines.joined(separator: "\n")
         })
     }
