@@ -529,10 +529,9 @@ final class PushCommitter: Sendable {
             let now = Date()
             switch request {
             case let .push(push):
-                if mustDefer(push) {
-                    outcomes[index] = .deferred
-                    return
-                }
+                // (An organisation over its share when the transaction began had its
+                // pushes held back by `takeRequests`; one that goes over during it is
+                // deferred per document in pass 2.)
                 var existing = try state(of: push.document, db: db, cached: cached)
                 if let write = push.serverWrite, write.createsDocument {
                     guard existing == nil else {

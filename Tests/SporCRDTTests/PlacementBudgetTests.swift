@@ -1,3 +1,4 @@
+import SporTestSupport
 import Testing
 @testable import SporCRDT
 
@@ -12,17 +13,6 @@ struct PlacementBudgetTests {
     /// 2,298 in one pull; its whole history merged at once, 1,271).
     static let realHistoryBound = 5_000
 
-    /// `count` insertions by `agent`, each at the front of the text or list: no two
-    /// make a run, and each of another writer's concurrent insertions at the front is
-    /// placed past all of them.
-    static func frontInserts(by agent: String, count: Int, list: ContainerID?) throws -> Document {
-        var document = Document(agent: try AgentID(agent))
-        for index in 0..<count {
-            if let list { _ = try document.insert(.int(Int64(index)), at: 0, in: list) } else { try document.insert("x", at: 0) }
-        }
-        return document
-    }
-
     static let list: ContainerID = {
         do { return try ContainerID.root("poster", .list) } catch { preconditionFailure("\(error)") }
     }()
@@ -30,8 +20,8 @@ struct PlacementBudgetTests {
     @Test("text and list: the count is exact — a budget one below it refuses, the count itself merges", arguments: [false, true])
     func budgetIsExact(isList: Bool) throws {
         let target = isList ? Self.list : nil
-        let first = try Self.frontInserts(by: "0751/a", count: 120, list: target)
-        let second = try Self.frontInserts(by: "0751/b", count: 80, list: target).encodedChanges()
+        let first = try Document.frontInserts(by: "0751/a", count: 120, list: target)
+        let second = try Document.frontInserts(by: "0751/b", count: 80, list: target).encodedChanges()
         var unbounded = first
         try unbounded.merge(encodedChanges: second)
         let scans = unbounded.placementScansOfLastMerge
@@ -75,11 +65,11 @@ struct PlacementBudgetTests {
 
     @Test("linear history and merges without a budget are not limited")
     func noBudgetNoLimit() throws {
-        let first = try Self.frontInserts(by: "0751/a", count: 300, list: nil)
+        let first = try Document.frontInserts(by: "0751/a", count: 300, list: nil)
         var replica = Document()
         try replica.merge(encodedChanges: try first.encodedChanges(), placementBudget: 0)
         #expect(replica.placementScansOfLastMerge == 0, "nothing concurrent, nothing scanned")
-        try replica.merge(encodedChanges: try Self.frontInserts(by: "0751/b", count: 300, list: nil).encodedChanges())
+        try replica.merge(encodedChanges: try Document.frontInserts(by: "0751/b", count: 300, list: nil).encodedChanges())
         #expect(replica.textLength() == 600)
         #expect(replica.placementScansOfLastMerge >= 300 * 300)
     }

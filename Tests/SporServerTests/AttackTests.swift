@@ -184,16 +184,6 @@ struct AttackTests {
         try await Self.expectBystanderServed(setup)
     }
 
-    /// `count` insertions by `agent`, each at the front: no two make one run, and a
-    /// writer who had not seen another's must be placed past all of them.
-    static func frontInserts(by agent: String, count: Int, list: ContainerID? = nil) throws -> Document {
-        var document = Document(agent: try AgentID(agent))
-        for index in 0..<count {
-            if let list { _ = try document.insert(.int(Int64(index)), at: 0, in: list) } else { try document.insert("x", at: 0) }
-        }
-        return document
-    }
-
     @Test("a small push whose concurrent insertions would take seconds to place is refused with limitExceeded; a moderate one is stored")
     func concurrentInsertionsPastTheBudget() async throws {
         var setup = try await Self.start()
@@ -201,20 +191,20 @@ struct AttackTests {
         for target in [nil, list] {
             let what = target == nil ? "text" : "list"
             // Stored first: 1,000 insertions at the front, one writer.
-            let first = try Self.frontInserts(by: "0751/\(what)-a", count: 1_000, list: target)
+            let first = try Document.frontInserts(by: "0751/\(what)-a", count: 1_000, list: target)
             guard case .pushAck = try await setup.attacker.push(try first.encodedChanges(), to: setup.document) else {
                 throw TestFailure("the first writer's \(what) insertions were refused")
             }
             // A writer who had not seen them does the same: each of its insertions is
             // placed past all 1,000 (about a million scans: seconds at 50,000).
-            let second = try Self.frontInserts(by: "0751/\(what)-b", count: 1_000, list: target)
+            let second = try Document.frontInserts(by: "0751/\(what)-b", count: 1_000, list: target)
             let changes = try second.encodedChanges()
             #expect(changes.count < 8_000, "\(changes.count) bytes: the attack is a small push")
             let (code, message) = Self.refusal(try await setup.attacker.push(changes, to: setup.document))
             #expect(code == .limitExceeded && message.contains("100000 concurrent items"), "\(what): \(message)")
             // Moderate concurrency is stored: 40 against 1,000 (in a text each is
             // scanned past twice, to find the origin and to place it: about 80,000).
-            let moderate = try Self.frontInserts(by: "0751/\(what)-c", count: 40, list: target)
+            let moderate = try Document.frontInserts(by: "0751/\(what)-c", count: 40, list: target)
             let reply = try await setup.attacker.push(try moderate.encodedChanges(), to: setup.document)
             guard case .pushAck = reply else { throw TestFailure("\(what): a moderately concurrent push was refused: \(reply)") }
         }

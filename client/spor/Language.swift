@@ -27,12 +27,6 @@ enum Language: String, CaseIterable, Sendable {
     /// call's own — so `spor` shows one format everywhere; "–" for none.
     func kroner(_ value: Int64?) -> String { Output.kroner(value) }
 
-    /// `count` and the noun, singular or plural: "1 problem", "3 problemer".
-    func count(_ count: Int, _ danishSingular: String, _ danishPlural: String, _ englishSingular: String,
-               _ englishPlural: String) -> String {
-        "\(count) " + (count == 1 ? text(danishSingular, englishSingular) : text(danishPlural, englishPlural))
-    }
-
     /// The name a person types for `section` in this language ("udfordring", "challenge").
     func key(of section: Section) -> String { self == .danish ? section.danishKey : section.key }
 

@@ -12,11 +12,12 @@ struct SyncArrivals {
         var titles: [String: String] = [:]
     }
 
-    /// Every proposal's version and conflicting fields; a proposal that cannot be read
-    /// is left out (the sync reports it).
-    static func snapshot(_ workspace: Workspace) -> Snapshot {
+    /// The version and conflicting fields of every proposal, or of those in `only` (after
+    /// a sync: the ones it brought events to — nothing else can have changed). A proposal
+    /// that cannot be read is left out (the sync reports it).
+    static func snapshot(_ workspace: Workspace, only: Set<String>? = nil) -> Snapshot {
         var snapshot = Snapshot()
-        for summary in (try? workspace.proposals()) ?? [] {
+        for summary in (try? workspace.proposals()) ?? [] where only?.contains(summary.id) ?? true {
             guard let proposal = try? workspace.proposal(summary.id), let content = try? proposal.content() else { continue }
             snapshot.versions[summary.id] = proposal.document.versionVector
             snapshot.conflicts[summary.id] = Set(content.conflicts.map(\.field))

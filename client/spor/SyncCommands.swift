@@ -149,7 +149,8 @@ struct SyncCommand: AsyncParsableCommand {
         display.finish()
         Self.print(report, json: options.json, language: context.language)
         if let before, let own = try? context.workspace.identity().organisation {
-            let arrivals = SyncArrivals.lines(before: before, after: SyncArrivals.snapshot(context.workspace), own: own,
+            let changed = Set(report.receivedEvents.keys).union(report.newDocuments)
+            let arrivals = SyncArrivals.lines(before: before, after: SyncArrivals.snapshot(context.workspace, only: changed), own: own,
                                               language: context.language)
             if !arrivals.isEmpty { Swift.print(arrivals.joined(separator: "\n")) }
         }
