@@ -182,7 +182,8 @@ public final class SyncEngine: Sendable {
             throw WorkspaceError(.notSetUp, "this workspace (\(workspace.directory)) has no server",
                                  hint: "Run `spor setup --server HOST:PORT --token TOKEN`.")
         }
-        let (connection, welcome) = try await Self.handshake(settings: settings, clientName: clientName)
+        let (connection, welcome) = try await Self.handshake(settings: settings, clientName: clientName,
+                                                             answerTimeout: stallTimeout)
         guard welcome.organisation == identity.organisation else {
             await connection.close()
             throw SyncError(.wrongOrganisation,
@@ -222,8 +223,11 @@ public final class SyncEngine: Sendable {
     }
 
     /// Opens a connection to `settings` and exchanges HELLO/WELCOME: how `spor
-    /// setup` learns which organisation a token belongs to.
-    public static func handshake(settings: ServerSettings, clientName: String) async throws -> (WireConnection, SporMessage.Welcome) {
+    /// setup` learns which organisation a token belongs to. Throws `timeout` if the
+    /// server sends nothing within `answerTimeout` (a sync engine passes its
+    /// ``stallTimeout``: one bound on how long the client waits for any answer).
+    public static func handshake(settings: ServerSettings, clientName: String,
+                                 answerTimeout: Duration = .seconds(10)) async throws -> (WireConnection, SporMessage.Welcome) {
         let connection: WireConnection
         do {
             let tls = settings.tls ? WireConnection.TLSOptions(trust: settings.caFile.map { .caFile($0) } ?? .system) : nil
@@ -243,7 +247,7 @@ public final class SyncEngine: Sendable {
                 _ = try await messages.next()
                 throw error
             }
-            let first = try await withTimeout(.seconds(10)) {
+            let first = try await withTimeout(answerTimeout) {
                 var messages = connection.messages.makeAsyncIterator()
                 return try await messages.next()
             }

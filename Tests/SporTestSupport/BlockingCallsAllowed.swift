@@ -32,12 +32,14 @@ extension Trait where Self == BlockingCallsAllowed {
 }
 
 /// A task executor on a concurrent dispatch queue: not width-limited like the
-/// cooperative pool, so a blocked job does not hold up the others.
-final class DispatchTaskExecutor: TaskExecutor {
-    static let shared = DispatchTaskExecutor()
+/// cooperative pool, so a blocked job does not hold up the others. In-process test
+/// servers start their tasks on it too, so that blocking calls of other tests
+/// cannot keep them from answering.
+public final class DispatchTaskExecutor: TaskExecutor {
+    public static let shared = DispatchTaskExecutor()
     private let queue = DispatchQueue(label: "spor.tests.blocking-calls", attributes: .concurrent)
 
-    func enqueue(_ job: consuming ExecutorJob) {
+    public func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
         queue.async { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
     }

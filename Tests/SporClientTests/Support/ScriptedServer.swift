@@ -1,5 +1,6 @@
 import NIOCore
 import NIOPosix
+import SporTestSupport
 import SporWire
 import Synchronization
 
@@ -40,7 +41,7 @@ final class ScriptedServer: Sendable {
             }
         listener = server.channel
         port = server.channel.localAddress?.port ?? 0
-        Task {
+        Task(executorPreference: DispatchTaskExecutor.shared) {
             try? await server.executeThenClose { inbound in
                 try await withThrowingDiscardingTaskGroup { group in
                     for try await connection in inbound {
