@@ -43,12 +43,16 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/JohnSundell/Ink", from: "0.6.0"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
+        .package(url: "https://github.com/drmohundro/SWXMLHash", from: "8.1.1"),
     ],
     targets: [
         // zlib (crc32, deflate/inflate) from the system: `libz` / Debian's zlib1g-dev.
+        // Not named CZlib: ZIPFoundation brings a module of that name.
         .systemLibrary(
-            name: "CZlib",
-            path: "Sources/CZlib",
+            name: "CSystemZlib",
+            path: "Sources/CSystemZlib",
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
@@ -57,18 +61,31 @@ let package = Package(
         .target(
             name: "SporCRDT",
             dependencies: [
-                "CZlib",
+                "CSystemZlib",
                 .product(name: "HeapModule", package: "swift-collections"),
             ],
             swiftSettings: optimisedInDebug
         ),
         // The klimaudviklingsspor proposal on SporCRDT's containers: schema, rules,
-        // rounds and deadlines, submissions, export. No I/O.
+        // rounds and deadlines, submissions. No I/O.
         .target(
             name: "SporProposal",
             dependencies: [
                 "SporCRDT",
                 .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // A proposal for people: Markdown, print-ready HTML and Word (.docx) exports
+        // from one layout, section Markdown rendered safely, and .docx import.
+        .target(
+            name: "SporDocuments",
+            dependencies: [
+                "SporCRDT",
+                "SporProposal",
+                .product(name: "Ink", package: "Ink"),
+                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+                .product(name: "SWXMLHash", package: "SWXMLHash"),
             ],
             swiftSettings: strictSettings
         ),
@@ -139,6 +156,7 @@ let package = Package(
             dependencies: [
                 "CSQLiteOptions",
                 "SporCRDT",
+                "SporDocuments",
                 "SporProposal",
                 "SporWire",
                 "SporWireClient",
@@ -154,6 +172,7 @@ let package = Package(
             name: "spor",
             dependencies: [
                 "SporClient",
+                "SporDocuments",
                 "SporProposal",
                 "SporCRDT",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -164,7 +183,7 @@ let package = Package(
         // Reading the editing-trace files (../shared/traces format) for tests and benchmarks.
         .target(
             name: "SporTraces",
-            dependencies: ["CZlib", "SporCRDT"],
+            dependencies: ["CSystemZlib", "SporCRDT"],
             swiftSettings: optimisedInDebug
         ),
         // glibc's heap statistics: spor-bench's memory measurement and the server's
@@ -176,6 +195,7 @@ let package = Package(
                 "CHeapInfo",
                 "SporClient",
                 "SporCRDT",
+                "SporDocuments",
                 "SporProposal",
                 "SporTraces",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -211,7 +231,10 @@ let package = Package(
         ),
         .testTarget(
             name: "SporProposalTests",
-            dependencies: ["SporProposal", "SporCRDT", "SporTestSupport", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["SporProposal", "SporDocuments", "SporCRDT", "SporTestSupport",
+                           .product(name: "Crypto", package: "swift-crypto"),
+                           .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+                           .product(name: "SWXMLHash", package: "SWXMLHash")],
             resources: [.copy("Golden")],
             swiftSettings: strictSettings
         ),
@@ -237,8 +260,9 @@ let package = Package(
         .testTarget(
             name: "SporClientTests",
             dependencies: [
-                "SporClient", "SporCRDT", "SporProposal", "SporWire", "SporTestSupport",
+                "SporClient", "SporCRDT", "SporDocuments", "SporProposal", "SporWire", "SporTestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],

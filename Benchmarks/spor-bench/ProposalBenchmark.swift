@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SporCRDT
+import SporDocuments
 import SporProposal
 
 /// `spor-bench proposal [--events N] [--runs N] [--json]`: a large proposal opened,

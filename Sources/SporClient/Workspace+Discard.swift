@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import SporDocuments
 import SporProposal
 
 /// What ``Workspace/discardUnsyncedChanges(of:savingTo:now:)`` did.

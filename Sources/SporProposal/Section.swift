@@ -117,6 +117,15 @@ public enum Section: String, CaseIterable, Hashable, Sendable, Comparable {
         }
     }
 
+    /// The section whose Danish or English title `heading` is (a heading of an
+    /// exported document: "Udfordringen", "Risks"), in any case and spacing; nil if
+    /// none is.
+    public static func titled(_ heading: String) -> Section? {
+        let wanted = folded(heading, plain: false)
+        guard !wanted.isEmpty else { return nil }
+        return allCases.first { folded($0.danishTitle, plain: false) == wanted || folded($0.englishTitle, plain: false) == wanted }
+    }
+
     /// Lower case, without dashes, spaces and underscores; æ, ø, å spelled ae, oe, aa
     /// — or, `plain`, a, o, a (typed on a keyboard without them) — and é as e.
     private static func folded(_ name: String, plain: Bool) -> String {

@@ -1,4 +1,4 @@
-import CZlib
+import CSystemZlib
 
 /// Inflates gzip (or zlib) data with the system zlib.
 public enum Gunzip {
@@ -30,7 +30,7 @@ public enum Gunzip {
                 output.withUnsafeMutableBufferPointer { outputBuffer in
                     stream.next_out = outputBuffer.baseAddress! + produced
                     stream.avail_out = UInt32(outputBuffer.count - produced)
-                    status = CZlib.inflate(&stream, Z_NO_FLUSH)
+                    status = CSystemZlib.inflate(&stream, Z_NO_FLUSH)
                     produced = outputBuffer.count - Int(stream.avail_out)
                 }
             }

@@ -1,6 +1,7 @@
 import Foundation
 import SporCRDT
 import Testing
+@testable import SporDocuments
 @testable import SporProposal
 
 @Suite("Export to Markdown and HTML")
@@ -65,7 +66,7 @@ struct ExportTests {
         #expect(submitted.contains("| Indhold (SHA-256) | \(submission.contentHash) |"))
         #expect(submitted.contains("Forsinket levering af sensorer"))
         #expect(!submitted.contains("Ændret efter aflevering."))
-        for head in submission.version.heads { #expect(submitted.contains(head.description)) }
+        #expect(submitted.contains("| Version | \(VersionName.short(submission.version)) |"), "the short name of the submitted version")
         let now = try proposal.content().markdown(options)
         #expect(now.contains("Ændret efter aflevering."))
         #expect(now.contains("| Status | Afleveret til faglig kvalificering |"))
@@ -95,14 +96,60 @@ struct ExportTests {
         #expect(!(try Self.fixture().content().markdown(ExportOptions(language: .danish, now: now)).contains("Bevilget beløb")))
     }
 
-    @Test("text from the document can never become markup")
+    @Test("text from the document can never become markup: raw HTML, script links, attribute breaks, images, the running title")
     func escaping() throws {
         var proposal = try completeProposal()
-        try proposal.setSection(.title, to: "<script>alert(1)</script>")
-        try proposal.setSection(.summary, to: "a & b <img src=x onerror=y>\n\"quoted\"")
+        try proposal.setSection(.title, to: "<script>alert(1)</script> \"}</style><script>x</script>")
+        try proposal.setSection(.summary, to: "a & b <img src=x onerror=y>\n\"quoted\" &lt; &nbsp;")
+        try proposal.setSection(.challenge, to: """
+            [a](javascript:alert(1)) [b](JaVaScRiPt:alert(2)) [c](data:text/html,x) [d](" onmouseover="alert(3))
+            [e](https://ok.dk/?a=1&b="2") [f](mailto:x@y.dk) ![g](https://tracker.example/p.png) <!-- x --> <https://a.dk>
+
+            <div onclick="x">blok</div>
+            """)
         let html = try proposal.content().html(ExportOptions(now: try copenhagen("2024-09-05T12:00")))
-        #expect(!html.contains("<script>") && !html.contains("<img"))
-        #expect(html.contains("<h1>&lt;script&gt;alert(1)&lt;/script&gt;</h1>"))
-        #expect(html.contains("<p>a &amp; b &lt;img src=x onerror=y&gt;<br>\n&quot;quoted&quot;</p>"))
+        let bodyStart = try #require(html.range(of: "<body>"))
+        let body = String(html[bodyStart.lowerBound...])
+        #expect(!html.contains("<script") && !html.contains("<img") && !html.contains("<div") && !html.contains("<!--"))
+        #expect(!html.lowercased().contains("javascript:") && !html.contains("data:text") && !html.contains("onmouseover=\""))
+        #expect(body.contains("<h1>&lt;script&gt;alert(1)&lt;/script&gt; &quot;}&lt;/style&gt;&lt;script&gt;x&lt;/script&gt;</h1>"))
+        // The running title is a CSS string: its quote, brace and `<` cannot leave it.
+        #expect(html.contains(#"@top-center { content: "\3C script>alert(1)\3C /script> \"}\3C /style>\3C script>x\3C /script>";"#), "\(html)")
+        #expect(body.contains("<p>a &amp; b &lt;img src=x onerror=y&gt;<br/>\"quoted\" &amp;lt; &amp;nbsp;</p>"), "\(body)")
+        #expect(body.contains("<p>a b c d<br/><a href=\"https://ok.dk/?a=1&amp;b=&quot;2&quot;\">e</a> <a href=\"mailto:x@y.dk\">f</a> [g] &lt;!-- x --&gt; &lt;https://a.dk&gt;</p>"),
+                "\(body)")
+        #expect(body.contains("<p>&lt;div onclick=\"x\"&gt;blok&lt;/div&gt;</p>"), "\(body)")
+    }
+
+    @Test("section Markdown renders as HTML: headings below the section's, lists, emphasis, quotes, code, tables, line breaks kept")
+    func sectionMarkdown() {
+        let html = SectionMarkdown.html("""
+            # Baggrund
+            Første linje
+            anden linje med **fed**, *kursiv* og `kode <b>`.
+
+            - et
+            - to
+              - under
+            - tre
+
+            1. første
+            2. anden
+
+            > citat
+
+            ```
+            if a < b { }
+            ```
+
+            | År | Beløb |
+            |---|---|
+            | 2025 | 100 |
+            """)
+        #expect(html == "<h3>Baggrund</h3><p>Første linje<br/>anden linje med <strong>fed</strong>, <em>kursiv</em> og <code>kode &lt;b&gt;</code>.</p>"
+            + "<ul><li>et</li><li>to<ul><li>under</li></ul></li></ul><ul><li>tre</li></ul><ol><li>første</li><li>anden</li></ol>"
+            + "<blockquote><p>citat</p></blockquote><pre><code>if a &lt; b { }\n</code></pre>"
+            + "<table><thead><tr><th>År</th><th>Beløb</th></tr></thead><tbody><tr><td>2025</td><td>100</td></tr></tbody></table>",
+            "\(html)")
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import SporCRDT
 import Testing
+import SporDocuments
 import SporProposal
 
 /// The proposal example in README.md, as written there.

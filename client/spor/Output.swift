@@ -90,6 +90,7 @@ enum ContentJSON {
             "conflicts": content.conflicts.map(conflict),
             "unreadable": content.unreadable.map { ["field": $0.field, "stored": $0.stored, "expected": $0.expected] },
             "version": content.version.heads.map(\.description),
+            "contentHash": content.contentHash,
         ]
     }
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import SporClient
 import SporCRDT
+import SporDocuments
 import SporProposal
 
 struct New: ParsableCommand {
@@ -370,39 +371,70 @@ struct RoundsAdd: ParsableCommand {
 }
 
 struct Export: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "export", abstract: "Export a proposal as Markdown or print-ready HTML.")
+    static let configuration = CommandConfiguration(commandName: "export",
+        abstract: "Export a proposal as Word (.docx), print-ready HTML or Markdown.",
+        discussion: """
+            docx and html lay the proposal out for A4 with page numbers: every section (its \
+            Markdown as headings, lists, bold and links), participants and budget with totals, \
+            the timeline, the round's deadlines and the submissions. A .docx edited in Word can \
+            be brought back with `spor import`, merged with what partners changed meanwhile.
+            """)
     @Argument(help: "The proposal's id.") var id: String
-    @Option(help: "md or html.") var format: String
-    @Option(help: "Write to FILE instead of standard output.") var out: String?
-    @Option(help: "da or en.") var language = "da"
+    @Option(help: "docx, html or md.") var format: String
+    @Option(help: "Write to FILE instead of standard output (needed for docx on a terminal).") var out: String?
+    @Option(help: "The document's language: da (the call's own, the default) or en.") var language = "da"
     @Flag(help: "Include open comments.") var comments = false
     @OptionGroup var options: GlobalOptions
+
+    static let formats = ["docx", "html", "md"]
 
     func run() throws {
         let context = try Context.open()
         let id = try context.proposalID(id)
-        guard format == "md" || format == "html" else {
-            throw CommandFailure.badInput("unknown format \(String(reflecting: format))", hint: "Formats: md, html.")
+        let say = context.language.text
+        guard Self.formats.contains(format) else {
+            throw CommandFailure.badInput(say("ukendt format \(String(reflecting: format))", "unknown format \(String(reflecting: format))"),
+                                          hint: say("Formater: ", "Formats: ") + Self.formats.joined(separator: ", ") + ".")
         }
-        guard let language = ExportOptions.Language(rawValue: language) else {
-            throw CommandFailure.badInput("unknown language \(String(reflecting: language))",
-                                          hint: "Languages: \(ExportOptions.Language.allCases.map(\.rawValue).joined(separator: ", ")).")
+        // The document's language is the call's (Danish) unless asked: not the language spor speaks to the user.
+        guard let exportLanguage = ExportOptions.Language(rawValue: language) else {
+            throw CommandFailure.badInput(say("ukendt sprog \(String(reflecting: language))", "unknown language \(String(reflecting: language))"),
+                                          hint: say("Sprog: ", "Languages: ") + ExportOptions.Language.allCases.map(\.rawValue).joined(separator: ", ") + ".")
+        }
+        if format == "docx", out == nil, isatty(STDOUT_FILENO) == 1 {
+            throw CommandFailure.badInput(say("en .docx-fil kan ikke vises i terminalen", "a .docx file cannot be shown on the terminal"),
+                                          hint: say("Skriv den til en fil: spor export \(id) --format docx --out \(id).docx",
+                                                    "Write it to a file: spor export \(id) --format docx --out \(id).docx"))
         }
         let content = try context.workspace.proposal(id).content()
-        let exportOptions = ExportOptions(language: language, includeOpenComments: comments, now: context.now, calendar: context.calendar)
-        let text = format == "md" ? content.markdown(exportOptions) : content.html(exportOptions)
+        let exportOptions = ExportOptions(language: exportLanguage, includeOpenComments: comments, now: context.now,
+                                          calendar: context.calendar, proposalID: id)
+        let bytes: Data
+        switch format {
+        case "docx":
+            do {
+                bytes = try content.docx(exportOptions)
+            } catch {
+                throw CommandFailure(message: say("kunne ikke lave .docx-filen: \(error)", "cannot make the .docx file: \(error)"),
+                                     name: "cannotWrite", exitCode: 4)
+            }
+        case "html": bytes = Data(content.html(exportOptions).utf8)
+        default: bytes = Data(content.markdown(exportOptions).utf8)
+        }
         if let out {
             do {
-                try Data(text.utf8).write(to: URL(fileURLWithPath: out), options: .atomic)
+                try bytes.write(to: URL(fileURLWithPath: out), options: .atomic)
             } catch {
-                throw CommandFailure(message: "cannot write \(out): \(error.localizedDescription)", name: "cannotWrite", exitCode: 4)
+                throw CommandFailure(message: say("kan ikke skrive \(out): \(error.localizedDescription)", "cannot write \(out): \(error.localizedDescription)"),
+                                     name: "cannotWrite", exitCode: 4)
             }
-            Output.emit(options, json: { ["id": id, "format": format, "file": out, "bytes": text.utf8.count] as [String: Any] },
-                        text: { "Wrote \(out)." })
+            Output.emit(options, json: { ["id": id, "format": format, "file": out, "bytes": bytes.count] as [String: Any] },
+                        text: { say("Skrev \(out).", "Wrote \(out).") })
         } else if options.json {
-            Output.printJSON(["id": id, "format": format, "text": text])
+            Output.printJSON(["id": id, "format": format,
+                              format == "docx" ? "base64" : "text": format == "docx" ? bytes.base64EncodedString() : String(decoding: bytes, as: UTF8.self)])
         } else {
-            FileHandle.standardOutput.write(Data(text.utf8))
+            FileHandle.standardOutput.write(bytes)
         }
     }
 }

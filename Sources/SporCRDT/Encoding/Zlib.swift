@@ -1,15 +1,15 @@
-import CZlib
+import CSystemZlib
 
 /// CRC-32 checksums and deflate compression, from the system zlib.
 enum Zlib {
     /// The CRC-32 (ISO-HDLC, as in gzip and PNG) of `bytes`.
     static func crc32(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
-        var crc: UInt = CZlib.crc32(0, nil, 0)
+        var crc: UInt = CSystemZlib.crc32(0, nil, 0)
         var start = 0
         // zlib takes a 32-bit length: feed large inputs in pieces.
         while start < bytes.count {
             let length = min(bytes.count - start, 1 << 30)
-            crc = CZlib.crc32(crc, bytes.baseAddress!.assumingMemoryBound(to: Bytef.self) + start, uInt(length))
+            crc = CSystemZlib.crc32(crc, bytes.baseAddress!.assumingMemoryBound(to: Bytef.self) + start, uInt(length))
             start += length
         }
         return UInt32(truncatingIfNeeded: crc)
@@ -42,7 +42,7 @@ enum Zlib {
                 stream.avail_in = uInt(inputBuffer.count)
                 stream.next_out = outputBuffer.baseAddress
                 stream.avail_out = uInt(outputBuffer.count)
-                let status = CZlib.deflate(&stream, Z_FINISH)
+                let status = CSystemZlib.deflate(&stream, Z_FINISH)
                 precondition(status == Z_STREAM_END, "deflateBound was too small")
                 return outputBuffer.count - Int(stream.avail_out)
             }
@@ -81,7 +81,7 @@ enum Zlib {
                 stream.next_out = outputBuffer.baseAddress
                 stream.avail_out = uInt(outputBuffer.count)
                 // With no output space left, zlib still reports the end of the stream.
-                status = CZlib.inflate(&stream, Z_FINISH)
+                status = CSystemZlib.inflate(&stream, Z_FINISH)
                 produced = outputBuffer.count - Int(stream.avail_out)
                 consumed = inputBuffer.count - Int(stream.avail_in)
             }

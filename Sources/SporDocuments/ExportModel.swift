@@ -1,5 +1,6 @@
 import Foundation
 import SporCRDT
+import SporProposal
 
 /// What an export shows and in which language.
 public struct ExportOptions: Sendable {
@@ -17,14 +18,18 @@ public struct ExportOptions: Sendable {
     /// The instant the export is made: decides the status and which deadlines passed.
     public var now: Date
     public var calendar: RoundCalendar
+    /// The proposal's id, recorded in a .docx (with the version) so that importing
+    /// the edited file merges with what partners changed since.
+    public var proposalID: String?
 
     public init(language: Language = .danish, includeOpenComments: Bool = false, includeVersion: Bool = true,
-                now: Date, calendar: RoundCalendar = .builtIn) {
+                now: Date, calendar: RoundCalendar = .builtIn, proposalID: String? = nil) {
         self.language = language
         self.includeOpenComments = includeOpenComments
         self.includeVersion = includeVersion
         self.now = now
         self.calendar = calendar
+        self.proposalID = proposalID
     }
 }
 
@@ -39,6 +44,14 @@ struct ExportModel {
         var footer: [[String]] = []
         /// Columns aligned right (amounts).
         var numeric: Set<Int> = []
+        /// Columns of hashes: set small and broken anywhere to fit the page.
+        var hashes: Set<Int> = []
+    }
+
+    struct Fact {
+        var name: String
+        var value: String
+        var isHash = false
     }
 
     struct CommentBlock {
@@ -49,11 +62,25 @@ struct ExportModel {
 
     var language: ExportOptions.Language
     var title: String
-    var facts: [(String, String)] = []
+    var facts: [Fact] = []
     var sections: [(heading: String, text: String)] = []
     var tables: [(heading: String, table: Table)] = []
     var commentsHeading: String?
     var comments: [CommentBlock] = []
+
+    /// The headings an export writes over generated tables, in both languages: an
+    /// import skips them.
+    static let generatedHeadings: Set<String> = [
+        "deltagere", "participants", "budget", "tidsplan", "timeline", "frister (københavn)", "deadlines (copenhagen time)",
+        "afleveringer", "submissions", "åbne kommentarer", "open comments",
+    ]
+
+    static func isGeneratedHeading(_ heading: String) -> Bool {
+        generatedHeadings.contains(heading.trimmingWhitespace().lowercased())
+    }
+
+    /// The title an export shows for a proposal without one.
+    static let untitled: Set<String> = ["(uden titel)", "(untitled)"]
 
     init(_ content: ProposalContent, options: ExportOptions) {
         let danish = options.language == .danish
@@ -69,25 +96,25 @@ struct ExportModel {
 
         // Facts.
         let round = content.roundID.flatMap { try? options.calendar.round(id: $0) }
-        facts.append((say("Ansøgningsrunde", "Round"), round.map { danish ? $0.danishName : $0.englishName } ?? content.roundID ?? "—"))
+        facts.append(Fact(name: say("Ansøgningsrunde", "Round"), value: round.map { danish ? $0.danishName : $0.englishName } ?? content.roundID ?? "—"))
         let status = ProcessStatus(of: content, at: options.now, calendar: options.calendar)
-        facts.append(("Status", danish ? status.danishName : status.englishName))
-        facts.append((say("Ansøgt beløb fra Klimaalliancen", "Amount requested from Klimaalliancen"),
-                      content.amountRequested.map(kroner) ?? "—"))
+        facts.append(Fact(name: "Status", value: danish ? status.danishName : status.englishName))
+        facts.append(Fact(name: say("Ansøgt beløb fra Klimaalliancen", "Amount requested from Klimaalliancen"),
+                           value: content.amountRequested.map(kroner) ?? "—"))
         if let decision = content.decision {
             // The secretariat's decision, with the amount granted beside the amount asked for.
             let outcome = decision.outcome == .approved ? say("Bevilget", "Approved") : say("Afslået", "Rejected")
-            facts.append((say("Afgørelse", "Decision"), outcome + (decision.at.map { " " + localTime($0) } ?? "")))
+            facts.append(Fact(name: say("Afgørelse", "Decision"), value: outcome + (decision.at.map { " " + localTime($0) } ?? "")))
             if let granted = decision.grantedAmount {
-                facts.append((say("Bevilget beløb", "Amount granted"), kroner(granted)))
+                facts.append(Fact(name: say("Bevilget beløb", "Amount granted"), value: kroner(granted)))
             }
         }
         if let lead = content.participants.first(where: { $0.role == .lead }), let organisation = lead.organisation {
-            facts.append((say("Tovholder", "Lead partner"), organisation.name))
+            facts.append(Fact(name: say("Tovholder", "Lead partner"), value: organisation.name))
         }
         if options.includeVersion {
-            facts.append(("Version", content.version.heads.map(\.description).joined(separator: ", ")))
-            facts.append((say("Indhold (SHA-256)", "Content (SHA-256)"), content.contentHash))
+            facts.append(Fact(name: "Version", value: VersionName.short(content.version)))
+            facts.append(Fact(name: say("Indhold (SHA-256)", "Content (SHA-256)"), value: content.contentHash, isHash: true))
         }
 
         // Sections, then extra sections.
@@ -162,7 +189,8 @@ struct ExportModel {
 
         // Submissions.
         if !content.submissions.isEmpty {
-            var submissions = Table(header: [say("Trin", "Step"), say("Afleveret", "Submitted"), say("Af", "By"), "SHA-256"], rows: [])
+            var submissions = Table(header: [say("Trin", "Step"), say("Afleveret", "Submitted"), say("Af", "By"), "SHA-256"], rows: [],
+                                    hashes: [3])
             for submission in content.submissions {
                 let name = danish ? submission.step.danishName : submission.step.englishName
                 submissions.rows.append([name.prefix(1).uppercased() + name.dropFirst(), localTime(submission.submittedAt),

@@ -1,3 +1,6 @@
+import Foundation
+import SporProposal
+
 extension ProposalContent {
     /// The proposal as Markdown (GitHub-flavoured tables). Section texts are copied as
     /// written (partners may use Markdown in them); table cells are escaped.
@@ -5,7 +8,7 @@ extension ProposalContent {
         let model = ExportModel(self, options: options)
         var out = "# \(model.title)\n\n"
         out += "| | |\n|---|---|\n"
-        for (name, value) in model.facts { out += "| \(cell(name)) | \(cell(value)) |\n" }
+        for fact in model.facts { out += "| \(cell(fact.name)) | \(cell(fact.value)) |\n" }
         for (heading, text) in model.sections {
             out += "\n## \(heading)\n\n"
             let body = text.trimmingWhitespace()
@@ -31,10 +34,16 @@ extension ProposalContent {
         return out
     }
 
-    /// The proposal as one standalone HTML page (no external files), laid out to print.
-    /// Every text from the document is escaped.
+    /// The proposal as one standalone HTML page (no external files), laid out to
+    /// print on A4: margins, the title at the top of each page, "Side 3 af 7" at the
+    /// bottom, tables and long values (hashes, addresses) wrapped inside the page.
+    /// Section texts are rendered from Markdown by ``SectionMarkdown`` (raw HTML
+    /// escaped, only web and mail links); every other text from the document is
+    /// escaped.
     public func html(_ options: ExportOptions) -> String {
         let model = ExportModel(self, options: options)
+        let pageNumber = model.language == .danish ? "\"Side \" counter(page) \" af \" counter(pages)"
+                                                   : "\"Page \" counter(page) \" of \" counter(pages)"
         var out = """
             <!DOCTYPE html>
             <html lang="\(model.language.rawValue)">
@@ -44,11 +53,17 @@ extension ProposalContent {
             <style>
             body { font-family: system-ui, sans-serif; max-width: 50em; margin: 2em auto; line-height: 1.45; color: #111; }
             table { border-collapse: collapse; width: 100%; margin: 0.5em 0 1.5em; }
-            th, td { border: 1px solid #999; padding: 0.25em 0.5em; text-align: left; vertical-align: top; }
-            td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; }
+            th, td { border: 1px solid #999; padding: 0.25em 0.5em; text-align: left; vertical-align: top; overflow-wrap: anywhere; }
+            td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; overflow-wrap: normal; }
+            td.hash { font-family: ui-monospace, monospace; font-size: 0.85em; word-break: break-all; }
             tfoot td { font-weight: bold; }
             blockquote { border-left: 3px solid #999; margin: 0.5em 0; padding-left: 0.75em; color: #444; }
-            @media print { body { margin: 0; max-width: none; } h2 { break-after: avoid; } tr { break-inside: avoid; } }
+            pre { white-space: pre-wrap; overflow-wrap: anywhere; }
+            p, li { overflow-wrap: anywhere; }
+            @page { size: A4; margin: 20mm 18mm 22mm;
+              @top-center { content: \(cssString(model.title)); font: 9pt system-ui, sans-serif; color: #555; }
+              @bottom-right { content: \(pageNumber); font: 9pt system-ui, sans-serif; color: #555; } }
+            @media print { body { margin: 0; max-width: none; font-size: 10.5pt; } h1, h2, h3 { break-after: avoid; } tr, blockquote { break-inside: avoid; } }
             </style>
             </head>
             <body>
@@ -56,19 +71,22 @@ extension ProposalContent {
 
             """
         out += "<table class=\"facts\">\n"
-        for (name, value) in model.facts { out += "<tr><th>\(escape(name))</th><td>\(escape(value))</td></tr>\n" }
+        for fact in model.facts {
+            out += "<tr><th>\(escape(fact.name))</th><td\(fact.isHash ? " class=\"hash\"" : "")>\(escape(fact.value))</td></tr>\n"
+        }
         out += "</table>\n"
         for (heading, text) in model.sections {
             out += "<h2>\(escape(heading))</h2>\n"
-            out += paragraphs(text)
+            let body = text.trimmingWhitespace()
+            out += body.isEmpty ? "<p>—</p>\n" : SectionMarkdown.html(body) + "\n"
         }
         for (heading, table) in model.tables {
             out += "<h2>\(escape(heading))</h2>\n"
             guard !table.rows.isEmpty || !table.footer.isEmpty else { out += "<p>—</p>\n"; continue }
             func row(_ cells: [String], tag: String) -> String {
                 "<tr>" + cells.enumerated().map { index, value in
-                    let numeric = table.numeric.contains(index) ? " class=\"n\"" : ""
-                    return "<\(tag)\(numeric)>\(escape(value))</\(tag)>"
+                    let style = table.numeric.contains(index) ? " class=\"n\"" : table.hashes.contains(index) ? " class=\"hash\"" : ""
+                    return "<\(tag)\(style)>\(escape(value))</\(tag)>"
                 }.joined() + "</tr>\n"
             }
             out += "<table>\n<thead>\n" + row(table.header, tag: "th") + "</thead>\n<tbody>\n"
@@ -151,20 +169,20 @@ private func lines(_ text: String) -> String {
     splitLines(text).map { escape(String($0)) }.joined(separator: "<br>\n")
 }
 
-/// A section's text as paragraphs: blank lines separate them, single line breaks stay.
-private func paragraphs(_ text: String) -> String {
-    let body = text.trimmingWhitespace()
-    guard !body.isEmpty else { return "<p>—</p>\n" }
-    var out = ""
-    var current: [Substring] = []
-    func flush() {
-        guard !current.isEmpty else { return }
-        out += "<p>" + current.map { escape(String($0)) }.joined(separator: "<br>\n") + "</p>\n"
-        current = []
+/// `text` as a CSS string literal: quotes and backslashes escaped, line breaks as
+/// `\A`, and `<` as `\3C` so that no text can end the `<style>` element.
+func cssString(_ text: String) -> String {
+    var out = "\""
+    for scalar in text.unicodeScalars {
+        switch scalar {
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        case "<": out += "\\3C "
+        case "\n", "\r": out += "\\A "
+        default:
+            if scalar.value < 0x20 || scalar.value == 0x7F { continue }
+            out.unicodeScalars.append(scalar)
+        }
     }
-    for line in splitLines(body) {
-        if line.utf8.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { flush() } else { current.append(line) }
-    }
-    flush()
-    return out
+    return out + "\""
 }
