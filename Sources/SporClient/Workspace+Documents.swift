@@ -147,8 +147,9 @@ extension Workspace {
     /// returns its new id. Durable when it returns.
     public func createProposal(title: String, roundID: String?, calendar: RoundCalendar = .builtIn, now: Date = Date()) throws -> String {
         let identity = try identity()
-        let proposal = try Proposal.create(agent: identity.agent, actor: identity.actor, title: title,
+        var proposal = try Proposal.create(agent: identity.agent, actor: identity.actor, title: title,
                                            roundID: roundID, calendar: calendar)
+        try proposal.recordSave(from: 0, at: now)
         let bytes = try proposal.document.encodedChanges()
         let content = try proposal.content()
         return try write { db in
@@ -173,8 +174,9 @@ extension Workspace {
     /// The document is read and written inside one IMMEDIATE transaction, so changes
     /// merged meanwhile by a sync in another process are the base of this one, never
     /// overwritten. The new events are stored as a change batch and queued in the
-    /// outbox for the server. If `body` throws (a ``ProposalError`` for refused input),
-    /// nothing is written. If `body` changes nothing, nothing is written either.
+    /// outbox for the server, with the time of the save (`now`) recorded in the
+    /// document. If `body` throws (a ``ProposalError`` for refused input), nothing is
+    /// written. If `body` changes nothing, nothing is written either.
     ///
     /// Cost: O(history) to open the document (snapshot + batches since) and O(change)
     /// to store; the snapshot is rewritten only when the batches since it outgrow it.
@@ -190,8 +192,10 @@ extension Workspace {
             var proposal = Proposal(document: loaded.document, actor: identity.actor)
             let before = proposal.document.versionVector
             let result = try body(&proposal)
+            guard proposal.document.eventCount > loaded.document.eventCount else { return result }
+            // The save's time, by this machine's clock, as the save's last write (``Proposal/saves()``).
+            try proposal.recordSave(from: before[identity.agent], at: now)
             let added = proposal.document.eventCount - loaded.document.eventCount
-            guard added > 0 else { return result }
             let bytes = try proposal.document.encodedChanges(since: before)
             try db.execute(sql: "INSERT INTO change (documentID, bytes, origin) VALUES (?, ?, 'local')", arguments: [id, Data(bytes)])
             loaded.lastChange = db.lastInsertedRowID

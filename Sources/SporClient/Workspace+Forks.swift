@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import SporCRDT
+import SporProposal
 
 /// What a sync found and did when the server had events under one of this
 /// workspace's own agents that the workspace did not make: the workspace is a copy
@@ -142,7 +143,8 @@ extension Workspace {
                 return ForkRepair(document: id, agent: agent.name, newAgent: newAgent.name, divergedAt: nil, reissuedEvents: 0)
             }
             let ownNames = Set(own.map(\.name) + [newAgent.name])
-            let (repaired, reissued) = try loaded.document.reissuing(eventsOf: agent, from: from, as: newAgent) { ownNames.contains($0.name) }
+            let (repaired, reissued) = try loaded.document.reissuing(eventsOf: agent, from: from, as: newAgent,
+                                                                     rewriteMapEntry: Proposal.reissuedSaveRecord) { ownNames.contains($0.name) }
             try replaceDocument(id, with: repaired, reissuedFrom: (agent, from), newAgent: newAgent, reissued: reissued,
                                 loaded: &loaded, db: db)
             var repair = ForkRepair(document: id, agent: agent.name, newAgent: newAgent.name, divergedAt: from, reissuedEvents: reissued)

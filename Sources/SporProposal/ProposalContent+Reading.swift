@@ -183,7 +183,8 @@ extension ProposalContent {
             comments: comments, submissions: submissions, qualification: qualification, decision: decision,
             qualificationHistory: qualificationHistory, decisionHistory: decisionHistory,
             withdrawal: withdrawal, members: members,
-            conflicts: reader.conflicts, unreadable: reader.unreadable)
+            conflicts: reader.conflicts, unreadable: reader.unreadable,
+            versionNames: try source.map(ProposalSchema.versionNames).filter { $0.value.value != nil }.map(\.key).sorted())
     }
 
     /// The organisation that created list item `id`: its agent's prefix, or the agent's

@@ -34,6 +34,9 @@ public struct ProposalContent: Sendable, Equatable {
     public let members: [Member]
     public let conflicts: [FieldConflict]
     public let unreadable: [UnreadableValue]
+    /// The names members gave versions (``Proposal/namedVersions()``), sorted. Not
+    /// part of the content hash: naming a version does not change the proposal.
+    public let versionNames: [String]
 
     public func text(_ section: Section) -> String { sectionTexts[section.rank] }
     public var title: String { text(.title) }

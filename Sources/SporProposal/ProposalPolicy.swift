@@ -57,6 +57,13 @@ public enum ProposalPolicy {
         /// Write the records the server keeps in the document (submissions,
         /// withdrawal, the secretariat's records, members): only the server does.
         case writeProcessRecords
+        /// Record the time of one's own save: everyone who may write anything.
+        case recordSave
+        /// Write or remove the time of someone else's save: nobody.
+        case writeOthersSaveTime
+        /// Name a version ("til styregruppen") or remove a name: the lead, partners
+        /// and the secretariat.
+        case nameVersion
     }
 
     /// Why an action is refused.
@@ -92,9 +99,10 @@ public enum ProposalPolicy {
         }
         let isSecretariat = role == nil
         let allowed: Bool = switch action {
-        case .read, .comment, .editOwnComment: true
+        case .read, .comment, .editOwnComment, .recordSave: true
         case .editContent: role == .lead || role == .partner
-        case .editOthersComment, .writeProcessRecords: false
+        case .nameVersion: role != .observer
+        case .editOthersComment, .writeProcessRecords, .writeOthersSaveTime: false
         case .addMember, .removeMember, .changeRole, .handOverLead: isSecretariat || role == .lead
         case .submit, .withdraw: role == .lead
         case .recordQualification, .recordDecision: isSecretariat
@@ -106,7 +114,9 @@ public enum ProposalPolicy {
     private static func reason(_ action: Action, role: ParticipantRole?) -> String {
         let who = role.map { "a \($0.englishName.lowercased())" } ?? "the secretariat"
         return switch action {
-        case .read, .comment, .editOwnComment: "\(who) may not do this"
+        case .read, .comment, .editOwnComment, .recordSave: "\(who) may not do this"
+        case .writeOthersSaveTime: "a save's time is written once, by the agent that saved, under its own first event"
+        case .nameVersion: "an observer reads and comments; the lead partner, partners and the secretariat name versions"
         case .editContent: role == .observer
             ? "an observer reads and comments; only the lead partner and partners edit the proposal"
             : "the secretariat comments and records its decisions; only the lead partner and partners edit the proposal"

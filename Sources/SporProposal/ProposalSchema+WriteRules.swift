@@ -10,11 +10,22 @@ extension ProposalSchema {
     ///   other write beneath a comment or reply (its text, its anchors, removing or
     ///   moving it) is `editOwnComment` when the comment's (or reply's) item was
     ///   inserted by an agent of `writer`, else `editOthersComment`.
+    /// - A save's time: `recordSave` when its key is an event of the writing agent
+    ///   ("agent@seq", the save's first event), else `writeOthersSaveTime`; removing
+    ///   one is `writeOthersSaveTime` too (a save's time, once written, stays).
+    /// - A version's name: `nameVersion`.
     /// - Everything else (sections, fields, participants, budget, milestones, extra
     ///   sections, the legacy agents map, roots the schema does not name):
     ///   `editContent`.
     public static func action(of write: ChangeSummary.Write, writer: String) -> ProposalPolicy.Action {
         if isServerOnly(write.container) { return .writeProcessRecords }
+        if write.container == saves {
+            guard write.kind == .mapSet, let key = write.key, let at = key.lastIndex(of: "@"),
+                  key[..<at] == write.author.name, Int(key[key.index(after: at)...]) != nil else { return .writeOthersSaveTime }
+            return .recordSave
+        }
+        if isWithin(write.container, [saves]) { return .writeOthersSaveTime }
+        if isWithin(write.container, [versionNames]) { return .nameVersion }
         if write.container == proposal, write.key == Key.comments {
             // Creating the comments list is part of the first comment; removing it
             // would delete every organisation's comments.

@@ -26,6 +26,12 @@ import SporCRDT
 ///                           "decision"), result, note, grantedAmount, at, by — every
 ///                           record, oldest first (the secretariat map has the latest)
 /// agents (map)              legacy (written by clients before protocol 2, read by nobody)
+/// saves (map)               "agent@seq" of a save's first event → string "<Unix
+///                           seconds> <events>": when the save was made by its
+///                           author's clock, and how many events it has; each agent
+///                           writes only its own saves' keys
+/// versionNames (map)        a name a member gave a version ("til styregruppen") →
+///                           string, its heads ("agent@seq,agent@seq")
 /// ```
 ///
 /// Authorship is never read from the document's values: the organisation that wrote
@@ -42,6 +48,10 @@ public enum ProposalSchema {
     /// Every qualification and decision the server recorded, oldest first: a changed
     /// result is a new entry, the earlier ones stay.
     public static let secretariatRecords = schemaID { () throws(CRDTError) in try .root("secretariatRecords", .list) }
+    /// When each save was made, by its author's clock (``Proposal/recordSave(from:at:)``).
+    public static let saves = schemaID { () throws(CRDTError) in try .root("saves", .map) }
+    /// Versions members named (``Proposal/nameVersion(_:_:)``).
+    public static let versionNames = schemaID { () throws(CRDTError) in try .root("versionNames", .map) }
 
     /// The agent the server writes its records as. Organisation ids never start with
     /// ".", so no organisation's agent prefix (`"<id>/"`) matches it.

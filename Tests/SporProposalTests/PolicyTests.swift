@@ -28,6 +28,9 @@ struct PolicyTests {
         (.recordQualification, "YFFFN"),
         (.recordDecision, "YFFFN"),
         (.writeProcessRecords, "FFFFN"),
+        (.recordSave, "YYYYN"),
+        (.writeOthersSaveTime, "FFFFN"),
+        (.nameVersion, "YYYFN"),
     ]
     static let standings: [ProposalPolicy.Standing] = [.secretariat, .member(.lead), .member(.partner), .member(.observer), .outsider]
 

@@ -389,6 +389,59 @@ struct ServerAuthorityTests {
         try await round.stop()
     }
 
+    @Test("save times and version names over raw TCP: a member records its own saves' times (an observer too); a time under another agent's event, or removing one, is refused; an observer cannot name a version")
+    func saveTimesAndVersionNames() async throws {
+        var round = try await Round.start()
+        let at = Date(timeIntervalSince1970: 1_725_000_000)
+        // Odense edits and records the save's time under its own first event: accepted.
+        var odense = Proposal(document: try await round.replica(as: "0461/laptop"), actor: Actor(organisation: "0461", role: .member))
+        var start = odense.document.versionVector
+        try odense.setSection(.risks, to: "Odense skriver om risici.")
+        try odense.recordSave(from: start[try AgentID("0461/laptop")], at: at)
+        guard case .pushAck = try await round.odense.push(try odense.document.encodedChanges(since: start), to: Round.id) else {
+            throw TestFailure("an own save time was refused")
+        }
+        // A time under Aarhus's event (rewriting when Aarhus saved), and removing Odense's own: forbidden, nothing stored.
+        let stored = try await round.storedEvents()
+        for write in [{ (document: inout Document) throws in
+                          try document.set(.int(0), forKey: "0751/1@0", in: ProposalSchema.saves) },
+                      { (document: inout Document) throws in
+                          try document.removeValue(forKey: "0461/laptop@\(start[try AgentID("0461/laptop")])", in: ProposalSchema.saves) },
+                      { (document: inout Document) throws in
+                          try document.set(.string("3 o'clock"), forKey: "note", in: ProposalSchema.saves) }] {
+            var forger = odense.document
+            let before = forger.versionVector
+            try write(&forger)
+            let answer = try await round.odense.push(try forger.encodedChanges(since: before), to: Round.id)
+            #expect(Self.code(answer) == .forbidden, "\(answer)")
+            #expect(Self.message(answer).contains("written once, by the agent that saved"), "\(Self.message(answer))")
+        }
+        #expect(try await round.storedEvents() == stored, "nothing of a refused push is kept")
+        // The observer comments and records its save's time: accepted; it may not name a version.
+        var dgo = Proposal(document: try await round.replica(as: "kl-midt/1"), actor: Actor(organisation: "kl-midt", role: .dgo))
+        start = dgo.document.versionVector
+        _ = try dgo.addComment(on: .risks, range: 0..<5, text: "Sparring", at: at)
+        try dgo.recordSave(from: start[try AgentID("kl-midt/1")], at: at)
+        guard case .pushAck = try await round.dgo.push(try dgo.document.encodedChanges(since: start), to: Round.id) else {
+            throw TestFailure("an observer's comment with its save time was refused")
+        }
+        var naming = dgo.document
+        let beforeName = naming.versionVector
+        try naming.set(.string("0751/1@3"), forKey: "til styregruppen", in: ProposalSchema.versionNames)
+        #expect(Self.code(try await round.dgo.push(try naming.encodedChanges(since: beforeName), to: Round.id)) == .forbidden)
+        // A partner names the version: accepted, and every replica reads the name and the save times.
+        var partner = Proposal(document: try await round.replica(as: "0461/laptop"), actor: Actor(organisation: "0461", role: .member))
+        start = partner.document.versionVector
+        try partner.nameVersion("til styregruppen")
+        guard case .pushAck = try await round.odense.push(try partner.document.encodedChanges(since: start), to: Round.id) else {
+            throw TestFailure("a partner naming a version was refused")
+        }
+        let check = Proposal(document: try await round.replica(as: "1082/check"), actor: Actor(organisation: "1082", role: .member))
+        #expect(check.namedVersions().map(\.name) == ["til styregruppen"])
+        #expect(try check.saves().filter { $0.savedAt == at }.map(\.organisation) == ["0461", "kl-midt"])
+        try await round.stop()
+    }
+
     // MARK: - Attack 6: revocation of a silent connection
 
     @Test("attack 6: a revoked organisation's silent, subscribed connection is closed within the re-check interval")

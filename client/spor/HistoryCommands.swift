@@ -19,41 +19,155 @@ func displayName(_ organisation: String?) -> String {
 
 struct Log: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "log",
-        abstract: "Who changed the proposal, newest first, with the version after each change.",
-        discussion: "A version printed here can be given to `spor diff --since`.")
+        abstract: "The proposal's history, newest first: each save's version, who, when and what changed.",
+        discussion: """
+            One line per save: a short version (give it to `spor diff --since` or `spor show --at`), \
+            the organisation, the time it was saved by its author's clock (Copenhagen time) and what \
+            it changed. Names given with `spor tag` are shown beside their version.
+            """)
     @Argument(help: "The proposal's id.") var id: String
-    @Option(help: "Show at most this many entries.") var limit = 50
+    @Option(help: "Show at most this many saves.") var limit = 50
     @OptionGroup var options: GlobalOptions
 
     func run() throws {
         let context = try Context.open()
         let id = try context.proposalID(id)
         let proposal = try context.workspace.proposal(id)
-        let content = try proposal.content()
-        let name = organisationNames(content)
-        let runs = Array(try proposal.document.eventRuns().reversed().prefix(max(0, limit)))
-        Output.emit(options, json: {
-            ["id": id, "entries": runs.map { run in
-                ["agent": run.agent.name, "organisation": ProposalSchema.organisation(of: run.agent) ?? NSNull(),
-                 "firstSeq": run.seqs.lowerBound, "events": run.seqs.count, "version": run.last.description] as [String: Any]
+        let saves = Array(try proposal.saves().reversed().prefix(max(0, limit)))
+        let names = Dictionary(grouping: proposal.namedVersions(), by: \.version)
+        let summary = SaveSummary(language: context.language)
+        // Content at each version once: a linear history's "after" is the next save's "before".
+        var contents: [Version: ProposalContent] = [:]
+        func content(at version: Version) throws -> ProposalContent {
+            if let known = contents[version] { return known }
+            let read = try proposal.content(at: version)
+            contents[version] = read
+            return read
+        }
+        struct Entry {
+            let save: Proposal.Save
+            let what: String
+        }
+        var entries: [Entry] = []
+        for save in saves {
+            let before = try proposal.document.version(before: save.first)
+            entries.append(Entry(save: save, what: summary.describe(from: try content(at: before), to: try content(at: save.version))))
+        }
+        Output.emit(options, paged: true, json: {
+            ["id": id, "saves": entries.map { entry in
+                ["version": VersionName.short(entry.save.version), "heads": entry.save.version.heads.map(\.description),
+                 "organisation": entry.save.organisation ?? NSNull(), "agent": entry.save.agent.name,
+                 "events": entry.save.seqs.count, "savedAt": entry.save.savedAt.map(Output.iso) ?? NSNull(),
+                 "changes": entry.what, "names": (names[entry.save.version] ?? []).map(\.name)] as [String: Any]
+            }, "names": proposal.namedVersions().map {
+                ["name": $0.name, "version": VersionName.short($0.version), "heads": $0.version.heads.map(\.description)] as [String: Any]
             }] as [String: Any]
         }, text: {
-            runs.map { run in
-                let count = run.seqs.count
-                let events = count == 1 ? context.language.text("1 hændelse", "1 event")
-                                        : context.language.text("\(count) hændelser", "\(count) events")
-                return "\(run.last)  \(name(run.agent))  \(events)"
+            guard !entries.isEmpty else { return context.language.text("Ingen gemte ændringer.", "No saves.") }
+            return entries.map { entry in
+                let who = entry.save.organisation.map(displayName) ?? context.language.text("Serveren", "The server")
+                let when = entry.save.savedAt.map { Self.time($0, now: context.now, language: context.language) } ?? "–"
+                let named = (names[entry.save.version] ?? []).map { context.language.text("»\($0.name)«", "\"\($0.name)\"") }
+                    .joined(separator: ", ")
+                return "\(VersionName.short(entry.save.version))  \(who) · \(when) · \(entry.what)" + (named.isEmpty ? "" : "  \(named)")
             }.joined(separator: "\n")
         })
+    }
+
+    private static let danishMonths = ["jan", "feb", "mar", "apr", "maj", "jun", "jul", "aug", "sep", "okt", "nov", "dec"]
+    private static let englishMonths = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
+    /// "1. dec 23:21" (Copenhagen time), with the year when it is not this year's.
+    static func time(_ date: Date, now: Date, language: Language) -> String {
+        guard let local = try? CopenhagenTime.localTime(of: date) else { return "–" }
+        let thisYear = (try? CopenhagenTime.localTime(of: now))?.date.year
+        let year = local.date.year == thisYear ? "" : " \(local.date.year)"
+        let clock = String(format: "%02d:%02d", local.hour, local.minute)
+        return language == .danish
+            ? "\(local.date.day). \(danishMonths[local.date.month - 1])\(year) \(clock)"
+            : "\(local.date.day) \(englishMonths[local.date.month - 1])\(year) \(clock)"
+    }
+}
+
+/// A version as a person names it on the command line: "submitted" (the latest
+/// submission), a name from `spor tag`, a short version from `spor log` (its first 4
+/// to 8 characters), or heads (`agent@seq,…`).
+enum VersionReference {
+    static func resolve(_ text: String, proposal: Proposal, content: ProposalContent, id: String, language: Language) throws -> Version {
+        let say = language.text
+        if text == "submitted" || text == "afleveret" {
+            guard let submission = content.submissions.max(by: { $0.submittedAt < $1.submittedAt }) else {
+                throw CommandFailure.badInput(say("\(id) er ikke afleveret endnu", "\(id) has not been submitted yet"),
+                                              hint: say("Giv en version fra `spor log \(id)` i stedet.", "Give a version from `spor log \(id)` instead."))
+            }
+            return submission.version
+        }
+        let named = proposal.namedVersions()
+        if let version = named.first(where: { $0.name == text })?.version { return version }
+        if VersionName.isShortName(text) {
+            var candidates = try proposal.saves().map(\.version) + named.map(\.version) + content.submissions.map(\.version)
+            candidates.append(content.version)
+            switch VersionName.resolve(text, among: candidates) {
+            case let .found(version): return version
+            case let .ambiguous(versions):
+                throw CommandFailure.badInput(say("\(text) passer på flere versioner", "\(text) matches several versions"),
+                                              hint: say("Skriv flere tegn: ", "Give more characters: ")
+                                                  + versions.map(VersionName.short).joined(separator: ", ") + ".")
+            case .none: break
+            }
+        }
+        if text.contains("@"), let version = Proposal.version(text) { return version }
+        throw CommandFailure.badInput(say("\(id) har ingen version \(String(reflecting: text))", "\(id) has no version \(String(reflecting: text))"),
+                                      hint: say("Versioner står i `spor log \(id)`, navne i `spor tag \(id)`; eller brug »submitted«.",
+                                                "`spor log \(id)` lists versions and `spor tag \(id)` names; or use \"submitted\"."))
+    }
+}
+
+struct Tag: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "tag",
+        abstract: "Name a version of the proposal for every partner (\"til styregruppen\"), or list the names.",
+        discussion: "A name can be given wherever a version is asked for: `spor diff ID --since NAME`, `spor show ID --at NAME`.")
+    @Argument(help: "The proposal's id.") var id: String
+    @Argument(help: "The name; without it, the names are listed.") var name: String?
+    @Option(help: "The version to name (from `spor log`; default: the current one).") var at: String?
+    @Flag(help: "Remove the name.") var remove = false
+    @OptionGroup var options: GlobalOptions
+
+    func run() throws {
+        let context = try Context.open()
+        let id = try context.proposalID(id)
+        let say = context.language.text
+        let proposal = try context.workspace.proposal(id)
+        guard let name else {
+            let names = proposal.namedVersions()
+            Output.emit(options, json: {
+                ["id": id, "names": names.map { ["name": $0.name, "version": VersionName.short($0.version),
+                                                 "organisation": $0.organisation ?? NSNull()] as [String: Any] }] as [String: Any]
+            }, text: {
+                guard !names.isEmpty else { return say("Ingen navngivne versioner: `spor tag \(id) NAVN` navngiver den nuværende.",
+                                                        "No named versions: `spor tag \(id) NAME` names the current one.") }
+                return names.map { "\(VersionName.short($0.version))  \($0.name)  (\(displayName($0.organisation)))" }.joined(separator: "\n")
+            })
+            return
+        }
+        let content = try proposal.content()
+        let version = try at.map { try VersionReference.resolve($0, proposal: proposal, content: content, id: id, language: context.language) }
+        try context.workspace.change(id, now: context.now) { proposal in
+            if remove { try proposal.removeVersionName(name) } else { try proposal.nameVersion(name, version) }
+        }
+        let short = VersionName.short(version ?? content.version)
+        Output.emit(options, json: { ["id": id, "name": name, "version": remove ? NSNull() : short as Any, "removed": remove] as [String: Any] },
+                    text: { remove ? say("Navnet »\(name)« er fjernet.", "Removed the name \"\(name)\".")
+                                   : say("Version \(short) hedder nu »\(name)«.", "Version \(short) is now named \"\(name)\".") })
     }
 }
 
 struct Diff: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "diff",
         abstract: "What changed since a version or the latest submission, and who changed it.",
-        discussion: "VERSION is what `spor log` prints (agent@seq, several joined by commas).")
+        discussion: "VERSION is a short version from `spor log`, a name from `spor tag`, or \"submitted\".")
     @Argument(help: "The proposal's id.") var id: String
-    @Option(help: "A version, or \"submitted\" (the latest submission; the default).") var since = "submitted"
+    @Option(help: "A version from `spor log`, a name from `spor tag`, or \"submitted\" (the latest submission; the default).") var since = "submitted"
     @OptionGroup var options: GlobalOptions
 
     /// A change of a field or a list item between two versions: `+` added, `-`
@@ -70,7 +184,7 @@ struct Diff: ParsableCommand {
         let id = try context.proposalID(id)
         let proposal = try context.workspace.proposal(id)
         let content = try proposal.content()
-        let version = try Self.version(since, of: content, id: id)
+        let version = try VersionReference.resolve(since, proposal: proposal, content: content, id: id, language: context.language)
         let before: ProposalContent
         do {
             before = try proposal.content(at: version)
@@ -89,8 +203,9 @@ struct Diff: ParsableCommand {
              }),
              "fields": fields.map { ["field": $0.field, "change": $0.kind, "before": $0.before, "after": $0.after] }] as [String: Any]
         }, text: {
+            let since = VersionName.short(version)
             guard !sectionChanges.isEmpty || !fields.isEmpty else {
-                return context.language.text("Ingen ændringer siden \(Output.version(version)).", "No changes since \(Output.version(version)).")
+                return context.language.text("Ingen ændringer siden \(since).", "No changes since \(since).")
             }
             var lines: [String] = []
             for change in fields {
@@ -101,9 +216,12 @@ struct Diff: ParsableCommand {
                 }
             }
             for (section, changes) in sectionChanges {
-                lines.append("## \(section.englishTitle) [\(section.key)]")
+                lines.append("## \(context.language.title(of: section)) [\(context.language.key(of: section))]")
                 for change in changes {
-                    lines.append("\(change.kind == .inserted ? "+" : "-") \(displayName(change.organisation)): \(change.text)")
+                    // A change of white space only is shown, not left blank.
+                    let text = change.text.allSatisfy(\.isWhitespace)
+                        ? change.text.map { $0.isNewline ? "↵" : "␣" }.joined() : change.text
+                    lines.append("\(change.kind == .inserted ? "+" : "-") \(displayName(change.organisation)): \(text)")
                 }
             }
             return lines.joined(separator: "\n")
@@ -147,28 +265,6 @@ struct Diff: ParsableCommand {
         items("milestones", before.milestones, after.milestones, id: \.id) { "\($0.date?.description ?? "?") \($0.title)" }
         items("comments", before.comments, after.comments, id: \.id) { "\($0.author): \($0.text)\($0.resolved ? " (resolved)" : "")" }
         return changes
-    }
-
-    /// `text` as a version of the proposal: "submitted" (its latest submission) or
-    /// what `spor log` prints.
-    static func version(_ text: String, of content: ProposalContent, id: String) throws -> Version {
-        guard text == "submitted" else { return try parseVersion(text) }
-        guard let submission = content.submissions.max(by: { $0.submittedAt < $1.submittedAt }) else {
-            throw CommandFailure.badInput("\(id) has not been submitted yet", hint: "Give a version from `spor log \(id)` instead.")
-        }
-        return submission.version
-    }
-
-    static func parseVersion(_ text: String) throws -> Version {
-        var heads: [EventID] = []
-        for part in text.split(separator: ",") {
-            guard let at = part.lastIndex(of: "@"), let seq = Int(part[part.index(after: at)...]), seq >= 0,
-                  let agent = try? AgentID(String(part[..<at])) else {
-                throw CommandFailure.badInput("\(String(reflecting: text)) is not a version", hint: "Versions look like 0751/abc@41 (from `spor log`), or use --since submitted.")
-            }
-            heads.append(EventID(agent: agent, seq: seq))
-        }
-        return Version(heads: heads)
     }
 }
 

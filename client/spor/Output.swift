@@ -13,9 +13,12 @@ enum Output {
     }
 
     /// Prints `json()` with --json, else `text()`.
-    static func emit(_ options: GlobalOptions, json: () throws -> Any, text: () throws -> String) rethrows {
+    static func emit(_ options: GlobalOptions, paged: Bool = false, json: () throws -> Any, text: () throws -> String) rethrows {
         if options.json {
             printJSON(try json())
+        } else if paged {
+            // Long output (show, log) a page at a time on a terminal (`Pager`).
+            Pager.show(try text())
         } else {
             let text = try text()
             FileHandle.standardOutput.write(Data((text.hasSuffix("\n") || text.isEmpty ? text : text + "\n").utf8))

@@ -67,7 +67,7 @@ struct List: ParsableCommand {
 struct Show: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "show", abstract: "Show the whole proposal: process, participants, budget, milestones and every section.")
     @Argument(help: "The proposal's id (or the start of it).") var id: String
-    @Option(help: "Show it as it was at a version from `spor log`, or \"submitted\" (the latest submission).") var at: String?
+    @Option(help: "Show it as it was at a version from `spor log`, a name from `spor tag`, or \"submitted\" (the latest submission).") var at: String?
     @OptionGroup var options: GlobalOptions
 
     func run() throws {
@@ -76,7 +76,7 @@ struct Show: ParsableCommand {
         let proposal = try context.workspace.proposal(id)
         var content = try proposal.content()
         if let at {
-            let version = try Diff.version(at, of: content, id: id)
+            let version = try VersionReference.resolve(at, proposal: proposal, content: content, id: id, language: context.language)
             do {
                 content = try proposal.content(at: version)
             } catch {
@@ -84,7 +84,7 @@ struct Show: ParsableCommand {
             }
         }
         let status = ProcessStatus(of: content, at: context.now, calendar: context.calendar)
-        Output.emit(options, json: { ContentJSON.proposal(id: id, content, status: status) }, text: {
+        Output.emit(options, paged: true, json: { ContentJSON.proposal(id: id, content, status: status) }, text: {
             ShowReport(id: id, content: content, status: status, calendar: context.calendar, language: context.language).text
         })
     }

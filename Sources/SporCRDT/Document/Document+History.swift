@@ -92,3 +92,18 @@ extension Document {
         return result
     }
 }
+
+extension Document {
+    /// The version `event` was made on (its parents): the document as its author
+    /// saw it just before. `Version.empty` for a first event. Throws
+    /// `unknownItem` if this replica does not have `event`.
+    ///
+    /// Complexity: O(log runs) to find the event, O(parents) for the answer.
+    public func version(before event: EventID) throws(CRDTError) -> Version {
+        let log = try historyLog()
+        guard let lv = log.agents.lv(of: event) else {
+            throw CRDTError(.unknownItem, "this replica does not have the event \(event)")
+        }
+        return log.version(of: log.graph.parents(of: lv))
+    }
+}

@@ -12,11 +12,18 @@ extension Document {
     /// them anywhere has the effect the original events had here; other replicas never
     /// saw them (that is the point) and see them as new events.
     ///
+    /// Values that name events can follow them: each map write of a re-issued event
+    /// in a root map is passed to `rewriteMapEntry` with the root's name, the key, the
+    /// value and the renaming (``ReissuedEvents``); what it returns is written instead
+    /// (nil: unchanged). A schema that keys a map by event ids uses it.
+    ///
     /// Throws ``CRDTError/Code-swift.struct/invalidAgent`` if an event to re-issue is
     /// by an agent `mayReissue` does not accept (another organisation's event that
     /// builds on them: this replica then merged events on top of a history no one
     /// else has), and `historyTrimmed` for a trimmed replica. O(history).
     public func reissuing(eventsOf agent: AgentID, from seq: Int, as newAgent: AgentID,
+                          rewriteMapEntry: (_ root: String, _ key: String, _ value: Value, _ events: ReissuedEvents) -> (key: String, value: Value)?
+                              = { _, _, _, _ in nil },
                           mayReissue: (AgentID) -> Bool) throws(CRDTError) -> (document: Document, reissued: Int) {
         let log = try historyLog()
         guard log.trimmedPrefixCount == 0 else {
@@ -60,10 +67,20 @@ extension Document {
         // new agent's events that stay. References inside the batch are by offset, so
         // they follow the new names; references to events that stay are unchanged.
         var nextSeq = document.versionVector[newAgent]
+        var renamed: [(old: AgentID, seqs: Range<Int>, newStart: Int)] = []
         for index in batch.runs.indices {
+            let run = batch.runs[index]
+            renamed.append((batch.agents[Int(run.agent)], run.seqStart..<run.seqStart + run.count, nextSeq))
             batch.runs[index].agent = newIndex
             batch.runs[index].seqStart = nextSeq
-            nextSeq += batch.runs[index].count
+            nextSeq += run.count
+        }
+        let events = ReissuedEvents(runs: renamed, newAgent: newAgent, cut: EventID(agent: agent, seq: seq))
+        for index in batch.values.indices {
+            guard case let .setKey(key, value) = batch.values[index].payload,
+                  case let .root(name) = batch.containers[Int(batch.values[index].container)].path,
+                  let rewritten = rewriteMapEntry(name, key, value, events) else { continue }
+            batch.values[index].payload = .setKey(rewritten.key, rewritten.value)
         }
         // Through the encoding, so the renamed batch is checked like any received one.
         _ = try document.merge([try Self.decodeChanges(Self.encodeChanges(batch))])
@@ -110,5 +127,21 @@ extension Document {
             entryIndex += 1
         }
         return excluded
+    }
+}
+
+/// How ``Document/reissuing(eventsOf:from:as:rewriteMapEntry:mayReissue:)`` renamed
+/// events: what a value naming an old event should name now.
+public struct ReissuedEvents: Sendable {
+    let runs: [(old: AgentID, seqs: Range<Int>, newStart: Int)]
+    public let newAgent: AgentID
+    /// The first re-issued event of the agent that was re-issued, by its old id: its
+    /// events before it stay as they were.
+    public let cut: EventID
+
+    /// The new id of a re-issued event; nil for an event that stays.
+    public func newID(of event: EventID) -> EventID? {
+        guard let run = runs.first(where: { $0.old == event.agent && $0.seqs.contains(event.seq) }) else { return nil }
+        return EventID(agent: newAgent, seq: run.newStart + (event.seq - run.seqs.lowerBound))
     }
 }
