@@ -163,7 +163,7 @@ public final class SyncEngine: Sendable {
                 backoff.reset()
                 _ = try await SyncSession(engine: self, connection: connection, welcome: welcome, agent: identity.agent, watching: true,
                                           progress: progress, onCaughtUp: onCaughtUp, onActivity: onActivity).run()
-                failure = SyncError(.connectionLost, "the server closed the connection")
+                failure = SyncError(.connectionLost, "the server closed the connection", danish: "serveren lukkede forbindelsen")
             } catch let error as SyncError where error.isTransient {
                 failure = error
             } catch is CancellationError {
@@ -180,7 +180,7 @@ public final class SyncEngine: Sendable {
         let (stored, identity) = try await workspace.connectionSettings()
         guard let settings = stored else {
             throw WorkspaceError(.notSetUp, "this workspace (\(workspace.directory)) has no server",
-                                 hint: "Run `spor setup --server HOST:PORT --token TOKEN`.")
+                                 hint: "Run `spor setup --server HOST:PORT --token TOKEN`.", danish: "dette arbejdsområde (\(workspace.directory)) har ingen server", danishHint: "Kør `spor setup --server VÆRT:PORT --token TOKEN`.")
         }
         let (connection, welcome) = try await Self.handshake(settings: settings, clientName: clientName,
                                                              answerTimeout: stallTimeout)
@@ -188,7 +188,7 @@ public final class SyncEngine: Sendable {
             await connection.close()
             throw SyncError(.wrongOrganisation,
                             "the token now belongs to \(welcome.organisationName) (\(welcome.organisation)), but this workspace is \(identity.organisationName)'s",
-                            hint: "Set this workspace up again with \(identity.organisationName)'s token, or use another SPOR_HOME.")
+                            hint: "Set this workspace up again with \(identity.organisationName)'s token, or use another SPOR_HOME.", danish: "nøglen tilhører nu \(welcome.organisationName) (\(welcome.organisation)), men dette arbejdsområde er \(identity.organisationName)s", danishHint: "Opsæt arbejdsområdet igen med \(identity.organisationName)s nøgle, eller brug et andet SPOR_HOME.")
         }
         return (connection, welcome, identity)
     }
@@ -235,7 +235,7 @@ public final class SyncEngine: Sendable {
                                                           connectTimeout: .seconds(5))
         } catch {
             throw SyncError(.unreachable, "cannot reach the server at \(settings.address): \(describe(error))",
-                            hint: "Check the address and your network; local work stays in the outbox until the next sync.")
+                            hint: "Check the address and your network; local work stays in the outbox until the next sync.", danish: "kan ikke nå serveren på \(settings.address): \(describe(error))", danishHint: "Tjek adressen og dit netværk; dit lokale arbejde venter i udbakken til næste synkronisering.")
         }
         do {
             do {
@@ -258,11 +258,11 @@ public final class SyncEngine: Sendable {
                 await connection.close()
                 throw SyncError(.authenticationFailed, "the server at \(settings.address) refused the token: \(report.message)",
                                 hint: "The token may be wrong or revoked; ask the secretariat for a new one and run "
-                                    + "`spor setup --server \(settings.address) --token NEW`. Local work stays in the outbox.")
+                                    + "`spor setup --server \(settings.address) --token NEW`. Local work stays in the outbox.", danish: "serveren på \(settings.address) afviste nøglen: \(report.message)", danishHint: "Nøglen kan være forkert eller tilbagekaldt; bed sekretariatet om en ny, og kør " + "`spor setup --server \(settings.address) --token NY`. Dit lokale arbejde venter i udbakken.")
             case let .error(report)? where report.knownCode == .unsupportedVersion:
                 await connection.close()
                 throw SyncError(.incompatibleServer, "the server speaks another protocol version: \(report.message)",
-                                hint: "Update spor.")
+                                hint: "Update spor.", danish: "serveren taler en anden protokolversion: \(report.message)", danishHint: "Opdatér spor.")
             case let .error(report)?:
                 await connection.close()
                 throw SyncError(report.knownCode == .tooManyConnections || report.knownCode == .shuttingDown ? .connectionLost : .incompatibleServer,
@@ -270,32 +270,32 @@ public final class SyncEngine: Sendable {
             case let other?:
                 await connection.close()
                 throw SyncError(.incompatibleServer, "\(settings.address) answered HELLO with \(other.type), not WELCOME",
-                                hint: "Is this a Spor server?")
+                                hint: "Is this a Spor server?", danish: "\(settings.address) svarede HELLO med \(other.type), ikke WELCOME", danishHint: "Er det en Spor-server?")
             case nil:
                 // Often the network or a server under restart; retried by a watching sync.
                 throw SyncError(.connectionLost, "\(settings.address) closed the connection without answering HELLO",
-                                hint: "Is this a Spor server (and is TLS set up the same on both sides)?")
+                                hint: "Is this a Spor server (and is TLS set up the same on both sides)?", danish: "\(settings.address) lukkede forbindelsen uden at svare på HELLO", danishHint: "Er det en Spor-server (og er TLS sat op ens i begge ender)?")
             }
         } catch let error as SyncError {
             await connection.close()
             throw error
         } catch let error as WireError where error.isTruncatedAtClose {
             await connection.close()
-            throw SyncError(.connectionLost, "the connection to \(settings.address) broke during the handshake")
+            throw SyncError(.connectionLost, "the connection to \(settings.address) broke during the handshake", danish: "forbindelsen til \(settings.address) blev afbrudt under opkoblingen")
         } catch is WireError {
             await connection.close()
             throw SyncError(.incompatibleServer, "\(settings.address) does not speak the Spor protocol",
-                            hint: "Check the address (and whether the server expects TLS).")
+                            hint: "Check the address (and whether the server expects TLS).", danish: "\(settings.address) taler ikke Spor-protokollen", danishHint: "Tjek adressen (og om serveren bruger TLS).")
         } catch let error as NIOSSLError {
             await connection.close()
             throw SyncError(.unreachable, "cannot set up TLS with \(settings.address): the server's certificate was not accepted (\(error))",
                             hint: settings.caFile == nil
                                 ? "If the server uses a private CA, give its certificate: spor setup … --ca-file CA.pem"
-                                : "Check that \(settings.caFile ?? "") is the CA that signed the server's certificate, and the host name.")
+                                : "Check that \(settings.caFile ?? "") is the CA that signed the server's certificate, and the host name.", danish: "kan ikke oprette TLS med \(settings.address): serverens certifikat blev ikke godtaget (\(error))", danishHint: settings.caFile == nil ? "Bruger serveren en privat CA, så angiv dens certifikat: spor setup … --ca-file CA.pem" : "Tjek, at \(settings.caFile ?? "") er den CA, der har underskrevet serverens certifikat, og værtsnavnet.")
         } catch {
             await connection.close()
             throw SyncError(.unreachable, "cannot talk to the server at \(settings.address): \(describe(error))",
-                            hint: "Local work stays in the outbox until the next sync.")
+                            hint: "Local work stays in the outbox until the next sync.", danish: "kan ikke tale med serveren på \(settings.address): \(describe(error))", danishHint: "Dit lokale arbejde venter i udbakken til næste synkronisering.")
         }
     }
 
@@ -320,7 +320,7 @@ func withTimeout<T: Sendable>(_ limit: Duration, _ body: @escaping @Sendable () 
         }
         defer { group.cancelAll() }
         guard let first = try await group.next(), let result = first else {
-            throw SyncError(.timeout, "the server did not answer within \(limit)")
+            throw SyncError(.timeout, "the server did not answer within \(limit)", danish: "serveren svarede ikke inden for \(limit)")
         }
         return result
     }

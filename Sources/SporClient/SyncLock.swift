@@ -22,12 +22,12 @@ public final class SyncLock: Sendable {
         let path = (workspace.directory as NSString).appendingPathComponent("sync.lock")
         let descriptor = open(path, O_CREAT | O_RDWR | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else {
-            throw WorkspaceError(.cannotWrite, "cannot open \(path): \(String(cString: strerror(errno)))")
+            throw WorkspaceError(.cannotWrite, "cannot open \(path): \(String(cString: strerror(errno)))", danish: "kan ikke åbne \(path): \(String(cString: strerror(errno)))")
         }
         guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
             close(descriptor)
             throw WorkspaceError(.syncRunning, "another spor sync is already running on this workspace (\(workspace.directory))",
-                                 hint: "It keeps the workspace in sync; stop it first if you want to run this one.")
+                                 hint: "It keeps the workspace in sync; stop it first if you want to run this one.", danish: "en anden spor sync kører allerede på dette arbejdsområde (\(workspace.directory))", danishHint: "Den holder arbejdsområdet synkroniseret; stop den først, hvis du vil køre denne.")
         }
         self.descriptor = descriptor
     }

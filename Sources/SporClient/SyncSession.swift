@@ -370,7 +370,7 @@ actor SyncSession {
         }
         switch request {
         case .list:
-            fail(SyncError(.incompatibleServer, "the server refused to list proposals: \(error.message)"))
+            fail(SyncError(.incompatibleServer, "the server refused to list proposals: \(error.message)", danish: "serveren ville ikke liste forslagene: \(error.message)"))
         case .rounds:
             break  // The workspace keeps the rounds it had.
         case let .create(entry, document):
@@ -574,11 +574,11 @@ actor SyncSession {
             if isWaiting, now - lastAnswer > limit {
                 let waitingFor = pending.isEmpty ? "\(awaitingCaughtUp.count) catch-ups" : "\(pending.count) requests"
                 fail(SyncError(.timeout, "the server has not answered for \(limit) (\(waitingFor) waiting, "
-                               + "\(heardSinceAnswer) other messages received meanwhile)"))
+                               + "\(heardSinceAnswer) other messages received meanwhile)", danish: "serveren har ikke svaret i \(limit) (\(waitingFor) venter, \(heardSinceAnswer) andre beskeder modtaget imens)"))
                 return
             }
             if let pingSentAt, now - pingSentAt > limit {
-                fail(SyncError(.timeout, "the server has not answered a ping for \(limit)"))
+                fail(SyncError(.timeout, "the server has not answered a ping for \(limit)", danish: "serveren har ikke svaret på et ping i \(limit)"))
                 return
             }
             if let due = retryAt.values.min(), due <= now {
@@ -620,20 +620,20 @@ actor SyncSession {
 
     private func connectionEnded() {
         guard !finished else { return }
-        fail(SyncError(.connectionLost, "the connection to the server was lost"))
+        fail(SyncError(.connectionLost, "the connection to the server was lost", danish: "forbindelsen til serveren blev tabt"))
     }
 
     static func translate(_ error: any Error) -> any Error {
         switch error {
         case is SyncError, is WorkspaceError, is CancellationError: error
         case let error as CRDTError:
-            SyncError(.incompatibleServer, "the server sent changes that do not merge (\(error)); nothing of them was stored")
+            SyncError(.incompatibleServer, "the server sent changes that do not merge (\(error)); nothing of them was stored", danish: "serveren sendte ændringer, der ikke kan flettes (\(error)); intet af dem blev gemt")
         case let error as WireError where error.isTruncatedAtClose:
-            SyncError(.connectionLost, "the connection broke in the middle of a message")
+            SyncError(.connectionLost, "the connection broke in the middle of a message", danish: "forbindelsen blev afbrudt midt i en besked")
         case is WireError:
-            SyncError(.incompatibleServer, "the server sent bytes that are not Spor protocol (\(error))")
+            SyncError(.incompatibleServer, "the server sent bytes that are not Spor protocol (\(error))", danish: "serveren sendte data, der ikke er Spor-protokol (\(error))")
         default:
-            SyncError(.connectionLost, "the connection to the server broke: \(error)")
+            SyncError(.connectionLost, "the connection to the server broke: \(error)", danish: "forbindelsen til serveren blev afbrudt: \(error)")
         }
     }
 

@@ -37,7 +37,7 @@ extension Workspace {
             try Data(markdown.utf8).write(to: URL(fileURLWithPath: file), options: .atomic)
         } catch {
             throw WorkspaceError(.cannotWrite, "cannot save a copy of proposal \(id) to \(file): \(error.localizedDescription)",
-                                 hint: "Nothing was discarded.")
+                                 hint: "Nothing was discarded.", danish: "kan ikke gemme en kopi af forslaget \(id) i \(file): \(error.localizedDescription)", danishHint: "Intet blev kasseret.")
         }
         return try write { db in
             let entries = try Int.fetchOne(db, sql: "SELECT count(*) FROM outbox WHERE documentID = ?", arguments: [id]) ?? 0

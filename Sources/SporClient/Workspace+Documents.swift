@@ -113,12 +113,14 @@ extension Workspace {
         if matches.count == 1 { return matches[0] }
         if matches.count > 1 {
             throw WorkspaceError(.ambiguousProposal, "\(String(reflecting: text)) matches several proposals: \(matches.joined(separator: ", "))",
-                                 hint: "Type more of the id.")
+                                 hint: "Type more of the id.", danish: "\(String(reflecting: text)) passer på flere forslag: \(matches.joined(separator: ", "))", danishHint: "Skriv mere af id'et.")
         }
         let known = ids.isEmpty ? "the workspace has no proposals yet (`spor new TITLE`, or `spor sync` to fetch them)"
                                 : "proposals here: \(ids.joined(separator: ", "))"
+        let danishKnown = ids.isEmpty ? "arbejdsområdet har endnu ingen forslag (`spor new TITEL`, eller `spor sync` for at hente dem)"
+                                      : "forslag her: \(ids.joined(separator: ", "))"
         throw WorkspaceError(.unknownProposal, "there is no proposal \(String(reflecting: text)) in this workspace; \(known)",
-                             hint: ids.isEmpty ? "" : "`spor list` shows their titles.")
+                             hint: ids.isEmpty ? "" : "`spor list` shows their titles.", danish: "der er intet forslag \(String(reflecting: text)) i dette arbejdsområde; \(danishKnown)", danishHint: ids.isEmpty ? "" : "`spor list` viser deres titler.")
     }
 
     /// The document of proposal `id` as this workspace has it now.
@@ -129,7 +131,7 @@ extension Workspace {
     private func document(_ id: String, agent: AgentID) throws -> Document {
         try read { db in
             guard let loaded = try Self.load(id, agent: agent, db: db, path: path) else {
-                throw WorkspaceError(.unknownProposal, "there is no proposal \(String(reflecting: id)) in this workspace")
+                throw WorkspaceError(.unknownProposal, "there is no proposal \(String(reflecting: id)) in this workspace", danish: "der er intet forslag \(String(reflecting: id)) i dette arbejdsområde")
             }
             return loaded.document
         }
@@ -187,7 +189,7 @@ extension Workspace {
         let path = path
         return try write { db in
             guard var loaded = try Self.load(id, agent: identity.agent, db: db, path: path) else {
-                throw WorkspaceError(.unknownProposal, "there is no proposal \(String(reflecting: id)) in this workspace")
+                throw WorkspaceError(.unknownProposal, "there is no proposal \(String(reflecting: id)) in this workspace", danish: "der er intet forslag \(String(reflecting: id)) i dette arbejdsområde")
             }
             var proposal = Proposal(document: loaded.document, actor: identity.actor)
             let before = proposal.document.versionVector

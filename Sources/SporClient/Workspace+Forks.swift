@@ -72,7 +72,7 @@ extension Workspace {
     /// takes a new one with the same organisation prefix. Returns the new agent.
     static func takeNewAgent(_ db: Database) throws -> AgentID {
         let (current, retired) = try ownAgents(db)
-        guard let current else { throw WorkspaceError(.notSetUp, "this workspace has no agent yet") }
+        guard let current else { throw WorkspaceError(.notSetUp, "this workspace has no agent yet", danish: "dette arbejdsområde har endnu ingen agent") }
         let name = current.name
         let prefix = name.firstIndex(of: "/").map { String(name[...$0]) } ?? ""
         guard let fresh = try? AgentID(prefix + randomID(length: 10)) else {

@@ -99,7 +99,7 @@ extension Workspace {
               let kind = values[SettingKey.organisationKind], let agentName = values[SettingKey.agent],
               let agent = try? AgentID(agentName) else {
             throw WorkspaceError(.notSetUp, "this workspace (\(directory)) is not set up",
-                                 hint: "Run `spor setup --server HOST:PORT --token TOKEN` with the token the secretariat gave you.")
+                                 hint: "Run `spor setup --server HOST:PORT --token TOKEN` with the token the secretariat gave you.", danish: "dette arbejdsområde (\(directory)) er ikke sat op", danishHint: "Kør `spor setup --server VÆRT:PORT --token TOKEN` med den nøgle, sekretariatet har givet dig.")
         }
         return WorkspaceIdentity(organisation: organisation, organisationName: name, organisationKind: kind, agent: agent)
     }
@@ -119,7 +119,7 @@ extension Workspace {
                 let documents = try Int.fetchOne(db, sql: "SELECT count(*) FROM document") ?? 0
                 if documents > 0 {
                     throw WorkspaceError(.notSetUp, "this workspace belongs to organisation \(previous); the token is \(organisation)'s",
-                                         hint: "Use a separate workspace for each organisation: SPOR_HOME=DIR spor setup … (workspace: \(directory))")
+                                         hint: "Use a separate workspace for each organisation: SPOR_HOME=DIR spor setup … (workspace: \(directory))", danish: "dette arbejdsområde tilhører organisationen \(previous); nøglen er \(organisation)s", danishHint: "Brug et arbejdsområde for hver organisation: SPOR_HOME=MAPPE spor setup … (arbejdsområde: \(directory))")
                 }
                 agentName = nil
             }

@@ -70,7 +70,7 @@ public final class Workspace: Sendable {
                                                 attributes: [.posixPermissions: 0o700])
             } catch {
                 throw WorkspaceError(.cannotWrite, "cannot create the workspace directory \(directory): \(error.localizedDescription)",
-                                     hint: "Choose another place with SPOR_HOME=DIR.")
+                                     hint: "Choose another place with SPOR_HOME=DIR.", danish: "kan ikke oprette arbejdsområdets mappe \(directory): \(error.localizedDescription)", danishHint: "Vælg et andet sted med SPOR_HOME=MAPPE.")
             }
         }
         // The workspace holds the organisation's token: its owner only may read the
@@ -103,7 +103,7 @@ public final class Workspace: Sendable {
             let migrator = Self.migrator
             if try database.read({ db in try migrator.hasBeenSuperseded(db) }) {
                 throw WorkspaceError(.tooNew, "the workspace \(path) was written by a newer version of spor",
-                                     hint: "Update spor; this version does not change the file.")
+                                     hint: "Update spor; this version does not change the file.", danish: "arbejdsområdet \(path) er skrevet af en nyere version af spor", danishHint: "Opdatér spor; denne version ændrer ikke filen.")
             }
             try migrator.migrate(database)
         }
@@ -114,7 +114,7 @@ public final class Workspace: Sendable {
     /// overwritten): opening it would make SQLite start a new database in its place.
     private static func checkHeader(of path: String) throws(WorkspaceError) {
         guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw WorkspaceError(.cannotWrite, "cannot read the workspace file \(path)", hint: "Check its permissions.")
+            throw WorkspaceError(.cannotWrite, "cannot read the workspace file \(path)", hint: "Check its permissions.", danish: "kan ikke læse arbejdsområdets fil \(path)", danishHint: "Tjek dens rettigheder.")
         }
         defer { try? handle.close() }
         let header = (try? handle.read(upToCount: 16)) ?? Data()
@@ -127,7 +127,7 @@ public final class Workspace: Sendable {
         WorkspaceError(.damaged, "the workspace file \(path) is damaged: \(reason); spor has not changed it",
                        hint: "Keep the file (local changes not yet synced are only in it) and move it aside: "
                            + "mv \(path) \(path).damaged — then `spor setup` and `spor sync` fetch every proposal the "
-                           + "server has. `sqlite3 \(path).damaged .recover` may rescue unsynced changes.")
+                           + "server has. `sqlite3 \(path).damaged .recover` may rescue unsynced changes.", danish: "arbejdsområdets fil \(path) er beskadiget: \(reason); spor har ikke ændret den", danishHint: "Behold filen (lokale ændringer, der ikke er synkroniseret, findes kun i den) og flyt den til side: " + "mv \(path) \(path).damaged — så henter `spor setup` og `spor sync` alle forslag, serveren " + "har. `sqlite3 \(path).damaged .recover` kan redde ikke-synkroniserede ændringer.")
     }
 
     /// Runs `body`, turning SQLite's failures into ``WorkspaceError``s; other errors
@@ -159,13 +159,13 @@ public final class Workspace: Sendable {
             return damaged(path, error.message ?? "SQLite reports corruption")
         case .SQLITE_FULL:
             return WorkspaceError(.cannotWrite, "the disk is full; the change was not saved (workspace \(path))",
-                                  hint: "Free some space and try again; everything saved before is intact.")
+                                  hint: "Free some space and try again; everything saved before is intact.", danish: "disken er fuld; ændringen blev ikke gemt (arbejdsområde \(path))", danishHint: "Frigør plads, og prøv igen; alt, der er gemt før, er intakt.")
         case .SQLITE_IOERR, .SQLITE_READONLY, .SQLITE_CANTOPEN, .SQLITE_PERM:
             return WorkspaceError(.cannotWrite, "cannot write the workspace \(path): \(error.message ?? "\(error.resultCode)")",
-                                  hint: "Check that the disk is writable and has space; nothing was changed.")
+                                  hint: "Check that the disk is writable and has space; nothing was changed.", danish: "kan ikke skrive arbejdsområdet \(path): \(error.message ?? "\(error.resultCode)")", danishHint: "Tjek, at disken er skrivbar og har plads; intet blev ændret.")
         case .SQLITE_BUSY, .SQLITE_LOCKED:
             return WorkspaceError(.busy, "another spor process has held the workspace for over \(Int(busyTimeout)) s",
-                                  hint: "Try again when it has finished.")
+                                  hint: "Try again when it has finished.", danish: "en anden spor-proces har holdt arbejdsområdet i over \(Int(busyTimeout)) s", danishHint: "Prøv igen, når den er færdig.")
         default:
             return WorkspaceError(.storage, "workspace \(path): \(error.message ?? "\(error.resultCode)")")
         }

@@ -30,7 +30,14 @@ public struct WorkspaceError: Error, Sendable, Hashable, CustomStringConvertible
     /// What to do about it, for people (may be empty).
     public let hint: String
 
-    public init(_ code: Code, _ message: String, hint: String = "") {
+    /// The message and hint in Danish, for a Danish user; nil where there is none
+    /// (an internal failure whose text is the storage engine's).
+    public let danishMessage: String?
+    public let danishHint: String?
+
+    public init(_ code: Code, _ message: String, hint: String = "", danish: String? = nil, danishHint: String? = nil) {
+        self.danishMessage = danish
+        self.danishHint = danishHint
         self.code = code
         self.message = message
         self.hint = hint

@@ -9,7 +9,7 @@ public struct CalendarDate: Hashable, Sendable, Comparable, CustomStringConverti
     public init(year: Int, month: Int, day: Int) throws(ProposalError) {
         guard (1900...2200).contains(year), (1...12).contains(month),
               (1...CalendarDate.daysIn(month: month, year: year)).contains(day) else {
-            throw ProposalError(.invalidDate, field: nil, "\(year)-\(month)-\(day) is not a date")
+            throw ProposalError(.invalidDate, field: nil, "\(year)-\(month)-\(day) is not a date", danish: "\(year)-\(month)-\(day) er ikke en dato")
         }
         self.year = year
         self.month = month
@@ -22,12 +22,12 @@ public struct CalendarDate: Hashable, Sendable, Comparable, CustomStringConverti
         guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
               parts.allSatisfy({ $0.allSatisfy { $0.isASCII && $0.isNumber } }),
               let year = Int(parts[0]), let month = Int(parts[1]), let day = Int(parts[2]) else {
-            throw ProposalError(.invalidDate, field: field, "\(String(reflecting: text)) is not a date; write YYYY-MM-DD, e.g. 2025-03-01")
+            throw ProposalError(.invalidDate, field: field, "\(String(reflecting: text)) is not a date; write YYYY-MM-DD, e.g. 2025-03-01", danish: "\(String(reflecting: text)) er ikke en dato; skriv ÅÅÅÅ-MM-DD, fx 2025-03-01")
         }
         do {
             try self.init(year: year, month: month, day: day)
         } catch {
-            throw ProposalError(.invalidDate, field: field, "\(text) is not a date in the calendar")
+            throw ProposalError(.invalidDate, field: field, "\(text) is not a date in the calendar", danish: "\(text) er ikke en dato i kalenderen")
         }
     }
 

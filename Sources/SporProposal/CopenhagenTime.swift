@@ -9,7 +9,7 @@ public struct LocalDateTime: Hashable, Sendable, Comparable, CustomStringConvert
 
     public init(_ date: CalendarDate, hour: Int, minute: Int = 0) throws(ProposalError) {
         guard (0...23).contains(hour), (0...59).contains(minute) else {
-            throw ProposalError(.invalidDate, field: nil, "\(hour):\(minute) is not a time of day")
+            throw ProposalError(.invalidDate, field: nil, "\(hour):\(minute) is not a time of day", danish: "\(hour):\(minute) er ikke et klokkeslæt")
         }
         self.date = date
         self.hour = hour
@@ -24,13 +24,13 @@ public struct LocalDateTime: Hashable, Sendable, Comparable, CustomStringConvert
         guard parts.count == 2, clock.count == 2, clock.allSatisfy({ $0.count == 2 && $0.allSatisfy { $0.isASCII && $0.isNumber } }),
               let hour = Int(clock[0]), let minute = Int(clock[1]) else {
             throw ProposalError(.invalidDate, field: field,
-                                "\(String(reflecting: text)) is not a date and time; write YYYY-MM-DDTHH:MM, e.g. 2024-04-15T09:00")
+                                "\(String(reflecting: text)) is not a date and time; write YYYY-MM-DDTHH:MM, e.g. 2024-04-15T09:00", danish: "\(String(reflecting: text)) er ikke en dato og et klokkeslæt; skriv ÅÅÅÅ-MM-DDTTT:MM, fx 2024-04-15T09:00")
         }
         let date = try CalendarDate(parsing: String(parts[0]), field: field)
         do {
             try self.init(date, hour: hour, minute: minute)
         } catch {
-            throw ProposalError(.invalidDate, field: field, "\(text) is not a time of day")
+            throw ProposalError(.invalidDate, field: field, "\(text) is not a time of day", danish: "\(text) er ikke et klokkeslæt")
         }
     }
 
@@ -68,7 +68,7 @@ public enum CopenhagenTime {
     private static func requireCalendar(field: String?) throws(ProposalError) -> Calendar {
         guard let calendar else {
             throw ProposalError(.invalidDate, field: field,
-                                "the time zone \(identifier) is not available on this system (install tzdata)")
+                                "the time zone \(identifier) is not available on this system (install tzdata)", danish: "tidszonen \(identifier) findes ikke på denne maskine (installér tzdata)")
         }
         return calendar
     }
@@ -83,12 +83,12 @@ public enum CopenhagenTime {
                                         hour: local.hour, minute: local.minute)
         guard let instant = calendar.date(from: components), wallClock(instant, calendar) == local else {
             throw ProposalError(.invalidDate, field: field,
-                                "\(local) does not exist in Copenhagen (the clocks skip it when summer time starts)")
+                                "\(local) does not exist in Copenhagen (the clocks skip it when summer time starts)", danish: "\(local) findes ikke i København (uret springer det over, når sommertiden begynder)")
         }
         // The same wall-clock time one hour earlier or later is the other occurrence.
         for offset in [-3600.0, 3600.0] where wallClock(instant.addingTimeInterval(offset), calendar) == local {
             throw ProposalError(.invalidDate, field: field,
-                                "\(local) happens twice in Copenhagen (the clocks go back when summer time ends)")
+                                "\(local) happens twice in Copenhagen (the clocks go back when summer time ends)", danish: "\(local) forekommer to gange i København (uret stilles tilbage, når sommertiden slutter)")
         }
         return instant
     }
@@ -102,7 +102,7 @@ public enum CopenhagenTime {
     public static func localTime(of instant: Date) throws(ProposalError) -> LocalDateTime {
         let calendar = try requireCalendar(field: nil)
         guard let local = wallClock(instant, calendar) else {
-            throw ProposalError(.invalidDate, field: nil, "\(instant) is outside the calendar")
+            throw ProposalError(.invalidDate, field: nil, "\(instant) is outside the calendar", danish: "\(instant) ligger uden for kalenderen")
         }
         return local
     }

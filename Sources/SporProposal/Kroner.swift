@@ -27,7 +27,7 @@ public enum Kroner {
             let decimals = body[body.index(after: comma)...]
             guard !decimals.isEmpty, decimals.allSatisfy({ $0 == "0" }) else {
                 throw ProposalError(.invalidAmount, field: field,
-                                    "\(String(reflecting: text)) is not a whole number of kroner")
+                                    "\(String(reflecting: text)) is not a whole number of kroner", danish: "\(String(reflecting: text)) er ikke et helt antal kroner")
             }
             body = String(body[..<comma])
         }
@@ -37,22 +37,22 @@ public enum Kroner {
         guard !groups.isEmpty, groups.allSatisfy({ !$0.isEmpty && $0.allSatisfy { $0.isASCII && $0.isNumber } }),
               !isGrouped || (groups[0].count <= 3 && groups.dropFirst().allSatisfy { $0.count == 3 }) else {
             throw ProposalError(.invalidAmount, field: field,
-                                "\(String(reflecting: text)) is not an amount in kroner (write e.g. 1250000 or 1.250.000)")
+                                "\(String(reflecting: text)) is not an amount in kroner (write e.g. 1250000 or 1.250.000)", danish: "\(String(reflecting: text)) er ikke et beløb i kroner (skriv fx 1250000 eller 1.250.000)")
         }
         let digits = groups.joined()
         guard let value = Int64(digits), value <= maximum else {
-            throw ProposalError(.invalidAmount, field: field, "\(text) is more than \(format(maximum)) kr.")
+            throw ProposalError(.invalidAmount, field: field, "\(text) is more than \(format(maximum)) kr.", danish: "\(text) er mere end \(format(maximum)) kr.")
         }
         if negative && value != 0 {
-            throw ProposalError(.negativeAmount, field: field, "an amount cannot be negative (\(text))")
+            throw ProposalError(.negativeAmount, field: field, "an amount cannot be negative (\(text))", danish: "et beløb kan ikke være negativt (\(text))")
         }
         return value
     }
 
     /// Checks an amount given as a number.
     public static func check(_ value: Int64, field: String) throws(ProposalError) -> Int64 {
-        guard value >= 0 else { throw ProposalError(.negativeAmount, field: field, "an amount cannot be negative (\(value))") }
-        guard value <= maximum else { throw ProposalError(.invalidAmount, field: field, "\(value) is more than \(format(maximum)) kr.") }
+        guard value >= 0 else { throw ProposalError(.negativeAmount, field: field, "an amount cannot be negative (\(value))", danish: "et beløb kan ikke være negativt (\(value))") }
+        guard value <= maximum else { throw ProposalError(.invalidAmount, field: field, "\(value) is more than \(format(maximum)) kr.", danish: "\(value) er mere end \(format(maximum)) kr.") }
         return value
     }
 

@@ -118,15 +118,15 @@ public enum ParticipantOrganisation: Hashable, Sendable {
     public init(parsing text: String, kind: OtherKind? = nil, field: String) throws(ProposalError) {
         let name = text.trimmingWhitespace()
         guard !name.isEmpty else {
-            throw ProposalError(.invalidValue, field: field, "the organisation needs a code or a name")
+            throw ProposalError(.invalidValue, field: field, "the organisation needs a code or a name", danish: "organisationen skal have en kode eller et navn")
         }
         guard name.unicodeScalars.count <= 200 else {
-            throw ProposalError(.invalidValue, field: field, "an organisation name is at most 200 characters")
+            throw ProposalError(.invalidValue, field: field, "an organisation name is at most 200 characters", danish: "et organisationsnavn er højst 200 tegn")
         }
         if let kind {
             if let organisation = Organisation.lookup(name) {
                 throw ProposalError(.invalidValue, field: field,
-                                    "\(organisation.officialName) is a \(organisation.kind == .region ? "region" : "municipality"), not a \(kind.rawValue)")
+                                    "\(organisation.officialName) is a \(organisation.kind == .region ? "region" : "municipality"), not a \(kind.rawValue)", danish: "\(organisation.officialName) er \(organisation.kind == .region ? "en region" : "en kommune"), ikke \(kind.rawValue)")
             }
             self = .other(name: name, kind: kind)
             return
@@ -138,7 +138,10 @@ public enum ParticipantOrganisation: Hashable, Sendable {
         let looksLikeCode = name.count == 4 && name.allSatisfy { $0.isASCII && $0.isNumber }
         throw ProposalError(.unknownOrganisation, field: field, looksLikeCode
             ? "\(name) is not the code of a Danish municipality or region"
-            : "\(String(reflecting: name)) is not a Danish municipality or region; give its kind (company, association, knowledgeInstitution, other) to add it by name")
+            : "\(String(reflecting: name)) is not a Danish municipality or region; give its kind (company, association, knowledgeInstitution, other) to add it by name",
+            danish: looksLikeCode
+            ? "\(name) er ikke koden for en dansk kommune eller region"
+            : "\(String(reflecting: name)) er ikke en dansk kommune eller region; angiv dens type (company, association, knowledgeInstitution, other) for at tilføje den ved navn")
     }
 }
 

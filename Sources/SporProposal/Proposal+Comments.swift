@@ -13,13 +13,13 @@ extension Proposal {
         let field = ProposalSchema.Key.comments
         let text = try Self.checkText(text, field: "\(field).\(Key.text)", limit: 10_000)
         guard !text.trimmingWhitespace().isEmpty else {
-            throw ProposalError(.invalidValue, field: "\(field).\(Key.text)", "a comment needs a text")
+            throw ProposalError(.invalidValue, field: "\(field).\(Key.text)", "a comment needs a text", danish: "en kommentar skal have en tekst")
         }
         let sectionText = ProposalSchema.text(of: section)
         let length = document.textLength(sectionText)
         guard range.lowerBound >= 0, range.upperBound <= length else {
             throw ProposalError(.invalidValue, field: "\(field).range",
-                                "\(range.lowerBound)..<\(range.upperBound) is outside \(section.key), which has \(length) characters")
+                                "\(range.lowerBound)..<\(range.upperBound) is outside \(section.key), which has \(length) characters", danish: "\(range.lowerBound)..<\(range.upperBound) ligger uden for \(section.danishKey), som har \(length) tegn")
         }
         let anchors = try documentStep(field: field) { () throws(CRDTError) in
             try document.anchors(in: sectionText, at: [range.lowerBound, range.upperBound])
@@ -47,7 +47,7 @@ extension Proposal {
         let field = "\(Key.comments)[\(id)].\(Key.replies)"
         let text = try Self.checkText(text, field: "\(field).\(Key.text)", limit: 10_000)
         guard !text.trimmingWhitespace().isEmpty else {
-            throw ProposalError(.invalidValue, field: "\(field).\(Key.text)", "a reply needs a text")
+            throw ProposalError(.invalidValue, field: "\(field).\(Key.text)", "a reply needs a text", danish: "et svar skal have en tekst")
         }
         let comment = try commentMap(id)
         return try change { proposal throws(ProposalError) in
@@ -80,7 +80,7 @@ extension Proposal {
     private func commentMap(_ id: ListItemID) throws(ProposalError) -> ContainerID {
         let list = ProposalSchema.comments
         guard document.list(list).contains(where: { $0.id == id && $0.value == .child(.map) }) else {
-            throw ProposalError(.unknownItem, field: "\(Key.comments)[\(id)]", "there is no comment \(id)")
+            throw ProposalError(.unknownItem, field: "\(Key.comments)[\(id)]", "there is no comment \(id)", danish: "der er ingen kommentar \(id)")
         }
         return try documentStep { () throws(CRDTError) in try list.child(id, .map) }
     }

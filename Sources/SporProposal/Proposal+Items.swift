@@ -15,7 +15,7 @@ extension Proposal {
     /// The map of item `id` of `list`; throws `unknownItem` if the list has no such item.
     private func itemMap(_ id: ListItemID, in list: ContainerID, name: String) throws(ProposalError) -> ContainerID {
         guard document.list(list).contains(where: { $0.id == id && $0.value == .child(.map) }) else {
-            throw ProposalError(.unknownItem, field: "\(name)[\(id)]", "there is no \(name) item \(id)")
+            throw ProposalError(.unknownItem, field: "\(name)[\(id)]", "there is no \(name) item \(id)", danish: "der er ikke noget \(name)-punkt \(id)")
         }
         return try documentStep { () throws(CRDTError) in try list.child(id, .map) }
     }
@@ -32,10 +32,10 @@ extension Proposal {
     /// line breaks and tabs.
     static func checkText(_ text: String, field: String, limit: Int = 2_000) throws(ProposalError) -> String {
         guard text.unicodeScalars.count <= limit else {
-            throw ProposalError(.invalidValue, field: field, "at most \(limit) characters (this has \(text.unicodeScalars.count))")
+            throw ProposalError(.invalidValue, field: field, "at most \(limit) characters (this has \(text.unicodeScalars.count))", danish: "højst \(limit) tegn (her er \(text.unicodeScalars.count))")
         }
         guard !text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control && $0 != "\n" && $0 != "\t" }) else {
-            throw ProposalError(.invalidValue, field: field, "contains a control character")
+            throw ProposalError(.invalidValue, field: field, "contains a control character", danish: "indeholder et kontroltegn")
         }
         return text
     }
@@ -48,10 +48,10 @@ extension Proposal {
         let field = Key.participants
         try requireEditableContent(field: field)
         guard input.organisation != nil else {
-            throw ProposalError(.invalidValue, field: "\(field).\(Key.organisation)", "a participant needs an organisation")
+            throw ProposalError(.invalidValue, field: "\(field).\(Key.organisation)", "a participant needs an organisation", danish: "en deltager skal have en organisation")
         }
         guard input.role != nil else {
-            throw ProposalError(.invalidValue, field: "\(field).\(Key.role)", "a participant needs a role (lead, partner or observer)")
+            throw ProposalError(.invalidValue, field: "\(field).\(Key.role)", "a participant needs a role (lead, partner or observer)", danish: "en deltager skal have en rolle (lead, partner eller observer)")
         }
         try Self.check(input, field: field)
         // One entry per organisation and one lead. (Partners adding the same
@@ -59,11 +59,11 @@ extension Proposal {
         let existing = try content().participants
         if let organisation = input.organisation, existing.contains(where: { $0.organisation == organisation }) {
             throw ProposalError(.duplicateParticipant, field: field,
-                                "\(organisation.name) is a participant already; `spor participant edit` changes its entry")
+                                "\(organisation.name) is a participant already; `spor participant edit` changes its entry", danish: "\(organisation.name) er allerede deltager; `spor participant edit` ændrer oplysningerne")
         }
         if input.role == .lead, let lead = existing.first(where: { $0.role == .lead }) {
             throw ProposalError(.duplicateParticipant, field: "\(field).\(Key.role)",
-                                "\(lead.organisation?.name ?? "another participant") is the lead partner already; a proposal has one")
+                                "\(lead.organisation?.name ?? "another participant") is the lead partner already; a proposal has one", danish: "\(lead.organisation?.name ?? "en anden deltager") er allerede tovholder; et forslag har én")
         }
         return try change { proposal throws(ProposalError) in
             let (item, map) = try proposal.appendItem(to: ProposalSchema.participants, key: field)
@@ -79,7 +79,7 @@ extension Proposal {
         try Self.check(input, field: field)
         if input.role == .lead, let lead = try content().participants.first(where: { $0.role == .lead && $0.id != id }) {
             throw ProposalError(.duplicateParticipant, field: "\(field).\(Key.role)",
-                                "\(lead.organisation?.name ?? "another participant") is the lead partner already; a proposal has one")
+                                "\(lead.organisation?.name ?? "another participant") is the lead partner already; a proposal has one", danish: "\(lead.organisation?.name ?? "en anden deltager") er allerede tovholder; et forslag har én")
         }
         let map = try itemMap(id, in: ProposalSchema.participants, name: Key.participants)
         try change { proposal throws(ProposalError) in try proposal.write(input, to: map, field: field) }
@@ -103,7 +103,7 @@ extension Proposal {
             let parts = email.split(separator: "@", omittingEmptySubsequences: false)
             guard email.isEmpty || (parts.count == 2 && !parts[0].isEmpty && parts[1].contains(".")
                                     && !email.contains(where: \.isWhitespace)) else {
-                throw ProposalError(.invalidValue, field: "\(field).\(Key.contactEmail)", "\(String(reflecting: email)) is not an e-mail address")
+                throw ProposalError(.invalidValue, field: "\(field).\(Key.contactEmail)", "\(String(reflecting: email)) is not an e-mail address", danish: "\(String(reflecting: email)) er ikke en e-mailadresse")
             }
         }
     }
@@ -128,11 +128,11 @@ extension Proposal {
         let field = Key.budget
         try requireEditableContent(field: field)
         guard let item = input.item, !item.trimmingWhitespace().isEmpty else {
-            throw ProposalError(.invalidValue, field: "\(field).\(Key.item)", "a budget line needs a description")
+            throw ProposalError(.invalidValue, field: "\(field).\(Key.item)", "a budget line needs a description", danish: "en budgetlinje skal have en beskrivelse")
         }
-        guard input.amount != nil else { throw ProposalError(.invalidAmount, field: "\(field).\(Key.amount)", "a budget line needs an amount") }
+        guard input.amount != nil else { throw ProposalError(.invalidAmount, field: "\(field).\(Key.amount)", "a budget line needs an amount", danish: "en budgetlinje skal have et beløb") }
         guard input.source != nil else {
-            throw ProposalError(.invalidValue, field: "\(field).\(Key.source)", "a budget line needs a funding source (klimaalliancen, own, other)")
+            throw ProposalError(.invalidValue, field: "\(field).\(Key.source)", "a budget line needs a funding source (klimaalliancen, own, other)", danish: "en budgetlinje skal have en finansieringskilde (klimaalliancen, own, other)")
         }
         try Self.check(input, field: field)
         return try change { proposal throws(ProposalError) in
@@ -162,7 +162,8 @@ extension Proposal {
         if let amount = input.amount { _ = try Kroner.check(amount, field: "\(field).\(Key.amount)") }
         if let year = input.year, !budgetYears.contains(year) {
             throw ProposalError(.invalidValue, field: "\(field).\(Key.year)",
-                                "\(year) is outside the partnership's years \(budgetYears.lowerBound)–\(budgetYears.upperBound)")
+                                "\(year) is outside the partnership's years \(budgetYears.lowerBound)–\(budgetYears.upperBound)",
+                                danish: "\(year) ligger uden for partnerskabets år \(budgetYears.lowerBound)–\(budgetYears.upperBound)")
         }
     }
 
@@ -181,7 +182,7 @@ extension Proposal {
         try requireEditableContent(field: field)
         let title = try Self.checkText(title, field: "\(field).\(Key.title)", limit: 500)
         guard !title.trimmingWhitespace().isEmpty else {
-            throw ProposalError(.invalidValue, field: "\(field).\(Key.title)", "a milestone needs a title")
+            throw ProposalError(.invalidValue, field: "\(field).\(Key.title)", "a milestone needs a title", danish: "en milepæl skal have en titel")
         }
         return try change { proposal throws(ProposalError) in
             let (item, map) = try proposal.appendItem(to: ProposalSchema.milestones, key: field)
@@ -204,7 +205,7 @@ extension Proposal {
         try requireEditableContent(field: field)
         let heading = try Self.checkText(heading, field: "\(field).\(Key.heading)", limit: 200)
         guard !heading.trimmingWhitespace().isEmpty else {
-            throw ProposalError(.invalidValue, field: "\(field).\(Key.heading)", "a section needs a heading")
+            throw ProposalError(.invalidValue, field: "\(field).\(Key.heading)", "a section needs a heading", danish: "et afsnit skal have en overskrift")
         }
         return try change { proposal throws(ProposalError) in
             let (item, map) = try proposal.appendItem(to: ProposalSchema.extraSections, key: field)

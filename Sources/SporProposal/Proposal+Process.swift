@@ -58,29 +58,29 @@ extension Proposal {
         try requireLead(current, doing: "submits")
         let status = ProcessStatus(of: current, at: now, calendar: calendar)
         guard status.isOpen else {
-            throw ProposalError(.stepNotAllowed, field: field, "the proposal is \(status.englishName.lowercased()); it cannot be submitted")
+            throw ProposalError(.stepNotAllowed, field: field, "the proposal is \(status.englishName.lowercased()); it cannot be submitted", danish: "forslaget er \(status.danishName.lowercased()); det kan ikke afleveres")
         }
         switch step {
         case .qualification where status == .inApprovalProcess:
-            throw ProposalError(.stepNotAllowed, field: field, "the proposal is already in the approval process")
+            throw ProposalError(.stepNotAllowed, field: field, "the proposal is already in the approval process", danish: "forslaget er allerede i godkendelsesprocessen")
         case .approval where !current.submissions.contains(where: { $0.step == .qualification && $0.roundID == content.roundID }):
-            throw ProposalError(.stepNotAllowed, field: field, "submit for professional qualification in this round first")
+            throw ProposalError(.stepNotAllowed, field: field, "submit for professional qualification in this round first", danish: "aflevér først til faglig kvalificering i denne runde")
         default: break
         }
         guard let roundID = content.roundID else {
-            throw ProposalError(.unknownRound, field: ProposalSchema.Key.round, "choose the round the proposal is for")
+            throw ProposalError(.unknownRound, field: ProposalSchema.Key.round, "choose the round the proposal is for", danish: "vælg den runde, forslaget er til (spor set ID round RUNDE)")
         }
         let round = try calendar.round(id: roundID)
         let deadline = try round.deadlineInstant(for: step)
         guard now < deadline else {
             throw ProposalError(.deadlinePassed, field: field,
-                                "the deadline for \(step.englishName) in \(round.englishName) was \(Wording.english(round.deadline(for: step))) Copenhagen time")
+                                "the deadline for \(step.englishName) in \(round.englishName) was \(Wording.english(round.deadline(for: step))) Copenhagen time", danish: "fristen for \(step.danishName) i \(round.danishName) var \(Wording.danish(round.deadline(for: step))) (dansk tid)")
         }
         let findings = ProposalRules.validate(content, at: now, attempting: step, calendar: calendar)
         let errors = findings.filter { $0.severity == .error }
         guard errors.isEmpty else {
             throw ProposalError(.validationFailed, field: field,
-                                "the proposal does not meet \(errors.count) requirement\(errors.count == 1 ? "" : "s") of the call",
+                                "the proposal does not meet \(errors.count) requirement\(errors.count == 1 ? "" : "s") of the call", danish: "forslaget opfylder ikke \(errors.count) af opslagets krav",
                                 findings: errors)
         }
         return (round, content)
@@ -123,7 +123,7 @@ extension Proposal {
         let content = try content()
         try requireLead(content, doing: "withdraws")
         guard content.decision == nil else {
-            throw ProposalError(.stepNotAllowed, field: field, "the committee's decision is recorded; it can no longer be withdrawn")
+            throw ProposalError(.stepNotAllowed, field: field, "the committee's decision is recorded; it can no longer be withdrawn", danish: "forretningsudvalgets afgørelse er registreret; forslaget kan ikke længere trækkes tilbage")
         }
         guard content.withdrawal == nil else { return }
         try change { proposal throws(ProposalError) in
@@ -140,10 +140,10 @@ extension Proposal {
         let note = try Self.checkText(note, field: "secretariat.\(Key.qualificationNote)", limit: 10_000)
         let content = try content()
         guard content.submissions.contains(where: { $0.step == .qualification }) else {
-            throw ProposalError(.stepNotAllowed, field: field, "nothing has been submitted for professional qualification")
+            throw ProposalError(.stepNotAllowed, field: field, "nothing has been submitted for professional qualification", danish: "intet er afleveret til faglig kvalificering")
         }
         guard content.decision == nil, content.withdrawal == nil else {
-            throw ProposalError(.stepNotAllowed, field: field, "the proposal is closed")
+            throw ProposalError(.stepNotAllowed, field: field, "the proposal is closed", danish: "forslaget er lukket")
         }
         try change { proposal throws(ProposalError) in
             let map = ProposalSchema.secretariat
@@ -164,14 +164,14 @@ extension Proposal {
         if let grantedAmount {
             _ = try Kroner.check(grantedAmount, field: "secretariat.\(Key.grantedAmount)")
             guard outcome == .approved else {
-                throw ProposalError(.invalidValue, field: "secretariat.\(Key.grantedAmount)", "only an approval grants an amount")
+                throw ProposalError(.invalidValue, field: "secretariat.\(Key.grantedAmount)", "only an approval grants an amount", danish: "kun en godkendelse bevilger et beløb")
             }
         }
         let content = try content()
         guard content.submissions.contains(where: { $0.step == .approval }) else {
-            throw ProposalError(.stepNotAllowed, field: field, "nothing has been submitted for the approval process")
+            throw ProposalError(.stepNotAllowed, field: field, "nothing has been submitted for the approval process", danish: "intet er afleveret til godkendelsesprocessen")
         }
-        guard content.withdrawal == nil else { throw ProposalError(.stepNotAllowed, field: field, "the proposal was withdrawn") }
+        guard content.withdrawal == nil else { throw ProposalError(.stepNotAllowed, field: field, "the proposal was withdrawn", danish: "forslaget er trukket tilbage") }
         try change { proposal throws(ProposalError) in
             let map = ProposalSchema.secretariat
             try proposal.write(.string(outcome.rawValue), forKey: Key.decision, in: map, field: field)
@@ -203,13 +203,13 @@ extension Proposal {
         let isLead = actor.role == .member && content.lead == actor.organisation
         guard isLead else {
             throw ProposalError(.notPermitted, field: ProposalSchema.Key.participants,
-                                "only the lead partner \(what) the proposal; \(actor.displayName) is not its lead")
+                                "only the lead partner \(what) the proposal; \(actor.displayName) is not its lead", danish: "kun tovholderen \(what == "submits" ? "afleverer" : "trækker") forslaget\(what == "submits" ? "" : " tilbage"); \(actor.displayName) er ikke tovholder")
         }
     }
 
     private func requireSecretariat(field: String) throws(ProposalError) {
         guard actor.role == .secretariat else {
-            throw ProposalError(.notPermitted, field: field, "only Klimaalliancen's secretariat records this")
+            throw ProposalError(.notPermitted, field: field, "only Klimaalliancen's secretariat records this", danish: "kun Klimaalliancens sekretariat registrerer dette")
         }
     }
 }

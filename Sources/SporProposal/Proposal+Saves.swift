@@ -146,7 +146,7 @@ extension Proposal {
         let name = name.trimmingWhitespace()
         guard !name.isEmpty, name.count <= Self.maxVersionNameLength, !name.contains(where: \.isNewline) else {
             throw ProposalError(.invalidValue, field: "versionName",
-                                "a version's name is one line of 1 to \(Self.maxVersionNameLength) characters")
+                                "a version's name is one line of 1 to \(Self.maxVersionNameLength) characters", danish: "en versions navn er én linje på 1 til \(Self.maxVersionNameLength) tegn")
         }
         try requireNamingRights()
         let heads = (version ?? document.version).heads.map(\.description).joined(separator: ",")
@@ -157,7 +157,7 @@ extension Proposal {
     public mutating func removeVersionName(_ name: String) throws(ProposalError) {
         try requireNamingRights()
         guard document.mapEntry(name, in: ProposalSchema.versionNames).value != nil else {
-            throw ProposalError(.unknownItem, field: "versionName", "no version is named \(String(reflecting: name))")
+            throw ProposalError(.unknownItem, field: "versionName", "no version is named \(String(reflecting: name))", danish: "ingen version hedder \(String(reflecting: name))")
         }
         try documentStep(field: "versionName") { () throws(CRDTError) in
             try document.removeValue(forKey: name, in: ProposalSchema.versionNames)
@@ -168,7 +168,7 @@ extension Proposal {
         if case let .string(role)? = document.mapEntry(actor.organisation, in: ProposalSchema.members).value,
            role == ParticipantRole.observer.rawValue {
             throw ProposalError(.notPermitted, field: "versionName",
-                                "an observer reads and comments; the lead partner, partners and the secretariat name versions")
+                                "an observer reads and comments; the lead partner, partners and the secretariat name versions", danish: "en observatør læser og kommenterer; tovholderen, partnerne og sekretariatet navngiver versioner")
         }
     }
 

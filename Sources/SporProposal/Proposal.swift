@@ -71,19 +71,19 @@ public struct Proposal: Sendable {
     func requireEditableContent(field: String) throws(ProposalError) {
         guard actor.role == .member else {
             throw ProposalError(.notPermitted, field: field,
-                                "only participating organisations edit a proposal; a \(actor.role.rawValue) comments instead")
+                                "only participating organisations edit a proposal; a \(actor.role.rawValue) comments instead", danish: "kun deltagende organisationer redigerer et forslag; en \(actor.role.rawValue) kommenterer i stedet")
         }
         // The server's members map says what this organisation is on the proposal.
         if case let .string(role)? = document.mapEntry(actor.organisation, in: ProposalSchema.members).value,
            role == ParticipantRole.observer.rawValue {
-            throw ProposalError(.notPermitted, field: field, "an observer reads and comments; only the lead partner and partners edit the proposal")
+            throw ProposalError(.notPermitted, field: field, "an observer reads and comments; only the lead partner and partners edit the proposal", danish: "en observatør læser og kommenterer; kun tovholderen og partnerne redigerer forslaget")
         }
         let process = ProposalSchema.process
         if document.mapEntry(ProposalSchema.Key.withdrawnAt, in: process).value != nil {
-            throw ProposalError(.stepNotAllowed, field: field, "the proposal has been withdrawn")
+            throw ProposalError(.stepNotAllowed, field: field, "the proposal has been withdrawn", danish: "forslaget er trukket tilbage")
         }
         if document.mapEntry(ProposalSchema.Key.decision, in: ProposalSchema.secretariat).value != nil {
-            throw ProposalError(.stepNotAllowed, field: field, "the committee's decision is recorded; the proposal is closed")
+            throw ProposalError(.stepNotAllowed, field: field, "the committee's decision is recorded; the proposal is closed", danish: "forretningsudvalgets afgørelse er registreret; forslaget er lukket")
         }
     }
 
@@ -173,7 +173,7 @@ public struct Proposal: Sendable {
             try setRound(text.trimmingWhitespace(), calendar: calendar)
         } else {
             throw ProposalError(.unknownField, field: field,
-                                "there is no field \(String(reflecting: field)); fields are \(Self.settableFields.joined(separator: ", "))")
+                                "there is no field \(String(reflecting: field)); fields are \(Self.settableFields.joined(separator: ", "))", danish: "der er intet felt \(String(reflecting: field)); felterne er \(Self.settableFields.joined(separator: ", "))")
         }
     }
 }

@@ -47,15 +47,20 @@ public struct ProposalError: Error, Hashable, Sendable, CustomStringConvertible 
     /// The field concerned, as a path: "amountRequested", "participants[aarhus@3].role".
     public let field: String?
     public let message: String
+    /// The message in Danish, for a Danish user (nil only for a document's own
+    /// error, `document`, which is English).
+    public let danishMessage: String?
     /// For `validationFailed`: the unmet requirements.
     public let findings: [Finding]
     /// For `document`: the document's own error.
     public let underlying: CRDTError?
 
-    public init(_ code: Code, field: String?, _ message: String, findings: [Finding] = [], underlying: CRDTError? = nil) {
+    public init(_ code: Code, field: String?, _ message: String, danish: String? = nil, findings: [Finding] = [],
+                underlying: CRDTError? = nil) {
         self.code = code
         self.field = field
         self.message = message
+        danishMessage = danish
         self.findings = findings
         self.underlying = underlying
     }

@@ -108,22 +108,22 @@ public struct RoundCalendar: Sendable {
     public mutating func add(_ round: Round) throws(ProposalError) {
         let field = "rounds[\(round.id)]"
         guard !round.id.isEmpty, round.id.trimmingWhitespace() == round.id else {
-            throw ProposalError(.invalidRound, field: field, "a round needs an id without surrounding spaces")
+            throw ProposalError(.invalidRound, field: field, "a round needs an id without surrounding spaces", danish: "en runde skal have et id uden mellemrum omkring")
         }
         guard !rounds.contains(where: { $0.id == round.id }) else {
-            throw ProposalError(.invalidRound, field: field, "there is already a round \(round.id)")
+            throw ProposalError(.invalidRound, field: field, "there is already a round \(round.id)", danish: "der er allerede en runde \(round.id)")
         }
         let qualification = try round.deadlineInstant(for: .qualification)
         let approval = try round.deadlineInstant(for: .approval)
         let meeting = try round.committeeMeetingInstant()
         if let opens = round.opens {
             guard try CopenhagenTime.instant(of: opens, field: field + ".opens") < qualification else {
-                throw ProposalError(.invalidRound, field: field, "the round must open before its qualification deadline")
+                throw ProposalError(.invalidRound, field: field, "the round must open before its qualification deadline", danish: "runden skal åbne før fristen for faglig kvalificering")
             }
         }
         guard qualification < approval, approval < meeting else {
             throw ProposalError(.invalidRound, field: field,
-                                "deadlines must come in order: qualification, then approval, then the committee meeting")
+                                "deadlines must come in order: qualification, then approval, then the committee meeting", danish: "fristerne skal komme i rækkefølge: kvalificering, så godkendelse, så forretningsudvalgets møde")
         }
         rounds.append(round)
         rounds.sort { $0.approvalDeadline < $1.approvalDeadline }
@@ -133,7 +133,7 @@ public struct RoundCalendar: Sendable {
     public func round(id: String, field: String = "round") throws(ProposalError) -> Round {
         guard let round = rounds.first(where: { $0.id == id }) else {
             let known = rounds.map(\.id).joined(separator: ", ")
-            throw ProposalError(.unknownRound, field: field, "there is no round \(String(reflecting: id)) (known: \(known))")
+            throw ProposalError(.unknownRound, field: field, "there is no round \(String(reflecting: id)) (known: \(known))", danish: "der er ingen runde \(String(reflecting: id)) (kendte: \(known))")
         }
         return round
     }
@@ -148,6 +148,6 @@ public struct RoundCalendar: Sendable {
             return round
         }
         let local = (try? CopenhagenTime.localTime(of: instant)).map(\.description) ?? "\(instant)"
-        throw ProposalError(.dateOutsideRounds, field: field, "no round is open at \(local) Copenhagen time")
+        throw ProposalError(.dateOutsideRounds, field: field, "no round is open at \(local) Copenhagen time", danish: "ingen runde er åben \(local) (dansk tid)")
     }
 }

@@ -209,4 +209,55 @@ struct DanishEditorTests {
         // Known now: the next sync does not call it new.
         #expect(!(try aarhus.ok("sync")).contains("New conflict"))
     }
+
+    @Test("errors in Danish for a Danish user: the proposal's refusals, the argument parser's, an unknown command; field names in Danish, no item ids")
+    func errorsInDanish() throws {
+        let (server, cli, id) = try Self.workspace()
+        _ = server
+        func error(_ arguments: String...) throws -> String {
+            let output = try runProcess(cli.executable, arguments, environment: cli.environment.merging(Self.danish) { $1 })
+            #expect(output.status == 2, "\(arguments): \(output.stderr)")
+            return output.stderr
+        }
+        #expect(try error("set", id, "amountRequested", "mange penge")
+                == "spor: ansøgt beløb: \"mange penge\" er ikke et beløb i kroner (skriv fx 1250000 eller 1.250.000)\n")
+        #expect(try error("budget", "add", id, "--item", "Sensorer", "--amount", "-5", "--source", "own", "--year", "2025")
+                == "spor: budget.beløb: et beløb kan ikke være negativt (-5)\n")
+        let unknownOrganisation = try error("participant", "add", id, "--org", "9999", "--role", "partner")
+        #expect(unknownOrganisation == "spor: deltagere.organisation: 9999 er ikke koden for en dansk kommune eller region\n",
+                "\(unknownOrganisation)")
+        let duplicateLead = try error("participant", "add", id, "--org", "0461", "--role", "lead")
+        #expect(duplicateLead == "spor: deltagere.rolle: Aarhus Kommune er allerede tovholder; et forslag har én\n")
+        #expect(!Self.showsInternalID(duplicateLead))
+        let missing = try error("edit", id)
+        #expect(missing.hasPrefix("spor: mangler argumentet '<section>'") && missing.contains("Brug: spor edit")
+                && missing.hasSuffix("`spor help edit` forklarer kommandoen.\n"), "\(missing)")
+        let unknown = try error("frobnicate")
+        #expect(unknown.hasPrefix("spor: der er ingen kommando \"frobnicate\"\nKommandoer: setup,"), "\(unknown)")
+        // English otherwise, word for word as before.
+        let english = try cli.run("set", id, "amountRequested", "mange penge")
+        #expect(english.stderr == "spor: amountRequested: \"mange penge\" is not an amount in kroner (write e.g. 1250000 or 1.250.000)\n")
+    }
+
+    @Test("help in Danish for a Danish user: the overview, each command's abstract, options and the parser's own headings; English otherwise; completion scripts untouched")
+    func helpInDanish() throws {
+        let cli = try SporCLI()
+        let overview = try cli.ok("help", environment: Self.danish)
+        #expect(overview.hasPrefix("OVERSIGT: Skriv klimaudviklingsspor-forslag sammen, offline, og synkronisér"), "\(overview)")
+        for text in ["AFSLUTNINGSKODER", "KOMMANDOER:", "Eksportér et forslag som Word (.docx)", "Læs et Word-dokument (.docx)"] {
+            #expect(overview.contains(text), "\(text) in: \(overview)")
+        }
+        let export = try cli.ok("export", "--help", environment: Self.danish)
+        for text in ["BRUG: spor export", "ARGUMENTER:", "Forslagets id.", "TILVALG:", "docx, html eller md.", "(standard: da)", "Vis hjælpen."] {
+            #expect(export.contains(text), "\(text) in: \(export)")
+        }
+        for english in ["OVERVIEW", "OPTIONS", "The proposal's id", "Show help information"] {
+            #expect(!export.contains(english), "English \"\(english)\" in: \(export)")
+        }
+        let englishHelp = try cli.ok("export", "--help")
+        #expect(englishHelp.contains("OVERVIEW: Export a proposal as Word (.docx), print-ready HTML or Markdown.")
+                && englishHelp.contains("The proposal's id."))
+        let completion = try cli.ok("--generate-completion-script", "bash", environment: Self.danish)
+        #expect(completion.hasPrefix("#!/bin/bash"), "\(completion.prefix(80))")
+    }
 }

@@ -95,7 +95,7 @@ struct ReadableHistoryTests {
         #expect((json["names"] as? [[String: Any]])?.map { $0["version"] as? String } == [versions[1]])
         // A name must be one line of text.
         let empty = try aarhus.run("tag", id, " ", environment: Self.danish)
-        #expect(empty.status == 2 && empty.stderr.contains("1 to 80"), "\(empty.stderr)")
+        #expect(empty.status == 2 && empty.stderr.contains("én linje på 1 til 80 tegn"), "\(empty.stderr)")
     }
 
     @Test("show and log page through $PAGER on a terminal only; a pipe, PAGER=cat and --json get the text as it is",

@@ -4,7 +4,7 @@ import SporClient
 
 /// `spor config`: settings of this workspace that are not the server's.
 struct ConfigCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "config", abstract: "Settings of this workspace: the language spor speaks.",
+    static let configuration = CommandConfiguration(commandName: "config", abstract: Help.text("Indstillinger for dette arbejdsområde: det sprog, spor taler.", "Settings of this workspace: the language spor speaks."),
                                                     subcommands: [ConfigLanguage.self])
 }
 
@@ -12,10 +12,10 @@ struct ConfigCommand: ParsableCommand {
 struct ConfigLanguage: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "language",
-        abstract: "Show or set the language spor speaks: da (dansk), en (English) or auto (the locale's).",
-        discussion: "Without a value it prints the language in use and why. --json output is the same in every language.")
+        abstract: Help.text("Vis eller vælg det sprog, spor taler: da (dansk), en (English) eller auto (systemets).", "Show or set the language spor speaks: da (dansk), en (English) or auto (the locale's)."),
+        discussion: Help.text("Uden værdi viser den sproget i brug og hvorfor. --json-output er det samme på alle sprog.", "Without a value it prints the language in use and why. --json output is the same in every language."))
 
-    @Argument(help: "da, en or auto.") var value: String?
+    @Argument(help: ArgumentHelp(Help.text("da, en eller auto.", "da, en or auto."))) var value: String?
     @OptionGroup var options: GlobalOptions
 
     func run() throws {
@@ -26,7 +26,7 @@ struct ConfigLanguage: ParsableCommand {
             case "da", "dansk", "danish": try workspace.setLanguagePreference(Language.danish.rawValue)
             case "en", "english", "engelsk": try workspace.setLanguagePreference(Language.english.rawValue)
             default:
-                throw CommandFailure.badInput("there is no language \(String(reflecting: value))", hint: "Languages: da, en, auto.")
+                throw CommandFailure.badInput(Help.text("der er intet sprog \(String(reflecting: value))", "there is no language \(String(reflecting: value))"), hint: Help.text("Sprog: da, en, auto.", "Languages: da, en, auto."))
             }
         }
         let preference = try workspace.languagePreference()

@@ -8,17 +8,24 @@ import SporClient
 struct Discard: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "discard",
-        abstract: "Drop a proposal's changes that have not synced, after saving a copy, and fetch it again from the server.",
-        discussion: """
+        abstract: Help.text("Kassér et forslags ikke-synkroniserede ændringer (efter at have gemt en kopi), og hent det igen fra serveren.", "Drop a proposal's changes that have not synced, after saving a copy, and fetch it again from the server."),
+        discussion: Help.text("""
+            Brug den, når serveren afviser en ændring af forslaget (`spor status ID` \
+            siger hvorfor): den afviste ændring og alle senere venter bag den. Forslaget, \
+            som dette arbejdsområde har det, gemmes først som Markdown i arbejdsområdets \
+            mappe `discarded`; næste `spor sync` henter forslaget igen, som partnerne har \
+            det. Et forslag, der aldrig er oprettet på serveren, er væk. Uden --yes siger \
+            den kun, hvad den ville kassere.
+            """, """
             Use it when the server refuses a change to the proposal (`spor status ID` \
             says why): the refused change and every later one wait behind it. The \
             proposal as this workspace has it is saved as Markdown in the workspace's \
             `discarded` directory first; the next `spor sync` fetches the proposal \
             again as the partners have it. A proposal never created on the server is \
             gone. Without --yes, only says what it would drop.
-            """)
-    @Argument(help: "The proposal's id.") var id: String
-    @Flag(help: "Drop them (without it, only says what would be dropped).") var yes = false
+            """))
+    @Argument(help: ArgumentHelp(Help.text("Forslagets id.", "The proposal's id."))) var id: String
+    @Flag(help: ArgumentHelp(Help.text("Kassér dem (uden den siges kun, hvad der ville blive kasseret).", "Drop them (without it, only says what would be dropped)."))) var yes = false
     @OptionGroup var options: GlobalOptions
 
     func run() throws {

@@ -20,7 +20,7 @@ struct EditorSession {
             path = (directory as NSString).appendingPathComponent("\(proposal)-\(section.key)-\(stamp)-\(getpid()).md")
             try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
         } catch {
-            throw CommandFailure(message: "cannot write the file to edit in \(directory): \(error.localizedDescription)",
+            throw CommandFailure(message: Help.text("kan ikke skrive filen, der skal redigeres, i \(directory): \(error.localizedDescription)", "cannot write the file to edit in \(directory): \(error.localizedDescription)"),
                                  name: "cannotWrite", exitCode: 4)
         }
     }
@@ -34,8 +34,8 @@ struct EditorSession {
         let environment = ProcessInfo.processInfo.environment
         let configured = [environment["VISUAL"], environment["EDITOR"]].compactMap { $0 }.first { !$0.isEmpty }
         guard configured != nil || isatty(STDIN_FILENO) == 1 else {
-            throw CommandFailure(message: "no terminal to run vi on, and EDITOR is not set; nothing was changed",
-                                 hint: "Give the text with --from FILE (or --from - for standard input), or set EDITOR.",
+            throw CommandFailure(message: Help.text("ingen terminal at køre vi i, og EDITOR er ikke sat; intet blev ændret", "no terminal to run vi on, and EDITOR is not set; nothing was changed"),
+                                 hint: Help.text("Giv teksten med --from FIL (eller --from - for standardinput), eller sæt EDITOR.", "Give the text with --from FILE (or --from - for standard input), or set EDITOR."),
                                  name: "editor", exitCode: 2)
         }
         let editor = configured ?? "vi"
@@ -46,20 +46,20 @@ struct EditorSession {
         defer { argv.forEach { free($0) } }
         let spawned = posix_spawn(&pid, "/bin/sh", nil, nil, argv, environ)
         guard spawned == 0 else {
-            throw CommandFailure(message: "cannot start the editor \(String(reflecting: editor)): \(String(cString: strerror(spawned)))",
-                                 hint: "Set EDITOR to an editor that is installed, or use --from FILE.", name: "editor", exitCode: 2)
+            throw CommandFailure(message: Help.text("kan ikke starte editoren \(String(reflecting: editor)): \(String(cString: strerror(spawned)))", "cannot start the editor \(String(reflecting: editor)): \(String(cString: strerror(spawned)))"),
+                                 hint: Help.text("Sæt EDITOR til en installeret editor, eller brug --from FIL.", "Set EDITOR to an editor that is installed, or use --from FILE."), name: "editor", exitCode: 2)
         }
         var status: Int32 = 0
         while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
         let exited = (status & 0x7F) == 0
         let code = (status >> 8) & 0xFF
         guard exited, code == 0 else {
-            throw CommandFailure(message: "the editor \(String(reflecting: editor)) \(exited ? "exited with status \(code)" : "was stopped by a signal"); nothing was saved",
-                                 hint: "Your text is kept in \(path).", name: "editor", exitCode: 2)
+            throw CommandFailure(message: Help.text("editoren \(String(reflecting: editor)) \(exited ? "sluttede med status \(code)" : "blev stoppet af et signal"); intet blev gemt", "the editor \(String(reflecting: editor)) \(exited ? "exited with status \(code)" : "was stopped by a signal"); nothing was saved"),
+                                 hint: Help.text("Din tekst er gemt i \(path).", "Your text is kept in \(path)."), name: "editor", exitCode: 2)
         }
         guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
-            throw CommandFailure(message: "the edited file is not UTF-8 text; nothing was saved",
-                                 hint: "Your text is kept in \(path).", name: "editor", exitCode: 2)
+            throw CommandFailure(message: Help.text("den redigerede fil er ikke UTF-8-tekst; intet blev gemt", "the edited file is not UTF-8 text; nothing was saved"),
+                                 hint: Help.text("Din tekst er gemt i \(path).", "Your text is kept in \(path)."), name: "editor", exitCode: 2)
         }
         return text
     }

@@ -19,14 +19,18 @@ func displayName(_ organisation: String?) -> String {
 
 struct Log: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "log",
-        abstract: "The proposal's history, newest first: each save's version, who, when and what changed.",
-        discussion: """
+        abstract: Help.text("Forslagets historik, nyeste først: hver gemnings version, hvem, hvornår og hvad der blev ændret.", "The proposal's history, newest first: each save's version, who, when and what changed."),
+        discussion: Help.text("""
+            Én linje pr. gemning: en kort version (giv den til `spor diff --since` eller `spor show --at`), \
+            organisationen, tidspunktet efter forfatterens ur (dansk tid) og hvad der blev \
+            ændret. Navne givet med `spor tag` står ved deres version.
+            """, """
             One line per save: a short version (give it to `spor diff --since` or `spor show --at`), \
             the organisation, the time it was saved by its author's clock (Copenhagen time) and what \
             it changed. Names given with `spor tag` are shown beside their version.
-            """)
-    @Argument(help: "The proposal's id.") var id: String
-    @Option(help: "Show at most this many saves.") var limit = 50
+            """))
+    @Argument(help: ArgumentHelp(Help.text("Forslagets id.", "The proposal's id."))) var id: String
+    @Option(help: ArgumentHelp(Help.text("Vis højst så mange gemninger.", "Show at most this many saves."))) var limit = 50
     @OptionGroup var options: GlobalOptions
 
     func run() throws {
@@ -125,12 +129,12 @@ enum VersionReference {
 
 struct Tag: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "tag",
-        abstract: "Name a version of the proposal for every partner (\"til styregruppen\"), or list the names.",
-        discussion: "A name can be given wherever a version is asked for: `spor diff ID --since NAME`, `spor show ID --at NAME`.")
-    @Argument(help: "The proposal's id.") var id: String
-    @Argument(help: "The name; without it, the names are listed.") var name: String?
-    @Option(help: "The version to name (from `spor log`; default: the current one).") var at: String?
-    @Flag(help: "Remove the name.") var remove = false
+        abstract: Help.text("Navngiv en version af forslaget for alle partnere (»til styregruppen«), eller vis navnene.", "Name a version of the proposal for every partner (\"til styregruppen\"), or list the names."),
+        discussion: Help.text("Et navn kan bruges overalt, hvor der spørges om en version: `spor diff ID --since NAVN`, `spor show ID --at NAVN`.", "A name can be given wherever a version is asked for: `spor diff ID --since NAME`, `spor show ID --at NAME`."))
+    @Argument(help: ArgumentHelp(Help.text("Forslagets id.", "The proposal's id."))) var id: String
+    @Argument(help: ArgumentHelp(Help.text("Navnet; uden det vises navnene.", "The name; without it, the names are listed."))) var name: String?
+    @Option(help: ArgumentHelp(Help.text("Den version, der skal navngives (fra `spor log`; standard: den nuværende).", "The version to name (from `spor log`; default: the current one)."))) var at: String?
+    @Flag(help: ArgumentHelp(Help.text("Fjern navnet.", "Remove the name."))) var remove = false
     @OptionGroup var options: GlobalOptions
 
     func run() throws {
@@ -164,10 +168,10 @@ struct Tag: ParsableCommand {
 
 struct Diff: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "diff",
-        abstract: "What changed since a version or the latest submission, and who changed it.",
-        discussion: "VERSION is a short version from `spor log`, a name from `spor tag`, or \"submitted\".")
-    @Argument(help: "The proposal's id.") var id: String
-    @Option(help: "A version from `spor log`, a name from `spor tag`, or \"submitted\" (the latest submission; the default).") var since = "submitted"
+        abstract: Help.text("Hvad der er ændret siden en version eller seneste aflevering, og af hvem.", "What changed since a version or the latest submission, and who changed it."),
+        discussion: Help.text("VERSION er en kort version fra `spor log`, et navn fra `spor tag` eller \"submitted\" (seneste aflevering).", "VERSION is a short version from `spor log`, a name from `spor tag`, or \"submitted\"."))
+    @Argument(help: ArgumentHelp(Help.text("Forslagets id.", "The proposal's id."))) var id: String
+    @Option(help: ArgumentHelp(Help.text("En version fra `spor log`, et navn fra `spor tag` eller »submitted« (seneste aflevering; standard).", "A version from `spor log`, a name from `spor tag`, or \"submitted\" (the latest submission; the default)."))) var since = "submitted"
     @OptionGroup var options: GlobalOptions
 
     /// A change of a field or a list item between two versions: `+` added, `-`
@@ -189,7 +193,7 @@ struct Diff: ParsableCommand {
         do {
             before = try proposal.content(at: version)
         } catch {
-            throw CommandFailure.badInput("\(id) has no version \(since)", hint: "`spor log \(id)` lists versions.")
+            throw CommandFailure.badInput(Help.text("\(id) har ingen version \(since)", "\(id) has no version \(since)"), hint: Help.text("`spor log \(id)` viser versionerne.", "`spor log \(id)` lists versions."))
         }
         var sectionChanges: [(Section, [Proposal.SectionChange])] = []
         for section in Section.allCases where before.text(section) != content.text(section) {
@@ -269,9 +273,9 @@ struct Diff: ParsableCommand {
 }
 
 struct Blame: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "blame", abstract: "Which organisation wrote each part of a section.")
-    @Argument(help: "The proposal's id.") var id: String
-    @Argument(help: "The section.") var section: String
+    static let configuration = CommandConfiguration(commandName: "blame", abstract: Help.text("Hvilken organisation der har skrevet hver del af et afsnit.", "Which organisation wrote each part of a section."))
+    @Argument(help: ArgumentHelp(Help.text("Forslagets id.", "The proposal's id."))) var id: String
+    @Argument(help: ArgumentHelp(Help.text("Afsnittet.", "The section."))) var section: String
     @OptionGroup var options: GlobalOptions
 
     func run() throws {
@@ -300,16 +304,20 @@ struct Blame: ParsableCommand {
 
 struct Conflicts: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "conflicts",
-        abstract: "List fields that partners set to different values at the same time, and resolve them.",
-        discussion: """
+        abstract: Help.text("Vis felter, som partnere har sat til forskellige værdier på samme tid, og afgør dem.", "List fields that partners set to different values at the same time, and resolve them."),
+        discussion: Help.text("""
+            Tekster er aldrig i konflikt (begge ændringer bevares); et felt som amountRequested er, \
+            når to organisationer sætter det samtidig. Afgør med --resolve FELT og enten --pick N \
+            (en kandidats nummer) eller --value VÆRDI; valget synkroniseres til alle.
+            """, """
             Texts never conflict (both edits are kept); a field such as amountRequested does when two \
             organisations set it concurrently. Resolve with --resolve FIELD and either --pick N (a \
             candidate's number) or --value VALUE; the choice syncs to everyone.
-            """)
-    @Argument(help: "The proposal's id.") var id: String
-    @Option(help: "The conflicting field to resolve.") var resolve: String?
-    @Option(help: "The number of the candidate to keep.") var pick: Int?
-    @Option(help: "The value to set instead.") var value: String?
+            """))
+    @Argument(help: ArgumentHelp(Help.text("Forslagets id.", "The proposal's id."))) var id: String
+    @Option(help: ArgumentHelp(Help.text("Det felt i konflikt, der skal afgøres.", "The conflicting field to resolve."))) var resolve: String?
+    @Option(help: ArgumentHelp(Help.text("Nummeret på den kandidat, der skal beholdes.", "The number of the candidate to keep."))) var pick: Int?
+    @Option(help: ArgumentHelp(Help.text("Værdien, der skal sættes i stedet.", "The value to set instead."))) var value: String?
     @OptionGroup var options: GlobalOptions
 
     func run() throws {
@@ -328,24 +336,24 @@ struct Conflicts: ParsableCommand {
             return
         }
         guard let conflict = content.conflicts.first(where: { $0.field == field }) else {
-            throw CommandFailure(message: "\(field) has no conflict", hint: content.conflicts.isEmpty ? "There are no conflicts."
-                                    : "Conflicting fields: \(content.conflicts.map(\.field).joined(separator: ", ")).",
+            throw CommandFailure(message: Help.text("\(field) har ingen konflikt", "\(field) has no conflict"), hint: content.conflicts.isEmpty ? Help.text("Der er ingen konflikter.", "There are no conflicts.")
+                                    : Help.text("Felter i konflikt: \(content.conflicts.map(\.field).joined(separator: ", ")).", "Conflicting fields: \(content.conflicts.map(\.field).joined(separator: ", "))."),
                                  name: "unknownField", exitCode: 2)
         }
         let chosen: String
         switch (pick, value) {
         case let (number?, nil):
             guard number >= 1, number <= conflict.candidates.count else {
-                throw CommandFailure.badInput("there is no candidate \(number); numbers are 1-\(conflict.candidates.count)")
+                throw CommandFailure.badInput(Help.text("der er ingen kandidat \(number); numrene er 1-\(conflict.candidates.count)", "there is no candidate \(number); numbers are 1-\(conflict.candidates.count)"))
             }
             chosen = conflict.candidates[number - 1].value
         case let (nil, value?):
             chosen = value
         default:
-            throw CommandFailure.badInput("give either --pick N or --value VALUE")
+            throw CommandFailure.badInput(Help.text("giv enten --pick N eller --value VÆRDI", "give either --pick N or --value VALUE"))
         }
         guard Proposal.settableFields.contains(field) else {
-            throw CommandFailure.badInput("\(field) is a field of a list item", hint: "Remove the item and add it again with the right values.")
+            throw CommandFailure.badInput(Help.text("\(field) er et felt i et listepunkt", "\(field) is a field of a list item"), hint: Help.text("Fjern punktet, og tilføj det igen med de rigtige værdier.", "Remove the item and add it again with the right values."))
         }
         let calendar = context.calendar
         try context.workspace.change(id, now: context.now) { proposal in try proposal.set(field, to: chosen, calendar: calendar) }

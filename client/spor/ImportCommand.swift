@@ -8,8 +8,15 @@ import SporProposal
 /// `spor import ID FILE.docx`: a proposal edited in Word, brought back into its sections.
 struct Import: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "import",
-        abstract: "Bring a Word document (.docx) back into a proposal's sections.",
-        discussion: """
+        abstract: Help.text("Læs et Word-dokument (.docx) tilbage ind i et forslags afsnit.", "Bring a Word document (.docx) back into a proposal's sections."),
+        discussion: Help.text("""
+            Hver overskrift navngiver et afsnit ved dets titel (»Udfordringen«, »Risici«) eller \
+            korte navn (udfordring, klimaplan, …); teksten under den erstatter afsnittets, og kun \
+            forskellen gemmes. Andre overskrifter bliver ekstra afsnit. Tabeller med deltagere, \
+            budget og tidsplan læses ikke: brug `spor participant`, `spor budget` og \
+            `spor milestone`. En fil lavet med `spor export --format docx` husker den version, den \
+            blev lavet fra, så det, partnerne har ændret siden, bevares. Med --dry-run gemmes intet.
+            """, """
             Each heading names a section by its title ("Udfordringen", "Risici") or its short \
             name (udfordring, klimaplan, …); the text under it replaces the section's, recorded \
             as the difference only. Other headings become extra sections. Tables of \
@@ -17,11 +24,11 @@ struct Import: ParsableCommand {
             and `spor milestone`. A file exported by `spor export --format docx` remembers the \
             version it was made from, so what partners changed since is kept. Nothing is saved \
             with --dry-run.
-            """)
-    @Argument(help: "The proposal's id.") var id: String
-    @Argument(help: "The .docx file.") var file: String
-    @Flag(help: "Show what would change without saving.") var dryRun = false
-    @Flag(help: "Import a file exported from another proposal.") var force = false
+            """))
+    @Argument(help: ArgumentHelp(Help.text("Forslagets id.", "The proposal's id."))) var id: String
+    @Argument(help: ArgumentHelp(Help.text(".docx-filen.", "The .docx file."))) var file: String
+    @Flag(help: ArgumentHelp(Help.text("Vis, hvad der ville blive ændret, uden at gemme.", "Show what would change without saving."))) var dryRun = false
+    @Flag(help: ArgumentHelp(Help.text("Importér en fil, der er eksporteret fra et andet forslag.", "Import a file exported from another proposal."))) var force = false
     @OptionGroup var options: GlobalOptions
 
     func run() throws {

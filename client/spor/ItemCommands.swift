@@ -8,9 +8,10 @@ import SporProposal
 func item<T>(_ text: String, in items: [T], id: (T) -> ListItemID, kind: String, listCommand: String) throws -> T {
     if let number = Int(text), number >= 1, number <= items.count { return items[number - 1] }
     if let match = items.first(where: { id($0).description == text }) { return match }
-    let range = items.isEmpty ? "there are none" : "numbers are 1-\(items.count)"
-    throw CommandFailure(message: "there is no \(kind) \(String(reflecting: text)); \(range)",
-                         hint: "`\(listCommand)` lists them.", name: "unknownItem", exitCode: 2)
+    let range = items.isEmpty ? Help.text("der er ingen", "there are none") : Help.text("numrene er 1-\(items.count)", "numbers are 1-\(items.count)")
+    throw CommandFailure(message: Help.text("der er ingen \(kind) \(String(reflecting: text)); \(range)",
+                                            "there is no \(kind) \(String(reflecting: text)); \(range)"),
+                         hint: Help.text("`\(listCommand)` viser dem.", "`\(listCommand)` lists them."), name: "unknownItem", exitCode: 2)
 }
 
 /// Runs `act` on the item `text` names (see ``item(_:in:id:kind:listCommand:)``) of
@@ -27,20 +28,20 @@ func changeItem<T>(_ context: Context, _ id: String, _ text: String, kind: Strin
 
 func enumValue<T: RawRepresentable & CaseIterable>(_ text: String, _ type: T.Type, name: String) throws -> T where T.RawValue == String {
     if let value = T(rawValue: text) { return value }
-    throw CommandFailure.badInput("there is no \(name) \(String(reflecting: text))",
-                                  hint: "\(name.prefix(1).uppercased() + name.dropFirst())s: \(T.allCases.map(\.rawValue).joined(separator: ", ")).")
+    throw CommandFailure.badInput(Help.text("der er ingen \(name) \(String(reflecting: text))", "there is no \(name) \(String(reflecting: text))"),
+                                  hint: Help.text("Mulige: \(T.allCases.map(\.rawValue).joined(separator: ", ")).", "\(name.prefix(1).uppercased() + name.dropFirst())s: \(T.allCases.map(\.rawValue).joined(separator: ", "))."))
 }
 
 // MARK: - Budget
 
 struct Budget: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "budget", abstract: "Budget lines: add, remove, list.",
+    static let configuration = CommandConfiguration(commandName: "budget", abstract: Help.text("Budgetlinjer: tilføj, fjern, vis.", "Budget lines: add, remove, list."),
                                                     subcommands: [BudgetList.self, BudgetAdd.self, BudgetRemove.self])
 }
 
 struct BudgetList: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "list", abstract: "List the budget lines with totals per source.")
-    @Argument(help: "The proposal's id.") var id: String
+    static let configuration = CommandConfiguration(commandName: "list", abstract: Help.text("Vis budgetlinjerne med totaler pr. finansieringskilde.", "List the budget lines with totals per source."))
+    @Argument(help: ArgumentHelp(Help.text("Forslagets id.", "The proposal's id."))) var id: String
     @OptionGroup var options: GlobalOptions
 
     func run() throws {
@@ -71,20 +72,20 @@ struct BudgetList: ParsableCommand {
 }
 
 struct BudgetAdd: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "add", abstract: "Add a budget line.")
-    @Argument(help: "The proposal's id.") var id: String
-    @Option(help: "What the money is for.") var item: String
+    static let configuration = CommandConfiguration(commandName: "add", abstract: Help.text("Tilføj en budgetlinje.", "Add a budget line."))
+    @Argument(help: ArgumentHelp(Help.text("Forslagets id.", "The proposal's id."))) var id: String
+    @Option(help: ArgumentHelp(Help.text("Hvad pengene går til.", "What the money is for."))) var item: String
     // Unconditional: "--amount -5" reaches Kroner.parse, which says why it is refused.
-    @Option(parsing: .unconditional, help: "Amount in DKK (\"1.250.000\" works).") var amount: String
-    @Option(help: "klimaalliancen, own or other.") var source: String
-    @Option(help: "The year (2024-2030).") var year: Int
+    @Option(parsing: .unconditional, help: ArgumentHelp(Help.text("Beløb i kr. (»1.250.000« virker).", "Amount in DKK (\"1.250.000\" works)."))) var amount: String
+    @Option(help: ArgumentHelp(Help.text("klimaalliancen, own (egen) eller other (anden).", "klimaalliancen, own or other."))) var source: String
+    @Option(help: ArgumentHelp(Help.text("Året (2024-2030).", "The year (2024-2030)."))) var year: Int
     @OptionGroup var options: GlobalOptions
 
     func run() throws {
         let context = try Context.open()
         let id = try context.proposalID(id)
         let input = BudgetLineInput(item: item, amount: try Kroner.parse(amount, field: "budget.amount"),
-                                    source: try enumValue(source, FundingSource.self, name: "source"), year: year)
+                                    source: try enumValue(source, FundingSource.self, name: Help.text("kilde", "source")), year: year)
         let line = try context.workspace.change(id, now: context.now) { proposal in try proposal.addBudgetLine(input) }
         Output.emit(options, json: { ["id": id, "line": line.description] }, text: {
             context.language.text("Budgetlinjen »\(item)« er tilføjet.", "Added the budget line \"\(item)\".")
@@ -93,15 +94,15 @@ struct BudgetAdd: ParsableCommand {
 }
 
 struct BudgetRemove: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "remove", abstract: "Remove a budget line (its number from `spor budget list`).")
-    @Argument(help: "The proposal's id.") var id: String
-    @Argument(help: "The line's number or id.") var line: String
+    static let configuration = CommandConfiguration(commandName: "remove", abstract: Help.text("Fjern en budgetlinje (dens nummer fra `spor budget list`).", "Remove a budget line (its number from `spor budget list`)."))
+    @Argument(help: ArgumentHelp(Help.text("Forslagets id.", "The proposal's id."))) var id: String
+    @Argument(help: ArgumentHelp(Help.text("Linjens nummer eller id.", "The line's number or id."))) var line: String
     @OptionGroup var options: GlobalOptions
 
     func run() throws {
         let context = try Context.open()
         let id = try context.proposalID(id)
-        let removed = try changeItem(context, id, line, kind: "budget line", listCommand: "spor budget list \(id)",
+        let removed = try changeItem(context, id, line, kind: Help.text("budgetlinje", "budget line"), listCommand: "spor budget list \(id)",
                                      items: \.budget, id: \.id) { try $0.removeBudgetLine($1.id) }
         Output.emit(options, json: { ["id": id, "removed": removed.id.description] }, text: {
             context.language.text("Budgetlinjen »\(removed.item)« er fjernet.", "Removed the budget line \"\(removed.item)\".")
@@ -112,13 +113,13 @@ struct BudgetRemove: ParsableCommand {
 // MARK: - Participants
 
 struct Participants: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "participant", abstract: "Participants: add, edit, remove, list.",
+    static let configuration = CommandConfiguration(commandName: "participant", abstract: Help.text("Deltagere: tilføj, ret, fjern, vis.", "Participants: add, edit, remove, list."),
                                                     subcommands: [ParticipantList.self, ParticipantAdd.self, ParticipantEdit.self, ParticipantRemove.self])
 }
 
 struct ParticipantList: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "list", abstract: "List the participants.")
-    @Argument(help: "The proposal's id.") var id: String
+    static let configuration = CommandConfiguration(commandName: "list", abstract: Help.text("Vis deltagerne.", "List the participants."))
+    @Argument(help: ArgumentHelp(Help.text("Forslagets id.", "The proposal's id."))) var id: String
     @OptionGroup var options: GlobalOptions
 
     func run() throws {
@@ -154,20 +155,26 @@ struct ParticipantList: ParsableCommand {
 struct ParticipantAdd: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "add",
-        abstract: "Add a participant.",
-        discussion: """
+        abstract: Help.text("Tilføj en deltager.", "Add a participant."),
+        discussion: Help.text("""
+            --org tager en kommunes eller regions kode eller navn fra referencelisten; den bliver \
+            også bedt om at blive medlem på serveren (tovholderen og sekretariatet må), så den ser \
+            forslaget ved sin næste synkronisering, når den har en konto. \
+            Andre partnere: --name NAVN --kind company|association|knowledgeInstitution|other, og \
+            --member ID for at give deres serverkonto adgang.
+            """, """
             --org takes a municipality's or region's code or name from the reference data; it is also \
             asked to become a member on the server (the lead and the secretariat may), so it sees the \
             proposal at its next sync once it has an account. \
             Other partners: --name NAME --kind company|association|knowledgeInstitution|other, and \
             --member ID to give their server account access.
-            """)
-    @Argument(help: "The proposal's id.") var id: String
-    @Option(help: "A municipality or region: code (\"0751\") or name (\"Aarhus\").") var org: String?
-    @Option(help: "Another organisation's name (with --kind).") var name: String?
-    @Option(help: "company, association, knowledgeInstitution or other (with --name).") var kind: String?
-    @Option(help: "lead, partner or observer.") var role: String
-    @Option(help: "The server account to make a member (default: the --org code).") var member: String?
+            """))
+    @Argument(help: ArgumentHelp(Help.text("Forslagets id.", "The proposal's id."))) var id: String
+    @Option(help: ArgumentHelp(Help.text("En kommune eller region: kode (»0751«) eller navn (»Aarhus«).", "A municipality or region: code (\"0751\") or name (\"Aarhus\")."))) var org: String?
+    @Option(help: ArgumentHelp(Help.text("En anden organisations navn (med --kind).", "Another organisation's name (with --kind)."))) var name: String?
+    @Option(help: ArgumentHelp(Help.text("company, association, knowledgeInstitution eller other (med --name).", "company, association, knowledgeInstitution or other (with --name)."))) var kind: String?
+    @Option(help: ArgumentHelp(Help.text("lead (tovholder), partner eller observer.", "lead, partner or observer."))) var role: String
+    @Option(help: ArgumentHelp(Help.text("Den serverkonto, der skal gøres til medlem (standard: --org-koden).", "The server account to make a member (default: the --org code)."))) var member: String?
     @OptionGroup var details: ParticipantDetails
     @OptionGroup var options: GlobalOptions
 
@@ -179,17 +186,17 @@ struct ParticipantAdd: ParsableCommand {
         case let (org?, nil):
             organisation = try ParticipantOrganisation(parsing: org, field: "participants.organisation")
         case let (nil, name?):
-            guard let kind else { throw CommandFailure.badInput("--name needs --kind", hint: "Kinds: \(ParticipantOrganisation.OtherKind.allCases.map(\.rawValue).joined(separator: ", ")).") }
-            organisation = try ParticipantOrganisation(parsing: name, kind: try enumValue(kind, ParticipantOrganisation.OtherKind.self, name: "kind"),
+            guard let kind else { throw CommandFailure.badInput(Help.text("--name kræver --kind", "--name needs --kind"), hint: Help.text("Typer: \(ParticipantOrganisation.OtherKind.allCases.map(\.rawValue).joined(separator: ", ")).", "Kinds: \(ParticipantOrganisation.OtherKind.allCases.map(\.rawValue).joined(separator: ", ")).")) }
+            organisation = try ParticipantOrganisation(parsing: name, kind: try enumValue(kind, ParticipantOrganisation.OtherKind.self, name: Help.text("type", "kind")),
                                                        field: "participants.organisation")
         default:
-            throw CommandFailure.badInput("give either --org CODE|NAME or --name NAME --kind KIND")
+            throw CommandFailure.badInput(Help.text("giv enten --org KODE|NAVN eller --name NAVN --kind TYPE", "give either --org CODE|NAME or --name NAME --kind KIND"))
         }
-        let role = try enumValue(role, ParticipantRole.self, name: "role")
+        let role = try enumValue(role, ParticipantRole.self, name: Help.text("rolle", "role"))
         let hasServerLead = try context.workspace.proposal(id).content().members.contains { $0.role == .lead }
         if role == .lead, hasServerLead {
-            throw CommandFailure.badInput("the proposal has a lead partner already",
-                                          hint: "Add it as partner; `spor member role \(id) ORG lead` hands the lead over.")
+            throw CommandFailure.badInput(Help.text("forslaget har allerede en tovholder", "the proposal has a lead partner already"),
+                                          hint: Help.text("Tilføj den som partner; `spor member role \(id) ORG lead` overdrager rollen som tovholder.", "Add it as partner; `spor member role \(id) ORG lead` hands the lead over."))
         }
         let input = try details.input(organisation: organisation, role: role)
         let added = try context.workspace.change(id, now: context.now) { proposal in try proposal.addParticipant(input) }
@@ -208,11 +215,11 @@ struct ParticipantAdd: ParsableCommand {
 
 /// The parts of a participant's entry `participant add` and `participant edit` take.
 struct ParticipantDetails: ParsableArguments {
-    @Option(help: "Contact person.") var contactName: String?
-    @Option(help: "Contact e-mail.") var contactEmail: String?
+    @Option(help: ArgumentHelp(Help.text("Kontaktperson.", "Contact person."))) var contactName: String?
+    @Option(help: ArgumentHelp(Help.text("Kontaktens e-mail.", "Contact e-mail."))) var contactEmail: String?
     // Unconditional: "--cash -5" reaches Kroner.parse, which says why it is refused.
-    @Option(parsing: .unconditional, help: "Co-financing in cash, DKK.") var cash: String?
-    @Option(help: "Co-financing in hours.") var hours: Int64?
+    @Option(parsing: .unconditional, help: ArgumentHelp(Help.text("Medfinansiering i kontanter, kr.", "Co-financing in cash, DKK."))) var cash: String?
+    @Option(help: ArgumentHelp(Help.text("Medfinansiering i timer.", "Co-financing in hours."))) var hours: Int64?
 
     var isEmpty: Bool { contactName == nil && contactEmail == nil && cash == nil && hours == nil }
 
@@ -225,11 +232,11 @@ struct ParticipantDetails: ParsableArguments {
 
 struct ParticipantEdit: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "edit",
-        abstract: "Change a participant's role, contact or co-financing (its number from `spor participant list`).",
-        discussion: "Only the options given change. The lead is handed over with `spor member role ID ORG lead`.")
-    @Argument(help: "The proposal's id.") var id: String
-    @Argument(help: "The participant's number or id.") var participant: String
-    @Option(help: "lead, partner or observer.") var role: String?
+        abstract: Help.text("Ret en deltagers rolle, kontakt eller medfinansiering (dens nummer fra `spor participant list`).", "Change a participant's role, contact or co-financing (its number from `spor participant list`)."),
+        discussion: Help.text("Kun de angivne tilvalg ændres. Rollen som tovholder overdrages med `spor member role ID ORG lead`.", "Only the options given change. The lead is handed over with `spor member role ID ORG lead`."))
+    @Argument(help: ArgumentHelp(Help.text("Forslagets id.", "The proposal's id."))) var id: String
+    @Argument(help: ArgumentHelp(Help.text("Deltagerens nummer eller id.", "The participant's number or id."))) var participant: String
+    @Option(help: ArgumentHelp(Help.text("lead (tovholder), partner eller observer.", "lead, partner or observer."))) var role: String?
     @OptionGroup var details: ParticipantDetails
     @OptionGroup var options: GlobalOptions
 
@@ -237,10 +244,10 @@ struct ParticipantEdit: ParsableCommand {
         let context = try Context.open()
         let id = try context.proposalID(id)
         guard role != nil || !details.isEmpty else {
-            throw CommandFailure.badInput("nothing to change", hint: "Give --role, --contact-name, --contact-email, --cash or --hours.")
+            throw CommandFailure.badInput(Help.text("intet at ændre", "nothing to change"), hint: Help.text("Giv --role, --contact-name, --contact-email, --cash eller --hours.", "Give --role, --contact-name, --contact-email, --cash or --hours."))
         }
-        let input = try details.input(organisation: nil, role: try role.map { try enumValue($0, ParticipantRole.self, name: "role") })
-        let changed = try changeItem(context, id, participant, kind: "participant", listCommand: "spor participant list \(id)",
+        let input = try details.input(organisation: nil, role: try role.map { try enumValue($0, ParticipantRole.self, name: Help.text("rolle", "role")) })
+        let changed = try changeItem(context, id, participant, kind: Help.text("deltager", "participant"), listCommand: "spor participant list \(id)",
                                      items: \.participants, id: \.id) { try $0.updateParticipant($1.id, input) }
         let name = changed.organisation?.name ?? "the participant"
         Output.emit(options, json: { ["id": id, "participant": changed.id.description, "saved": true] as [String: Any] }, text: {
@@ -250,15 +257,15 @@ struct ParticipantEdit: ParsableCommand {
 }
 
 struct ParticipantRemove: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "remove", abstract: "Remove a participant (its number from `spor participant list`).")
-    @Argument(help: "The proposal's id.") var id: String
-    @Argument(help: "The participant's number or id.") var participant: String
+    static let configuration = CommandConfiguration(commandName: "remove", abstract: Help.text("Fjern en deltager (dens nummer fra `spor participant list`).", "Remove a participant (its number from `spor participant list`)."))
+    @Argument(help: ArgumentHelp(Help.text("Forslagets id.", "The proposal's id."))) var id: String
+    @Argument(help: ArgumentHelp(Help.text("Deltagerens nummer eller id.", "The participant's number or id."))) var participant: String
     @OptionGroup var options: GlobalOptions
 
     func run() throws {
         let context = try Context.open()
         let id = try context.proposalID(id)
-        let removed = try changeItem(context, id, participant, kind: "participant", listCommand: "spor participant list \(id)",
+        let removed = try changeItem(context, id, participant, kind: Help.text("deltager", "participant"), listCommand: "spor participant list \(id)",
                                      items: \.participants, id: \.id) { try $0.removeParticipant($1.id) }
         Output.emit(options, json: { ["id": id, "removed": removed.id.description] }, text: {
             let name = removed.organisation?.name
@@ -270,14 +277,14 @@ struct ParticipantRemove: ParsableCommand {
 // MARK: - Comments
 
 struct Comments: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "comment", abstract: "Comments on sections: add, reply, list, resolve.",
+    static let configuration = CommandConfiguration(commandName: "comment", abstract: Help.text("Kommentarer til afsnit: tilføj, svar, vis, løs.", "Comments on sections: add, reply, list, resolve."),
                                                     subcommands: [CommentList.self, CommentAdd.self, CommentReply.self, CommentResolve.self])
 }
 
 struct CommentList: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "list", abstract: "List open comments (--all: resolved too).")
-    @Argument(help: "The proposal's id.") var id: String
-    @Flag(help: "Include resolved comments.") var all = false
+    static let configuration = CommandConfiguration(commandName: "list", abstract: Help.text("Vis åbne kommentarer (--all: også løste).", "List open comments (--all: resolved too)."))
+    @Argument(help: ArgumentHelp(Help.text("Forslagets id.", "The proposal's id."))) var id: String
+    @Flag(help: ArgumentHelp(Help.text("Medtag løste kommentarer.", "Include resolved comments."))) var all = false
     @OptionGroup var options: GlobalOptions
 
     func run() throws {
@@ -303,11 +310,11 @@ struct CommentList: ParsableCommand {
 }
 
 struct CommentAdd: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "add", abstract: "Comment on a section, or on a quoted passage of it.")
-    @Argument(help: "The proposal's id.") var id: String
-    @Argument(help: "The section.") var section: String
-    @Option(help: "The comment.") var text: String
-    @Option(help: "The passage commented on (its first occurrence); default: the whole section.") var quote: String?
+    static let configuration = CommandConfiguration(commandName: "add", abstract: Help.text("Kommentér et afsnit eller et citeret stykke af det.", "Comment on a section, or on a quoted passage of it."))
+    @Argument(help: ArgumentHelp(Help.text("Forslagets id.", "The proposal's id."))) var id: String
+    @Argument(help: ArgumentHelp(Help.text("Afsnittet.", "The section."))) var section: String
+    @Option(help: ArgumentHelp(Help.text("Kommentaren.", "The comment."))) var text: String
+    @Option(help: ArgumentHelp(Help.text("Det kommenterede stykke (dets første forekomst); standard: hele afsnittet.", "The passage commented on (its first occurrence); default: the whole section."))) var quote: String?
     @OptionGroup var options: GlobalOptions
 
     func run() throws {
@@ -324,7 +331,7 @@ struct CommentAdd: ParsableCommand {
                 guard !needle.isEmpty, let start = (0...max(0, scalars.count - needle.count)).first(where: { start in
                     start + needle.count <= scalars.count && Array(scalars[start..<start + needle.count]) == needle
                 }) else {
-                    throw CommandFailure.badInput("\(section.key) does not contain \(String(reflecting: quote))")
+                    throw CommandFailure.badInput(Help.text("\(section.danishKey) indeholder ikke \(String(reflecting: quote))", "\(section.key) does not contain \(String(reflecting: quote))"))
                 }
                 range = start..<start + needle.count
             }
@@ -338,34 +345,34 @@ struct CommentAdd: ParsableCommand {
 }
 
 struct CommentReply: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "reply", abstract: "Reply to a comment.")
-    @Argument(help: "The proposal's id.") var id: String
-    @Argument(help: "The comment's number or id.") var comment: String
-    @Option(help: "The reply.") var text: String
+    static let configuration = CommandConfiguration(commandName: "reply", abstract: Help.text("Svar på en kommentar.", "Reply to a comment."))
+    @Argument(help: ArgumentHelp(Help.text("Forslagets id.", "The proposal's id."))) var id: String
+    @Argument(help: ArgumentHelp(Help.text("Kommentarens nummer eller id.", "The comment's number or id."))) var comment: String
+    @Option(help: ArgumentHelp(Help.text("Svaret.", "The reply."))) var text: String
     @OptionGroup var options: GlobalOptions
 
     func run() throws {
         let context = try Context.open()
         let id = try context.proposalID(id)
         let (text, now) = (text, context.now)
-        _ = try changeItem(context, id, comment, kind: "comment", listCommand: "spor comment list \(id) --all",
+        _ = try changeItem(context, id, comment, kind: Help.text("kommentar", "comment"), listCommand: "spor comment list \(id) --all",
                            items: \.comments, id: \.id) { _ = try $0.reply(to: $1.id, text: text, at: now) }
         Output.emit(options, json: { ["id": id, "replied": comment] }, text: { "Replied." })
     }
 }
 
 struct CommentResolve: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "resolve", abstract: "Mark a comment resolved (--reopen: open again).")
-    @Argument(help: "The proposal's id.") var id: String
-    @Argument(help: "The comment's number or id.") var comment: String
-    @Flag(help: "Open the comment again.") var reopen = false
+    static let configuration = CommandConfiguration(commandName: "resolve", abstract: Help.text("Markér en kommentar som løst (--reopen: åbn igen).", "Mark a comment resolved (--reopen: open again)."))
+    @Argument(help: ArgumentHelp(Help.text("Forslagets id.", "The proposal's id."))) var id: String
+    @Argument(help: ArgumentHelp(Help.text("Kommentarens nummer eller id.", "The comment's number or id."))) var comment: String
+    @Flag(help: ArgumentHelp(Help.text("Åbn kommentaren igen.", "Open the comment again."))) var reopen = false
     @OptionGroup var options: GlobalOptions
 
     func run() throws {
         let context = try Context.open()
         let id = try context.proposalID(id)
         let resolved = !reopen
-        _ = try changeItem(context, id, comment, kind: "comment", listCommand: "spor comment list \(id) --all",
+        _ = try changeItem(context, id, comment, kind: Help.text("kommentar", "comment"), listCommand: "spor comment list \(id) --all",
                            items: \.comments, id: \.id) { try $0.setResolved($1.id, resolved) }
         Output.emit(options, json: { ["id": id, "comment": comment, "resolved": resolved] }, text: { resolved ? "Resolved." : "Reopened." })
     }
@@ -374,13 +381,13 @@ struct CommentResolve: ParsableCommand {
 // MARK: - Milestones
 
 struct Milestones: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "milestone", abstract: "The timeline's milestones: add, remove, list.",
+    static let configuration = CommandConfiguration(commandName: "milestone", abstract: Help.text("Tidsplanens milepæle: tilføj, fjern, vis.", "The timeline's milestones: add, remove, list."),
                                                     subcommands: [MilestoneList.self, MilestoneAdd.self, MilestoneRemove.self])
 }
 
 struct MilestoneList: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "list", abstract: "List the milestones.")
-    @Argument(help: "The proposal's id.") var id: String
+    static let configuration = CommandConfiguration(commandName: "list", abstract: Help.text("Vis milepælene.", "List the milestones."))
+    @Argument(help: ArgumentHelp(Help.text("Forslagets id.", "The proposal's id."))) var id: String
     @OptionGroup var options: GlobalOptions
 
     func run() throws {
@@ -404,10 +411,10 @@ struct MilestoneList: ParsableCommand {
 }
 
 struct MilestoneAdd: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "add", abstract: "Add a milestone.")
-    @Argument(help: "The proposal's id.") var id: String
-    @Option(help: "What is reached.") var title: String
-    @Option(help: "When, YYYY-MM-DD.") var date: String
+    static let configuration = CommandConfiguration(commandName: "add", abstract: Help.text("Tilføj en milepæl.", "Add a milestone."))
+    @Argument(help: ArgumentHelp(Help.text("Forslagets id.", "The proposal's id."))) var id: String
+    @Option(help: ArgumentHelp(Help.text("Hvad der er nået.", "What is reached."))) var title: String
+    @Option(help: ArgumentHelp(Help.text("Hvornår, ÅÅÅÅ-MM-DD.", "When, YYYY-MM-DD."))) var date: String
     @OptionGroup var options: GlobalOptions
 
     func run() throws {
@@ -423,15 +430,15 @@ struct MilestoneAdd: ParsableCommand {
 }
 
 struct MilestoneRemove: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "remove", abstract: "Remove a milestone (its number from `spor milestone list`).")
-    @Argument(help: "The proposal's id.") var id: String
-    @Argument(help: "The milestone's number or id.") var milestone: String
+    static let configuration = CommandConfiguration(commandName: "remove", abstract: Help.text("Fjern en milepæl (dens nummer fra `spor milestone list`).", "Remove a milestone (its number from `spor milestone list`)."))
+    @Argument(help: ArgumentHelp(Help.text("Forslagets id.", "The proposal's id."))) var id: String
+    @Argument(help: ArgumentHelp(Help.text("Milepælens nummer eller id.", "The milestone's number or id."))) var milestone: String
     @OptionGroup var options: GlobalOptions
 
     func run() throws {
         let context = try Context.open()
         let id = try context.proposalID(id)
-        let removed = try changeItem(context, id, milestone, kind: "milestone", listCommand: "spor milestone list \(id)",
+        let removed = try changeItem(context, id, milestone, kind: Help.text("milepæl", "milestone"), listCommand: "spor milestone list \(id)",
                                      items: \.milestones, id: \.id) { try $0.removeMilestone($1.id) }
         Output.emit(options, json: { ["id": id, "removed": removed.id.description] }, text: {
             context.language.text("Milepælen »\(removed.title)« er fjernet.", "Removed the milestone \"\(removed.title)\".")

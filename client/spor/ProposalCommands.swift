@@ -6,10 +6,10 @@ import SporDocuments
 import SporProposal
 
 struct New: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "new", abstract: "Start a proposal; prints its id.")
+    static let configuration = CommandConfiguration(commandName: "new", abstract: Help.text("Start et forslag; skriver dets id.", "Start a proposal; prints its id."))
 
-    @Argument(help: "The proposal's title.") var title: String
-    @Option(help: "The round it is for (default: the next round still open; none if no round is open: set it before submitting).")
+    @Argument(help: ArgumentHelp(Help.text("Forslagets titel.", "The proposal's title."))) var title: String
+    @Option(help: ArgumentHelp(Help.text("Den runde, forslaget er til (standard: den næste runde, der stadig er åben; ingen, hvis ingen er åben: sæt den før aflevering).", "The round it is for (default: the next round still open; none if no round is open: set it before submitting).")))
     var round: String?
     @OptionGroup var options: GlobalOptions
 
@@ -36,7 +36,7 @@ struct New: ParsableCommand {
 }
 
 struct List: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "list", abstract: "List the proposals in the workspace.")
+    static let configuration = CommandConfiguration(commandName: "list", abstract: Help.text("Vis forslagene i arbejdsområdet.", "List the proposals in the workspace."))
     @OptionGroup var options: GlobalOptions
 
     func run() throws {
@@ -65,9 +65,9 @@ struct List: ParsableCommand {
 }
 
 struct Show: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "show", abstract: "Show the whole proposal: process, participants, budget, milestones and every section.")
-    @Argument(help: "The proposal's id (or the start of it).") var id: String
-    @Option(help: "Show it as it was at a version from `spor log`, a name from `spor tag`, or \"submitted\" (the latest submission).") var at: String?
+    static let configuration = CommandConfiguration(commandName: "show", abstract: Help.text("Vis hele forslaget: proces, deltagere, budget, milepæle og alle afsnit.", "Show the whole proposal: process, participants, budget, milestones and every section."))
+    @Argument(help: ArgumentHelp(Help.text("Forslagets id (eller begyndelsen af det).", "The proposal's id (or the start of it)."))) var id: String
+    @Option(help: ArgumentHelp(Help.text("Vis det, som det var i en version fra `spor log`, et navn fra `spor tag` eller »submitted« (seneste aflevering).", "Show it as it was at a version from `spor log`, a name from `spor tag`, or \"submitted\" (the latest submission)."))) var at: String?
     @OptionGroup var options: GlobalOptions
 
     func run() throws {
@@ -80,7 +80,7 @@ struct Show: ParsableCommand {
             do {
                 content = try proposal.content(at: version)
             } catch {
-                throw CommandFailure.badInput("\(id) has no version \(at)", hint: "`spor log \(id)` lists versions.")
+                throw CommandFailure.badInput(Help.text("\(id) har ingen version \(at)", "\(id) has no version \(at)"), hint: Help.text("`spor log \(id)` viser versionerne.", "`spor log \(id)` lists versions."))
             }
         }
         let status = ProcessStatus(of: content, at: context.now, calendar: context.calendar)
@@ -93,12 +93,12 @@ struct Show: ParsableCommand {
 struct SetField: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "set",
-        abstract: "Set a field: a section's text, amountRequested or round.",
-        discussion: "Fields: \(Proposal.settableFields.joined(separator: ", ")).")
+        abstract: Help.text("Sæt et felt: et afsnits tekst, amountRequested (ansøgt beløb) eller round (runde).", "Set a field: a section's text, amountRequested or round."),
+        discussion: Help.text("Felter: \(Proposal.settableFields.joined(separator: ", ")).", "Fields: \(Proposal.settableFields.joined(separator: ", "))."))
 
-    @Argument(help: "The proposal's id.") var id: String
-    @Argument(help: "The field.") var field: String
-    @Argument(help: "The new value.") var value: String
+    @Argument(help: ArgumentHelp(Help.text("Forslagets id.", "The proposal's id."))) var id: String
+    @Argument(help: ArgumentHelp(Help.text("Feltet.", "The field."))) var field: String
+    @Argument(help: ArgumentHelp(Help.text("Den nye værdi.", "The new value."))) var value: String
     @OptionGroup var options: GlobalOptions
 
     func run() throws {
@@ -117,17 +117,24 @@ struct SetField: ParsableCommand {
 
 struct Edit: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "edit",
-        abstract: "Edit a section in $EDITOR (or from a file), merged with partners' edits.",
-        discussion: """
+        abstract: Help.text("Redigér et afsnit i $EDITOR (eller fra en fil), flettet med partnernes ændringer.", "Edit a section in $EDITOR (or from a file), merged with partners' edits."),
+        discussion: Help.text("""
+            Den tekst, du gemmer, sammenlignes med den tekst, editoren startede med, og kun \
+            forskellen gemmes, så partnernes ændringer i andre dele af afsnittet — også dem, der \
+            blev synkroniseret, mens editoren var åben — bevares. Mislykkes gemningen, bevares din \
+            tekst i en fil, hvis navn spor skriver.
+            """, """
             The text you save is compared with the text the editor started from, and only the \
             difference is recorded, so partners' edits to other parts of the section — even ones \
             synced while the editor was open — are kept. If saving fails, your text is kept in a \
             file whose name spor prints.
-            """)
+            """))
 
-    @Argument(help: "The proposal's id.") var id: String
-    @Argument(help: "The section (\(Section.allCases.map(\.key).joined(separator: ", "))).") var section: String
-    @Option(name: .customLong("from"), help: "Read the new text from FILE, or - for standard input, instead of opening an editor.")
+    @Argument(help: ArgumentHelp(Help.text("Forslagets id.", "The proposal's id."))) var id: String
+    @Argument(help: ArgumentHelp(Help.text("Afsnittet (\(Section.allCases.map(\.danishKey).joined(separator: ", "))).",
+                                           "The section (\(Section.allCases.map(\.key).joined(separator: ", "))).")))
+    var section: String
+    @Option(name: .customLong("from"), help: ArgumentHelp(Help.text("Læs den nye tekst fra FIL, eller - for standardinput, i stedet for at åbne en editor.", "Read the new text from FILE, or - for standard input, instead of opening an editor.")))
     var source: String?
     @OptionGroup var options: GlobalOptions
 
@@ -179,12 +186,12 @@ struct Edit: ParsableCommand {
             data = FileHandle.standardInput.readDataToEndOfFile()
         } else {
             guard let contents = FileManager.default.contents(atPath: source) else {
-                throw CommandFailure.badInput("cannot read \(source)")
+                throw CommandFailure.badInput(Help.text("kan ikke læse \(source)", "cannot read \(source)"))
             }
             data = contents
         }
         guard let text = String(data: data, encoding: .utf8) else {
-            throw CommandFailure.badInput("\(source == "-" ? "standard input" : source) is not UTF-8 text")
+            throw CommandFailure.badInput(Help.text("\(source == "-" ? "standardinput" : source) er ikke UTF-8-tekst", "\(source == "-" ? "standard input" : source) is not UTF-8 text"))
         }
         return text
     }
@@ -192,10 +199,10 @@ struct Edit: ParsableCommand {
 
 struct Check: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "check",
-        abstract: "Check a proposal against the call's rules and deadlines.",
-        discussion: "Exits with 1 when anything blocks submission.")
-    @Argument(help: "The proposal's id.") var id: String
-    @Option(help: "Check for this step: qualification or approval (default: the next one).") var step: String?
+        abstract: Help.text("Tjek et forslag mod opslagets regler og frister.", "Check a proposal against the call's rules and deadlines."),
+        discussion: Help.text("Afslutter med 1, når noget blokerer afleveringen.", "Exits with 1 when anything blocks submission."))
+    @Argument(help: ArgumentHelp(Help.text("Forslagets id.", "The proposal's id."))) var id: String
+    @Option(help: ArgumentHelp(Help.text("Tjek til dette trin: qualification eller approval (standard: det næste).", "Check for this step: qualification or approval (default: the next one)."))) var step: String?
     @OptionGroup var options: GlobalOptions
 
     func run() throws {
@@ -225,14 +232,14 @@ func nextStep(of content: ProposalContent) -> Step {
 
 func parseStep(_ text: String) throws -> Step {
     guard let step = Step(rawValue: text) else {
-        throw CommandFailure.badInput("there is no step \(String(reflecting: text))", hint: "Steps: \(Step.allCases.map(\.rawValue).joined(separator: ", ")).")
+        throw CommandFailure.badInput(Help.text("der er intet trin \(String(reflecting: text))", "there is no step \(String(reflecting: text))"), hint: Help.text("Trin: \(Step.allCases.map(\.rawValue).joined(separator: ", ")).", "Steps: \(Step.allCases.map(\.rawValue).joined(separator: ", "))."))
     }
     return step
 }
 
 struct Status: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "status", abstract: "Where a proposal is in the process, its deadlines, and what waits to sync.")
-    @Argument(help: "The proposal's id.") var id: String
+    static let configuration = CommandConfiguration(commandName: "status", abstract: Help.text("Hvor et forslag er i processen, dets frister, og hvad der venter på at blive synkroniseret.", "Where a proposal is in the process, its deadlines, and what waits to sync."))
+    @Argument(help: ArgumentHelp(Help.text("Forslagets id.", "The proposal's id."))) var id: String
     @OptionGroup var options: GlobalOptions
 
     func run() throws {
@@ -321,12 +328,12 @@ struct Status: ParsableCommand {
 }
 
 struct Rounds: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "rounds", abstract: "List the rounds and their deadlines.", subcommands: [RoundsList.self, RoundsAdd.self],
+    static let configuration = CommandConfiguration(commandName: "rounds", abstract: Help.text("Vis runderne og deres frister.", "List the rounds and their deadlines."), subcommands: [RoundsList.self, RoundsAdd.self],
                                                     defaultSubcommand: RoundsList.self)
 }
 
 struct RoundsList: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "list", abstract: "List the rounds and their deadlines.")
+    static let configuration = CommandConfiguration(commandName: "list", abstract: Help.text("Vis runderne og deres frister.", "List the rounds and their deadlines."))
     @OptionGroup var options: GlobalOptions
 
     func run() throws {
@@ -351,8 +358,8 @@ struct RoundsList: ParsableCommand {
 }
 
 struct RoundsAdd: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "add", abstract: "Add a round the secretariat published (JSON, as for spor-server round add).")
-    @Option(name: .customLong("from"), help: "The round's JSON file, or - for standard input.") var source: String
+    static let configuration = CommandConfiguration(commandName: "add", abstract: Help.text("Tilføj en runde, sekretariatet har offentliggjort (JSON, som til spor-server round add).", "Add a round the secretariat published (JSON, as for spor-server round add)."))
+    @Option(name: .customLong("from"), help: ArgumentHelp(Help.text("Rundens JSON-fil, eller - for standardinput.", "The round's JSON file, or - for standard input."))) var source: String
     @OptionGroup var options: GlobalOptions
 
     func run() throws {
@@ -363,7 +370,7 @@ struct RoundsAdd: ParsableCommand {
         } catch let error as CommandFailure {
             throw error
         } catch {
-            throw CommandFailure.badInput("the round is not valid JSON: \(error)")
+            throw CommandFailure.badInput(Help.text("runden er ikke gyldig JSON: \(error)", "the round is not valid JSON: \(error)"))
         }
         try context.workspace.addRound(round)
         Output.emit(options, json: { ["id": round.id, "added": true] }, text: { "Added round \(round.id)." })
@@ -372,18 +379,23 @@ struct RoundsAdd: ParsableCommand {
 
 struct Export: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "export",
-        abstract: "Export a proposal as Word (.docx), print-ready HTML or Markdown.",
-        discussion: """
+        abstract: Help.text("Eksportér et forslag som Word (.docx), printklar HTML eller Markdown.", "Export a proposal as Word (.docx), print-ready HTML or Markdown."),
+        discussion: Help.text("""
+            docx og html sætter forslaget op til A4 med sidetal: alle afsnit (deres Markdown som \
+            overskrifter, lister, fed og links), deltagere og budget med totaler, tidsplanen, \
+            rundens frister og afleveringerne. En .docx redigeret i Word kan læses tilbage med \
+            `spor import`, flettet med det, partnerne har ændret imens.
+            """, """
             docx and html lay the proposal out for A4 with page numbers: every section (its \
             Markdown as headings, lists, bold and links), participants and budget with totals, \
             the timeline, the round's deadlines and the submissions. A .docx edited in Word can \
             be brought back with `spor import`, merged with what partners changed meanwhile.
-            """)
-    @Argument(help: "The proposal's id.") var id: String
-    @Option(help: "docx, html or md.") var format: String
-    @Option(help: "Write to FILE instead of standard output (needed for docx on a terminal).") var out: String?
-    @Option(help: "The document's language: da (the call's own, the default) or en.") var language = "da"
-    @Flag(help: "Include open comments.") var comments = false
+            """))
+    @Argument(help: ArgumentHelp(Help.text("Forslagets id.", "The proposal's id."))) var id: String
+    @Option(help: ArgumentHelp(Help.text("docx, html eller md.", "docx, html or md."))) var format: String
+    @Option(help: ArgumentHelp(Help.text("Skriv til FIL i stedet for standardoutput (nødvendigt for docx i en terminal).", "Write to FILE instead of standard output (needed for docx on a terminal)."))) var out: String?
+    @Option(help: ArgumentHelp(Help.text("Dokumentets sprog: da (opslagets eget, standard) eller en.", "The document's language: da (the call's own, the default) or en."))) var language = "da"
+    @Flag(help: ArgumentHelp(Help.text("Medtag åbne kommentarer.", "Include open comments."))) var comments = false
     @OptionGroup var options: GlobalOptions
 
     static let formats = ["docx", "html", "md"]

@@ -47,7 +47,7 @@ func takeStep(_ request: StepRequest, of id: String, context: Context, queueOnly
         Output.emit(options, json: { ["id": id, "queued": request.kind.rawValue, "problem": problem ?? ""] }, text: {
             "Not sent: \(problem ?? "the server could not be reached"). The request waits in the outbox. \(waiting)"
         })
-        throw CommandFailure(message: "the request was not sent; it waits in the outbox", name: "notSent", exitCode: 3)
+        throw CommandFailure(message: Help.text("anmodningen blev ikke sendt; den venter i udbakken", "the request was not sent; it waits in the outbox"), name: "notSent", exitCode: 3)
     }
     if let recorded = report.recordedSteps.last(where: { $0.document == id && $0.kind == request.kind }) {
         Output.emit(options, json: {
@@ -61,23 +61,29 @@ func takeStep(_ request: StepRequest, of id: String, context: Context, queueOnly
     }
     let refusal = report.refusals.last { $0.document == id }?.message ?? "the server did not take the step"
     Output.emit(options, json: { ["id": id, "refused": request.kind.rawValue, "message": refusal] }, text: { "Refused: \(refusal)" })
-    throw CommandFailure(message: "the server refused the step; nothing was recorded", name: "stepRefused", exitCode: 1)
+    throw CommandFailure(message: Help.text("serveren afviste trinnet; intet blev registreret", "the server refused the step; nothing was recorded"), name: "stepRefused", exitCode: 1)
 }
 
 struct Submit: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "submit",
-        abstract: "Submit the proposal as it is now (the lead partner, before the deadline).",
-        discussion: """
+        abstract: Help.text("Aflevér forslaget, som det er nu (tovholderen, før fristen).", "Submit the proposal as it is now (the lead partner, before the deadline)."),
+        discussion: Help.text("""
+            Serveren afleverer: den tjekker, at du er tovholder, fristen efter sit eget ur og \
+            opslagets regler på den version, du har nu, og registrerer så versionen og dens \
+            indholdshash. spor tjekker først det samme her og siger, hvad der ville blive afvist, \
+            og sender så anmodningen med det samme. Offline (eller med --queue-only) venter \
+            anmodningen i udbakken og bedømmes, når den når serveren: efter fristen afvises den.
+            """, """
             The server submits: it checks that you lead the proposal, the deadline by its own \
             clock and the call's rules on the version you have now, then records the version \
             and its content hash. spor first checks the same here and says what would be \
             refused, then sends the request at once. Offline (or with --queue-only) the request \
             waits in the outbox and is judged when it reaches the server: after the deadline it \
             is refused.
-            """)
-    @Argument(help: "The proposal's id.") var id: String
-    @Option(help: "qualification or approval (default: the next one).") var step: String?
-    @Flag(help: "Only queue the request; `spor sync` sends it.") var queueOnly = false
+            """))
+    @Argument(help: ArgumentHelp(Help.text("Forslagets id.", "The proposal's id."))) var id: String
+    @Option(help: ArgumentHelp(Help.text("qualification (kvalificering) eller approval (godkendelse) (standard: den næste).", "qualification or approval (default: the next one)."))) var step: String?
+    @Flag(help: ArgumentHelp(Help.text("Sæt kun anmodningen i kø; `spor sync` sender den.", "Only queue the request; `spor sync` sends it."))) var queueOnly = false
     @OptionGroup var options: GlobalOptions
 
     func run() async throws {
@@ -100,10 +106,10 @@ struct Submit: AsyncParsableCommand {
 
 struct Withdraw: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "withdraw",
-        abstract: "Withdraw the proposal (the lead partner; final).",
-        discussion: "The server records the withdrawal with its own time. Offline, the request waits in the outbox.")
-    @Argument(help: "The proposal's id.") var id: String
-    @Flag(help: "Only queue the request; `spor sync` sends it.") var queueOnly = false
+        abstract: Help.text("Træk forslaget tilbage (tovholderen; endeligt).", "Withdraw the proposal (the lead partner; final)."),
+        discussion: Help.text("Serveren registrerer tilbagetrækningen med sit eget tidspunkt. Offline venter anmodningen i udbakken.", "The server records the withdrawal with its own time. Offline, the request waits in the outbox."))
+    @Argument(help: ArgumentHelp(Help.text("Forslagets id.", "The proposal's id."))) var id: String
+    @Flag(help: ArgumentHelp(Help.text("Sæt kun anmodningen i kø; `spor sync` sender den.", "Only queue the request; `spor sync` sends it."))) var queueOnly = false
     @OptionGroup var options: GlobalOptions
 
     func run() async throws {
@@ -118,15 +124,15 @@ struct Withdraw: AsyncParsableCommand {
 
 struct Decide: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "decide",
-        abstract: "Record the secretariat's qualification or the committee's decision (secretariat only).",
-        discussion: "spor decide ID qualified|needsChanges|rejected --note TEXT  (qualification)\nspor decide ID approved|rejected --decision --note TEXT [--granted AMOUNT]\nThe server records it, with its own time.")
-    @Argument(help: "The proposal's id.") var id: String
-    @Argument(help: "The result or outcome.") var result: String
-    @Flag(help: "Record the committee's decision instead of the qualification.") var decision = false
-    @Option(help: "The note to record.") var note = ""
-    @Option(parsing: .unconditional, help: "The amount granted (approvals).") var granted: String?
-    @Flag(help: "Grant more than the amount requested.") var yes = false
-    @Flag(help: "Only queue the request; `spor sync` sends it.") var queueOnly = false
+        abstract: Help.text("Registrér sekretariatets kvalificering eller forretningsudvalgets afgørelse (kun sekretariatet).", "Record the secretariat's qualification or the committee's decision (secretariat only)."),
+        discussion: Help.text("spor decide ID qualified|needsChanges|rejected --note TEKST  (kvalificering)\nspor decide ID approved|rejected --decision --note TEKST [--granted BELØB]\nServeren registrerer det med sit eget tidspunkt.", "spor decide ID qualified|needsChanges|rejected --note TEXT  (qualification)\nspor decide ID approved|rejected --decision --note TEXT [--granted AMOUNT]\nThe server records it, with its own time."))
+    @Argument(help: ArgumentHelp(Help.text("Forslagets id.", "The proposal's id."))) var id: String
+    @Argument(help: ArgumentHelp(Help.text("Resultatet eller afgørelsen.", "The result or outcome."))) var result: String
+    @Flag(help: ArgumentHelp(Help.text("Registrér forretningsudvalgets afgørelse i stedet for kvalificeringen.", "Record the committee's decision instead of the qualification."))) var decision = false
+    @Option(help: ArgumentHelp(Help.text("Bemærkningen, der skal registreres.", "The note to record."))) var note = ""
+    @Option(parsing: .unconditional, help: ArgumentHelp(Help.text("Det bevilgede beløb (godkendelser).", "The amount granted (approvals)."))) var granted: String?
+    @Flag(help: ArgumentHelp(Help.text("Bevilg mere end det ansøgte beløb.", "Grant more than the amount requested."))) var yes = false
+    @Flag(help: ArgumentHelp(Help.text("Sæt kun anmodningen i kø; `spor sync` sender den.", "Only queue the request; `spor sync` sends it."))) var queueOnly = false
     @OptionGroup var options: GlobalOptions
 
     func run() async throws {
@@ -136,19 +142,19 @@ struct Decide: AsyncParsableCommand {
         let request: StepRequest
         if decision {
             guard let outcome = Decision.Outcome(rawValue: result) else {
-                throw CommandFailure.badInput("unknown outcome \(String(reflecting: result))", hint: "Outcomes: \(Decision.Outcome.allCases.map(\.rawValue).joined(separator: ", ")).")
+                throw CommandFailure.badInput(Help.text("ukendt afgørelse \(String(reflecting: result))", "unknown outcome \(String(reflecting: result))"), hint: Help.text("Afgørelser: \(Decision.Outcome.allCases.map(\.rawValue).joined(separator: ", ")).", "Outcomes: \(Decision.Outcome.allCases.map(\.rawValue).joined(separator: ", "))."))
             }
             let amount = try granted.map { text throws -> Int64 in try Kroner.parse(text, field: "grantedAmount") }
             // A grant above what was asked for is most often a typo (an extra zero).
             if let amount, let requested = try check.content().amountRequested, amount > requested, !yes {
-                throw CommandFailure.badInput("granting \(Output.kroner(amount)) is more than the \(Output.kroner(requested)) requested",
-                                              hint: "Check the amount; add --yes to grant it all the same.")
+                throw CommandFailure.badInput(Help.text("at bevilge \(Output.kroner(amount)) er mere end de ansøgte \(Output.kroner(requested))", "granting \(Output.kroner(amount)) is more than the \(Output.kroner(requested)) requested"),
+                                              hint: Help.text("Tjek beløbet; tilføj --yes for at bevilge det alligevel.", "Check the amount; add --yes to grant it all the same."))
             }
             try check.recordDecision(outcome, note: note, grantedAmount: amount, at: context.now)
             request = StepRequest(kind: .recordDecision, outcome: outcome.rawValue, note: note, grantedAmount: amount)
         } else {
             guard let qualification = Qualification.Result(rawValue: result) else {
-                throw CommandFailure.badInput("unknown result \(String(reflecting: result))", hint: "Results: \(Qualification.Result.allCases.map(\.rawValue).joined(separator: ", ")); add --decision for the committee's decision.")
+                throw CommandFailure.badInput(Help.text("ukendt resultat \(String(reflecting: result))", "unknown result \(String(reflecting: result))"), hint: Help.text("Resultater: \(Qualification.Result.allCases.map(\.rawValue).joined(separator: ", ")); tilføj --decision for forretningsudvalgets afgørelse.", "Results: \(Qualification.Result.allCases.map(\.rawValue).joined(separator: ", ")); add --decision for the committee's decision."))
             }
             try check.recordQualification(qualification, note: note, at: context.now)
             request = StepRequest(kind: .recordQualification, outcome: qualification.rawValue, note: note)
@@ -163,12 +169,16 @@ struct Decide: AsyncParsableCommand {
 
 struct Members: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "member",
-        abstract: "Who has access to a proposal on the server, and their roles: list, add, remove, role.",
-        discussion: """
+        abstract: Help.text("Hvem der har adgang til et forslag på serveren, og deres roller: vis, tilføj, fjern, rolle.", "Who has access to a proposal on the server, and their roles: list, add, remove, role."),
+        discussion: Help.text("""
+            Roller: lead (tovholder, én; afleverer), partner (skriver forslaget), observer (læser og \
+            kommenterer — fx et DGO eller en rådgiver). Tovholderen og sekretariatet ændrer \
+            medlemmer; serveren afgør. Ændringer sendes ved næste `spor sync`.
+            """, """
             Roles: lead (one; submits), partner (writes the proposal), observer (reads and \
             comments — a DGO or an advisor). The lead and the secretariat change members; the \
             server decides. Changes are sent at the next `spor sync`.
-            """,
+            """),
         subcommands: [MemberList.self, MemberAdd.self, MemberRemove.self, MemberRole.self])
 }
 
@@ -179,8 +189,8 @@ func organisationID(_ text: String) throws -> String {
     let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
     guard !trimmed.isEmpty, trimmed.utf8.count <= 64,
           trimmed.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }), !trimmed.hasPrefix(".") else {
-        throw CommandFailure.badInput("\(String(reflecting: text)) is neither a Danish municipality or region nor an organisation id",
-                                      hint: "Give a code (\"0751\"), a name (\"Aarhus\") or the id the secretariat gave the organisation.")
+        throw CommandFailure.badInput(Help.text("\(String(reflecting: text)) er hverken en dansk kommune eller region eller et organisations-id", "\(String(reflecting: text)) is neither a Danish municipality or region nor an organisation id"),
+                                      hint: Help.text("Giv en kode (»0751«), et navn (»Aarhus«) eller det id, sekretariatet har givet organisationen.", "Give a code (\"0751\"), a name (\"Aarhus\") or the id the secretariat gave the organisation."))
     }
     return trimmed
 }
@@ -203,8 +213,8 @@ func checkMembershipChange(_ change: MembershipChange, _ context: Context, _ con
 }
 
 struct MemberList: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "list", abstract: "List the members and their roles.")
-    @Argument(help: "The proposal's id.") var id: String
+    static let configuration = CommandConfiguration(commandName: "list", abstract: Help.text("Vis medlemmerne og deres roller.", "List the members and their roles."))
+    @Argument(help: ArgumentHelp(Help.text("Forslagets id.", "The proposal's id."))) var id: String
     @OptionGroup var options: GlobalOptions
 
     func run() throws {
@@ -235,10 +245,10 @@ struct MemberList: ParsableCommand {
 }
 
 struct MemberAdd: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "add", abstract: "Give an organisation access (the lead or the secretariat).")
-    @Argument(help: "The proposal's id.") var id: String
-    @Argument(help: "The organisation: code, name, or its id on the server.") var organisation: String
-    @Option(help: "partner or observer.") var role = "partner"
+    static let configuration = CommandConfiguration(commandName: "add", abstract: Help.text("Giv en organisation adgang (tovholderen eller sekretariatet).", "Give an organisation access (the lead or the secretariat)."))
+    @Argument(help: ArgumentHelp(Help.text("Forslagets id.", "The proposal's id."))) var id: String
+    @Argument(help: ArgumentHelp(Help.text("Organisationen: kode, navn eller dens id på serveren.", "The organisation: code, name, or its id on the server."))) var organisation: String
+    @Option(help: ArgumentHelp(Help.text("partner eller observer.", "partner or observer."))) var role = "partner"
     @OptionGroup var options: GlobalOptions
 
     func run() throws {
@@ -247,7 +257,7 @@ struct MemberAdd: ParsableCommand {
         let organisation = try organisationID(organisation)
         let role = try enumValue(role, ParticipantRole.self, name: "role")
         guard role != .lead else {
-            throw CommandFailure.badInput("a proposal has one lead", hint: "Add the organisation as partner, then `spor member role \(id) \(organisation) lead` hands the lead over.")
+            throw CommandFailure.badInput(Help.text("et forslag har én tovholder", "a proposal has one lead"), hint: Help.text("Tilføj organisationen som partner; så overdrager `spor member role \(id) \(organisation) lead` rollen som tovholder.", "Add the organisation as partner, then `spor member role \(id) \(organisation) lead` hands the lead over."))
         }
         try checkMembershipChange(.add(organisation, role), context, try context.workspace.proposal(id).content())
         try context.workspace.queueMember(.add(organisation, role), of: id, now: context.now)
@@ -258,9 +268,9 @@ struct MemberAdd: ParsableCommand {
 }
 
 struct MemberRemove: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "remove", abstract: "End an organisation's access (the lead or the secretariat).")
-    @Argument(help: "The proposal's id.") var id: String
-    @Argument(help: "The organisation: code, name, or its id on the server.") var organisation: String
+    static let configuration = CommandConfiguration(commandName: "remove", abstract: Help.text("Fjern en organisations adgang (tovholderen eller sekretariatet).", "End an organisation's access (the lead or the secretariat)."))
+    @Argument(help: ArgumentHelp(Help.text("Forslagets id.", "The proposal's id."))) var id: String
+    @Argument(help: ArgumentHelp(Help.text("Organisationen: kode, navn eller dens id på serveren.", "The organisation: code, name, or its id on the server."))) var organisation: String
     @OptionGroup var options: GlobalOptions
 
     func run() throws {
@@ -277,10 +287,10 @@ struct MemberRemove: ParsableCommand {
 
 struct MemberRole: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "role",
-        abstract: "Change a member's role; `lead` hands the lead over (you become a partner).")
-    @Argument(help: "The proposal's id.") var id: String
-    @Argument(help: "The organisation: code, name, or its id on the server.") var organisation: String
-    @Argument(help: "lead, partner or observer.") var role: String
+        abstract: Help.text("Skift et medlems rolle; `lead` overdrager rollen som tovholder (du bliver partner).", "Change a member's role; `lead` hands the lead over (you become a partner)."))
+    @Argument(help: ArgumentHelp(Help.text("Forslagets id.", "The proposal's id."))) var id: String
+    @Argument(help: ArgumentHelp(Help.text("Organisationen: kode, navn eller dens id på serveren.", "The organisation: code, name, or its id on the server."))) var organisation: String
+    @Argument(help: ArgumentHelp(Help.text("lead (tovholder), partner eller observer.", "lead, partner or observer."))) var role: String
     @OptionGroup var options: GlobalOptions
 
     func run() throws {

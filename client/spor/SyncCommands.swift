@@ -5,16 +5,16 @@ import SporProposal
 
 struct Setup: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "setup",
-        abstract: "Connect this workspace to a Spor server with your organisation's token.",
-        discussion: "The server says which organisation the token belongs to. Setting up again (a new token, a moved server) keeps all local work.")
+        abstract: Help.text("Forbind dette arbejdsområde med en Spor-server med din organisations nøgle.", "Connect this workspace to a Spor server with your organisation's token."),
+        discussion: Help.text("Serveren fortæller, hvilken organisation nøglen tilhører. At sætte op igen (en ny nøgle, en flyttet server) bevarer alt lokalt arbejde.", "The server says which organisation the token belongs to. Setting up again (a new token, a moved server) keeps all local work."))
 
-    @Option(help: "The server, HOST:PORT.") var server: String
+    @Option(help: ArgumentHelp(Help.text("Serveren, VÆRT:PORT.", "The server, HOST:PORT."))) var server: String
     @Option(help: ArgumentHelp("The organisation's token. Visible to other users in `ps` and kept in shell history: prefer --token-file, or leave both out to be asked for it (or to read it from stdin).",
                                valueName: "token")) var token: String?
     @Option(help: ArgumentHelp("Read the token from this file (`-`: from stdin).", valueName: "file")) var tokenFile: String?
-    @Flag(help: "Connect with TLS (required for a server that is not on this machine).") var tls = false
-    @Option(help: "Trust only this CA certificate (PEM) for TLS.") var caFile: String?
-    @Flag(help: "Connect without TLS to a server that is not on this machine: the token crosses the network readable to anyone on the way.")
+    @Flag(help: ArgumentHelp(Help.text("Forbind med TLS (kræves for en server, der ikke er på denne maskine).", "Connect with TLS (required for a server that is not on this machine)."))) var tls = false
+    @Option(help: ArgumentHelp(Help.text("Stol kun på dette CA-certifikat (PEM) til TLS.", "Trust only this CA certificate (PEM) for TLS."))) var caFile: String?
+    @Flag(help: ArgumentHelp(Help.text("Forbind uden TLS til en server, der ikke er på denne maskine: nøglen sendes læsbart for alle på vejen.", "Connect without TLS to a server that is not on this machine: the token crosses the network readable to anyone on the way.")))
     var insecure = false
     @OptionGroup var options: GlobalOptions
 
@@ -33,10 +33,10 @@ struct Setup: AsyncParsableCommand {
             do {
                 raw = try String(contentsOfFile: tokenFile, encoding: .utf8)
             } catch {
-                throw CommandFailure.badInput("cannot read the token file \(tokenFile): \(error.localizedDescription)")
+                throw CommandFailure.badInput(Help.text("kan ikke læse nøglefilen \(tokenFile): \(error.localizedDescription)", "cannot read the token file \(tokenFile): \(error.localizedDescription)"))
             }
         } else if tokenFile == nil, isatty(STDIN_FILENO) != 0 {
-            guard let typed = getpass("Token for \(server): ") else { throw CommandFailure.badInput("no token was given") }
+            guard let typed = getpass("Token for \(server): ") else { throw CommandFailure.badInput(Help.text("ingen nøgle blev givet", "no token was given")) }
             raw = String(cString: typed)
         } else {
             raw = readLine(strippingNewline: true) ?? ""
@@ -46,16 +46,16 @@ struct Setup: AsyncParsableCommand {
 
     func run() async throws {
         guard let (host, port) = ServerSettings.parseAddress(server) else {
-            throw CommandFailure.badInput("\(String(reflecting: server)) is not HOST:PORT", hint: "For example --server spor.klimaalliancen.dk:7070.")
+            throw CommandFailure.badInput(Help.text("\(String(reflecting: server)) er ikke VÆRT:PORT", "\(String(reflecting: server)) is not HOST:PORT"), hint: Help.text("For eksempel --server spor.klimaalliancen.dk:7070.", "For example --server spor.klimaalliancen.dk:7070."))
         }
-        guard token == nil || tokenFile == nil else { throw CommandFailure.badInput("give --token or --token-file, not both") }
+        guard token == nil || tokenFile == nil else { throw CommandFailure.badInput(Help.text("giv --token eller --token-file, ikke begge", "give --token or --token-file, not both")) }
         let useTLS = tls || caFile != nil
         guard useTLS || insecure || Self.isLoopback(host) else {
-            throw CommandFailure.badInput("\(host) is not on this machine: without TLS the organisation's token would cross the network in clear text",
-                                          hint: "Add --tls (the server's certificate is checked), or --insecure if the connection is protected otherwise.")
+            throw CommandFailure.badInput(Help.text("\(host) er ikke på denne maskine: uden TLS ville organisationens nøgle blive sendt ukrypteret over netværket", "\(host) is not on this machine: without TLS the organisation's token would cross the network in clear text"),
+                                          hint: Help.text("Tilføj --tls (serverens certifikat tjekkes), eller --insecure, hvis forbindelsen er beskyttet på anden vis.", "Add --tls (the server's certificate is checked), or --insecure if the connection is protected otherwise."))
         }
         let token = try readToken()
-        guard !token.isEmpty else { throw CommandFailure.badInput("the token is empty") }
+        guard !token.isEmpty else { throw CommandFailure.badInput(Help.text("nøglen er tom", "the token is empty")) }
         let context = try Context.open()
         let settings = ServerSettings(host: host, port: port, token: token, tls: useTLS, caFile: caFile)
         let identity = try await SyncEngine.setUp(context.workspace, settings: settings, clientName: "spor 0.1 setup")
@@ -72,7 +72,7 @@ struct Setup: AsyncParsableCommand {
 }
 
 struct WhoAmI: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "whoami", abstract: "Show the organisation, server and workspace.")
+    static let configuration = CommandConfiguration(commandName: "whoami", abstract: Help.text("Vis organisationen, serveren og arbejdsområdet.", "Show the organisation, server and workspace."))
     @OptionGroup var options: GlobalOptions
 
     func run() throws {
@@ -99,14 +99,18 @@ struct WhoAmI: ParsableCommand {
 struct SyncCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sync",
-        abstract: "Exchange changes with the server.",
-        discussion: """
+        abstract: Help.text("Udveksl ændringer med serveren.", "Exchange changes with the server."),
+        discussion: Help.text("""
+            Henter det, partnerne har ændret, og sender udbakken. Med --watch forbliver den \
+            forbundet, sender lokale ændringer, når de gemmes, og kobler til igen (med \
+            stigende ventetid), når forbindelsen ryger, indtil den afbrydes.
+            """, """
             Fetches what partners changed and sends the outbox. With --watch, stays connected, \
             sends local changes as they are saved and reconnects (with backoff) when the \
             connection drops, until interrupted.
-            """)
+            """))
 
-    @Flag(help: "Keep syncing until interrupted.") var watch = false
+    @Flag(help: ArgumentHelp(Help.text("Bliv ved med at synkronisere, indtil den afbrydes.", "Keep syncing until interrupted."))) var watch = false
     @OptionGroup var options: GlobalOptions
 
     func run() async throws {
@@ -155,8 +159,8 @@ struct SyncCommand: AsyncParsableCommand {
             if !arrivals.isEmpty { Swift.print(arrivals.joined(separator: "\n")) }
         }
         if !report.refusals.isEmpty {
-            throw CommandFailure(message: "the server refused \(report.refusals.count) change\(report.refusals.count == 1 ? "" : "s"); they stay in the outbox",
-                                 hint: "`spor status ID` shows why.", name: "refused", exitCode: 3)
+            throw CommandFailure(message: Help.text("serveren afviste \(report.refusals.count) \(report.refusals.count == 1 ? "ændring" : "ændringer"); de bliver i udbakken", "the server refused \(report.refusals.count) change\(report.refusals.count == 1 ? "" : "s"); they stay in the outbox"),
+                                 hint: Help.text("`spor status ID` viser hvorfor.", "`spor status ID` shows why."), name: "refused", exitCode: 3)
         }
     }
 
