@@ -132,4 +132,22 @@ struct ReadableHistoryTests {
             }
         }
     }
+
+    @Test("the manual page is generated from the commands: every command, its options, the exit codes")
+    func manualPage() throws {
+        let generator = try SpawnedServer.builtExecutable("generate-manual")
+        let cli = try SporCLI()
+        let directory = temporaryTestDirectory("spor-man")
+        // In English, as scripts/man makes it (generate-manual leaves out æ, ø and å).
+        _ = try runProcess(generator, [cli.executable.path, "--output-directory", directory, "--section", "1", "--authors", "Spor"],
+                           environment: cli.environment).requireSuccess("generate-manual")
+        let page = try String(contentsOfFile: directory + "/spor.1", encoding: .utf8)
+        #expect(page.contains(".Dt SPOR 1") && page.contains(".Nm spor"))
+        for command in ["export", "import", "tag", "log", "sync", "participant"] {
+            #expect(page.contains(".It Em \(command)"), "\(command) in the manual")
+        }
+        for text in ["Bring a Word document (.docx) back into a proposal", "EXIT CODES", ".It Fl -dry-run"] {
+            #expect(page.contains(text), "\(text) in the manual")
+        }
+    }
 }

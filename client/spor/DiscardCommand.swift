@@ -34,15 +34,20 @@ struct Discard: ParsableCommand {
         let waiting = try context.workspace.outbox().filter { $0.document == id }
         guard !waiting.isEmpty else {
             Output.emit(options, json: { ["id": id, "discarded": 0] as [String: Any] },
-                        text: { "Nothing of \(id) waits to sync: there is nothing to discard." })
+                        text: { context.language.text("Intet af \(id) venter på at blive synkroniseret: der er intet at kassere.",
+                                                      "Nothing of \(id) waits to sync: there is nothing to discard.") })
             return
         }
         guard yes else {
             let refused = waiting.filter { $0.lastError != nil }.count
             throw CommandFailure(
-                message: "this drops \(waiting.count) change\(waiting.count == 1 ? "" : "s") to \(id) that the partners do not have"
-                    + (refused > 0 ? " (\(refused) refused by the server)" : ""),
-                hint: "Run `spor discard \(id) --yes` to drop them; a copy of the proposal as you have it is saved first.",
+                message: context.language.text(
+                    "dette kasserer \(waiting.count) \(waiting.count == 1 ? "ændring" : "ændringer") af \(id), som partnerne ikke har"
+                        + (refused > 0 ? " (\(refused) afvist af serveren)" : ""),
+                    "this drops \(waiting.count) change\(waiting.count == 1 ? "" : "s") to \(id) that the partners do not have"
+                        + (refused > 0 ? " (\(refused) refused by the server)" : "")),
+                hint: context.language.text("Kør `spor discard \(id) --yes` for at kassere dem; en kopi af forslaget, som du har det, gemmes først.",
+                                            "Run `spor discard \(id) --yes` to drop them; a copy of the proposal as you have it is saved first."),
                 name: "needsConfirmation", exitCode: 2)
         }
         let directory = (context.workspace.directory as NSString).appendingPathComponent("discarded")
@@ -50,9 +55,13 @@ struct Discard: ParsableCommand {
         Output.emit(options, json: {
             ["id": id, "discarded": result.entries, "onServer": result.onServer, "savedCopy": result.savedCopy] as [String: Any]
         }, text: {
-            "Dropped \(result.entries) change\(result.entries == 1 ? "" : "s") to \(id); your version is saved in \(result.savedCopy). "
-                + (result.onServer ? "`spor sync` fetches the proposal again as the partners have it."
-                                   : "The proposal was never on the server and is gone from this workspace.")
+            context.language.text(
+                "Kasserede \(result.entries) \(result.entries == 1 ? "ændring" : "ændringer") af \(id); din version er gemt i \(result.savedCopy). "
+                    + (result.onServer ? "`spor sync` henter forslaget igen, som partnerne har det."
+                                       : "Forslaget var aldrig på serveren og er væk fra dette arbejdsområde."),
+                "Dropped \(result.entries) change\(result.entries == 1 ? "" : "s") to \(id); your version is saved in \(result.savedCopy). "
+                    + (result.onServer ? "`spor sync` fetches the proposal again as the partners have it."
+                                       : "The proposal was never on the server and is gone from this workspace."))
         })
     }
 }

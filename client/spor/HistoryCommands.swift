@@ -357,6 +357,6 @@ struct Conflicts: ParsableCommand {
         }
         let calendar = context.calendar
         try context.workspace.change(id, now: context.now) { proposal in try proposal.set(field, to: chosen, calendar: calendar) }
-        Output.emit(options, json: { ["id": id, "field": field, "value": chosen] }, text: { "Resolved \(field): \(chosen)." })
+        Output.emit(options, json: { ["id": id, "field": field, "value": chosen] }, text: { context.language.text("Afgjort \(field): \(chosen).", "Resolved \(field): \(chosen).") })
     }
 }

@@ -357,7 +357,7 @@ struct CommentReply: ParsableCommand {
         let (text, now) = (text, context.now)
         _ = try changeItem(context, id, comment, kind: Help.text("kommentar", "comment"), listCommand: "spor comment list \(id) --all",
                            items: \.comments, id: \.id) { _ = try $0.reply(to: $1.id, text: text, at: now) }
-        Output.emit(options, json: { ["id": id, "replied": comment] }, text: { "Replied." })
+        Output.emit(options, json: { ["id": id, "replied": comment] }, text: { context.language.text("Svaret.", "Replied.") })
     }
 }
 

@@ -109,7 +109,8 @@ struct SetField: ParsableCommand {
             try proposal.set(field, to: value, calendar: calendar)
         }
         Output.emit(options, json: { ["id": id, "field": field, "saved": true] }, text: {
-            let name = Section.named(field).map { context.language.title(of: $0) } ?? field
+            let name = Section.named(field).map { context.language.title(of: $0) }
+                ?? (context.language == .danish ? CommandFailure.danishField(field) : field)
             return context.language.text("Gemt: \(name).", "Saved \(name).")
         })
     }

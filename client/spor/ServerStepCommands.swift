@@ -36,16 +36,20 @@ func sendNow(_ context: Context) async -> (report: SyncReport?, problem: String?
 func takeStep(_ request: StepRequest, of id: String, context: Context, queueOnly: Bool, options: GlobalOptions,
               deadline: Date?, describe: (SyncReport.RecordedStep) -> String) async throws {
     try context.workspace.queueStep(request, of: id, now: context.now)
-    let waiting = "It counts only when the server has recorded it: the server judges it when it arrives, by its own clock"
-        + (deadline.map { " (the deadline is \(Output.local($0)) Copenhagen time)" } ?? "") + ". Run `spor sync` when you are online."
+    let say = context.language.text
+    let waiting = say("Det gælder først, når serveren har registreret det: serveren bedømmer det, når det når frem, efter sit eget ur"
+                          + (deadline.map { " (fristen er \(Output.local($0)) dansk tid)" } ?? "") + ". Kør `spor sync`, når du er online.",
+                      "It counts only when the server has recorded it: the server judges it when it arrives, by its own clock"
+                          + (deadline.map { " (the deadline is \(Output.local($0)) Copenhagen time)" } ?? "") + ". Run `spor sync` when you are online.")
     if queueOnly {
-        Output.emit(options, json: { ["id": id, "queued": request.kind.rawValue] }, text: { "Queued for the server. \(waiting)" })
+        Output.emit(options, json: { ["id": id, "queued": request.kind.rawValue] }, text: { say("Sat i kø til serveren. ", "Queued for the server. ") + waiting })
         return
     }
     let (report, problem) = await sendNow(context)
     guard let report else {
         Output.emit(options, json: { ["id": id, "queued": request.kind.rawValue, "problem": problem ?? ""] }, text: {
-            "Not sent: \(problem ?? "the server could not be reached"). The request waits in the outbox. \(waiting)"
+            say("Ikke sendt: \(problem ?? "serveren kunne ikke nås"). Anmodningen venter i udbakken. \(waiting)",
+                "Not sent: \(problem ?? "the server could not be reached"). The request waits in the outbox. \(waiting)")
         })
         throw CommandFailure(message: Help.text("anmodningen blev ikke sendt; den venter i udbakken", "the request was not sent; it waits in the outbox"), name: "notSent", exitCode: 3)
     }
@@ -59,8 +63,8 @@ func takeStep(_ request: StepRequest, of id: String, context: Context, queueOnly
         }, text: { describe(recorded) })
         return
     }
-    let refusal = report.refusals.last { $0.document == id }?.message ?? "the server did not take the step"
-    Output.emit(options, json: { ["id": id, "refused": request.kind.rawValue, "message": refusal] }, text: { "Refused: \(refusal)" })
+    let refusal = report.refusals.last { $0.document == id }?.message ?? say("serveren tog ikke trinnet", "the server did not take the step")
+    Output.emit(options, json: { ["id": id, "refused": request.kind.rawValue, "message": refusal] }, text: { say("Afvist: ", "Refused: ") + refusal })
     throw CommandFailure(message: Help.text("serveren afviste trinnet; intet blev registreret", "the server refused the step; nothing was recorded"), name: "stepRefused", exitCode: 1)
 }
 
@@ -118,7 +122,10 @@ struct Withdraw: AsyncParsableCommand {
         var check = try context.workspace.proposal(id)
         try check.withdraw(at: context.now)   // the same checks as the server's, on a copy
         try await takeStep(StepRequest(kind: .withdraw), of: id, context: context, queueOnly: queueOnly, options: options,
-                           deadline: nil) { recorded in "Withdrew \(id) at \(Output.local(recorded.at)), as recorded by the server." }
+                           deadline: nil) { recorded in
+            context.language.text("Trak \(id) tilbage \(Output.local(recorded.at)), som serveren har registreret det.",
+                                  "Withdrew \(id) at \(Output.local(recorded.at)), as recorded by the server.")
+        }
     }
 }
 
@@ -160,7 +167,8 @@ struct Decide: AsyncParsableCommand {
             request = StepRequest(kind: .recordQualification, outcome: qualification.rawValue, note: note)
         }
         try await takeStep(request, of: id, context: context, queueOnly: queueOnly, options: options, deadline: nil) { recorded in
-            "Recorded \(result) for \(id) at \(Output.local(recorded.at)), as recorded by the server."
+            context.language.text("Registrerede \(result) for \(id) \(Output.local(recorded.at)), som serveren har registreret det.",
+                                  "Recorded \(result) for \(id) at \(Output.local(recorded.at)), as recorded by the server.")
         }
     }
 }
@@ -231,12 +239,18 @@ struct MemberList: ParsableCommand {
              "waiting": waiting.map(MembershipChange.describe), "accessEndedAt": Output.iso(ended)] as [String: Any]
         }, text: {
             var lines: [String] = []
-            if let ended { lines.append("This proposal is no longer shared with your organisation (since \(Output.local(ended))); this is your local copy.") }
+            let say = context.language.text
+            if let ended {
+                lines.append(say("Forslaget deles ikke længere med din organisation (siden \(Output.local(ended))); dette er din lokale kopi.",
+                                 "This proposal is no longer shared with your organisation (since \(Output.local(ended))); this is your local copy."))
+            }
             if content.members.isEmpty {
-                lines.append("No members recorded yet: the server records them when the proposal is created there (`spor sync`).")
+                lines.append(say("Ingen medlemmer registreret endnu: serveren registrerer dem, når forslaget oprettes der (`spor sync`).",
+                                 "No members recorded yet: the server records them when the proposal is created there (`spor sync`)."))
             }
             for member in content.members {
-                lines.append("\(displayName(member.organisation)) (\(member.organisation)) — \(member.role.englishName)")
+                let role = context.language == .danish ? member.role.danishName : member.role.englishName
+                lines.append("\(displayName(member.organisation)) (\(member.organisation)) — \(role)")
             }
             for request in waiting { lines.append("waiting to sync: \(MembershipChange.describe(request))") }
             return lines.joined(separator: "\n")

@@ -63,10 +63,13 @@ struct Setup: AsyncParsableCommand {
             ["workspace": context.workspace.directory, "server": settings.address, "organisation": identity.organisation,
              "organisationName": identity.organisationName, "organisationKind": identity.organisationKind, "agent": identity.agent.name]
         }, text: {
-            """
-            Workspace \(context.workspace.directory) is set up for \(identity.organisationName) (\(identity.organisation)) on \(settings.address).
-            Next: `spor new "Title"` to start a proposal, or `spor sync` to fetch your organisation's proposals.
-            """
+            Help.text("""
+                Arbejdsområdet \(context.workspace.directory) er sat op for \(identity.organisationName) (\(identity.organisation)) på \(settings.address).
+                Næste: `spor new "Titel"` starter et forslag, `spor sync` henter din organisations forslag.
+                """, """
+                Workspace \(context.workspace.directory) is set up for \(identity.organisationName) (\(identity.organisation)) on \(settings.address).
+                Next: `spor new "Title"` to start a proposal, or `spor sync` to fetch your organisation's proposals.
+                """)
         })
     }
 }
@@ -85,13 +88,19 @@ struct WhoAmI: ParsableCommand {
              "organisationKind": identity.organisationKind, "agent": identity.agent.name,
              "server": server?.address ?? NSNull(), "workspace": context.workspace.directory, "outbox": outbox.count] as [String: Any]
         }, text: {
-            """
-            \(identity.organisationName) (\(identity.organisation), \(identity.organisationKind))
-            server:    \(server?.address ?? "none")\(server?.tls == true ? " (TLS)" : "")
-            workspace: \(context.workspace.directory)
-            agent:     \(identity.agent.name)
-            outbox:    \(outbox.count) change\(outbox.count == 1 ? "" : "s") waiting to sync
-            """
+            context.language.text("""
+                \(identity.organisationName) (\(identity.organisation), \(identity.organisationKind))
+                server:         \(server?.address ?? "ingen")\(server?.tls == true ? " (TLS)" : "")
+                arbejdsområde:  \(context.workspace.directory)
+                agent:          \(identity.agent.name)
+                udbakke:        \(outbox.count) \(outbox.count == 1 ? "ændring venter" : "ændringer venter") på at blive synkroniseret
+                """, """
+                \(identity.organisationName) (\(identity.organisation), \(identity.organisationKind))
+                server:    \(server?.address ?? "none")\(server?.tls == true ? " (TLS)" : "")
+                workspace: \(context.workspace.directory)
+                agent:     \(identity.agent.name)
+                outbox:    \(outbox.count) change\(outbox.count == 1 ? "" : "s") waiting to sync
+                """)
         })
     }
 }
@@ -194,39 +203,65 @@ struct SyncCommand: AsyncParsableCommand {
                     + "sendte \(sent) \(sent == 1 ? "ændring" : "ændringer").",
                 "Received \(received) event\(received == 1 ? "" : "s") in \(proposals) proposal\(proposals == 1 ? "" : "s")\(new); "
                     + "sent \(sent) change\(sent == 1 ? "" : "s")."))
-            for created in report.createdOnServer.sorted() { lines.append("Created \(created) on the server.") }
-            for renamed in report.renamed { lines.append("Proposal \(renamed.from) is now \(renamed.to) (new ids start with your organisation's id).") }
-            for change in report.membershipChanges { lines.append("The server did this in \(change.document): \(MembershipChange.describe(change.change)).") }
+            for created in report.createdOnServer.sorted() {
+                lines.append(language.text("Oprettede \(created) på serveren.", "Created \(created) on the server."))
+            }
+            for renamed in report.renamed {
+                lines.append(language.text("Forslaget \(renamed.from) hedder nu \(renamed.to) (nye id'er begynder med din organisations id).",
+                                           "Proposal \(renamed.from) is now \(renamed.to) (new ids start with your organisation's id)."))
+            }
+            for change in report.membershipChanges {
+                lines.append(language.text("Serveren gjorde dette i \(change.document): \(MembershipChange.describe(change.change)).",
+                                           "The server did this in \(change.document): \(MembershipChange.describe(change.change))."))
+            }
             for step in report.recordedSteps {
-                lines.append("The server recorded \(step.kind.rawValue) of \(step.document) at \(Output.local(step.at))"
-                             + (step.contentHash.isEmpty ? "." : "; content hash \(step.contentHash.prefix(16))…"))
+                lines.append(language.text("Serveren registrerede \(step.kind.rawValue) af \(step.document) \(Output.local(step.at))"
+                                               + (step.contentHash.isEmpty ? "." : "; indholdshash \(step.contentHash.prefix(16))…"),
+                                           "The server recorded \(step.kind.rawValue) of \(step.document) at \(Output.local(step.at))"
+                                               + (step.contentHash.isEmpty ? "." : "; content hash \(step.contentHash.prefix(16))…")))
             }
             for document in report.accessEnded.sorted() {
-                lines.append("\(document) is no longer shared with your organisation; your local copy stays.")
+                lines.append(language.text("\(document) deles ikke længere med din organisation; din lokale kopi bliver.",
+                                           "\(document) is no longer shared with your organisation; your local copy stays."))
             }
             for fork in report.forks {
                 // Said plainly: the user copied or restored the workspace, and both copies wrote.
                 if fork.divergedAt == nil {
-                    lines.append("This workspace is a copy of another one, or a restored backup: the server has later changes to "
-                                 + "\(fork.document) made under its name (\(fork.agent)). Nothing was lost; from now on it writes "
-                                 + "as \(fork.newAgent), so the two copies no longer mix.")
+                    lines.append(language.text(
+                        "Dette arbejdsområde er en kopi af et andet eller en genskabt sikkerhedskopi: serveren har senere ændringer til "
+                            + "\(fork.document) lavet under dets navn (\(fork.agent)). Intet gik tabt; fra nu af skriver det "
+                            + "som \(fork.newAgent), så de to kopier ikke blandes.",
+                        "This workspace is a copy of another one, or a restored backup: the server has later changes to "
+                            + "\(fork.document) made under its name (\(fork.agent)). Nothing was lost; from now on it writes "
+                            + "as \(fork.newAgent), so the two copies no longer mix."))
                 } else {
-                    lines.append("This workspace is a copy of another one, or a restored backup: the server has other changes to "
-                                 + "\(fork.document) made under its name (\(fork.agent)). This workspace's own \(fork.reissuedEvents) "
-                                 + "edit event\(fork.reissuedEvents == 1 ? " was" : "s were") made again as \(fork.newAgent) and sent, "
-                                 + "so the partners get both copies' text.")
+                    lines.append(language.text(
+                        "Dette arbejdsområde er en kopi af et andet eller en genskabt sikkerhedskopi: serveren har andre ændringer til "
+                            + "\(fork.document) lavet under dets navn (\(fork.agent)). Arbejdsområdets egne \(fork.reissuedEvents) "
+                            + "\(fork.reissuedEvents == 1 ? "hændelse blev" : "hændelser blev") lavet igen som \(fork.newAgent) og sendt, "
+                            + "så partnerne får begge kopiers tekst.",
+                        "This workspace is a copy of another one, or a restored backup: the server has other changes to "
+                            + "\(fork.document) made under its name (\(fork.agent)). This workspace's own \(fork.reissuedEvents) "
+                            + "edit event\(fork.reissuedEvents == 1 ? " was" : "s were") made again as \(fork.newAgent) and sent, "
+                            + "so the partners get both copies' text."))
                 }
                 for step in fork.droppedSteps {
-                    lines.append("Not sent: \(step.activity) of \(fork.document), queued in this workspace. The version it "
-                                 + "named was made again under the new name; check the proposal (`spor show \(fork.document)`) "
-                                 + "and do it again.")
+                    lines.append(language.text(
+                        "Ikke sendt: \(step.activity) af \(fork.document), sat i kø i dette arbejdsområde. Den version, den "
+                            + "nævnte, blev lavet igen under det nye navn; tjek forslaget (`spor show \(fork.document)`), "
+                            + "og gør det igen.",
+                        "Not sent: \(step.activity) of \(fork.document), queued in this workspace. The version it "
+                            + "named was made again under the new name; check the proposal (`spor show \(fork.document)`) "
+                            + "and do it again."))
                 }
             }
             for round in report.skippedRounds {
-                lines.append("Left out a round the server publishes that this workspace cannot read: \(round). "
-                             + "Everything else synced; tell the secretariat.")
+                lines.append(language.text("Udeladt: en runde, serveren offentliggør, som dette arbejdsområde ikke kan læse: \(round). "
+                                               + "Alt andet blev synkroniseret; sig det til sekretariatet.",
+                                           "Left out a round the server publishes that this workspace cannot read: \(round). "
+                                               + "Everything else synced; tell the secretariat."))
             }
-            for refusal in report.refusals { lines.append("Refused: \(refusal.message)") }
+            for refusal in report.refusals { lines.append(language.text("Afvist: ", "Refused: ") + refusal.message) }
             let waiting = report.outboxRemaining
             lines.append(waiting <= 0 ? language.text("Alt er synkroniseret.", "Everything is synced.")
                 : waiting == 1 ? language.text("1 ændring er stadig i udbakken.", "1 change still in the outbox.")
