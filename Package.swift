@@ -266,6 +266,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
+            resources: [.copy("Golden")],
             swiftSettings: strictSettings
         ),
         // The whole system as deployed: real spor-server and spor processes, killed,

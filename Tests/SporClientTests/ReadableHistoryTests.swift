@@ -150,4 +150,51 @@ struct ReadableHistoryTests {
             #expect(page.contains(text), "\(text) in the manual")
         }
     }
+
+    /// A golden file, with "ID" standing for the proposal's (random) id.
+    static func golden(_ name: String, id: String) throws -> String {
+        let url = try #require(Bundle.module.url(forResource: name, withExtension: nil, subdirectory: "Golden"))
+        return try String(contentsOf: url, encoding: .utf8).replacingOccurrences(of: "ID", with: id)
+    }
+
+    /// Compares line by line, so that a failure names the first line that differs.
+    static func expectSame(_ actual: String, _ expected: String, _ name: String) {
+        let actualLines = actual.split(separator: "\n", omittingEmptySubsequences: false)
+        let expectedLines = expected.split(separator: "\n", omittingEmptySubsequences: false)
+        for (index, (got, wanted)) in zip(actualLines, expectedLines).enumerated() where got != wanted {
+            Issue.record("\(name) line \(index + 1):\n  got:      \(got)\n  expected: \(wanted)")
+            return
+        }
+        #expect(actualLines.count == expectedLines.count, "\(name): \(actualLines.count) lines, expected \(expectedLines.count)")
+    }
+
+    @Test("show, check and log of one proposal match the hand-written golden files, in Danish and in English")
+    func goldenOutput() throws {
+        let server = try ServerProcess()
+        var cli = try SporCLI()
+        try cli.setUp(server, "Silkeborg Kommune", kind: "kommune", code: "0740")
+        // Copenhagen is UTC+2 in September: 08:00Z is 10:00.
+        cli.now = "2024-09-02T08:00:00Z"
+        let id = try cli.newProposal("Grønne tage mod skybrud", "--round", "2024-autumn")
+        try cli.ok("set", id, "resumé", "Tre kommuner tester grønne tage.")
+        cli.now = "2024-09-02T08:01:00Z"
+        try cli.ok("set", id, "udfordring", "Skybrud oversvømmer **kældre**.\n- Silkeborg: 40 kældre")
+        cli.now = "2024-09-02T08:02:00Z"
+        try cli.ok("set", id, "amountRequested", "1.250.000")
+        cli.now = "2024-09-02T08:03:00Z"
+        try cli.ok("participant", "add", id, "--org", "0461", "--role", "partner", "--cash", "200.000", "--hours", "300")
+        cli.now = "2024-09-02T08:04:00Z"
+        try cli.ok("budget", "add", id, "--item", "Sensorer", "--amount", "1.250.000", "--source", "klimaalliancen", "--year", "2025")
+        cli.now = "2024-09-02T08:05:00Z"
+        try cli.ok("milestone", "add", id, "--title", "Tage etableret", "--date", "2025-06-30")
+        cli.now = "2024-09-02T09:00:00Z"
+        for (language, environment) in [("da", Self.danish), ("en", [:])] {
+            Self.expectSame(try cli.ok("show", id, environment: environment), try Self.golden("show.\(language).txt", id: id), "show.\(language).txt")
+            let check = try cli.run("check", id, environment: environment)
+            #expect(check.status == 1, "five problems block submission")
+            Self.expectSame(check.stdout, try Self.golden("check.\(language).txt", id: id), "check.\(language).txt")
+            let log = try Self.log(cli, id, environment: environment).lines.joined(separator: "\n") + "\n"
+            Self.expectSame(log, try Self.golden("log.\(language).txt", id: id), "log.\(language).txt")
+        }
+    }
 }

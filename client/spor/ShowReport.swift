@@ -124,7 +124,11 @@ struct ShowReport {
     private var milestones: [String] {
         guard !content.milestones.isEmpty else { return [] }
         return ["\n" + language.text("Milepæle:", "Milestones:")]
-            + content.milestones.map { "  \($0.date.map { "\($0)" } ?? "?")  \($0.title)" }
+            + content.milestones.map { milestone in
+                // "30. juni 2025" / "30 June 2025": the one date format spor shows people.
+                let date = milestone.date.map { language == .danish ? Wording.danishShort($0) : Wording.englishShort($0) } ?? "?"
+                return "  \(date)  \(milestone.title)"
+            }
     }
 
     private var sections: [String] {
