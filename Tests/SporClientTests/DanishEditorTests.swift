@@ -164,7 +164,7 @@ struct DanishEditorTests {
         #expect(text.contains("Status: Kladde"))
         #expect(text.contains("Odense Kommune — Partner (Mette Hansen; medfinansiering 150.000 kr.; 400 timer)"), "\(text)")
         #expect(text.contains("I alt, Klimaalliancen: 1.500.000 kr."), "\(text)")
-        #expect(text.contains("2025-05-01  Første bede anlagt"))
+        #expect(text.contains("1. maj 2025  Første bede anlagt"), "milestone dates as people write them")
         // Every section of the call, in its order; the filled one shows its text, an
         // empty required one says so and how to fill it, an empty optional one is empty.
         var position = text.startIndex

@@ -404,7 +404,10 @@ struct MilestoneList: ParsableCommand {
                 return context.language.text("Ingen milepæle: `spor milestone add \(id) --title TEKST --date ÅÅÅÅ-MM-DD`.",
                                              "No milestones: `spor milestone add \(id) --title TEXT --date YYYY-MM-DD`.")
             }
-            return milestones.enumerated().map { "\($0.offset + 1). \($0.element.date?.description ?? "?")  \($0.element.title)" }
+            return milestones.enumerated().map { index, milestone in
+                let date = milestone.date.map { context.language == .danish ? Wording.danishShort($0) : Wording.englishShort($0) } ?? "?"
+                return "\(index + 1). \(date)  \(milestone.title)"
+            }
                 .joined(separator: "\n")
         })
     }

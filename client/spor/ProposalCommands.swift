@@ -322,7 +322,7 @@ struct Status: ParsableCommand {
         switch kind {
         case .create: language.text("opret", "create")
         case let .push(_, events): language.text("ændring (\(events) hændelser)", "change (\(events) events)")
-        case let .member(request): MembershipChange.describe(request)
+        case let .member(request): MembershipChange.describe(request, in: language)
         case let .step(request): language.text("spørg serveren: \(request.kind.rawValue)", "ask the server: \(request.kind.rawValue)")
         }
     }
@@ -351,8 +351,12 @@ struct RoundsList: ParsableCommand {
             rounds.map { round in
                 let qualification = try? round.deadlineInstant(for: .qualification)
                 let approval = try? round.deadlineInstant(for: .approval)
-                let open = (approval ?? .distantPast) > context.now ? "" : " (closed)"
-                return "\(round.id)  \(round.englishName)\(open)\n  qualification \(Output.local(qualification)), approval \(Output.local(approval)), committee \(round.committeeMeeting)"
+                let closed = (approval ?? .distantPast) <= context.now
+                return context.language.text(
+                    "\(round.id)  \(round.danishName)\(closed ? " (lukket)" : "")\n  kvalificering \(Output.local(qualification)), "
+                        + "godkendelse \(Output.local(approval)), forretningsudvalget \(Wording.danishShort(round.committeeMeeting))",
+                    "\(round.id)  \(round.englishName)\(closed ? " (closed)" : "")\n  qualification \(Output.local(qualification)), "
+                        + "approval \(Output.local(approval)), committee \(round.committeeMeeting)")
             }.joined(separator: "\n")
         })
     }
@@ -374,7 +378,7 @@ struct RoundsAdd: ParsableCommand {
             throw CommandFailure.badInput(Help.text("runden er ikke gyldig JSON: \(error)", "the round is not valid JSON: \(error)"))
         }
         try context.workspace.addRound(round)
-        Output.emit(options, json: { ["id": round.id, "added": true] }, text: { "Added round \(round.id)." })
+        Output.emit(options, json: { ["id": round.id, "added": true] }, text: { context.language.text("Tilføjede runden \(round.id).", "Added round \(round.id).") })
     }
 }
 

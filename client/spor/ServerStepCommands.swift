@@ -252,7 +252,10 @@ struct MemberList: ParsableCommand {
                 let role = context.language == .danish ? member.role.danishName : member.role.englishName
                 lines.append("\(displayName(member.organisation)) (\(member.organisation)) — \(role)")
             }
-            for request in waiting { lines.append("waiting to sync: \(MembershipChange.describe(request))") }
+            for request in waiting {
+                lines.append(context.language.text("venter på synkronisering: ", "waiting to sync: ")
+                             + MembershipChange.describe(request, in: context.language))
+            }
             return lines.joined(separator: "\n")
         })
     }
@@ -276,7 +279,8 @@ struct MemberAdd: ParsableCommand {
         try checkMembershipChange(.add(organisation, role), context, try context.workspace.proposal(id).content())
         try context.workspace.queueMember(.add(organisation, role), of: id, now: context.now)
         Output.emit(options, json: { ["id": id, "queued": MembershipChange.describe(.add(organisation, role))] }, text: {
-            "\(displayName(organisation)) gets access as \(role.englishName.lowercased()) when the server accepts it at the next `spor sync`."
+            Help.text("\(displayName(organisation)) får adgang som \(role.danishName.lowercased()), når serveren godtager det ved næste `spor sync`.",
+                      "\(displayName(organisation)) gets access as \(role.englishName.lowercased()) when the server accepts it at the next `spor sync`.")
         })
     }
 }
@@ -294,7 +298,8 @@ struct MemberRemove: ParsableCommand {
         try checkMembershipChange(.remove(organisation), context, try context.workspace.proposal(id).content())
         try context.workspace.queueMember(.remove(organisation), of: id, now: context.now)
         Output.emit(options, json: { ["id": id, "queued": MembershipChange.describe(.remove(organisation))] }, text: {
-            "\(displayName(organisation)) loses access when the server accepts it at the next `spor sync`."
+            Help.text("\(displayName(organisation)) mister adgangen, når serveren godtager det ved næste `spor sync`.",
+                      "\(displayName(organisation)) loses access when the server accepts it at the next `spor sync`.")
         })
     }
 }
@@ -315,7 +320,8 @@ struct MemberRole: ParsableCommand {
         try checkMembershipChange(.setRole(organisation, role), context, try context.workspace.proposal(id).content())
         try context.workspace.queueMember(.setRole(organisation, role), of: id, now: context.now)
         Output.emit(options, json: { ["id": id, "queued": MembershipChange.describe(.setRole(organisation, role))] }, text: {
-            "\(displayName(organisation)) becomes \(role.englishName.lowercased()) when the server accepts it at the next `spor sync`."
+            Help.text("\(displayName(organisation)) bliver \(role.danishName.lowercased()), når serveren godtager det ved næste `spor sync`.",
+                      "\(displayName(organisation)) becomes \(role.englishName.lowercased()) when the server accepts it at the next `spor sync`.")
         })
     }
 }
@@ -326,6 +332,16 @@ extension MembershipChange {
         case let .add(organisation, role): "add \(organisation) as \(role.rawValue)"
         case let .remove(organisation): "remove \(organisation)"
         case let .setRole(organisation, role): "make \(organisation) \(role.rawValue)"
+        }
+    }
+
+    /// For people, in `language` (the JSON keeps ``describe(_:)``'s stable words).
+    static func describe(_ request: MembershipChange, in language: Language) -> String {
+        guard language == .danish else { return describe(request) }
+        return switch request {
+        case let .add(organisation, role): "tilføj \(displayName(organisation)) som \(role.danishName.lowercased())"
+        case let .remove(organisation): "fjern \(displayName(organisation))"
+        case let .setRole(organisation, role): "gør \(displayName(organisation)) til \(role.danishName.lowercased())"
         }
     }
 }

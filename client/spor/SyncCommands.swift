@@ -211,7 +211,7 @@ struct SyncCommand: AsyncParsableCommand {
                                            "Proposal \(renamed.from) is now \(renamed.to) (new ids start with your organisation's id)."))
             }
             for change in report.membershipChanges {
-                lines.append(language.text("Serveren gjorde dette i \(change.document): \(MembershipChange.describe(change.change)).",
+                lines.append(language.text("Serveren gjorde dette i \(change.document): \(MembershipChange.describe(change.change, in: .danish)).",
                                            "The server did this in \(change.document): \(MembershipChange.describe(change.change))."))
             }
             for step in report.recordedSteps {
