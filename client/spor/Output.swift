@@ -35,14 +35,16 @@ enum Output {
         return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))Z"
     }
 
-    /// "2024-03-01 14:00" in Copenhagen time, for people.
+    /// An instant in Copenhagen time as people write it, in the language spor speaks:
+    /// "1. mar 2024 14:00" / "1 Mar 2024 14:00" — the form `spor log` uses, with the
+    /// year always given (deadlines and records are read across years).
     static func local(_ date: Date?) -> String {
-        guard let date else { return "–" }
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "da_DK")
-        formatter.timeZone = TimeZone(identifier: "Europe/Copenhagen")
-        formatter.dateFormat = "yyyy-MM-dd HH:mm"
-        return formatter.string(from: date)
+        guard let date, let local = try? CopenhagenTime.localTime(of: date) else { return "–" }
+        let danish = Help.language == .danish
+        let months = danish ? ["jan", "feb", "mar", "apr", "maj", "jun", "jul", "aug", "sep", "okt", "nov", "dec"]
+                            : ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        let clock = (local.hour < 10 ? "0" : "") + "\(local.hour):" + (local.minute < 10 ? "0" : "") + "\(local.minute)"
+        return "\(local.date.day)\(danish ? "." : "") \(months[local.date.month - 1]) \(local.date.year) \(clock)"
     }
 
     /// Kroner with Danish thousands separators: "1.250.000 kr."

@@ -356,7 +356,7 @@ struct RoundsList: ParsableCommand {
                     "\(round.id)  \(round.danishName)\(closed ? " (lukket)" : "")\n  kvalificering \(Output.local(qualification)), "
                         + "godkendelse \(Output.local(approval)), forretningsudvalget \(Wording.danishShort(round.committeeMeeting))",
                     "\(round.id)  \(round.englishName)\(closed ? " (closed)" : "")\n  qualification \(Output.local(qualification)), "
-                        + "approval \(Output.local(approval)), committee \(round.committeeMeeting)")
+                        + "approval \(Output.local(approval)), committee \(Wording.englishShort(round.committeeMeeting))")
             }.joined(separator: "\n")
         })
     }

@@ -102,8 +102,11 @@ struct Submit: AsyncParsableCommand {
         let request = StepRequest(kind: chosen == .qualification ? .submitForQualification : .submitForApproval, version: version)
         try await takeStep(request, of: id, context: context, queueOnly: queueOnly, options: options,
                            deadline: try? round.deadlineInstant(for: chosen)) { recorded in
-            "Submitted \(id) for \(chosen.englishName.lowercased()) (\(round.englishName)) at \(Output.local(recorded.at)), "
-                + "as recorded by the server; content hash \(recorded.contentHash.prefix(16))…"
+            context.language.text(
+                "Afleverede \(id) til \(chosen.danishName) (\(round.danishName)) \(Output.local(recorded.at)), "
+                    + "som serveren har registreret det; indholdshash \(recorded.contentHash.prefix(16))…",
+                "Submitted \(id) for \(chosen.englishName.lowercased()) (\(round.englishName)) at \(Output.local(recorded.at)), "
+                    + "as recorded by the server; content hash \(recorded.contentHash.prefix(16))…")
         }
     }
 }
