@@ -221,6 +221,10 @@ struct DanishEditorTests {
         }
         #expect(try error("set", id, "amountRequested", "mange penge")
                 == "spor: ansøgt beløb: \"mange penge\" er ikke et beløb i kroner (skriv fx 1250000 eller 1.250.000)\n")
+        #expect(try error("set", id, "amountRequested", "-5") == "spor: ansøgt beløb: et beløb kan ikke være negativt (-5)\n")
+        // A value may start with "-": a Markdown list item.
+        try cli.ok("set", id, "risici", "- Forsinkede sensorer", environment: Self.danish)
+        #expect((try cli.json("show", id)["sections"] as? [String: Any])?["risks"] as? String == "- Forsinkede sensorer")
         #expect(try error("budget", "add", id, "--item", "Sensorer", "--amount", "-5", "--source", "own", "--year", "2025")
                 == "spor: budget.beløb: et beløb kan ikke være negativt (-5)\n")
         let unknownOrganisation = try error("participant", "add", id, "--org", "9999", "--role", "partner")

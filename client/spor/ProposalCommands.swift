@@ -98,15 +98,23 @@ struct SetField: ParsableCommand {
 
     @Argument(help: ArgumentHelp(Help.text("Forslagets id.", "The proposal's id."))) var id: String
     @Argument(help: ArgumentHelp(Help.text("Feltet.", "The field."))) var field: String
-    @Argument(help: ArgumentHelp(Help.text("Den nye værdi.", "The new value."))) var value: String
+    /// Everything the parser does not recognise is the value, so that it may start with
+    /// "-" (a Markdown list item "- første punkt"; "-5", which the amount parser
+    /// refuses with its reason) and may be given as several words.
+    @Argument(parsing: .allUnrecognized, help: ArgumentHelp(Help.text("Den nye værdi.", "The new value."))) var value: [String]
     @OptionGroup var options: GlobalOptions
 
     func run() throws {
         let context = try Context.open()
         let id = try context.proposalID(id)
         let calendar = context.calendar
+        guard !value.isEmpty else {
+            throw CommandFailure.badInput(Help.text("mangler den nye værdi", "the new value is missing"),
+                                          hint: Help.text("For eksempel: spor set \(id) \(field) \"Ny tekst\"", "For example: spor set \(id) \(field) \"New text\""))
+        }
+        let text = value.joined(separator: " ")
         try context.workspace.change(id, now: context.now) { proposal in
-            try proposal.set(field, to: value, calendar: calendar)
+            try proposal.set(field, to: text, calendar: calendar)
         }
         Output.emit(options, json: { ["id": id, "field": field, "saved": true] }, text: {
             let name = Section.named(field).map { context.language.title(of: $0) }
