@@ -80,7 +80,7 @@ enum SectionMarkdown {
         // `(url "title")`: the title is dropped; the url is what precedes it.
         let url = written.split(whereSeparator: { $0 == " " || $0 == "\t" }).first.map(String.init) ?? ""
         guard isAllowedTarget(url) else { return String(textHTML) }
-        return "<a href=\"\(escapeText(url, quotes: true))\">\(textHTML)</a>"
+        return "<a href=\"\(escape(url))\">\(textHTML)</a>"
     }
 
     private static func textOfReferenceLink(_ markdown: Substring) -> String {
@@ -153,9 +153,9 @@ enum SectionMarkdown {
         line.allSatisfy { $0 == " " || $0 == "\t" || $0 == "\r" }
     }
 
-    /// `&`, `<`, `>` (and with `quotes`, `"` and `'`) as entities. The stand-ins are
+    /// `&`, `<`, `>` as entities (element content: quotes stay). The stand-ins are
     /// left for ``html(_:)`` to write as `&lt;` and `&amp;`.
-    static func escapeText(_ text: String, quotes: Bool = false) -> String {
+    static func escapeText(_ text: String) -> String {
         var out = ""
         out.reserveCapacity(text.utf8.count)
         for character in text {
@@ -163,8 +163,6 @@ enum SectionMarkdown {
             case "&": out += "&amp;"
             case "<": out += "&lt;"
             case ">": out += "&gt;"
-            case "\"" where quotes: out += "&quot;"
-            case "'" where quotes: out += "&#39;"
             default: out.append(character)
             }
         }

@@ -84,7 +84,7 @@ public struct WordImport: Sendable {
                 let value = property.children.first?.element?.text
                 switch property.element?.attribute(by: "name")?.text {
                 case WordPackage.proposalProperty: result.exportedProposal = value
-                case WordPackage.versionProperty: result.exportedVersion = value.flatMap(Self.version)
+                case WordPackage.versionProperty: result.exportedVersion = value.flatMap(Proposal.version)
                 default: break
                 }
             }
@@ -105,17 +105,6 @@ public struct WordImport: Sendable {
         let reader = WordReader(styles: parsed("word/styles.xml"), numbering: parsed("word/numbering.xml"),
                                 relationships: parsed("word/_rels/document.xml.rels"))
         return reader.read(document).parts.first?.markdown ?? ""
-    }
-
-    /// `agent@seq,agent@seq` as a version; nil if it is not one.
-    static func version(_ text: String) -> Version? {
-        var heads: [EventID] = []
-        for part in text.split(separator: ",") {
-            guard let at = part.lastIndex(of: "@"), let seq = Int(part[part.index(after: at)...]), seq >= 0,
-                  let agent = try? AgentID(String(part[..<at])) else { return nil }
-            heads.append(EventID(agent: agent, seq: seq))
-        }
-        return heads.isEmpty ? nil : Version(heads: heads)
     }
 
     /// The inflated bytes of `path` as UTF-8, at most ``Limits/maxPartBytes``; nil

@@ -157,17 +157,6 @@ struct ReadableHistoryTests {
         return try String(contentsOf: url, encoding: .utf8).replacingOccurrences(of: "ID", with: id)
     }
 
-    /// Compares line by line, so that a failure names the first line that differs.
-    static func expectSame(_ actual: String, _ expected: String, _ name: String) {
-        let actualLines = actual.split(separator: "\n", omittingEmptySubsequences: false)
-        let expectedLines = expected.split(separator: "\n", omittingEmptySubsequences: false)
-        for (index, (got, wanted)) in zip(actualLines, expectedLines).enumerated() where got != wanted {
-            Issue.record("\(name) line \(index + 1):\n  got:      \(got)\n  expected: \(wanted)")
-            return
-        }
-        #expect(actualLines.count == expectedLines.count, "\(name): \(actualLines.count) lines, expected \(expectedLines.count)")
-    }
-
     @Test("show, check and log of one proposal match the hand-written golden files, in Danish and in English")
     func goldenOutput() throws {
         let server = try ServerProcess()
@@ -189,12 +178,12 @@ struct ReadableHistoryTests {
         try cli.ok("milestone", "add", id, "--title", "Tage etableret", "--date", "2025-06-30")
         cli.now = "2024-09-02T09:00:00Z"
         for (language, environment) in [("da", Self.danish), ("en", [:])] {
-            Self.expectSame(try cli.ok("show", id, environment: environment), try Self.golden("show.\(language).txt", id: id), "show.\(language).txt")
+            expectSameLines(try cli.ok("show", id, environment: environment), try Self.golden("show.\(language).txt", id: id), "show.\(language).txt")
             let check = try cli.run("check", id, environment: environment)
             #expect(check.status == 1, "five problems block submission")
-            Self.expectSame(check.stdout, try Self.golden("check.\(language).txt", id: id), "check.\(language).txt")
+            expectSameLines(check.stdout, try Self.golden("check.\(language).txt", id: id), "check.\(language).txt")
             let log = try Self.log(cli, id, environment: environment).lines.joined(separator: "\n") + "\n"
-            Self.expectSame(log, try Self.golden("log.\(language).txt", id: id), "log.\(language).txt")
+            expectSameLines(log, try Self.golden("log.\(language).txt", id: id), "log.\(language).txt")
         }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import SporCRDT
+import SporTestSupport
 import Testing
 @testable import SporDocuments
 @testable import SporProposal
@@ -30,30 +31,19 @@ struct ExportTests {
         return try String(contentsOf: url, encoding: .utf8)
     }
 
-    /// Compares line by line, so that a failure names the first line that differs.
-    static func expectSame(_ actual: String, _ expected: String, _ name: String) {
-        let actualLines = actual.split(separator: "\n", omittingEmptySubsequences: false)
-        let expectedLines = expected.split(separator: "\n", omittingEmptySubsequences: false)
-        for (index, (got, wanted)) in zip(actualLines, expectedLines).enumerated() where got != wanted {
-            Issue.record("\(name) line \(index + 1):\n  got:      \(got)\n  expected: \(wanted)")
-            return
-        }
-        #expect(actualLines.count == expectedLines.count, "\(name): \(actualLines.count) lines, expected \(expectedLines.count)")
-    }
-
     @Test("Danish Markdown with open comments matches the hand-written golden file")
     func markdownGolden() throws {
         let content = try Self.fixture().content()
         let markdown = content.markdown(ExportOptions(language: .danish, includeOpenComments: true, includeVersion: false,
                                                       now: try copenhagen("2024-09-05T12:00")))
-        Self.expectSame(markdown, try Self.golden("proposal.da.md"), "proposal.da.md")
+        expectSameLines(markdown, try Self.golden("proposal.da.md"), "proposal.da.md")
     }
 
     @Test("English HTML without comments matches the hand-written golden file")
     func htmlGolden() throws {
         let content = try Self.fixture().content()
         let html = content.html(ExportOptions(language: .english, includeVersion: false, now: try copenhagen("2024-09-05T12:00")))
-        Self.expectSame(html, try Self.golden("proposal.en.html"), "proposal.en.html")
+        expectSameLines(html, try Self.golden("proposal.en.html"), "proposal.en.html")
     }
 
     @Test("an export names the version it shows and its content hash; a submitted version exports as submitted")

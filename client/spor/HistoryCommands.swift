@@ -70,26 +70,12 @@ struct Log: ParsableCommand {
             guard !entries.isEmpty else { return context.language.text("Ingen gemte ændringer.", "No saves.") }
             return entries.map { entry in
                 let who = entry.save.organisation.map(displayName) ?? context.language.text("Serveren", "The server")
-                let when = entry.save.savedAt.map { Self.time($0, now: context.now, language: context.language) } ?? "–"
+                let when = entry.save.savedAt.map { Output.time($0, language: context.language, omittingYearOf: context.now) } ?? "–"
                 let named = (names[entry.save.version] ?? []).map { context.language.text("»\($0.name)«", "\"\($0.name)\"") }
                     .joined(separator: ", ")
                 return "\(VersionName.short(entry.save.version))  \(who) · \(when) · \(entry.what)" + (named.isEmpty ? "" : "  \(named)")
             }.joined(separator: "\n")
         })
-    }
-
-    private static let danishMonths = ["jan", "feb", "mar", "apr", "maj", "jun", "jul", "aug", "sep", "okt", "nov", "dec"]
-    private static let englishMonths = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-
-    /// "1. dec 23:21" (Copenhagen time), with the year when it is not this year's.
-    static func time(_ date: Date, now: Date, language: Language) -> String {
-        guard let local = try? CopenhagenTime.localTime(of: date) else { return "–" }
-        let thisYear = (try? CopenhagenTime.localTime(of: now))?.date.year
-        let year = local.date.year == thisYear ? "" : " \(local.date.year)"
-        let clock = String(format: "%02d:%02d", local.hour, local.minute)
-        return language == .danish
-            ? "\(local.date.day). \(danishMonths[local.date.month - 1])\(year) \(clock)"
-            : "\(local.date.day) \(englishMonths[local.date.month - 1])\(year) \(clock)"
     }
 }
 

@@ -36,15 +36,24 @@ enum Output {
     }
 
     /// An instant in Copenhagen time as people write it, in the language spor speaks:
-    /// "1. mar 2024 14:00" / "1 Mar 2024 14:00" — the form `spor log` uses, with the
-    /// year always given (deadlines and records are read across years).
+    /// "1. mar 2024 14:00" / "1 Mar 2024 14:00", the year always given (deadlines and
+    /// records are read across years).
     static func local(_ date: Date?) -> String {
-        guard let date, let local = try? CopenhagenTime.localTime(of: date) else { return "–" }
-        let danish = Help.language == .danish
+        guard let date else { return "–" }
+        return time(date, language: Help.language, omittingYearOf: nil)
+    }
+
+    /// The one form of a time for people: "1. mar 2024 14:00" / "1 Mar 2024 14:00"
+    /// (Copenhagen time); the year left out when it is `omittingYearOf`'s (`spor log`).
+    static func time(_ date: Date, language: Language, omittingYearOf now: Date?) -> String {
+        guard let local = try? CopenhagenTime.localTime(of: date) else { return "–" }
+        let danish = language == .danish
         let months = danish ? ["jan", "feb", "mar", "apr", "maj", "jun", "jul", "aug", "sep", "okt", "nov", "dec"]
                             : ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        let thisYear = now.flatMap { try? CopenhagenTime.localTime(of: $0) }?.date.year
+        let year = local.date.year == thisYear ? "" : " \(local.date.year)"
         let clock = (local.hour < 10 ? "0" : "") + "\(local.hour):" + (local.minute < 10 ? "0" : "") + "\(local.minute)"
-        return "\(local.date.day)\(danish ? "." : "") \(months[local.date.month - 1]) \(local.date.year) \(clock)"
+        return "\(local.date.day)\(danish ? "." : "") \(months[local.date.month - 1])\(year) \(clock)"
     }
 
     /// Kroner with Danish thousands separators: "1.250.000 kr."
