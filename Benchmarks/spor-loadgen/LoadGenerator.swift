@@ -167,7 +167,7 @@ struct LoadClient {
         try await connection.send(make(id))
         while let message = try await iterator.next() {
             switch message {
-            case .ok(id), .pushAck(id, _, _): return message
+            case .ok(id), .pushAck(id, _, _, _): return message
             case let .error(report) where report.request == id: return message
             default: continue
             }

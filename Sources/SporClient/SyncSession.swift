@@ -182,11 +182,13 @@ actor SyncSession {
                 report.skippedRounds = try await workspace.storeServerRounds(entries)
             case let .events(events):
                 mayPump = false
-                try await merge(events.document, events.batches)
+                try await merge(events.document, events.batches, storedAt: events.storedAt)
             case let .caughtUp(document, _):
                 try await caughtUp(document)
-            case let .ok(request), let .pushAck(request, _, _):
+            case let .ok(request):
                 try await succeeded(request)
+            case let .pushAck(request, _, _, storedAt):
+                try await succeeded(request, storedAt: storedAt)
             case let .stepRecorded(request, _, contentHash, at):
                 try await succeeded(request, step: (contentHash, at))
             case let .accessEnded(document):
@@ -267,12 +269,12 @@ actor SyncSession {
         if !report.accessEnded.contains(document) { report.accessEnded.append(document) }
     }
 
-    private func merge(_ document: String, _ batches: [[UInt8]]) async throws {
+    private func merge(_ document: String, _ batches: [[UInt8]], storedAt: [Int64]?) async throws {
         guard subscribed.contains(document), !failedDocuments.contains(document) else { return }
         let isNew = !localDocuments.contains(document)
         let merged: (LoadedDocument, Int, [ForkRepair])
         do {
-            merged = try await workspace.mergeFromServer(document, batches: batches, cached: loaded[document],
+            merged = try await workspace.mergeFromServer(document, batches: batches, storedAt: storedAt, cached: loaded[document],
                                                          agent: agent, checkOwnEvents: !fetchedWhole.contains(document))
         } catch let error as CRDTError {
             // One bad document must not stop the others: it is named and left alone.
@@ -320,7 +322,7 @@ actor SyncSession {
         publishProgress()
     }
 
-    private func succeeded(_ id: UInt64, step record: (contentHash: String, at: Int64)? = nil) async throws {
+    private func succeeded(_ id: UInt64, step record: (contentHash: String, at: Int64)? = nil, storedAt: Int64? = nil) async throws {
         guard let request = pending.removeValue(forKey: id) else { return }
         switch request {
         case .list, .rounds:
@@ -332,7 +334,7 @@ actor SyncSession {
             report.createdOnServer.append(document)
             try await subscribe(document)
         case let .push(entry, document, events):
-            try await workspace.acknowledge(entry)
+            try await workspace.acknowledge(entry, storedAt: storedAt)
             inFlight.remove(entry)
             report.pushedChanges += 1
             report.pushedEvents += events

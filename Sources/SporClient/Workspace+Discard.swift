@@ -44,6 +44,7 @@ extension Workspace {
             let created = try Bool.fetchOne(db, sql: "SELECT 1 FROM outbox WHERE documentID = ? AND kind = 'create'", arguments: [id]) != true
             try db.execute(sql: "DELETE FROM outbox WHERE documentID = ?", arguments: [id])
             try db.execute(sql: "DELETE FROM change WHERE documentID = ?", arguments: [id])
+            try db.execute(sql: "DELETE FROM storedTime WHERE documentID = ?", arguments: [id])
             try db.execute(sql: "DELETE FROM document WHERE id = ?", arguments: [id])
             return DiscardResult(entries: entries, onServer: created, savedCopy: file)
         }

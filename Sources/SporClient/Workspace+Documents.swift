@@ -59,6 +59,7 @@ extension Workspace {
             try db.execute(sql: "UPDATE document SET id = ? WHERE id = ?", arguments: [newID, id])
             try db.execute(sql: "UPDATE change SET documentID = ? WHERE documentID = ?", arguments: [newID, id])
             try db.execute(sql: "UPDATE outbox SET documentID = ? WHERE documentID = ?", arguments: [newID, id])
+            try db.execute(sql: "UPDATE storedTime SET documentID = ? WHERE documentID = ?", arguments: [newID, id])
         }
     }
 

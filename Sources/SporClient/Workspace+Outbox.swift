@@ -111,8 +111,17 @@ extension Workspace {
     }
 
     /// Removes entries the server has acknowledged (or judged, for requests).
-    func acknowledge(_ entry: Int64) async throws {
-        try await asyncWrite { db in try db.execute(sql: "DELETE FROM outbox WHERE id = ?", arguments: [entry]) }
+    /// Removes outbox entry `entry`, which the server has carried out. `storedAt`: when
+    /// the server stored a pushed batch (PUSH_ACK of protocol 3), recorded for its events.
+    func acknowledge(_ entry: Int64, storedAt: Int64? = nil) async throws {
+        try await asyncWrite { db in
+            if let storedAt, storedAt > 0,
+               let row = try Row.fetchOne(db, sql: "SELECT documentID, bytes FROM outbox WHERE id = ? AND kind = 'push'", arguments: [entry]),
+               let bytes = row["bytes"] as Data? {
+                try Self.recordStoredTime(storedAt, of: [UInt8](bytes), document: row["documentID"], db: db)
+            }
+            try db.execute(sql: "DELETE FROM outbox WHERE id = ?", arguments: [entry])
+        }
     }
 
     /// Queues a change of who is on proposal `id`, sent after its earlier changes.
@@ -154,8 +163,9 @@ extension Workspace {
     ///
     /// Throws `CRDTError` — storing nothing — if a batch does not merge: bytes from
     /// the network are checked before they reach the workspace.
-    func mergeFromServer(_ id: String, batches: [[UInt8]], cached: LoadedDocument?, agent: AgentID, compactNow: Bool = false,
-                         checkOwnEvents: Bool = true, now: Date = Date()) async throws -> (LoadedDocument, newEvents: Int, repairs: [ForkRepair]) {
+    func mergeFromServer(_ id: String, batches: [[UInt8]], storedAt: [Int64]? = nil, cached: LoadedDocument?, agent: AgentID,
+                         compactNow: Bool = false, checkOwnEvents: Bool = true,
+                         now: Date = Date()) async throws -> (LoadedDocument, newEvents: Int, repairs: [ForkRepair]) {
         let path = path
         return try await asyncWrite { db in
             var loaded: LoadedDocument
@@ -174,7 +184,7 @@ extension Workspace {
             }
             let before = loaded.document.eventCount
             var repairs: [ForkRepair] = []
-            for batch in batches {
+            for (index, batch) in batches.enumerated() {
                 // Events under this workspace's own agents that it did not make: a copy
                 // or a restored backup. Repaired before anything is merged on them.
                 // (A document the sync is fetching whole has no events of its own to compare.)
@@ -182,6 +192,11 @@ extension Workspace {
                     repairs.append(repair)
                 }
                 let added = try loaded.document.merge(encodedChanges: batch)
+                // Also for a batch that added nothing: it may be this workspace's own
+                // push coming back after its acknowledgement was lost.
+                if let storedAt, index < storedAt.count {
+                    try Self.recordStoredTime(storedAt[index], of: batch, document: id, db: db)
+                }
                 guard added > 0 else { continue }
                 try db.execute(sql: "INSERT INTO change (documentID, bytes, origin) VALUES (?, ?, 'server')", arguments: [id, Data(batch)])
                 loaded.lastChange = db.lastInsertedRowID

@@ -262,6 +262,19 @@ public final class Workspace: Sendable {
         migrator.registerMigration("v2-access-ended") { db in
             try db.execute(sql: "ALTER TABLE document ADD COLUMN accessEndedAt DATETIME")
         }
+        // Protocol 3: when the server stored each batch (Workspace+ServerTimes).
+        migrator.registerMigration("v3-stored-times") { db in
+            try db.execute(sql: """
+                CREATE TABLE storedTime (
+                    documentID TEXT NOT NULL,
+                    agent TEXT NOT NULL,
+                    startSeq INTEGER NOT NULL,
+                    endSeq INTEGER NOT NULL,
+                    storedAt INTEGER NOT NULL
+                );
+                CREATE INDEX storedTime_by_event ON storedTime(documentID, agent, startSeq);
+                """)
+        }
         return migrator
     }
 }

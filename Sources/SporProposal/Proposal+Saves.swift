@@ -25,6 +25,7 @@ extension Proposal {
         /// The proposal right after this save, as its author had it.
         public var version: Version { Version(heads: [EventID(agent: agent, seq: seqs.upperBound - 1)]) }
         public var first: EventID { EventID(agent: agent, seq: seqs.lowerBound) }
+        public var last: EventID { EventID(agent: agent, seq: seqs.upperBound - 1) }
     }
 
     /// A version a member named.

@@ -25,6 +25,9 @@ struct ClientConnection {
     /// The hash of the token the connection authenticated with.
     private var tokenHash = Data()
     private var accountCheckedAt = ContinuousClock.now
+    /// Whether the connection speaks protocol 3: EVENTS and PUSH_ACK carry the
+    /// server's stored times (set by the handshake).
+    private var storedTimes = false
     private var subscriptions: Set<String> = []
     /// This connection's pushes not answered yet: a request the server carries out
     /// itself (a process step, a membership change) waits for them, so that it sees
@@ -194,6 +197,7 @@ struct ClientConnection {
             return .init(code: .tooManyConnections, message: "\(account.id) already has \(limit) connections open; close some and try again")
         }
         self.account = account
+        storedTimes = version >= SporProtocol.storedTimesVersion
         tokenHash = hash
         accountCheckedAt = .now
         logger[metadataKey: "organisation"] = "\(account.id)"
@@ -229,7 +233,8 @@ struct ClientConnection {
             return
         }
         let storedThrough = try await server.store.lastBatchID(of: document)
-        server.hub.subscribe(document, connection: id, outbox: outbox, account: account, from: vector, storedThrough: storedThrough)
+        server.hub.subscribe(document, connection: id, outbox: outbox, account: account, from: vector, storedThrough: storedThrough,
+                             storedTimes: storedTimes)
         subscriptions.insert(document)
     }
 
@@ -265,12 +270,14 @@ struct ClientConnection {
         let metrics = server.metrics
         let logger = logger
         let tracker = unansweredPushes
+        let storedTimes = storedTimes
         tracker.started()
         server.committer.submit(.push(.init(document: document, account: account, changes: changes, summary: summary, origin: id) { result in
             defer { tracker.answered() }
             switch result {
-            case let .success(newEvents):
-                outbox.enqueue(.pushAck(request: request, document: document, newEvents: newEvents))
+            case let .success(stored):
+                outbox.enqueue(.pushAck(request: request, document: document, newEvents: stored.newEvents,
+                                        storedAt: storedTimes ? stored.storedAt ?? 0 : nil))
                 metrics.pushLatency.recordInterval(since: arrived)
             case let .failure(error):
                 if error.code == .forbidden { logger.warning("refused a push", metadata: ["reason": "\(error.message)"]) }
@@ -309,7 +316,8 @@ struct CatchUpSender: Sendable {
             }
             if !step.batches.isEmpty {
                 server.metrics.catchUpBatches.increment(by: Int64(step.batches.count))
-                try await write(.events(.init(document: catchUp.document, isCatchUp: true, batches: step.batches)), to: channel)
+                try await write(.events(.init(document: catchUp.document, isCatchUp: true, batches: step.batches,
+                                              storedAt: catchUp.storedTimes ? step.storedAt : nil)), to: channel)
             }
             if step.isComplete {
                 var result: [AgentID: Int] = [:]

@@ -35,6 +35,8 @@ final class Outbox: Sendable {
         let document: String
         let vector: VersionVector
         let through: Int64
+        /// Whether the connection speaks protocol 3: EVENTS carry stored times.
+        let storedTimes: Bool
 
         /// About what it holds in memory while queued.
         var heldBytes: Int {

@@ -53,8 +53,16 @@ final class PushCommitter: Sendable {
         /// on `account`'s request: not checked against the account's prefix or role,
         /// which the caller did, and relayed to every subscriber.
         var serverWrite: ServerWrite? = nil
+        let reply: @Sendable (Result<Stored, ServerError>) -> Void
+    }
+
+    /// What an accepted push did.
+    struct Stored: Sendable, Equatable {
         /// The number of events the server did not have (0: all duplicates).
-        let reply: @Sendable (Result<Int, ServerError>) -> Void
+        var newEvents: Int
+        /// When the batch was stored, by the server's clock (Unix seconds); nil when
+        /// nothing was stored (all duplicates).
+        var storedAt: Int64?
     }
 
     /// What a server-written batch does besides adding its events.
@@ -77,7 +85,7 @@ final class PushCommitter: Sendable {
     }
 
     private enum Outcome {
-        case stored(batchID: Int64, newEvents: Int)
+        case stored(batchID: Int64, newEvents: Int, storedAt: Int64)
         case duplicate
         case refused(ServerError)
         /// Not merged: its organisation is over its share of merge time. Tried again
@@ -86,6 +94,8 @@ final class PushCommitter: Sendable {
     }
 
     private let store: SporStore
+    /// The server's clock (``ServerConfiguration/now``): every batch's stored time.
+    private let now: @Sendable () -> Date
     private let hub: SubscriptionHub
     private let metrics: ServerMetrics
     private let logger: Logger
@@ -141,8 +151,9 @@ final class PushCommitter: Sendable {
     init(store: SporStore, hub: SubscriptionHub, metrics: ServerMetrics, logger: Logger, cachedReplicas: Int = 256,
          replicaWindow: Int = 2_048, maxQueued: Int = 4_096, agentLimits: AgentLimits = AgentLimits(),
          placementBudget: Int? = 100_000, mergeShare: (rate: Double, burst: Double) = (0.25, 0.05),
-         mergeCharge: @escaping @Sendable (Duration) -> Duration = { $0 }) {
+         mergeCharge: @escaping @Sendable (Duration) -> Duration = { $0 }, now: @escaping @Sendable () -> Date = { Date() }) {
         self.store = store
+        self.now = now
         self.mergeCharge = mergeCharge
         self.agentLimits = agentLimits
         self.placementBudget = placementBudget
@@ -315,8 +326,10 @@ final class PushCommitter: Sendable {
             charge: { [self] organisation, duration in self.shares.withLock { $0.charge(organisation, self.mergeCharge(duration)) } })
         let result: Result<([Outcome], Scratch), Error>
         do {
+            let storedAt = now()
             result = .success(try await store.pool.write { [agentLimits, placementBudget] db in
-                var group = Group(requests: requests, agentLimits: agentLimits, placementBudget: placementBudget, sharing: sharing)
+                var group = Group(requests: requests, agentLimits: agentLimits, placementBudget: placementBudget, sharing: sharing,
+                                  storedAt: storedAt)
                 try group.apply(db: db, cached: cached, takeReplica: takeReplica)
                 return (group.outcomes.map { $0 ?? .refused(ServerError(.internalError, "not answered")) }, group.scratch)
             })
@@ -385,7 +398,7 @@ final class PushCommitter: Sendable {
 
     private func answer(_ request: Request, _ outcome: Outcome) {
         switch (request, outcome) {
-        case let (.push(push), .stored(batchID, newEvents)):
+        case let (.push(push), .stored(batchID, newEvents, storedAt)):
             metrics.eventsStored.increment(by: Int64(newEvents))
             metrics.batchesStored.increment()
             // A removed organisation's connections stop receiving the document before
@@ -393,11 +406,11 @@ final class PushCommitter: Sendable {
             for (organisation, role) in push.serverWrite?.membership ?? [:] where role == nil {
                 hub.endAccess(push.document, organisation: organisation)
             }
-            let relayed = hub.deliver(push.document, batchID: batchID, changes: push.changes, from: push.origin)
+            let relayed = hub.deliver(push.document, batchID: batchID, changes: push.changes, storedAt: storedAt, from: push.origin)
             metrics.relayed.increment(by: Int64(relayed))
-            push.reply(.success(newEvents))
+            push.reply(.success(Stored(newEvents: newEvents, storedAt: storedAt)))
         case let (.push(push), .duplicate):
-            push.reply(.success(0))
+            push.reply(.success(Stored(newEvents: 0, storedAt: nil)))
         case let (.push(push), .refused(error)):
             metrics.pushesRefused.increment()
             push.reply(.failure(error))
@@ -469,9 +482,12 @@ final class PushCommitter: Sendable {
         let placementBudget: Int?
         /// nil: shares are not applied (the writer is stopping).
         let sharing: Sharing?
+        /// The server's time, recorded as every stored batch's `storedAt`.
+        let storedAt: Date
 
-        init(requests: [Request], agentLimits: AgentLimits, placementBudget: Int?, sharing: Sharing?) {
+        init(requests: [Request], agentLimits: AgentLimits, placementBudget: Int?, sharing: Sharing?, storedAt: Date) {
             self.requests = requests
+            self.storedAt = storedAt
             self.agentLimits = agentLimits
             self.placementBudget = placementBudget
             self.sharing = sharing
@@ -773,7 +789,8 @@ final class PushCommitter: Sendable {
         /// Stores the accepted pushes (in arrival order) and each changed document's
         /// agents and event count.
         private mutating func store(_ accepted: [CheckedPush], db: Database) throws {
-            let now = Date()
+            let now = storedAt
+            let storedSeconds = StoredBatch.storedTime(now)
             var changedAgents: [String: [String: Int]] = [:]
             for pending in accepted {
                 guard pending.newEvents > 0 else {
@@ -787,7 +804,7 @@ final class PushCommitter: Sendable {
                     """).execute(arguments: [push.document, Data(push.changes), push.summary.eventCount,
                                              StoredBatch.format(ranges: push.summary.runs), push.account.id, now])
                 let batchID = db.lastInsertedRowID
-                outcomes[pending.index] = .stored(batchID: batchID, newEvents: pending.newEvents)
+                outcomes[pending.index] = .stored(batchID: batchID, newEvents: pending.newEvents, storedAt: storedSeconds)
                 for (agent, seqs) in pending.addedSeqs {
                     guard let digest = push.summary.digests.digest(of: agent, seqs: seqs) else {
                         throw ServerError(.internalError, "a checked push lacks the digests of \(agent)'s events \(seqs)")

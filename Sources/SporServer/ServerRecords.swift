@@ -67,7 +67,7 @@ final class ServerRecords: Sendable {
     /// not serialised with other server writes (nothing else can write a document
     /// that does not exist yet).
     static func creation(of document: String, by account: Account,
-                         reply: @escaping @Sendable (Result<Int, ServerError>) -> Void) throws -> PushCommitter.Request {
+                         reply: @escaping @Sendable (Result<PushCommitter.Stored, ServerError>) -> Void) throws -> PushCommitter.Request {
         var proposal = Proposal(document: Document(agent: ProposalSchema.serverAgent), actor: Actor(organisation: account.id, role: .member))
         try proposal.writeMembers([account.id: .lead])
         let batch = try proposal.document.encodedChanges()
@@ -228,7 +228,7 @@ final class ServerRecords: Sendable {
         let committer = committer
         return await withCheckedContinuation { (continuation: CheckedContinuation<Result<Int, ServerError>, Never>) in
             committer.submit(.push(.init(document: document, account: account, changes: batch, summary: summary,
-                                         origin: PushCommitter.noConnection, serverWrite: write) { continuation.resume(returning: $0) }))
+                                         origin: PushCommitter.noConnection, serverWrite: write) { continuation.resume(returning: $0.map(\.newEvents)) }))
         }
     }
 

@@ -74,7 +74,8 @@ public final class SporServer: Service, Sendable {
                                   agentLimits: .init(perOrganisation: configuration.limits.maxAgentsPerOrganisation,
                                                      perDocument: configuration.limits.maxAgentsPerDocument),
                                   placementBudget: configuration.limits.placementBudget,
-                                  mergeShare: (configuration.limits.mergeSecondsPerSecond, configuration.limits.mergeSecondsBurst))
+                                  mergeShare: (configuration.limits.mergeSecondsPerSecond, configuration.limits.mergeSecondsBurst),
+                                  now: configuration.now)
         records = ServerRecords(store: store, committer: committer, now: configuration.now, logger: logger)
         (listening, listeningContinuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
     }

@@ -466,7 +466,7 @@ public final class SporStore: Sendable {
                      maxBytes: Int, maxScanned: Int = 20_000) async throws -> CatchUpStep {
         try await pool.read { db in
             let cursor = try Row.fetchCursor(db, sql: """
-                SELECT id, ranges, changes FROM batch WHERE documentID = ? AND id > ? AND id <= ? ORDER BY id
+                SELECT id, ranges, changes, storedAt FROM batch WHERE documentID = ? AND id > ? AND id <= ? ORDER BY id
                 """, arguments: [document, after, through])
             var step = CatchUpStep(lastScanned: after)
             var bytes = 0
@@ -483,6 +483,8 @@ public final class SporStore: Sendable {
                     // Keep frames within maxBytes: a batch that does not fit waits for the next step.
                     if !step.batches.isEmpty && bytes + changes.count > maxBytes { break }
                     step.batches.append([UInt8](changes))
+                    let storedAt: Date? = row["storedAt"]
+                    step.storedAt.append(storedAt.map(StoredBatch.storedTime) ?? 0)
                     bytes += changes.count
                 }
                 step.lastScanned = row["id"]
@@ -505,6 +507,8 @@ public final class SporStore: Sendable {
 struct CatchUpStep: Sendable {
     var lastScanned: Int64
     var batches: [[UInt8]] = []
+    /// When each of `batches` was stored (``StoredBatch/storedTime(_:)``; 0 if unreadable).
+    var storedAt: [Int64] = []
     var ranges: [StoredBatch.Range] = []
     /// True once every batch up to `through` has been scanned.
     var isComplete = false
@@ -516,6 +520,14 @@ enum StoredBatch {
     struct Range: Sendable, Hashable {
         var agent: String
         var seqs: Swift.Range<Int>
+    }
+
+    /// A batch's stored time as the protocol carries it: whole Unix seconds (rounded
+    /// down), within the range a frame may carry.
+    static func storedTime(_ date: Date) -> Int64 {
+        let seconds = date.timeIntervalSince1970.rounded(.down)
+        guard seconds.isFinite else { return 0 }
+        return min(max(0, Int64(seconds)), SporProtocol.latestStoredTime)
     }
 
     /// Stored as lines "agent\tstart\tend": agent names contain no control characters.

@@ -22,6 +22,8 @@ final class SubscriptionHub: Sendable {
         let isSecretariat: Bool
         /// Batches up to this id are sent by the subscriber's catch-up.
         let catchUpThrough: Int64
+        /// Whether its connection speaks protocol 3 (EVENTS carry stored times).
+        let storedTimes: Bool
     }
 
     private struct State {
@@ -37,12 +39,13 @@ final class SubscriptionHub: Sendable {
     /// the caller read before calling; batches committed since are covered either
     /// by the hub's own record or by live delivery.
     func subscribe(_ document: String, connection: ConnectionID, outbox: Outbox, account: Account, from vector: VersionVector,
-                   storedThrough: Int64) {
+                   storedThrough: Int64, storedTimes: Bool) {
         state.withLock { state in
             let through = max(state.lastBatch[document] ?? 0, storedThrough)
             state.subscribers[document, default: [:]][connection] = Subscriber(
-                outbox: outbox, organisation: account.id, isSecretariat: account.isSecretariat, catchUpThrough: through)
-            outbox.enqueue(Outbox.CatchUp(document: document, vector: vector, through: through))
+                outbox: outbox, organisation: account.id, isSecretariat: account.isSecretariat, catchUpThrough: through,
+                storedTimes: storedTimes)
+            outbox.enqueue(Outbox.CatchUp(document: document, vector: vector, through: through, storedTimes: storedTimes))
         }
     }
 
@@ -74,16 +77,28 @@ final class SubscriptionHub: Sendable {
     /// Relays a batch just committed as `batchID` to every subscriber of `document`
     /// but the connection that pushed it and those whose catch-up already covers it.
     /// Called in commit order. Returns how many subscribers it was queued for.
+    /// `storedAt`: when the batch was stored (Unix seconds), sent to protocol 3 subscribers.
     @discardableResult
-    func deliver(_ document: String, batchID: Int64, changes: [UInt8], from origin: ConnectionID) -> Int {
+    func deliver(_ document: String, batchID: Int64, changes: [UInt8], storedAt: Int64, from origin: ConnectionID) -> Int {
         // Encoded once, outside the lock; every subscriber's outbox shares the bytes.
-        let frame = Outbox.encode(.events(.init(document: document, isCatchUp: false, batches: [changes])), allocator: Self.allocator)
+        // The version 2 form only if a subscriber still speaks it.
+        let frame = Outbox.encode(.events(.init(document: document, isCatchUp: false, batches: [changes], storedAt: [storedAt])),
+                                  allocator: Self.allocator)
+        let wantsVersion2 = state.withLock { state in
+            state.subscribers[document]?.values.contains { !$0.storedTimes } ?? false
+        }
+        let version2Frame = wantsVersion2
+            ? Outbox.encode(.events(.init(document: document, isCatchUp: false, batches: [changes])), allocator: Self.allocator) : nil
         return state.withLock { state in
             state.lastBatch[document] = max(state.lastBatch[document] ?? 0, batchID)
             guard let subscribers = state.subscribers[document] else { return 0 }
             var count = 0
             for (connection, subscriber) in subscribers where connection != origin && batchID > subscriber.catchUpThrough {
-                subscriber.outbox.enqueue(frame: frame)
+                // (A version 2 subscriber that arrived between the two locks gets the
+                // version 2 frame encoded here, under the lock: rare and small.)
+                let sent = subscriber.storedTimes ? frame : version2Frame
+                    ?? Outbox.encode(.events(.init(document: document, isCatchUp: false, batches: [changes])), allocator: Self.allocator)
+                subscriber.outbox.enqueue(frame: sent)
                 count += 1
             }
             return count

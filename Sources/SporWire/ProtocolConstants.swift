@@ -1,8 +1,14 @@
-/// Fixed values of protocol v2 (Protocol/SPEC.md).
+/// Fixed values of protocol v3 (Protocol/SPEC.md).
 public enum SporProtocol {
     /// The versions this implementation speaks. Version 1 is no longer served: its
     /// clients wrote process records and membership themselves (SPEC, "Changes").
-    public static let supportedVersions: ClosedRange<Int> = 2...2
+    /// Version 3 adds the server's stored time to EVENTS and PUSH_ACK; version 2
+    /// peers are still served without it.
+    public static let supportedVersions: ClosedRange<Int> = 2...3
+    /// The first version whose EVENTS and PUSH_ACK carry stored times.
+    public static let storedTimesVersion = 3
+    /// The latest stored time a frame may carry: 9999-12-31 23:59:59 UTC.
+    public static let latestStoredTime: Int64 = 253_402_300_799
     /// The four bytes every HELLO starts with.
     public static let magic: [UInt8] = Array("SPOR".utf8)
     /// Frame length prefix: 4 bytes, big-endian, counting the type byte and payload.

@@ -98,10 +98,13 @@ extension SporMessage {
             buffer.writeInteger(UInt8(events.isCatchUp ? 1 : 0))
             buffer.writeVarint(events.batches.count)
             for batch in events.batches { buffer.writeWireBytes(batch) }
-        case let .pushAck(request, document, newEvents):
+            // Protocol 3: the stored times after the batches (a version 2 frame ends here).
+            for time in events.storedAt ?? [] { buffer.writeVarint(UInt64(max(0, time))) }
+        case let .pushAck(request, document, newEvents, storedAt):
             buffer.writeVarint(request)
             buffer.writeWireString(document)
             buffer.writeVarint(newEvents)
+            if let storedAt { buffer.writeVarint(UInt64(max(0, storedAt))) }
         case let .documents(request, documents):
             buffer.writeVarint(request)
             buffer.writeVarint(documents.count)
@@ -237,12 +240,21 @@ extension SporMessage {
             for _ in 0..<count {
                 batches.append(try reader.readBytes("batch", atMost: reader.buffer.readableBytes))
             }
-            message = .events(Events(document: document, isCatchUp: flag == 1, batches: batches))
+            // Protocol 3 adds one stored time per batch; a version 2 frame ends after the batches.
+            var storedAt: [Int64]?
+            if reader.buffer.readableBytes > 0 {
+                var times: [Int64] = []
+                times.reserveCapacity(count)
+                for _ in 0..<count { times.append(try reader.readStoredTime()) }
+                storedAt = times
+            }
+            message = .events(Events(document: document, isCatchUp: flag == 1, batches: batches, storedAt: storedAt))
         case .pushAck:
             let request = try reader.readVarint("request")
             let document = try reader.readName("document")
-            message = .pushAck(request: request, document: document,
-                               newEvents: try reader.readCount("new events", atMost: Int(Int32.max)))
+            let newEvents = try reader.readCount("new events", atMost: Int(Int32.max))
+            let storedAt = reader.buffer.readableBytes > 0 ? try reader.readStoredTime() : nil
+            message = .pushAck(request: request, document: document, newEvents: newEvents, storedAt: storedAt)
         case .documents:
             let request = try reader.readVarint("request")
             let count = try reader.readCount("document count", atMost: reader.buffer.readableBytes / 2)

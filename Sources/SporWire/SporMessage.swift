@@ -22,7 +22,9 @@ public enum SporMessage: Sendable, Hashable {
     case push(request: UInt64, document: String, changes: [UInt8])
     case events(Events)
     case caughtUp(document: String, version: VersionVector)
-    case pushAck(request: UInt64, document: String, newEvents: Int)
+    /// `storedAt`: the server's time the batch was stored (Unix seconds; protocol 3,
+    /// nil in version 2 and for a push that added nothing).
+    case pushAck(request: UInt64, document: String, newEvents: Int, storedAt: Int64?)
     case ok(request: UInt64)
     case documents(request: UInt64, documents: [DocumentEntry])
     case listRounds(request: UInt64)
@@ -120,11 +122,17 @@ public enum SporMessage: Sendable, Hashable {
         public var isCatchUp: Bool
         /// Encoded SporCRDT change batches.
         public var batches: [[UInt8]]
+        /// When the server stored each batch (Unix seconds, the server's clock), one per
+        /// batch — protocol 3; nil on a version 2 connection. 0: not known.
+        public var storedAt: [Int64]?
 
-        public init(document: String, isCatchUp: Bool, batches: [[UInt8]]) {
+        /// `storedAt`, if given, has one time per batch.
+        public init(document: String, isCatchUp: Bool, batches: [[UInt8]], storedAt: [Int64]? = nil) {
+            precondition(storedAt == nil || storedAt?.count == batches.count, "one stored time per batch")
             self.document = document
             self.isCatchUp = isCatchUp
             self.batches = batches
+            self.storedAt = storedAt
         }
     }
 

@@ -77,6 +77,11 @@ struct WireReader {
         return Int(value)
     }
 
+    /// A server's stored time (protocol 3): Unix seconds up to the end of year 9999.
+    mutating func readStoredTime() throws(WireError) -> Int64 {
+        Int64(try readCount("stored time", atMost: Int(SporProtocol.latestStoredTime)))
+    }
+
     mutating func readBytes(_ field: String, atMost limit: Int) throws(WireError) -> [UInt8] {
         let count = try readCount("\(field) length", atMost: limit)
         guard let bytes = buffer.readBytes(length: count) else { throw malformed("\(field) is cut off") }

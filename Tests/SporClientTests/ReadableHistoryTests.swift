@@ -20,9 +20,21 @@ struct ReadableHistoryTests {
         return (lines.map { String($0.dropFirst(10)) }, lines.map { String($0.prefix(8)) })
     }
 
-    @Test("each save: when, who and what, newest first, in Danish and English; short versions and names work in diff and show")
+    /// `lines` match `patterns`, where `RECEIPT` in a pattern stands for the server's
+    /// receipt time (its clock starts at 10:00:30 UTC, 11:00:30 in Copenhagen, and runs on
+    /// while the test does: any minute up to 11:04).
+    static func expectLines(_ lines: [String], _ patterns: [String], receipt: String) {
+        #expect(lines.count == patterns.count, "\(lines)")
+        for (line, pattern) in zip(lines, patterns) {
+            let regex = "^" + NSRegularExpression.escapedPattern(for: pattern).replacingOccurrences(of: "RECEIPT", with: receipt) + "$"
+            #expect(line.range(of: regex, options: .regularExpression) != nil, "\(line) is not \(pattern)")
+        }
+    }
+
+    @Test("each save: when, who and what, newest first, in Danish and English, with the server's receipt when it came later; short versions and names work in diff and show")
     func readableLog() throws {
-        let server = try ServerProcess()
+        // The server's own clock: the receipt times it records are its, not the authors'.
+        let server = try ServerProcess(clock: "2024-03-05T10:00:30Z")
         var aarhus = try SporCLI()
         try aarhus.setUp(server, "Aarhus Kommune", kind: "kommune", code: "0751")
         var odense = try SporCLI()
@@ -35,6 +47,7 @@ struct ReadableHistoryTests {
         try aarhus.ok("set", id, "amountRequested", "1.800.000")
         try aarhus.ok("sync")
         try odense.ok("sync")
+        // Odense's clock is a day ahead of the server's.
         odense.now = "2024-03-06T08:00:00Z"
         try odense.ok("set", id, "udfordring", "Skybrud oversvømmer kældre. Det koster millioner hvert 5. år. Odense har 80 ramte kældre.")
         try odense.ok("sync")
@@ -45,30 +58,32 @@ struct ReadableHistoryTests {
         let (lines, versions) = try Self.log(aarhus, id, environment: Self.danish)
         // Written by hand from the steps above (Copenhagen is UTC+1 in March before the 31st).
         // Aarhus saved its first changes offline; the server's records (the lead at
-        // creation, the partner it added) arrived with the sync after them.
-        #expect(lines == [
+        // creation, the partner it added) arrived with the sync after them. Its amount
+        // reached the server within minutes (one time); its earlier saves and Odense's
+        // (a clock ahead) show the server's receipt too; the name is not synced yet.
+        Self.expectLines(lines, [
             "Aarhus Kommune · 6. mar 13:00 · navngivet »til styregruppen«",
             // The name is on the version Aarhus had when it named it: Odense's save, the latest.
-            "Odense Kommune · 6. mar 09:00 · udfordring +1 sætning  »til styregruppen«",
-            "Serveren · – · medlem Odense Kommune → partner",
-            "Serveren · – · medlem Aarhus Kommune → tovholder",
+            "Odense Kommune · 6. mar 09:00, modtaget RECEIPT · udfordring +1 sætning  »til styregruppen«",
+            "Serveren · RECEIPT · medlem Odense Kommune → partner",
+            "Serveren · RECEIPT · medlem Aarhus Kommune → tovholder",
             "Aarhus Kommune · 5. mar 11:00 · ansøgt beløb → 1.800.000 kr.",
-            "Aarhus Kommune · 5. mar 10:15 · udfordring skrevet",
-            "Aarhus Kommune · 1. feb 13:00 · titel → »Grønne tage«; runde → 2024-spring; + deltager Aarhus Kommune",
-        ], "\(lines)")
+            "Aarhus Kommune · 5. mar 10:15, modtaget RECEIPT · udfordring skrevet",
+            "Aarhus Kommune · 1. feb 13:00, modtaget RECEIPT · titel → »Grønne tage«; runde → 2024-spring; + deltager Aarhus Kommune",
+        ], receipt: #"5\. mar 11:0[0-4]"#)
         #expect(!DanishEditorTests.showsInternalID(lines.joined(separator: "\n")))
 
         // The same history in English.
         let english = try Self.log(aarhus, id).lines
-        #expect(english == [
+        Self.expectLines(english, [
             "Aarhus Kommune · 6 Mar 13:00 · named \"til styregruppen\"",
-            "Odense Kommune · 6 Mar 09:00 · challenge +1 sentence  \"til styregruppen\"",
-            "The server · – · member Odense Kommune → partner",
-            "The server · – · member Aarhus Kommune → lead partner",
+            "Odense Kommune · 6 Mar 09:00, received RECEIPT · challenge +1 sentence  \"til styregruppen\"",
+            "The server · RECEIPT · member Odense Kommune → partner",
+            "The server · RECEIPT · member Aarhus Kommune → lead partner",
             "Aarhus Kommune · 5 Mar 11:00 · amount requested → 1.800.000 kr.",
-            "Aarhus Kommune · 5 Mar 10:15 · challenge written",
-            "Aarhus Kommune · 1 Feb 13:00 · title → \"Grønne tage\"; round → 2024-spring; + participant Aarhus Kommune",
-        ], "\(english)")
+            "Aarhus Kommune · 5 Mar 10:15, received RECEIPT · challenge written",
+            "Aarhus Kommune · 1 Feb 13:00, received RECEIPT · title → \"Grønne tage\"; round → 2024-spring; + participant Aarhus Kommune",
+        ], receipt: "5 Mar 11:0[0-4]")
 
         // A short version (or its first 5 characters) is a version for diff and show.
         let amountVersion = versions[4]
@@ -84,13 +99,16 @@ struct ReadableHistoryTests {
         try aarhus.ok("sync")
         try odense.ok("sync")
         // (Concurrent saves may be listed in another order there: each replica lists them as it got them.)
-        #expect(Set(try Self.log(odense, id, environment: Self.danish).lines) == Set(lines))
+        let synced = try Self.log(aarhus, id, environment: Self.danish).lines
+        #expect(Set(try Self.log(odense, id, environment: Self.danish).lines) == Set(synced))
+        #expect(synced.first?.hasPrefix("Aarhus Kommune · 6. mar 13:00, modtaget 5. mar 11:0") == true, "the name now synced: \(synced)")
         // Unknown and ambiguous versions are refused with what to give instead.
         let unknown = try aarhus.run("diff", id, "--since", "ffff0000", environment: Self.danish)
         #expect(unknown.status == 2 && unknown.stderr.contains("har ingen version") && unknown.stderr.contains("spor log"), "\(unknown.stderr)")
         let json = try aarhus.json("log", id)
         let saves = try #require(json["saves"] as? [[String: Any]])
         #expect(saves.first?["savedAt"] as? String == "2024-03-06T12:00:00Z")
+        #expect((saves.first?["receivedAt"] as? String)?.hasPrefix("2024-03-05T10:0") == true, "\(saves.first ?? [:])")
         #expect(saves.dropFirst().first?["names"] as? [String] == ["til styregruppen"])
         #expect((json["names"] as? [[String: Any]])?.map { $0["version"] as? String } == [versions[1]])
         // A name must be one line of text.

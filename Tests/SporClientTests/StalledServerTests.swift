@@ -71,7 +71,7 @@ struct StalledServerTests {
                 return true
             }
             return refuse ? [.error(.init(request: request, code: .missingDependencies, message: "the changes depend on 0751/x@3"))]
-                          : [.pushAck(request: request, document: document, newEvents: 1)]
+                          : [.pushAck(request: request, document: document, newEvents: 1, storedAt: nil)]
         }
         defer { Task { await server.stop() } }
         let workspace = try Self.workspace(server: server, withChange: true)

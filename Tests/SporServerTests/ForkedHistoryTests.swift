@@ -49,7 +49,7 @@ struct ForkedHistoryTests {
         let copies = try await Self.copies(&client)
         let agent = try AgentID("0751/arbejdsplads")
         let copyBatch = try copies.copy.encodedChanges(since: copies.base)
-        guard case let .pushAck(_, _, added) = try await client.push(copyBatch, to: Self.id), added > 0 else {
+        guard case let .pushAck(_, _, added, _) = try await client.push(copyBatch, to: Self.id), added > 0 else {
             throw TestFailure("the copy's push was not stored")
         }
         let stored = try await storedEvents(server)
@@ -66,17 +66,17 @@ struct ForkedHistoryTests {
         #expect(try await storedEvents(server) == stored, "nothing of a refused push is stored")
 
         // The copy's own batch again, and a part of it: duplicates, acknowledged.
-        guard case let .pushAck(_, _, again) = try await client.push(copyBatch, to: Self.id) else { throw TestFailure("duplicate refused") }
+        guard case let .pushAck(_, _, again, _) = try await client.push(copyBatch, to: Self.id) else { throw TestFailure("duplicate refused") }
         #expect(again == 0)
         let copyFirst = try copies.copy.encodedChanges(since: copies.base, maxEventsPerBatch: 3)
-        guard case let .pushAck(_, _, part) = try await client.push(copyFirst[0], to: Self.id) else { throw TestFailure("part refused") }
+        guard case let .pushAck(_, _, part, _) = try await client.push(copyFirst[0], to: Self.id) else { throw TestFailure("part refused") }
         #expect(part == 0)
         // A push that repeats the copy's events and adds new ones is stored.
         var later = copies.copy
         var proposal = Proposal(document: later, actor: Actor(organisation: "0751", role: .member))
         try proposal.setSection(.climateEffect, to: "Færre oversvømmede kældre.")
         later = proposal.document
-        guard case let .pushAck(_, _, more) = try await client.push(try later.encodedChanges(since: copies.base), to: Self.id) else {
+        guard case let .pushAck(_, _, more, _) = try await client.push(try later.encodedChanges(since: copies.base), to: Self.id) else {
             throw TestFailure("a push repeating stored events and adding new ones was refused")
         }
         #expect(more == later.eventCount - copies.copy.eventCount)
@@ -101,14 +101,14 @@ struct ForkedHistoryTests {
         try await second.send(.push(request: requestB, document: Self.id, changes: copyBatch))
         let answerA = try await first.receive { message -> SporMessage? in
             switch message {
-            case let .pushAck(request, _, _) where request == requestA: message
+            case let .pushAck(request, _, _, _) where request == requestA: message
             case let .error(report) where report.request == requestA: message
             default: nil
             }
         }
         let answerB = try await second.receive { message -> SporMessage? in
             switch message {
-            case let .pushAck(request, _, _) where request == requestB: message
+            case let .pushAck(request, _, _, _) where request == requestB: message
             case let .error(report) where report.request == requestB: message
             default: nil
             }

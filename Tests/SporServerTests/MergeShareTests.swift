@@ -16,7 +16,7 @@ struct MergeShareTests {
     /// The labels of answered requests, in the order they were answered.
     final class AnswerLog: Sendable {
         let entries = Mutex<[String]>([])
-        func record(_ label: String) -> @Sendable (Result<Int, ServerError>) -> Void {
+        func record(_ label: String) -> @Sendable (Result<PushCommitter.Stored, ServerError>) -> Void {
             { result in
                 self.entries.withLock {
                     switch result {

@@ -17,8 +17,8 @@ struct PushGroupTests {
     /// What each request of the group was answered.
     final class Answers: Sendable {
         let byLabel = Mutex<[String: Result<Int, ServerError>]>([:])
-        func record(_ label: String) -> @Sendable (Result<Int, ServerError>) -> Void {
-            { result in self.byLabel.withLock { $0[label] = result } }
+        func record(_ label: String) -> @Sendable (Result<PushCommitter.Stored, ServerError>) -> Void {
+            { result in self.byLabel.withLock { $0[label] = result.map(\.newEvents) } }
         }
         func code(_ label: String) -> WireErrorCode? {
             guard case let .failure(error)? = byLabel.withLock({ $0[label] }) else { return nil }
@@ -175,7 +175,7 @@ struct PushGroupTests {
             let summary = try ChangeSummary(encodedChanges: changes)
             return await withCheckedContinuation { answered in
                 committer.submit(.push(.init(document: "0751.p", account: aarhus, changes: changes, summary: summary, origin: 1,
-                                             reply: { answered.resume(returning: $0) })))
+                                             reply: { answered.resume(returning: $0.map(\.newEvents)) })))
             }
         }
         await withCheckedContinuation { created in

@@ -17,13 +17,17 @@ struct SyncTests {
         let token = try server.addOrganisation("Aarhus Kommune", code: "0751")
         let client = try await server.connect(token: token)
         let welcome = try #require(client.welcome)
-        #expect(welcome.version == 2)
+        #expect(welcome.version == 3)
         #expect(welcome.organisation == "0751")
         #expect(welcome.organisationName == "Aarhus Kommune")
         #expect(welcome.organisationKind == "kommune")
         #expect(welcome.agentPrefix == "0751/")
         #expect(welcome.maxFrameBytes == SporProtocol.defaultMaxFrameBytes)
         await client.close()
+        // A version 2 client is still served, at version 2.
+        let older = try await server.connect(token: token, versions: 2...2)
+        #expect(older.welcome?.version == 2)
+        await older.close()
         try await server.stop()
     }
 
@@ -70,7 +74,7 @@ struct SyncTests {
         for index in 0..<3 {
             let changes = try documents[index].encodedChanges(since: pushed[index])
             let reply = try await clients[index].push(changes, to: "0751.proposal-1")
-            guard case .pushAck(_, _, let newEvents) = reply else { throw TestFailure("push refused: \(reply)") }
+            guard case .pushAck(_, _, let newEvents, _) = reply else { throw TestFailure("push refused: \(reply)") }
             #expect(newEvents == words[index].unicodeScalars.count)
             pushed[index] = documents[index].versionVector
         }
@@ -137,8 +141,8 @@ struct SyncTests {
         var document = Document(agent: try AgentID("0751/a"))
         try document.insert("hej", at: 0)
         let changes = try document.encodedChanges()
-        guard case .pushAck(_, _, 3) = try await client.push(changes, to: "0751.p") else { throw TestFailure("first push") }
-        guard case .pushAck(_, _, 0) = try await client.push(changes, to: "0751.p") else { throw TestFailure("duplicate push") }
+        guard case .pushAck(_, _, 3, _) = try await client.push(changes, to: "0751.p") else { throw TestFailure("first push") }
+        guard case .pushAck(_, _, 0, _) = try await client.push(changes, to: "0751.p") else { throw TestFailure("duplicate push") }
         let documents = try await server.store.documents(visibleTo: try server.store.account(id: "0751"))
         #expect(documents == [.init(document: "0751.p", events: 4)], "3 pushed and the server's first")
         await client.close()
@@ -175,7 +179,7 @@ struct SyncTests {
         // The writer continues where it left off after the restart.
         var writer = try await server.connect(token: aarhus)
         try document.insert("Slut.", at: document.textLength())
-        guard case .pushAck(_, _, 5) = try await writer.push(try document.encodedChanges(since: pushed), to: "0751.p") else {
+        guard case .pushAck(_, _, 5, _) = try await writer.push(try document.encodedChanges(since: pushed), to: "0751.p") else {
             throw TestFailure("push after restart refused")
         }
         try await reader.mergeLive("0751.p", into: &replica) { $0.clientEventCount == document.eventCount }

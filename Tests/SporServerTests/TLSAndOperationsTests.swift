@@ -160,7 +160,7 @@ struct TLSAndOperationsTests {
         var sawShutdown = false
         while let message = try await client.receive() {
             switch message {
-            case let .pushAck(request, _, _): acknowledged.insert(request)
+            case let .pushAck(request, _, _, _): acknowledged.insert(request)
             case let .error(report) where report.knownCode == .shuttingDown: sawShutdown = true
             default: break
             }

@@ -39,7 +39,7 @@ struct MutatedBatchTests {
             try await connection.send(make(id))
             while let message = try await messages.next() {
                 switch message {
-                case .ok(id), .pushAck(id, _, _): return message
+                case .ok(id), .pushAck(id, _, _, _): return message
                 case let .error(report) where report.request == id: return message
                 default: continue
                 }

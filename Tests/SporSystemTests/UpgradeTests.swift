@@ -139,7 +139,7 @@ struct UpgradeTests {
         var answer: SporMessage?
         for try await message in connection.messages {
             if case let .error(report) = message, report.request == 1 { answer = message; break }
-            if case .pushAck(1, _, _) = message { answer = message; break }
+            if case .pushAck(1, _, _, _) = message { answer = message; break }
         }
         await connection.close()
         guard case let .error(report)? = answer else {
@@ -163,5 +163,11 @@ struct UpgradeTests {
         #expect(content.comments.map(\.author) == ["0461"])
         #expect(content.members.map { "\($0.organisation):\($0.role.rawValue)" } == ["0751:lead", "0461:partner"])
         #expect(try serverState(server, Self.v2Proposal).events == (try workspace.document(Self.v2Proposal).eventCount))
+        // The workspace migrated in place to keep the server's stored times (protocol 3):
+        // the edit it pushed has the upgraded server's time of storing it.
+        let lastEdit = EventID(agent: agent, seq: try workspace.document(Self.v2Proposal).versionVector[agent] - 1)
+        let stored = try #require(try workspace.storedTimes(of: Self.v2Proposal, for: [lastEdit])[lastEdit])
+        let serverStart = try Date("2027-02-02T08:00:00Z", strategy: .iso8601)
+        #expect(stored >= serverStart && stored < serverStart.addingTimeInterval(600), "\(stored)")
     }
 }

@@ -163,6 +163,17 @@ enum RandomMessages {
         }
     }
 
+    /// EVENTS of version 3 (with stored times) or 2. With no batches the two forms are
+    /// the same bytes, so only the version 2 form is made.
+    static func events(_ random: inout SeededRandom) -> SporMessage.Events {
+        let batches = (0..<Int.random(in: 0...4, using: &random)).map { _ in bytes(&random) }
+        var storedAt: [Int64]?
+        if !batches.isEmpty, Bool.random(using: &random) {
+            storedAt = batches.map { _ in Int64.random(in: 0...SporProtocol.latestStoredTime, using: &random) }
+        }
+        return .init(document: name(&random), isCatchUp: Int.random(in: 0...1, using: &random) == 1, batches: batches, storedAt: storedAt)
+    }
+
     static func message(_ random: inout SeededRandom) -> SporMessage {
         switch Int.random(in: 0...22, using: &random) {
         case 0: .hello(.init(versions: 1...Int.random(in: 1...9, using: &random), token: text(&random), client: text(&random)))
@@ -177,10 +188,10 @@ enum RandomMessages {
         case 7: .subscribe(request: varint(&random), document: name(&random), version: vector(&random))
         case 8: .unsubscribe(document: name(&random))
         case 9: .push(request: varint(&random), document: name(&random), changes: bytes(&random))
-        case 10: .events(.init(document: name(&random), isCatchUp: Int.random(in: 0...1, using: &random) == 1,
-                               batches: (0..<Int.random(in: 0...4, using: &random)).map { _ in bytes(&random) }))
+        case 10: .events(events(&random))
         case 11: .caughtUp(document: name(&random), version: vector(&random))
-        case 12: .pushAck(request: varint(&random), document: name(&random), newEvents: Int.random(in: 0...1_000_000, using: &random))
+        case 12: .pushAck(request: varint(&random), document: name(&random), newEvents: Int.random(in: 0...1_000_000, using: &random),
+                          storedAt: Bool.random(using: &random) ? Int64.random(in: 0...SporProtocol.latestStoredTime, using: &random) : nil)
         case 13: .ok(request: varint(&random))
         case 14: .documents(request: varint(&random), documents: (0..<Int.random(in: 0...5, using: &random)).map { _ in
             .init(document: name(&random), events: Int.random(in: 0...1_000_000, using: &random))

@@ -54,8 +54,11 @@ struct GoldenVectorTests {
                                        organisationKind: "kommune", agentPrefix: "751/", maxFrameBytes: 4_194_304,
                                        maxBatchEvents: 100_000, idleTimeoutSeconds: 120))),
             ("events", .events(.init(document: "p1", isCatchUp: true, batches: [[0x01], [0x02, 0x03]]))),
+            ("events-stored-times", .events(.init(document: "p1", isCatchUp: true, batches: [[0x01], [0x02, 0x03]],
+                                                  storedAt: [1_700_000_000, 0]))),
             ("caught-up", .caughtUp(document: "p1", version: VersionVector())),
-            ("push-ack", .pushAck(request: 7, document: "p1", newEvents: 4)),
+            ("push-ack", .pushAck(request: 7, document: "p1", newEvents: 4, storedAt: nil)),
+            ("push-ack-stored-time", .pushAck(request: 7, document: "p1", newEvents: 4, storedAt: 1_700_000_000)),
             ("ok", .ok(request: 9)),
             ("documents", .documents(request: 2, documents: [.init(document: "p1", events: 5), .init(document: "p2", events: 0)])),
             ("list-rounds", .listRounds(request: 6)),
@@ -79,6 +82,8 @@ struct GoldenVectorTests {
         ("invalid-hello-magic", .malformedFrame),
         ("invalid-role", .malformedFrame),
         ("invalid-step", .malformedFrame),
+        ("invalid-events-stored-times-short", .malformedFrame),
+        ("invalid-stored-time-too-late", .malformedFrame),
     ]
 
     @Test("every vector file is covered by this test", arguments: [()])

@@ -23,21 +23,31 @@ struct Log: ParsableCommand {
         discussion: Help.text("""
             Én linje pr. gemning: en kort version (giv den til `spor diff --since` eller `spor show --at`), \
             organisationen, tidspunktet efter forfatterens ur (dansk tid) og hvad der blev \
-            ændret. Navne givet med `spor tag` står ved deres version.
+            ændret. Kom gemningen til serveren mere end \(Log.receiptShownAfter / 60) minutter senere \
+            (eller går et ur forkert), står serverens tid for modtagelsen bagefter (»modtaget …«). \
+            Navne givet med `spor tag` står ved deres version.
             """, """
             One line per save: a short version (give it to `spor diff --since` or `spor show --at`), \
             the organisation, the time it was saved by its author's clock (Copenhagen time) and what \
-            it changed. Names given with `spor tag` are shown beside their version.
+            it changed. When the save reached the server more than \(Log.receiptShownAfter / 60) minutes \
+            later (or a clock is wrong), the server's time of receipt follows ("received …"). Names \
+            given with `spor tag` are shown beside their version.
             """))
     @Argument(help: ArgumentHelp(Help.text("Forslagets id.", "The proposal's id."))) var id: String
     @Option(help: ArgumentHelp(Help.text("Vis højst så mange gemninger.", "Show at most this many saves."))) var limit = 50
     @OptionGroup var options: GlobalOptions
+
+    /// How far the server's receipt may be from the author's time (either way) before
+    /// the log shows both, in seconds: a save synced at once shows one time.
+    static let receiptShownAfter: TimeInterval = 5 * 60
 
     func run() throws {
         let context = try Context.open()
         let id = try context.proposalID(id)
         let proposal = try context.workspace.proposal(id)
         let saves = Array(try proposal.saves().reversed().prefix(max(0, limit)))
+        // A save reached the server when its last event was stored.
+        let received = try context.workspace.storedTimes(of: id, for: saves.map(\.last))
         let names = Dictionary(grouping: proposal.namedVersions(), by: \.version)
         let summary = SaveSummary(language: context.language)
         // Content at each version once: a linear history's "after" is the next save's "before".
@@ -62,6 +72,7 @@ struct Log: ParsableCommand {
                 ["version": VersionName.short(entry.save.version), "heads": entry.save.version.heads.map(\.description),
                  "organisation": entry.save.organisation ?? NSNull(), "agent": entry.save.agent.name,
                  "events": entry.save.seqs.count, "savedAt": entry.save.savedAt.map(Output.iso) ?? NSNull(),
+                 "receivedAt": received[entry.save.last].map(Output.iso) ?? NSNull(),
                  "changes": entry.what, "names": (names[entry.save.version] ?? []).map(\.name)] as [String: Any]
             }, "names": proposal.namedVersions().map {
                 ["name": $0.name, "version": VersionName.short($0.version), "heads": $0.version.heads.map(\.description)] as [String: Any]
@@ -70,12 +81,34 @@ struct Log: ParsableCommand {
             guard !entries.isEmpty else { return context.language.text("Ingen gemte ændringer.", "No saves.") }
             return entries.map { entry in
                 let who = entry.save.organisation.map(displayName) ?? context.language.text("Serveren", "The server")
-                let when = entry.save.savedAt.map { Output.time($0, language: context.language, omittingYearOf: context.now) } ?? "–"
+                let when = Self.when(saved: entry.save.savedAt, received: received[entry.save.last], byServer: entry.save.organisation == nil,
+                                     language: context.language, now: context.now)
                 let named = (names[entry.save.version] ?? []).map { context.language.text("»\($0.name)«", "\"\($0.name)\"") }
                     .joined(separator: ", ")
                 return "\(VersionName.short(entry.save.version))  \(who) · \(when) · \(entry.what)" + (named.isEmpty ? "" : "  \(named)")
             }.joined(separator: "\n")
         })
+    }
+}
+
+extension Log {
+    /// When a save was made, as the log shows it: the author's time; the server's
+    /// receipt after it when the two are more than ``receiptShownAfter`` apart; the
+    /// receipt alone for a save with no author's time (the server's own records, made
+    /// when it stored them, and saves from before save times were recorded).
+    static func when(saved: Date?, received: Date?, byServer: Bool, language: Language, now: Date?) -> String {
+        func time(_ date: Date) -> String { Output.time(date, language: language, omittingYearOf: now) }
+        let receipt = received.map { language.text("modtaget \(time($0))", "received \(time($0))") }
+        switch (saved, received) {
+        case let (saved?, received?) where abs(received.timeIntervalSince(saved)) > receiptShownAfter:
+            return "\(time(saved)), \(receipt ?? "")"
+        case let (saved?, _):
+            return time(saved)
+        case let (nil, received?):
+            return byServer ? time(received) : receipt ?? ""
+        case (nil, nil):
+            return "–"
+        }
     }
 }
 

@@ -40,9 +40,10 @@ struct TestServer {
         try store.addAccount(name: name, kind: kind, code: code).token
     }
 
-    func connect(token: String, client: String = "test") async throws -> TestClient {
+    /// `versions`: the protocol versions the client offers in HELLO.
+    func connect(token: String, client: String = "test", versions: ClosedRange<Int> = SporProtocol.supportedVersions) async throws -> TestClient {
         var client = try await TestClient.connect(port: port)
-        try await client.hello(token: token)
+        try await client.hello(token: token, versions: versions)
         return client
     }
 
@@ -81,8 +82,8 @@ struct TestClient {
         return TestClient(connection: connection, iterator: connection.messages.makeAsyncIterator())
     }
 
-    mutating func hello(token: String) async throws {
-        try await send(.hello(.init(token: token, client: "spor-tests")))
+    mutating func hello(token: String, versions: ClosedRange<Int> = SporProtocol.supportedVersions) async throws {
+        try await send(.hello(.init(versions: versions, token: token, client: "spor-tests")))
         let reply = try await receive()
         guard case let .welcome(welcome) = reply else { throw TestFailure("expected WELCOME, got \(String(describing: reply))") }
         self.welcome = welcome
@@ -168,7 +169,7 @@ struct TestClient {
         try await send(.push(request: request, document: document, changes: changes))
         return try await receive { message in
             switch message {
-            case let .pushAck(r, _, _) where r == request: message
+            case let .pushAck(r, _, _, _) where r == request: message
             case let .error(report) where report.request == request: message
             default: nil
             }
