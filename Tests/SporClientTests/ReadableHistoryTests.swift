@@ -203,5 +203,23 @@ struct ReadableHistoryTests {
             let log = try Self.log(cli, id, environment: environment).lines.joined(separator: "\n") + "\n"
             expectSameLines(log, try Self.golden("log.\(language).txt", id: id), "log.\(language).txt")
         }
+        // --json, byte for byte: these files were written by spor's hand-written JSON
+        // writer before --json moved to typed structs and JSONEncoder; the bytes must
+        // not change (indentation, key order, `[]` and `{}`, null for what is absent).
+        let agent = try #require(try cli.json("whoami")["agent"] as? String)
+        for command in ["show", "check", "log"] {
+            let output = try cli.run(command, id, "--json")
+            #expect(output.status == (command == "check" ? 1 : 0), "\(command) --json: \(output.stderr)")
+            let normalised = Self.withoutRandomParts(output.stdout, agent: agent)
+            #expect(normalised == (try Self.golden("\(command).json", id: id)), "\(command) --json differs from Golden/\(command).json:\n\(normalised)")
+        }
+    }
+
+    /// JSON output with the workspace's random agent name as AGENT, content hashes
+    /// (64 hex digits) as HASH and short versions (8) as VERSION.
+    static func withoutRandomParts(_ json: String, agent: String) -> String {
+        json.replacingOccurrences(of: agent, with: "AGENT")
+            .replacingOccurrences(of: "[0-9a-f]{64}", with: "HASH", options: .regularExpression)
+            .replacingOccurrences(of: #""version" : "[0-9a-f]{8}""#, with: #""version" : "VERSION""#, options: .regularExpression)
     }
 }

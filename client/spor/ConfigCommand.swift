@@ -31,7 +31,7 @@ struct ConfigLanguage: ParsableCommand {
         }
         let preference = try workspace.languagePreference()
         let language = Language.resolve(preference: preference, environment: ProcessInfo.processInfo.environment)
-        Output.emit(options, json: { ["language": language.rawValue, "chosen": preference != nil] }, text: {
+        Output.emit(options, json: { LanguageJSON(language: language.rawValue, chosen: preference != nil) }, text: {
             switch (language, preference != nil) {
             case (.danish, true): "Sprog: dansk (valgt med `spor config language da`; `spor config language auto` følger systemet)."
             case (.danish, false): "Sprog: dansk (fra systemets sprogindstilling; `spor config language en` for engelsk)."

@@ -33,7 +33,7 @@ struct Discard: ParsableCommand {
         let id = try context.proposalID(id)
         let waiting = try context.workspace.outbox().filter { $0.document == id }
         guard !waiting.isEmpty else {
-            Output.emit(options, json: { ["id": id, "discarded": 0] as [String: Any] },
+            Output.emit(options, json: { DiscardJSON(id: id, discarded: 0, onServer: nil, savedCopy: nil) },
                         text: { context.language.text("Intet af \(id) venter på at blive synkroniseret: der er intet at kassere.",
                                                       "Nothing of \(id) waits to sync: there is nothing to discard.") })
             return
@@ -53,7 +53,7 @@ struct Discard: ParsableCommand {
         let directory = (context.workspace.directory as NSString).appendingPathComponent("discarded")
         let result = try context.workspace.discardUnsyncedChanges(of: id, savingTo: directory, now: context.now)
         Output.emit(options, json: {
-            ["id": id, "discarded": result.entries, "onServer": result.onServer, "savedCopy": result.savedCopy] as [String: Any]
+            DiscardJSON(id: id, discarded: result.entries, onServer: result.onServer, savedCopy: result.savedCopy)
         }, text: {
             context.language.text(
                 "Kasserede \(result.entries) \(result.entries == 1 ? "ændring" : "ændringer") af \(id); din version er gemt i \(result.savedCopy). "

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import SporClient
 import SporCRDT
+import SporDocuments
 import SporProposal
 
 /// Which organisation each agent of `content` acts for, as a display name.
@@ -68,15 +69,14 @@ struct Log: ParsableCommand {
             entries.append(Entry(save: save, what: summary.describe(from: try content(at: before), to: try content(at: save.version))))
         }
         Output.emit(options, paged: true, json: {
-            ["id": id, "saves": entries.map { entry in
-                ["version": VersionName.short(entry.save.version), "heads": entry.save.version.heads.map(\.description),
-                 "organisation": entry.save.organisation ?? NSNull(), "agent": entry.save.agent.name,
-                 "events": entry.save.seqs.count, "savedAt": entry.save.savedAt.map(Output.iso) ?? NSNull(),
-                 "receivedAt": received[entry.save.last].map(Output.iso) ?? NSNull(),
-                 "changes": entry.what, "names": (names[entry.save.version] ?? []).map(\.name)] as [String: Any]
-            }, "names": proposal.namedVersions().map {
-                ["name": $0.name, "version": VersionName.short($0.version), "heads": $0.version.heads.map(\.description)] as [String: Any]
-            }] as [String: Any]
+            LogJSON(id: id, saves: entries.map { entry in
+                LogJSON.Save(version: VersionName.short(entry.save.version), heads: entry.save.version.heads.map(\.description),
+                             organisation: entry.save.organisation, agent: entry.save.agent.name, events: entry.save.seqs.count,
+                             savedAt: SporJSON.iso(entry.save.savedAt), receivedAt: SporJSON.iso(received[entry.save.last]),
+                             changes: entry.what, names: (names[entry.save.version] ?? []).map(\.name))
+            }, names: proposal.namedVersions().map {
+                LogJSON.Name(name: $0.name, version: VersionName.short($0.version), heads: $0.version.heads.map(\.description))
+            })
         }, text: {
             guard !entries.isEmpty else { return context.language.text("Ingen gemte ændringer.", "No saves.") }
             return entries.map { entry in
@@ -164,8 +164,7 @@ struct Tag: ParsableCommand {
         guard let name else {
             let names = proposal.namedVersions()
             Output.emit(options, json: {
-                ["id": id, "names": names.map { ["name": $0.name, "version": VersionName.short($0.version),
-                                                 "organisation": $0.organisation ?? NSNull()] as [String: Any] }] as [String: Any]
+                TagsJSON(id: id, names: names.map { TagsJSON.Name(name: $0.name, version: VersionName.short($0.version), organisation: $0.organisation) })
             }, text: {
                 guard !names.isEmpty else { return say("Ingen navngivne versioner: `spor tag \(id) NAVN` navngiver den nuværende.",
                                                         "No named versions: `spor tag \(id) NAME` names the current one.") }
@@ -179,7 +178,7 @@ struct Tag: ParsableCommand {
             if remove { try proposal.removeVersionName(name) } else { try proposal.nameVersion(name, version) }
         }
         let short = VersionName.short(version ?? content.version)
-        Output.emit(options, json: { ["id": id, "name": name, "version": remove ? NSNull() : short as Any, "removed": remove] as [String: Any] },
+        Output.emit(options, json: { TaggedJSON(id: id, name: name, version: remove ? nil : short, removed: remove) },
                     text: { remove ? say("Navnet »\(name)« er fjernet.", "Removed the name \"\(name)\".")
                                    : say("Version \(short) hedder nu »\(name)«.", "Version \(short) is now named \"\(name)\".") })
     }
@@ -220,11 +219,11 @@ struct Diff: ParsableCommand {
         }
         let fields = Self.fieldChanges(from: before, to: content)
         Output.emit(options, json: {
-            ["id": id, "since": Output.version(version),
-             "sections": Dictionary(uniqueKeysWithValues: sectionChanges.map { section, changes in
-                 (section.key, changes.map { ["kind": $0.kind.rawValue, "text": $0.text, "organisation": $0.organisation ?? NSNull()] as [String: Any] })
-             }),
-             "fields": fields.map { ["field": $0.field, "change": $0.kind, "before": $0.before, "after": $0.after] }] as [String: Any]
+            DiffJSON(id: id, since: Output.version(version),
+                     sections: Dictionary(uniqueKeysWithValues: sectionChanges.map { section, changes in
+                         (section.key, changes.map { DiffJSON.Change(kind: $0.kind.rawValue, text: $0.text, organisation: $0.organisation) })
+                     }),
+                     fields: fields.map { DiffJSON.Field(field: $0.field, change: $0.kind, before: $0.before, after: $0.after) })
         }, text: {
             let since = VersionName.short(version)
             guard !sectionChanges.isEmpty || !fields.isEmpty else {
@@ -303,7 +302,7 @@ struct Blame: ParsableCommand {
         let section = try context.section(section)
         let runs = try context.workspace.proposal(id).attribution(of: section)
         Output.emit(options, json: {
-            ["id": id, "section": section.key, "runs": runs.map { ["organisation": $0.organisation, "text": $0.text] }] as [String: Any]
+            BlameJSON(id: id, section: section.key, runs: runs.map { BlameJSON.Run(organisation: $0.organisation, text: $0.text) })
         }, text: {
             guard !runs.isEmpty else {
                 return context.language.text("\(context.language.title(of: section)) er tomt.", "\(context.language.title(of: section)) is empty.")
@@ -345,7 +344,7 @@ struct Conflicts: ParsableCommand {
         let content = try context.workspace.proposal(id).content()
         let name = organisationNames(content)
         guard let field = resolve else {
-            Output.emit(options, json: { ["id": id, "conflicts": content.conflicts.map(ContentJSON.conflict)] as [String: Any] }, text: {
+            Output.emit(options, json: { ConflictsJSON(id: id, conflicts: content.conflicts.map(ConflictJSON.init)) }, text: {
                 guard !content.conflicts.isEmpty else { return context.language.text("Ingen konflikter.", "No conflicts.") }
                 return content.conflicts.map { conflict in
                     (["\(conflict.field):"] + conflict.candidates.enumerated().map { "  \($0.offset + 1). \(String(reflecting: $0.element.value)) — \(name($0.element.author))" })
@@ -376,6 +375,6 @@ struct Conflicts: ParsableCommand {
         }
         let calendar = context.calendar
         try context.workspace.change(id, now: context.now) { proposal in try proposal.set(field, to: chosen, calendar: calendar) }
-        Output.emit(options, json: { ["id": id, "field": field, "value": chosen] }, text: { context.language.text("Afgjort \(field): \(chosen).", "Resolved \(field): \(chosen).") })
+        Output.emit(options, json: { ConflictResolvedJSON(id: id, field: field, value: chosen) }, text: { context.language.text("Afgjort \(field): \(chosen).", "Resolved \(field): \(chosen).") })
     }
 }

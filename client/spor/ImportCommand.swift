@@ -65,18 +65,8 @@ struct Import: ParsableCommand {
             try context.workspace.change(id, now: context.now) { proposal in try plan.apply(to: &proposal) }
         }
         Output.emit(options, json: {
-            ["id": id, "file": file, "saved": !dryRun && plan.changesSomething, "mergedFromExport": plan.base != nil,
-             "title": plan.newTitle ?? NSNull(),
-             "entries": plan.entries.map { entry -> [String: Any] in
-                 var object: [String: Any] = ["heading": entry.heading, "changed": entry.newText != nil]
-                 switch entry.target {
-                 case let .section(section): object["section"] = section.key
-                 case let .extraSection(existing): object["extraSection"] = existing.map { _ in "existing" } ?? "new"
-                 case .skipped: object["skipped"] = true
-                 }
-                 return object
-             },
-             "notInFile": plan.notInFile.map(\.key)] as [String: Any]
+            ImportJSON(id: id, file: file, saved: !dryRun && plan.changesSomething, mergedFromExport: plan.base != nil,
+                       title: plan.newTitle, entries: plan.entries.map(ImportJSON.Entry.init), notInFile: plan.notInFile.map(\.key))
         }, text: { Self.report(plan, file: file, id: id, dryRun: dryRun, language: context.language) })
     }
 

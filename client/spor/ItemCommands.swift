@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import SporClient
 import SporCRDT
+import SporDocuments
 import SporProposal
 
 /// Finds item `number` (1-based, as the list commands print it) or id ("751/ab@3").
@@ -51,8 +52,8 @@ struct BudgetList: ParsableCommand {
         var totals: [FundingSource: Int64] = [:]
         for line in budget { if let source = line.source, let amount = line.amount { totals[source, default: 0] += amount } }
         Output.emit(options, json: {
-            ["id": id, "lines": budget.enumerated().map { ContentJSON.budgetLine($0.offset + 1, $0.element) },
-             "totals": Dictionary(uniqueKeysWithValues: totals.map { ($0.key.rawValue, $0.value) })] as [String: Any]
+            BudgetJSON(id: id, lines: budget.enumerated().map { BudgetLineJSON(number: $0.offset + 1, $0.element) },
+                       totals: Dictionary(uniqueKeysWithValues: totals.map { ($0.key.rawValue, $0.value) }))
         }, text: {
             let language = context.language
             guard !budget.isEmpty else {
@@ -87,7 +88,7 @@ struct BudgetAdd: ParsableCommand {
         let input = BudgetLineInput(item: item, amount: try Kroner.parse(amount, field: "budget.amount"),
                                     source: try enumValue(source, FundingSource.self, name: Help.text("kilde", "source")), year: year)
         let line = try context.workspace.change(id, now: context.now) { proposal in try proposal.addBudgetLine(input) }
-        Output.emit(options, json: { ["id": id, "line": line.description] }, text: {
+        Output.emit(options, json: { ItemChangedJSON(id: id, key: "line", item: line.description) }, text: {
             context.language.text("Budgetlinjen »\(item)« er tilføjet.", "Added the budget line \"\(item)\".")
         })
     }
@@ -104,7 +105,7 @@ struct BudgetRemove: ParsableCommand {
         let id = try context.proposalID(id)
         let removed = try changeItem(context, id, line, kind: Help.text("budgetlinje", "budget line"), listCommand: "spor budget list \(id)",
                                      items: \.budget, id: \.id) { try $0.removeBudgetLine($1.id) }
-        Output.emit(options, json: { ["id": id, "removed": removed.id.description] }, text: {
+        Output.emit(options, json: { ItemChangedJSON(id: id, key: "removed", item: removed.id.description) }, text: {
             context.language.text("Budgetlinjen »\(removed.item)« er fjernet.", "Removed the budget line \"\(removed.item)\".")
         })
     }
@@ -127,7 +128,7 @@ struct ParticipantList: ParsableCommand {
         let id = try context.proposalID(id)
         let participants = try context.workspace.proposal(id).content().participants
         Output.emit(options, json: {
-            ["id": id, "participants": participants.enumerated().map { ContentJSON.participant($0.offset + 1, $0.element) }] as [String: Any]
+            ParticipantsJSON(id: id, participants: participants.enumerated().map { ParticipantJSON(number: $0.offset + 1, $0.element) })
         }, text: {
             let language = context.language
             guard !participants.isEmpty else {
@@ -206,9 +207,12 @@ struct ParticipantAdd: ParsableCommand {
         if let account, account != identity.organisation {
             try context.workspace.queueMember(.add(account, role == .observer ? .observer : .partner), of: id, now: context.now)
         }
-        Output.emit(options, json: { ["id": id, "participant": added.description, "member": account ?? NSNull()] as [String: Any] }, text: {
-            "Added \(organisation.name) as \(input.role?.englishName.lowercased() ?? "participant")"
-                + (account.map { " (\($0) gets access when the server accepts it at the next sync: the lead and the secretariat give access)" } ?? "") + "."
+        Output.emit(options, json: { ParticipantAddedJSON(id: id, participant: added.description, member: account) }, text: {
+            context.language.text(
+                "\(organisation.name) er tilføjet som \(input.role?.danishName.lowercased() ?? "deltager")"
+                    + (account.map { " (\(displayName($0)) får adgang, når serveren godtager det ved næste `spor sync`: tovholderen og sekretariatet giver adgang)" } ?? "") + ".",
+                "Added \(organisation.name) as \(input.role?.englishName.lowercased() ?? "participant")"
+                    + (account.map { " (\(displayName($0)) gets access when the server accepts it at the next `spor sync`: the lead and the secretariat give access)" } ?? "") + ".")
         })
     }
 }
@@ -250,7 +254,7 @@ struct ParticipantEdit: ParsableCommand {
         let changed = try changeItem(context, id, participant, kind: Help.text("deltager", "participant"), listCommand: "spor participant list \(id)",
                                      items: \.participants, id: \.id) { try $0.updateParticipant($1.id, input) }
         let name = changed.organisation?.name ?? "the participant"
-        Output.emit(options, json: { ["id": id, "participant": changed.id.description, "saved": true] as [String: Any] }, text: {
+        Output.emit(options, json: { ParticipantSavedJSON(id: id, participant: changed.id.description, saved: true) }, text: {
             context.language.text("Gemt: \(name).", "Saved \(name).")
         })
     }
@@ -267,7 +271,7 @@ struct ParticipantRemove: ParsableCommand {
         let id = try context.proposalID(id)
         let removed = try changeItem(context, id, participant, kind: Help.text("deltager", "participant"), listCommand: "spor participant list \(id)",
                                      items: \.participants, id: \.id) { try $0.removeParticipant($1.id) }
-        Output.emit(options, json: { ["id": id, "removed": removed.id.description] }, text: {
+        Output.emit(options, json: { ItemChangedJSON(id: id, key: "removed", item: removed.id.description) }, text: {
             let name = removed.organisation?.name
             return context.language.text("\(name ?? "Deltageren") er fjernet.", "Removed \(name ?? "the participant").")
         })
@@ -291,7 +295,7 @@ struct CommentList: ParsableCommand {
         let context = try Context.open()
         let id = try context.proposalID(id)
         let comments = try context.workspace.proposal(id).content().comments.enumerated().filter { all || !$0.element.resolved }
-        Output.emit(options, json: { ["id": id, "comments": comments.map { ContentJSON.comment($0.offset + 1, $0.element) }] as [String: Any] }, text: {
+        Output.emit(options, json: { CommentsJSON(id: id, comments: comments.map { CommentJSON(number: $0.offset + 1, $0.element) }) }, text: {
             let language = context.language
             guard !comments.isEmpty else {
                 return all ? language.text("Ingen kommentarer.", "No comments.") : language.text("Ingen åbne kommentarer.", "No open comments.")
@@ -337,7 +341,7 @@ struct CommentAdd: ParsableCommand {
             }
             return try proposal.addComment(on: section, range: range, text: text, at: now)
         }
-        Output.emit(options, json: { ["id": id, "comment": comment.description] }, text: {
+        Output.emit(options, json: { ItemChangedJSON(id: id, key: "comment", item: comment.description) }, text: {
             context.language.text("Kommentaren er tilføjet til \(context.language.title(of: section)).",
                                   "Added a comment to \(context.language.title(of: section)).")
         })
@@ -357,7 +361,7 @@ struct CommentReply: ParsableCommand {
         let (text, now) = (text, context.now)
         _ = try changeItem(context, id, comment, kind: Help.text("kommentar", "comment"), listCommand: "spor comment list \(id) --all",
                            items: \.comments, id: \.id) { _ = try $0.reply(to: $1.id, text: text, at: now) }
-        Output.emit(options, json: { ["id": id, "replied": comment] }, text: { context.language.text("Svaret.", "Replied.") })
+        Output.emit(options, json: { ItemChangedJSON(id: id, key: "replied", item: comment) }, text: { context.language.text("Svaret.", "Replied.") })
     }
 }
 
@@ -374,7 +378,9 @@ struct CommentResolve: ParsableCommand {
         let resolved = !reopen
         _ = try changeItem(context, id, comment, kind: Help.text("kommentar", "comment"), listCommand: "spor comment list \(id) --all",
                            items: \.comments, id: \.id) { try $0.setResolved($1.id, resolved) }
-        Output.emit(options, json: { ["id": id, "comment": comment, "resolved": resolved] }, text: { resolved ? "Resolved." : "Reopened." })
+        Output.emit(options, json: { CommentResolvedJSON(id: id, comment: comment, resolved: resolved) }, text: {
+            resolved ? context.language.text("Kommentaren er løst.", "Resolved.") : context.language.text("Kommentaren er åbnet igen.", "Reopened.")
+        })
     }
 }
 
@@ -395,10 +401,9 @@ struct MilestoneList: ParsableCommand {
         let id = try context.proposalID(id)
         let milestones = try context.workspace.proposal(id).content().milestones
         Output.emit(options, json: {
-            ["id": id, "milestones": milestones.enumerated().map {
-                ["number": $0.offset + 1, "id": $0.element.id.description, "title": $0.element.title,
-                 "date": $0.element.date?.description ?? NSNull()] as [String: Any]
-            }] as [String: Any]
+            MilestonesJSON(id: id, milestones: milestones.enumerated().map {
+                MilestonesJSON.Milestone(number: $0.offset + 1, id: $0.element.id.description, title: $0.element.title, date: $0.element.date?.description)
+            })
         }, text: {
             guard !milestones.isEmpty else {
                 return context.language.text("Ingen milepæle: `spor milestone add \(id) --title TEKST --date ÅÅÅÅ-MM-DD`.",
@@ -426,7 +431,7 @@ struct MilestoneAdd: ParsableCommand {
         let day = try CalendarDate(parsing: date, field: "milestones.date")
         let title = title
         let added = try context.workspace.change(id, now: context.now) { proposal in try proposal.addMilestone(title: title, date: day) }
-        Output.emit(options, json: { ["id": id, "milestone": added.description] }, text: {
+        Output.emit(options, json: { ItemChangedJSON(id: id, key: "milestone", item: added.description) }, text: {
             context.language.text("Milepælen \(day) »\(title)« er tilføjet.", "Added the milestone \(day) \"\(title)\".")
         })
     }
@@ -443,7 +448,7 @@ struct MilestoneRemove: ParsableCommand {
         let id = try context.proposalID(id)
         let removed = try changeItem(context, id, milestone, kind: Help.text("milepæl", "milestone"), listCommand: "spor milestone list \(id)",
                                      items: \.milestones, id: \.id) { try $0.removeMilestone($1.id) }
-        Output.emit(options, json: { ["id": id, "removed": removed.id.description] }, text: {
+        Output.emit(options, json: { ItemChangedJSON(id: id, key: "removed", item: removed.id.description) }, text: {
             context.language.text("Milepælen »\(removed.title)« er fjernet.", "Removed the milestone \"\(removed.title)\".")
         })
     }

@@ -1,19 +1,26 @@
 import Foundation
 import SporCRDT
+import SporDocuments
 import SporProposal
 
 /// Writing results: text for people, or JSON (sorted keys, so that the same content
 /// prints the same bytes in every workspace).
 enum Output {
-    static func printJSON(_ value: Any) {
-        var writer = JSONWriter()
-        writer.write(value, indent: 0)
-        writer.output.append(UInt8(ascii: "\n"))
-        FileHandle.standardOutput.write(Data(writer.output))
+    /// Prints `value` as `SporJSON` writes it, with a final newline.
+    static func printJSON(_ value: some Encodable) {
+        do {
+            var bytes = try SporJSON.encode(value)
+            bytes.append(UInt8(ascii: "\n"))
+            FileHandle.standardOutput.write(Data(bytes))
+        } catch {
+            // Spor's shapes hold no Double, the one thing JSONEncoder refuses; say so if one ever does.
+            FileHandle.standardError.write(Data("spor: the JSON output could not be written: \(error)\n".utf8))
+            Foundation.exit(1)
+        }
     }
 
     /// Prints `json()` with --json, else `text()`.
-    static func emit(_ options: GlobalOptions, paged: Bool = false, json: () throws -> Any, text: () throws -> String) rethrows {
+    static func emit<Shape: Encodable>(_ options: GlobalOptions, paged: Bool = false, json: () throws -> Shape, text: () throws -> String) rethrows {
         if options.json {
             printJSON(try json())
         } else if paged {
@@ -23,16 +30,6 @@ enum Output {
             let text = try text()
             FileHandle.standardOutput.write(Data((text.hasSuffix("\n") || text.isEmpty ? text : text + "\n").utf8))
         }
-    }
-
-    /// An instant as ISO 8601 in UTC ("2024-02-01T12:00:00Z"), or JSON null.
-    static func iso(_ date: Date?) -> Any {
-        guard let date else { return NSNull() }
-        var seconds = time_t(date.timeIntervalSince1970.rounded(.down))
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
-        return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))Z"
     }
 
     /// An instant in Copenhagen time as people write it, in the language spor speaks:
@@ -70,153 +67,5 @@ enum Output {
 
     static func version(_ version: Version) -> String {
         version.heads.isEmpty ? "(empty)" : version.heads.map(\.description).joined(separator: ",")
-    }
-}
-
-/// A proposal's content as JSON: everything `spor show` shows, in a form that is
-/// identical in every workspace that has the same events.
-enum ContentJSON {
-    static func proposal(id: String, _ content: ProposalContent, status: ProcessStatus?) -> [String: Any] {
-        var sections: [String: Any] = [:]
-        for section in Section.allCases { sections[section.key] = content.text(section) }
-        return [
-            "id": id,
-            "title": content.title,
-            "round": content.roundID ?? NSNull(),
-            "status": status?.rawValue ?? NSNull(),
-            "amountRequested": content.amountRequested ?? NSNull(),
-            "sections": sections,
-            "members": content.members.map { ["organisation": $0.organisation, "role": $0.role.rawValue] },
-            "lead": content.lead ?? NSNull(),
-            "participants": content.participants.enumerated().map { participant($0.offset + 1, $0.element) },
-            "budget": content.budget.enumerated().map { budgetLine($0.offset + 1, $0.element) },
-            "milestones": content.milestones.map { ["title": $0.title, "date": $0.date?.description ?? NSNull()] as [String: Any] },
-            "extraSections": content.extraSections.map { ["heading": $0.heading, "body": $0.body] },
-            "comments": content.comments.enumerated().map { comment($0.offset + 1, $0.element) },
-            "submissions": content.submissions.map(submission),
-            "qualification": content.qualification.map { ["result": $0.result.rawValue, "note": $0.note, "at": Output.iso($0.at)] as [String: Any] } ?? NSNull(),
-            "decision": content.decision.map { ["outcome": $0.outcome.rawValue, "note": $0.note, "grantedAmount": $0.grantedAmount ?? NSNull(),
-                                                "at": Output.iso($0.at)] as [String: Any] } ?? NSNull(),
-            "qualifications": content.qualificationHistory.map { ["result": $0.result.rawValue, "note": $0.note, "at": Output.iso($0.at)] as [String: Any] },
-            "decisions": content.decisionHistory.map { ["outcome": $0.outcome.rawValue, "note": $0.note, "grantedAmount": $0.grantedAmount ?? NSNull(),
-                                                       "at": Output.iso($0.at)] as [String: Any] },
-            "withdrawal": content.withdrawal.map { ["at": Output.iso($0.at), "by": $0.by] as [String: Any] } ?? NSNull(),
-            "conflicts": content.conflicts.map(conflict),
-            "unreadable": content.unreadable.map { ["field": $0.field, "stored": $0.stored, "expected": $0.expected] },
-            "version": content.version.heads.map(\.description),
-            "contentHash": content.contentHash,
-        ]
-    }
-
-    static func participant(_ number: Int, _ participant: Participant) -> [String: Any] {
-        var organisation: Any = NSNull()
-        if let value = participant.organisation {
-            switch value {
-            case let .registered(registered):
-                organisation = ["name": registered.officialName, "code": registered.code, "kind": value.englishKind] as [String: Any]
-            case let .other(name, _):
-                organisation = ["name": name, "kind": value.englishKind] as [String: Any]
-            }
-        }
-        return [
-            "number": number, "id": participant.id.description, "organisation": organisation,
-            "role": participant.role?.rawValue ?? NSNull(), "contactName": participant.contactName,
-            "contactEmail": participant.contactEmail, "cofinancingCash": participant.cofinancingCash,
-            "cofinancingHours": participant.cofinancingHours,
-        ]
-    }
-
-    static func budgetLine(_ number: Int, _ line: BudgetLine) -> [String: Any] {
-        ["number": number, "id": line.id.description, "item": line.item, "amount": line.amount ?? NSNull(),
-         "source": line.source?.rawValue ?? NSNull(), "year": line.year ?? NSNull()]
-    }
-
-    static func comment(_ number: Int, _ comment: Comment) -> [String: Any] {
-        [
-            "number": number, "id": comment.id.description, "section": comment.section?.key ?? NSNull(),
-            "quote": comment.quote, "author": comment.author, "text": comment.text, "resolved": comment.resolved,
-            "createdAt": Output.iso(comment.createdAt),
-            "replies": comment.replies.map { ["author": $0.author, "text": $0.text, "createdAt": Output.iso($0.createdAt)] as [String: Any] },
-        ]
-    }
-
-    static func submission(_ submission: Submission) -> [String: Any] {
-        ["step": submission.step.rawValue, "round": submission.roundID, "version": submission.version.heads.map(\.description),
-         "contentHash": submission.contentHash, "submittedAt": Output.iso(submission.submittedAt), "by": submission.by]
-    }
-
-    static func conflict(_ conflict: FieldConflict) -> [String: Any] {
-        ["field": conflict.field,
-         "candidates": conflict.candidates.enumerated().map { ["number": $0.offset + 1, "value": $0.element.value, "author": $0.element.author.name] as [String: Any] }]
-    }
-
-    static func finding(_ finding: Finding) -> [String: Any] {
-        ["code": finding.code, "severity": finding.severity.rawValue, "field": finding.field,
-         "danish": finding.danish, "english": finding.english]
-    }
-}
-
-/// Pretty-printed JSON with sorted keys: the same value always gives the same bytes.
-/// (Hand-written because Foundation's JSONSerialization costs tens of milliseconds on
-/// a large proposal, which `spor show --json` cannot afford at every call.)
-struct JSONWriter {
-    var output: [UInt8] = []
-
-    mutating func write(_ value: Any, indent: Int) {
-        switch value {
-        case let string as String: writeString(string)
-        case let flag as Bool: append(flag ? "true" : "false")
-        case let number as Int: append(String(number))
-        case let number as Int64: append(String(number))
-        case let number as Double: append(number.isFinite ? String(number) : "null")
-        case let dictionary as [String: Any]:
-            guard !dictionary.isEmpty else { return append("{}") }
-            append("{\n")
-            for (index, key) in dictionary.keys.sorted().enumerated() {
-                pad(indent + 2)
-                writeString(key)
-                append(" : ")
-                write(dictionary[key] ?? NSNull(), indent: indent + 2)
-                append(index == dictionary.count - 1 ? "\n" : ",\n")
-            }
-            pad(indent)
-            append("}")
-        case let dictionary as [String: Int]:
-            write(dictionary.mapValues { $0 as Any }, indent: indent)
-        case let array as [Any]:
-            guard !array.isEmpty else { return append("[]") }
-            append("[\n")
-            for (index, element) in array.enumerated() {
-                pad(indent + 2)
-                write(element, indent: indent + 2)
-                append(index == array.count - 1 ? "\n" : ",\n")
-            }
-            pad(indent)
-            append("]")
-        default:
-            append("null")
-        }
-    }
-
-    private mutating func append(_ text: String) { output.append(contentsOf: text.utf8) }
-
-    private mutating func pad(_ count: Int) { output.append(contentsOf: repeatElement(UInt8(ascii: " "), count: count)) }
-
-    private mutating func writeString(_ string: String) {
-        output.append(UInt8(ascii: "\""))
-        for byte in string.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""): append("\\\"")
-            case UInt8(ascii: "\\"): append("\\\\")
-            case 0x0A: append("\\n")
-            case 0x0D: append("\\r")
-            case 0x09: append("\\t")
-            case 0x00..<0x20:
-                let hex = Array("0123456789abcdef".utf8)
-                output.append(contentsOf: Array("\\u00".utf8) + [hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
-            default: output.append(byte)
-            }
-        }
-        output.append(UInt8(ascii: "\""))
     }
 }

@@ -17,7 +17,7 @@ struct New: ParsableCommand {
         let context = try Context.open()
         let roundID = round ?? Self.nextOpenRound(context)
         let id = try context.workspace.createProposal(title: title, roundID: roundID, calendar: context.calendar, now: context.now)
-        Output.emit(options, json: { ["id": id, "title": title, "round": roundID ?? NSNull()] as [String: Any] }, text: { id })
+        Output.emit(options, json: { NewProposalJSON(id: id, title: title, round: roundID) }, text: { id })
         if roundID == nil, !options.json {
             // On stderr: stdout is the id alone, for scripts.
             let note = context.language.text(
@@ -43,9 +43,7 @@ struct List: ParsableCommand {
         let context = try Context.open()
         let proposals = try context.workspace.proposals()
         Output.emit(options, json: {
-            proposals.map { ["id": $0.id, "title": $0.title, "events": $0.eventCount, "unsyncedChanges": $0.unsyncedChanges,
-                             "onServer": $0.onServer, "updatedAt": Output.iso($0.updatedAt),
-                             "accessEndedAt": Output.iso($0.accessEndedAt)] as [String: Any] }
+            proposals.map(ProposalListItemJSON.init)
         }, text: {
             let language = context.language
             guard !proposals.isEmpty else {
@@ -84,7 +82,7 @@ struct Show: ParsableCommand {
             }
         }
         let status = ProcessStatus(of: content, at: context.now, calendar: context.calendar)
-        Output.emit(options, paged: true, json: { ContentJSON.proposal(id: id, content, status: status) }, text: {
+        Output.emit(options, paged: true, json: { ProposalJSON(id: id, content: content, status: status) }, text: {
             ShowReport(id: id, content: content, status: status, calendar: context.calendar, language: context.language).text
         })
     }
@@ -116,7 +114,7 @@ struct SetField: ParsableCommand {
         try context.workspace.change(id, now: context.now) { proposal in
             try proposal.set(field, to: text, calendar: calendar)
         }
-        Output.emit(options, json: { ["id": id, "field": field, "saved": true] }, text: {
+        Output.emit(options, json: { FieldSavedJSON(id: id, field: field, saved: true) }, text: {
             let name = Section.named(field).map { context.language.title(of: $0) }
                 ?? (context.language == .danish ? CommandFailure.danishField(field) : field)
             return context.language.text("Gemt: \(name).", "Saved \(name).")
@@ -168,7 +166,7 @@ struct Edit: ParsableCommand {
         if source == nil, !original.hasSuffix("\n"), text.hasSuffix("\n") { text.removeLast() }
         guard text != original else {
             if let keptFile { try? FileManager.default.removeItem(atPath: keptFile) }
-            Output.emit(options, json: { ["id": id, "section": section.key, "changed": false] }, text: {
+            Output.emit(options, json: { SectionEditedJSON(id: id, section: section.key, changed: false) }, text: {
                 context.language.text("Ingen ændringer i \(context.language.title(of: section)).", "No changes to \(context.language.title(of: section)).")
             })
             return
@@ -184,7 +182,7 @@ struct Edit: ParsableCommand {
             throw error
         }
         if let keptFile { try? FileManager.default.removeItem(atPath: keptFile) }
-        Output.emit(options, json: { ["id": id, "section": section.key, "changed": true] }, text: {
+        Output.emit(options, json: { SectionEditedJSON(id: id, section: section.key, changed: true) }, text: {
             context.language.text("Gemt: \(context.language.title(of: section)).", "Saved \(context.language.title(of: section)).")
         })
     }
@@ -226,7 +224,7 @@ struct Check: ParsableCommand {
             + proposal.processFindings(for: step, at: context.now, calendar: context.calendar)
         let errors = findings.filter { $0.severity == .error }
         Output.emit(options, json: {
-            ["id": id, "step": step.rawValue, "ready": errors.isEmpty, "findings": findings.map(ContentJSON.finding)] as [String: Any]
+            CheckJSON(id: id, step: step.rawValue, ready: errors.isEmpty, findings: findings.map(FindingJSON.init))
         }, text: {
             CheckReport(id: id, step: step, findings: findings, language: context.language).text
         })
@@ -260,15 +258,11 @@ struct Status: ParsableCommand {
         let outbox = try context.workspace.outbox().filter { $0.document == id }
         let deadlines: [(Step, Date?)] = Step.allCases.map { ($0, try? round?.deadlineInstant(for: $0)) }
         Output.emit(options, json: {
-            [
-                "id": id, "status": status.rawValue, "round": content.roundID ?? NSNull(),
-                "deadlines": Dictionary(uniqueKeysWithValues: deadlines.map { ($0.0.rawValue, Output.iso($0.1)) }),
-                "submissions": content.submissions.map(ContentJSON.submission),
-                "amountRequested": content.amountRequested ?? NSNull(),
-                "decisions": content.decisionHistory.map { ["outcome": $0.outcome.rawValue, "grantedAmount": $0.grantedAmount ?? NSNull(),
-                                                           "at": Output.iso($0.at)] as [String: Any] },
-                "outbox": outbox.map { ["id": $0.id, "kind": Self.describe($0.kind), "lastError": $0.lastError ?? NSNull()] as [String: Any] },
-            ] as [String: Any]
+            StatusJSON(id: id, status: status.rawValue, round: content.roundID,
+                       deadlines: Dictionary(uniqueKeysWithValues: deadlines.map { ($0.0.rawValue, SporJSON.iso($0.1)) }),
+                       submissions: content.submissions.map(SubmissionJSON.init), amountRequested: content.amountRequested,
+                       decisions: content.decisionHistory.map { StatusJSON.Decision(outcome: $0.outcome.rawValue, grantedAmount: $0.grantedAmount, at: SporJSON.iso($0.at)) },
+                       outbox: outbox.map { StatusJSON.Waiting(id: $0.id, kind: Self.describe($0.kind), lastError: $0.lastError) })
         }, text: {
             let language = context.language
             var lines = ["\(content.title) [\(id)]: \(language.name(of: status))"]
@@ -349,12 +343,7 @@ struct RoundsList: ParsableCommand {
         let context = try Context.open()
         let rounds = context.calendar.rounds
         Output.emit(options, json: {
-            rounds.map { round in
-                ["id": round.id, "danishName": round.danishName, "englishName": round.englishName,
-                 "qualificationDeadline": Output.iso(try? round.deadlineInstant(for: .qualification)),
-                 "approvalDeadline": Output.iso(try? round.deadlineInstant(for: .approval)),
-                 "committeeMeeting": round.committeeMeeting.description] as [String: Any]
-            }
+            rounds.map(RoundJSON.init)
         }, text: {
             rounds.map { round in
                 let qualification = try? round.deadlineInstant(for: .qualification)
@@ -386,7 +375,7 @@ struct RoundsAdd: ParsableCommand {
             throw CommandFailure.badInput(Help.text("runden er ikke gyldig JSON: \(error)", "the round is not valid JSON: \(error)"))
         }
         try context.workspace.addRound(round)
-        Output.emit(options, json: { ["id": round.id, "added": true] }, text: { context.language.text("Tilføjede runden \(round.id).", "Added round \(round.id).") })
+        Output.emit(options, json: { RoundAddedJSON(id: round.id, added: true) }, text: { context.language.text("Tilføjede runden \(round.id).", "Added round \(round.id).") })
     }
 }
 
@@ -453,11 +442,11 @@ struct Export: ParsableCommand {
                 throw CommandFailure(message: say("kan ikke skrive \(out): \(error.localizedDescription)", "cannot write \(out): \(error.localizedDescription)"),
                                      name: "cannotWrite", exitCode: 4)
             }
-            Output.emit(options, json: { ["id": id, "format": format, "file": out, "bytes": bytes.count] as [String: Any] },
+            Output.emit(options, json: { ExportedFileJSON(id: id, format: format, file: out, bytes: bytes.count) },
                         text: { say("Skrev \(out).", "Wrote \(out).") })
         } else if options.json {
-            Output.printJSON(["id": id, "format": format,
-                              format == "docx" ? "base64" : "text": format == "docx" ? bytes.base64EncodedString() : String(decoding: bytes, as: UTF8.self)])
+            Output.printJSON(ExportedTextJSON(id: id, format: format, contentKey: format == "docx" ? "base64" : "text",
+                                              content: format == "docx" ? bytes.base64EncodedString() : String(decoding: bytes, as: UTF8.self)))
         } else {
             FileHandle.standardOutput.write(bytes)
         }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import SporClient
 import SporCRDT
+import SporDocuments
 import SporProposal
 
 // The commands whose effect the server decides: process steps (submit, withdraw, the
@@ -42,12 +43,12 @@ func takeStep(_ request: StepRequest, of id: String, context: Context, queueOnly
                       "It counts only when the server has recorded it: the server judges it when it arrives, by its own clock"
                           + (deadline.map { " (the deadline is \(Output.local($0)) Copenhagen time)" } ?? "") + ". Run `spor sync` when you are online.")
     if queueOnly {
-        Output.emit(options, json: { ["id": id, "queued": request.kind.rawValue] }, text: { say("Sat i kø til serveren. ", "Queued for the server. ") + waiting })
+        Output.emit(options, json: { StepJSON(id: id, queued: request.kind.rawValue) }, text: { say("Sat i kø til serveren. ", "Queued for the server. ") + waiting })
         return
     }
     let (report, problem) = await sendNow(context)
     guard let report else {
-        Output.emit(options, json: { ["id": id, "queued": request.kind.rawValue, "problem": problem ?? ""] }, text: {
+        Output.emit(options, json: { StepJSON(id: id, queued: request.kind.rawValue, problem: problem ?? "") }, text: {
             say("Ikke sendt: \(problem ?? "serveren kunne ikke nås"). Anmodningen venter i udbakken. \(waiting)",
                 "Not sent: \(problem ?? "the server could not be reached"). The request waits in the outbox. \(waiting)")
         })
@@ -55,16 +56,14 @@ func takeStep(_ request: StepRequest, of id: String, context: Context, queueOnly
     }
     if let recorded = report.recordedSteps.last(where: { $0.document == id && $0.kind == request.kind }) {
         Output.emit(options, json: {
-            var json: [String: Any] = ["id": id, "recorded": request.kind.rawValue, "at": Output.iso(recorded.at)]
-            if !recorded.contentHash.isEmpty {
-                json["submission"] = ["step": request.kind.rawValue, "contentHash": recorded.contentHash, "submittedAt": Output.iso(recorded.at)]
-            }
-            return json
+            StepJSON(id: id, recorded: request.kind.rawValue, at: SporJSON.iso(recorded.at),
+                     submission: recorded.contentHash.isEmpty ? nil
+                         : StepJSON.Submission(step: request.kind.rawValue, contentHash: recorded.contentHash, submittedAt: SporJSON.iso(recorded.at)))
         }, text: { describe(recorded) })
         return
     }
     let refusal = report.refusals.last { $0.document == id }?.message ?? say("serveren tog ikke trinnet", "the server did not take the step")
-    Output.emit(options, json: { ["id": id, "refused": request.kind.rawValue, "message": refusal] }, text: { say("Afvist: ", "Refused: ") + refusal })
+    Output.emit(options, json: { StepJSON(id: id, refused: request.kind.rawValue, message: refusal) }, text: { say("Afvist: ", "Refused: ") + refusal })
     throw CommandFailure(message: Help.text("serveren afviste trinnet; intet blev registreret", "the server refused the step; nothing was recorded"), name: "stepRefused", exitCode: 1)
 }
 
@@ -238,8 +237,8 @@ struct MemberList: ParsableCommand {
         }
         let ended = try context.workspace.proposals().first { $0.id == id }?.accessEndedAt
         Output.emit(options, json: {
-            ["id": id, "members": content.members.map { ["organisation": $0.organisation, "role": $0.role.rawValue] },
-             "waiting": waiting.map(MembershipChange.describe), "accessEndedAt": Output.iso(ended)] as [String: Any]
+            MembersJSON(id: id, members: content.members.map(MemberJSON.init), waiting: waiting.map(MembershipChange.describe),
+                        accessEndedAt: SporJSON.iso(ended))
         }, text: {
             var lines: [String] = []
             let say = context.language.text
@@ -281,7 +280,7 @@ struct MemberAdd: ParsableCommand {
         }
         try checkMembershipChange(.add(organisation, role), context, try context.workspace.proposal(id).content())
         try context.workspace.queueMember(.add(organisation, role), of: id, now: context.now)
-        Output.emit(options, json: { ["id": id, "queued": MembershipChange.describe(.add(organisation, role))] }, text: {
+        Output.emit(options, json: { MembershipQueuedJSON(id: id, queued: MembershipChange.describe(.add(organisation, role))) }, text: {
             Help.text("\(displayName(organisation)) får adgang som \(role.danishName.lowercased()), når serveren godtager det ved næste `spor sync`.",
                       "\(displayName(organisation)) gets access as \(role.englishName.lowercased()) when the server accepts it at the next `spor sync`.")
         })
@@ -300,7 +299,7 @@ struct MemberRemove: ParsableCommand {
         let organisation = try organisationID(organisation)
         try checkMembershipChange(.remove(organisation), context, try context.workspace.proposal(id).content())
         try context.workspace.queueMember(.remove(organisation), of: id, now: context.now)
-        Output.emit(options, json: { ["id": id, "queued": MembershipChange.describe(.remove(organisation))] }, text: {
+        Output.emit(options, json: { MembershipQueuedJSON(id: id, queued: MembershipChange.describe(.remove(organisation))) }, text: {
             Help.text("\(displayName(organisation)) mister adgangen, når serveren godtager det ved næste `spor sync`.",
                       "\(displayName(organisation)) loses access when the server accepts it at the next `spor sync`.")
         })
@@ -322,7 +321,7 @@ struct MemberRole: ParsableCommand {
         let role = try enumValue(role, ParticipantRole.self, name: "role")
         try checkMembershipChange(.setRole(organisation, role), context, try context.workspace.proposal(id).content())
         try context.workspace.queueMember(.setRole(organisation, role), of: id, now: context.now)
-        Output.emit(options, json: { ["id": id, "queued": MembershipChange.describe(.setRole(organisation, role))] }, text: {
+        Output.emit(options, json: { MembershipQueuedJSON(id: id, queued: MembershipChange.describe(.setRole(organisation, role))) }, text: {
             Help.text("\(displayName(organisation)) bliver \(role.danishName.lowercased()), når serveren godtager det ved næste `spor sync`.",
                       "\(displayName(organisation)) becomes \(role.englishName.lowercased()) when the server accepts it at the next `spor sync`.")
         })

@@ -128,7 +128,7 @@ struct Spor: AsyncParsableCommand {
         let failure = CommandFailure(error, language: Language.forMessages())
         let wantsJSON = CommandLine.arguments.contains("--json")
         if wantsJSON {
-            Output.printJSON(["error": ["code": failure.name, "message": failure.message, "hint": failure.hint]])
+            Output.printJSON(ErrorJSON(error: .init(code: failure.name, message: failure.message, hint: failure.hint)))
         }
         var text = "spor: \(failure.message)\n"
         if !failure.hint.isEmpty { text += "\(failure.hint)\n" }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SporClient
+import SporDocuments
 import SporProposal
 
 struct Setup: AsyncParsableCommand {
@@ -60,8 +61,8 @@ struct Setup: AsyncParsableCommand {
         let settings = ServerSettings(host: host, port: port, token: token, tls: useTLS, caFile: caFile)
         let identity = try await SyncEngine.setUp(context.workspace, settings: settings, clientName: "spor 0.1 setup")
         Output.emit(options, json: {
-            ["workspace": context.workspace.directory, "server": settings.address, "organisation": identity.organisation,
-             "organisationName": identity.organisationName, "organisationKind": identity.organisationKind, "agent": identity.agent.name]
+            SetupJSON(workspace: context.workspace.directory, server: settings.address, organisation: identity.organisation,
+                      organisationName: identity.organisationName, organisationKind: identity.organisationKind, agent: identity.agent.name)
         }, text: {
             Help.text("""
                 Arbejdsområdet \(context.workspace.directory) er sat op for \(identity.organisationName) (\(identity.organisation)) på \(settings.address).
@@ -84,9 +85,9 @@ struct WhoAmI: ParsableCommand {
         let server = try context.workspace.serverSettings()
         let outbox = try context.workspace.outbox()
         Output.emit(options, json: {
-            ["organisation": identity.organisation, "organisationName": identity.organisationName,
-             "organisationKind": identity.organisationKind, "agent": identity.agent.name,
-             "server": server?.address ?? NSNull(), "workspace": context.workspace.directory, "outbox": outbox.count] as [String: Any]
+            WhoAmIJSON(organisation: identity.organisation, organisationName: identity.organisationName,
+                       organisationKind: identity.organisationKind, agent: identity.agent.name,
+                       server: server?.address, workspace: context.workspace.directory, outbox: outbox.count)
         }, text: {
             context.language.text("""
                 \(identity.organisationName) (\(identity.organisation), \(identity.organisationKind))
@@ -138,16 +139,19 @@ struct SyncCommand: AsyncParsableCommand {
                 let time = Output.local(Date()).suffix(5)
                 switch activity {
                 case let .received(document, events):
-                    Output.emit(GlobalOptions.json(json), json: { ["received": document, "events": events] },
-                                text: { "\(time) received \(events) event\(events == 1 ? "" : "s") in \(document)" })
+                    Output.emit(GlobalOptions.json(json), json: { WatchJSON(received: document, sent: nil, events: events) },
+                                text: { "\(time) " + context.language.text("modtog \(events) \(events == 1 ? "hændelse" : "hændelser") i \(document)",
+                                                                 "received \(events) event\(events == 1 ? "" : "s") in \(document)") })
                 case let .sent(document, events):
-                    Output.emit(GlobalOptions.json(json), json: { ["sent": document, "events": events] },
-                                text: { "\(time) sent \(events) event\(events == 1 ? "" : "s") of \(document)" })
+                    Output.emit(GlobalOptions.json(json), json: { WatchJSON(received: nil, sent: document, events: events) },
+                                text: { "\(time) " + context.language.text("sendte \(events) \(events == 1 ? "hændelse" : "hændelser") af \(document)",
+                                                                 "sent \(events) event\(events == 1 ? "" : "s") of \(document)") })
                 }
             }, onRetry: { error, delay in
                 display.finish()
                 let seconds = Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18
-                FileHandle.standardError.write(Data("spor: \(error.message); retrying in \(String(format: "%.1f", seconds)) s\n".utf8))
+                FileHandle.standardError.write(Data(("spor: \(error.message); " + context.language.text("prøver igen om \(String(format: "%.1f", seconds).replacingOccurrences(of: ".", with: ",")) s",
+                                                                                        "retrying in \(String(format: "%.1f", seconds)) s") + "\n").utf8))
             })
             return
         }
@@ -174,24 +178,7 @@ struct SyncCommand: AsyncParsableCommand {
     }
 
     static func print(_ report: SyncReport, json: Bool, language: Language = .english) {
-        Output.emit(GlobalOptions.json(json), json: {
-            [
-                "receivedEvents": report.receivedEvents, "newDocuments": report.newDocuments.sorted(),
-                "createdOnServer": report.createdOnServer.sorted(), "pushedChanges": report.pushedChanges,
-                "pushedEvents": report.pushedEvents,
-                "membershipChanges": report.membershipChanges.map { ["document": $0.document, "change": MembershipChange.describe($0.change)] },
-                "recordedSteps": report.recordedSteps.map { ["document": $0.document, "step": $0.kind.rawValue, "contentHash": $0.contentHash,
-                                                             "at": Output.iso($0.at)] },
-                "accessEnded": report.accessEnded.sorted(),
-                "renamed": report.renamed.map { ["from": $0.from, "to": $0.to] },
-                "forks": report.forks.map { ["document": $0.document, "agent": $0.agent, "newAgent": $0.newAgent,
-                                             "divergedAt": $0.divergedAt as Any, "reissuedEvents": $0.reissuedEvents,
-                                             "droppedSteps": $0.droppedSteps.map(\.rawValue)] },
-                "refusals": report.refusals.map { ["document": $0.document, "message": $0.message] },
-                "skippedRounds": report.skippedRounds,
-                "outboxRemaining": report.outboxRemaining,
-            ] as [String: Any]
-        }, text: {
+        Output.emit(GlobalOptions.json(json), json: { SyncJSON(report) }, text: {
             var lines: [String] = []
             let received = report.totalReceivedEvents, proposals = report.receivedEvents.count, sent = report.pushedChanges
             let new = report.newDocuments.isEmpty ? ""

@@ -92,7 +92,17 @@ final class FaultProxy: Sendable {
             .connect(host: "127.0.0.1", port: upstreamPort)
             .flatMapThrowing { server in
                 // Both channels are on the client's event loop: handlers are added in place.
-                self.state.withLock { $0.open[ObjectIdentifier(client)] = client }
+                // A partition that began while this connection was being relayed cuts it
+                // too (`set` closed only the connections registered then).
+                let partitioned = self.state.withLock { state in
+                    if !state.faults.partitioned { state.open[ObjectIdentifier(client)] = client }
+                    return state.faults.partitioned
+                }
+                if partitioned {
+                    server.close(promise: nil)
+                    client.close(promise: nil)
+                    return
+                }
                 client.closeFuture.whenComplete { _ in
                     let keep = self.state.withLock { state in
                         state.open[ObjectIdentifier(client)] = nil
