@@ -139,6 +139,7 @@ let package = Package(
             dependencies: [
                 "SporServer",
                 "SporProposal",
+                "SporWire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -175,6 +176,7 @@ let package = Package(
                 "SporDocuments",
                 "SporProposal",
                 "SporCRDT",
+                "SporWire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "client/spor",

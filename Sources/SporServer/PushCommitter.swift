@@ -72,6 +72,8 @@ final class PushCommitter: Sendable {
         var createsDocument = false
         /// Membership rows to write: organisation → new role, nil to remove.
         var membership: [String: ParticipantRole?] = [:]
+        /// The audit entry of the step this batch records, written with it.
+        var audit: AuditEntry? = nil
     }
 
     /// No connection: the origin of server-written batches, relayed to everyone.
@@ -593,6 +595,7 @@ final class PushCommitter: Sendable {
                         }
                         state.roles[organisation] = role
                     }
+                    try write.audit?.insert(db)
                 }
                 if added.newEvents == 0 && checked[push.document, default: []].isEmpty {
                     // Everything in it is stored already.

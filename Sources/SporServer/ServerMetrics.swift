@@ -3,6 +3,7 @@ import CoreMetrics
 import CSQLiteOptions
 import Metrics
 import Prometheus
+import SporWire
 
 /// The server's counters, gauges and latency histograms (swift-metrics), recorded
 /// into a registry of its own so several servers in one process (tests) do not
@@ -47,6 +48,9 @@ final class ServerMetrics: Sendable {
     let heapInUse: CoreMetrics.Gauge
     let heapFree: CoreMetrics.Gauge
     let sqliteMemory: CoreMetrics.Gauge
+    /// Always 1, labelled with the release and the protocol versions served: which
+    /// build answers (`spor_build_info{version="0.3.0",protocols="2-3"} 1`).
+    let buildInfo: CoreMetrics.Gauge
 
     init() {
         let registry = PrometheusCollectorRegistry()
@@ -77,6 +81,11 @@ final class ServerMetrics: Sendable {
         heapInUse = CoreMetrics.Gauge(label: "spor_heap_in_use_bytes", factory: factory)
         heapFree = CoreMetrics.Gauge(label: "spor_heap_free_bytes", factory: factory)
         sqliteMemory = CoreMetrics.Gauge(label: "spor_sqlite_memory_bytes", factory: factory)
+        let protocols = SporProtocol.supportedVersions
+        buildInfo = CoreMetrics.Gauge(label: "spor_build_info",
+                                      dimensions: [("version", SporRelease.version), ("protocols", "\(protocols.lowerBound)-\(protocols.upperBound)")],
+                                      factory: factory)
+        buildInfo.record(1)
     }
 
     func prometheusText() -> String {

@@ -125,6 +125,7 @@ final class ServerRecords: Sendable {
                 var proposal = try await fullProposal(document, actor: Self.actor(account))
                 let before = proposal.document.versionVector
                 var record = StepRecord(contentHash: "", at: Int64(now.timeIntervalSince1970.rounded(.down)))
+                var write = PushCommitter.ServerWrite()
                 do {
                     switch step.kind {
                     case .submitForQualification, .submitForApproval:
@@ -146,19 +147,22 @@ final class ServerRecords: Sendable {
                                                         + Qualification.Result.allCases.map(\.rawValue).joined(separator: ", ")))
                         }
                         try proposal.recordQualification(result, note: step.note, at: now)
+                        write.audit = AuditEntry(at: now, actor: account.id, action: .qualificationRecorded, subject: document, detail: result.rawValue)
                     case .recordDecision:
                         guard let outcome = Decision.Outcome(rawValue: step.outcome) else {
                             return .failure(ServerError(.invalidArgument, "a decision is "
                                                         + Decision.Outcome.allCases.map(\.rawValue).joined(separator: ", ")))
                         }
                         try proposal.recordDecision(outcome, note: step.note, grantedAmount: step.grantedAmount, at: now)
+                        write.audit = AuditEntry(at: now, actor: account.id, action: .decisionRecorded, subject: document,
+                                                 detail: outcome.rawValue + (step.grantedAmount.map { ", granted \($0) kr." } ?? ""))
                     }
                 } catch let error as ProposalError {
                     return .failure(Self.refusal(error))
                 }
                 guard proposal.document.versionVector != before else { return .success(record) }
                 let batch = try proposal.document.encodedChanges(since: before)
-                return await commit(batch, to: document, for: account, PushCommitter.ServerWrite()).map { _ in record }
+                return await commit(batch, to: document, for: account, write).map { _ in record }
             } catch {
                 return .failure(Self.internalFailure(error))
             }

@@ -278,6 +278,20 @@ public final class SporServer: Service, Sendable {
         metrics.connectionsOpen.decrement()
     }
 
+    /// Why the server should get no clients now (`/readyz`), nil when it is ready: it
+    /// listens, is not draining for shutdown, and its store answers a read.
+    public func notReadyReason() async -> String? {
+        let (listening, draining) = state.withLock { ($0.address != nil, $0.draining) }
+        if draining { return "shutting down" }
+        if !listening { return "starting" }
+        do {
+            try await store.checkReadable()
+        } catch {
+            return "the store does not answer a read (\(error))"
+        }
+        return nil
+    }
+
     private func bindMetrics(group: MultiThreadedEventLoopGroup) async throws -> Channel? {
         guard let host = configuration.metricsHost else { return nil }
         let metrics = metrics
@@ -286,7 +300,8 @@ public final class SporServer: Service, Sendable {
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline()
-                    try channel.pipeline.syncOperations.addHandler(MetricsHTTPHandler { metrics.prometheusText() })
+                    try channel.pipeline.syncOperations.addHandler(
+                        OperationsHTTPHandler(metrics: { metrics.prometheusText() }, readiness: { [self] in await self.notReadyReason() }))
                 }
             }
             .bind(host: host, port: configuration.metricsPort)

@@ -127,7 +127,16 @@ public final class SporStore: Sendable {
             try db.execute(sql: AgentSpans.createTable)
             try AgentSpans.backfill(db)
         }
+        // Admin actions and the secretariat's steps (``AuditEntry``).
+        migrator.registerMigration("v4-audit") { db in
+            try db.execute(sql: AuditEntry.createTable)
+        }
         return migrator
+    }
+
+    /// Reads a page of the store: throws when the database does not answer (`/readyz`).
+    public func checkReadable() async throws {
+        _ = try await pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM (SELECT 1 FROM account LIMIT 1)") }
     }
 
     // MARK: Accounts
@@ -136,7 +145,9 @@ public final class SporStore: Sendable {
     /// token exists in clear. Throws `alreadyExists` for a taken name or code and
     /// `invalidArgument` for an empty name, a code that is not a valid id, or a
     /// municipality/region code that is not in the reference data with that kind.
-    public func addAccount(name: String, kind: AccountKind, code: String? = nil, now: Date = Date()) throws -> (Account, token: String) {
+    /// Recorded in the audit log as done by `actor`.
+    public func addAccount(name: String, kind: AccountKind, code: String? = nil, now: Date = Date(),
+                           by actor: String = AuditEntry.localAdministrator) throws -> (Account, token: String) {
         let trimmed = name.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !trimmed.isEmpty, trimmed.utf8.count <= 200, !trimmed.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
             throw ServerError(.invalidArgument, "organisation name must be 1-200 characters without control characters")
@@ -182,6 +193,7 @@ public final class SporStore: Sendable {
             try db.execute(
                 sql: "INSERT INTO account (id, name, kind, code, tokenHash, createdAt) VALUES (?, ?, ?, ?, ?, ?)",
                 arguments: [id, trimmed, kind.rawValue, code, Self.hash(token), now])
+            try AuditEntry(at: now, actor: actor, action: .organisationAdded, subject: id, detail: "\(trimmed) (\(kind.rawValue))").insert(db)
             return Account(id: id, name: trimmed, kind: kind, code: code, createdAt: now, revokedAt: nil)
         }
         return (account, token)
@@ -227,22 +239,25 @@ public final class SporStore: Sendable {
 
     /// Revokes `id`'s token: it authenticates no more, open connections are refused
     /// at their next request. The account and its documents stay.
-    public func revoke(id: String, now: Date = Date()) throws {
+    public func revoke(id: String, now: Date = Date(), by actor: String = AuditEntry.localAdministrator) throws {
         try pool.write { db in
             try db.execute(sql: "UPDATE account SET revokedAt = ? WHERE id = ? AND revokedAt IS NULL", arguments: [now, id])
             if db.changesCount == 0 {
                 _ = try Self.requireAccount(id, db)
                 throw ServerError(.invalidArgument, "organisation \(id) is already revoked")
             }
+            try AuditEntry(at: now, actor: actor, action: .tokenRevoked, subject: id).insert(db)
         }
     }
 
     /// Replaces `id`'s token (reinstating a revoked account) and returns the new one.
-    public func rotateToken(id: String) throws -> String {
+    public func rotateToken(id: String, now: Date = Date(), by actor: String = AuditEntry.localAdministrator) throws -> String {
         let token = Self.newToken()
         try pool.write { db in
-            _ = try Self.requireAccount(id, db)
+            let account = try Self.requireAccount(id, db)
             try db.execute(sql: "UPDATE account SET tokenHash = ?, revokedAt = NULL WHERE id = ?", arguments: [Self.hash(token), id])
+            try AuditEntry(at: now, actor: actor, action: .tokenRotated, subject: id,
+                           detail: account.revokedAt == nil ? "" : "reinstated").insert(db)
         }
         return token
     }
@@ -357,12 +372,14 @@ public final class SporStore: Sendable {
     }
 
     /// Removes round `id` added on this server; built-in rounds cannot be removed.
-    public func removeRound(id: String) throws {
+    public func removeRound(id: String, now: Date = Date(), by actor: String = AuditEntry.localAdministrator) throws {
         try pool.write { db in
             // A stored row goes whatever it holds (also an unreadable one under a
             // built-in id); the built-in rounds themselves stay.
             try db.execute(sql: "DELETE FROM round WHERE id = ?", arguments: [id])
-            guard db.changesCount == 0 else { return }
+            guard db.changesCount == 0 else {
+                return try AuditEntry(at: now, actor: actor, action: .roundRemoved, subject: id).insert(db)
+            }
             if RoundCalendar.builtIn.rounds.contains(where: { $0.id == id }) {
                 throw ServerError(.invalidArgument, "\(id) is a built-in round; it cannot be removed")
             }
@@ -372,13 +389,14 @@ public final class SporStore: Sendable {
 
     /// Adds a round after checking it against the others (``RoundCalendar/add(_:)``)
     /// and against what clients can read (``wireProblem(of:)``).
-    public func addRound(_ round: Round) throws {
+    public func addRound(_ round: Round, now: Date = Date(), by actor: String = AuditEntry.localAdministrator) throws {
         if let problem = Self.wireProblem(of: round) { throw ServerError(.invalidArgument, problem) }
         var calendar = try rounds()
         try calendar.add(round)
         let json = String(decoding: try JSONEncoder().encode(round), as: UTF8.self)
         try pool.write { db in
             try db.execute(sql: "INSERT INTO round (id, json) VALUES (?, ?)", arguments: [round.id, json])
+            try AuditEntry(at: now, actor: actor, action: .roundAdded, subject: round.id, detail: round.danishName).insert(db)
         }
     }
 

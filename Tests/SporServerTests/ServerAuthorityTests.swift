@@ -531,6 +531,14 @@ struct ServerAuthorityTests {
                     Int64(try Date("2024-11-22T09:00:00Z", strategy: .iso8601).timeIntervalSince1970)])
         // Decided: withdrawing is refused by the rules.
         #expect(Self.code(try await Self.step(&round.aarhus, .withdraw)) == .stepRefused)
+        // The audit log has each of the secretariat's steps, by the server's clock, with
+        // the batch that recorded it; the refused ones are not there.
+        let steps = try round.server.store.auditEntries().filter { $0.action == .qualificationRecorded || $0.action == .decisionRecorded }
+        #expect(steps.map(\.action) == [.qualificationRecorded, .decisionRecorded, .decisionRecorded])
+        #expect(steps.allSatisfy { $0.actor == "sek" && $0.subject == Round.id })
+        #expect(steps.map(\.detail) == ["qualified", "approved, granted 900000 kr.", "approved, granted 800000 kr."])
+        #expect(steps.map { Int64($0.at.timeIntervalSince1970) }
+                == (try ["2024-10-08T08:00:00Z", "2024-11-21T12:00:00Z", "2024-11-22T09:00:00Z"].map { Int64(try Date($0, strategy: .iso8601).timeIntervalSince1970) }))
         try await round.stop()
     }
 

@@ -136,6 +136,32 @@ struct TLSAndOperationsTests {
         try await server.stop()
     }
 
+    @Test("the operations port: /healthz, /readyz (not ready once draining), spor_build_info, HEAD without a body, 405 for other methods")
+    func healthAndReadiness() async throws {
+        let server = try await TestServer.start {
+            $0.metricsHost = "127.0.0.1"
+            $0.metricsPort = 0
+        }
+        let port = try #require(server.server.metricsAddress?.port)
+        let health = try await Self.httpGet(port: port, path: "/healthz")
+        #expect(health.hasPrefix("HTTP/1.1 200 OK") && health.hasSuffix("\r\n\r\nok\n"), "\(health)")
+        let ready = try await Self.httpGet(port: port, path: "/readyz")
+        #expect(ready.hasPrefix("HTTP/1.1 200 OK") && ready.hasSuffix("\r\n\r\nready\n"), "\(ready)")
+        let metrics = try await Self.httpGet(port: port, path: "/metrics")
+        #expect(metrics.contains("spor_build_info{version=\"\(SporRelease.version)\",protocols=\"2-3\"} 1")
+                || metrics.contains("spor_build_info{protocols=\"2-3\",version=\"\(SporRelease.version)\"} 1"), "\(metrics)")
+        let head = try await Self.httpGet(port: port, path: "/healthz", method: "HEAD")
+        #expect(head.hasPrefix("HTTP/1.1 200 OK") && head.hasSuffix("\r\n\r\n"), "HEAD has no body: \(head)")
+        let post = try await Self.httpGet(port: port, path: "/readyz", method: "POST")
+        #expect(post.hasPrefix("HTTP/1.1 405") && post.contains("Allow: GET, HEAD"), "\(post)")
+        let missing = try await Self.httpGet(port: port, path: "/nothing")
+        #expect(missing.hasPrefix("HTTP/1.1 404") && missing.contains("/healthz"), "\(missing)")
+        #expect(await server.server.notReadyReason() == nil)
+        server.server.shutdown()
+        #expect(await server.server.notReadyReason() == "shutting down")
+        try await server.task.value
+    }
+
     @Test("graceful shutdown commits and acknowledges what was pushed, then says shuttingDown")
     func gracefulShutdown() async throws {
         let directory = TestServer.temporaryDirectory()
@@ -182,7 +208,7 @@ struct TLSAndOperationsTests {
     }
 
     /// A minimal HTTP/1.1 GET over a raw socket (Connection: close).
-    static func httpGet(port: Int, path: String) async throws -> String {
+    static func httpGet(port: Int, path: String, method: String = "GET") async throws -> String {
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .connect(host: "127.0.0.1", port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -190,7 +216,7 @@ struct TLSAndOperationsTests {
                 }
             }
         return try await channel.executeThenClose { inbound, outbound in
-            try await outbound.write(ByteBuffer(string: "GET \(path) HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"))
+            try await outbound.write(ByteBuffer(string: "\(method) \(path) HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"))
             var response = ""
             for try await buffer in inbound { response += String(buffer: buffer) }
             return response

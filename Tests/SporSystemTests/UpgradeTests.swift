@@ -21,6 +21,9 @@ struct UpgradeTests {
     /// The protocol 2 fixture: Aarhus's token and the shared proposal.
     static let v2AarhusToken = "spor_ing_glMiRF8SwQDceapBR-YZhDWswhCK1JIWmxG9Lng"
     static let v2Proposal = "0751.isyakmt4sp"
+    /// The fixture of the main before the audit log (protocol 3): Aarhus's token, the proposal.
+    static let v3AarhusToken = "spor_N0ugrZP1sLQ6JLjaXy6OwdzuT05q75tPHMep0_vocSE"
+    static let v3Proposal = "0751.7pzvhdvjnn"
 
     /// Per agent of `document`, the spans migration v3 (and later pushes) recorded.
     static func agentSpans(_ database: DatabaseQueue, _ document: String) throws -> [String: [Range<Int>]] {
@@ -71,7 +74,7 @@ struct UpgradeTests {
         }
         let spans = try Self.agentSpans(database, Self.synced)
         try database.close()
-        #expect(migrations == ["v1", "v2-membership-roles", "v3-agent-spans"])
+        #expect(migrations == ["v1", "v2-membership-roles", "v3-agent-spans", "v4-audit"])
         Self.expectSpansCover(spans, state.agents)
         #expect(roles == ["0461:partner", "0751:lead"], "the creator leads, the other member is a partner")
         #expect(!oldTable)
@@ -120,7 +123,7 @@ struct UpgradeTests {
         let state = try serverState(server, Self.v2Proposal)
         let database = try DatabaseQueue(path: (serverDirectory as NSString).appendingPathComponent("spor.sqlite"))
         let migrations = try await database.read { db in try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY identifier") }
-        #expect(migrations == ["v1", "v2-membership-roles", "v3-agent-spans"])
+        #expect(migrations == ["v1", "v2-membership-roles", "v3-agent-spans", "v4-audit"])
         Self.expectSpansCover(try Self.agentSpans(database, Self.v2Proposal), state.agents)
         try database.close()
 
@@ -169,5 +172,35 @@ struct UpgradeTests {
         let stored = try #require(try workspace.storedTimes(of: Self.v2Proposal, for: [lastEdit])[lastEdit])
         let serverStart = try Date("2027-02-02T08:00:00Z", strategy: .iso8601)
         #expect(stored >= serverStart && stored < serverStart.addingTimeInterval(600), "\(stored)")
+    }
+
+    @Test("a server data directory from before the audit log: migrated in place, the proposal and its named version served, new admin actions audited")
+    func upgradeFromBeforeAudit() throws {
+        let serverDirectory = try Self.copy("v3-server")
+        let server = try ServerProcess(directory: serverDirectory, clock: "2027-03-02T08:00:00Z")
+        let database = try DatabaseQueue(path: (serverDirectory as NSString).appendingPathComponent("spor.sqlite"))
+        let migrations = try database.read { db in try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY identifier") }
+        #expect(migrations == ["v1", "v2-membership-roles", "v3-agent-spans", "v4-audit"])
+        try database.close()
+        let before = try server.admin(["audit", "--json"])
+        #expect(before.status == 0, "\(before.stderr)")
+        #expect((try JSONSerialization.jsonObject(with: Data(before.stdout.utf8)) as? [Any])?.isEmpty == true, "no entries yet: \(before.stdout)")
+
+        var aarhus = try SporCLI()
+        aarhus.now = "2027-03-02T08:00:00Z"
+        try aarhus.ok("setup", "--server", server.address, "--token", Self.v3AarhusToken)
+        try aarhus.ok("sync")
+        let shown = try aarhus.json("show", Self.v3Proposal)
+        #expect(shown["title"] as? String == "Skybrud i Aarhus og Odense")
+        #expect(shown["amountRequested"] as? Int == 1_200_000)
+        #expect((shown["sections"] as? [String: Any])?["summary"] as? String == "Aarhus og Odense tester grønne tage.")
+        #expect((shown["members"] as? [[String: Any]])?.compactMap { $0["organisation"] as? String } == ["0751", "0461"])
+        let log = try aarhus.json("log", Self.v3Proposal)
+        #expect((log["names"] as? [[String: Any]])?.compactMap { $0["name"] as? String } == ["til styregruppen"])
+
+        _ = try server.addOrganisation("Vejle Kommune", kind: "kommune")
+        let after = try server.admin(["audit", "--json"])
+        let entries = try #require(try JSONSerialization.jsonObject(with: Data(after.stdout.utf8)) as? [[String: Any]])
+        #expect(entries.map { "\($0["action"] ?? "")/\($0["subject"] ?? "")" } == ["organisation.add/0630"])
     }
 }

@@ -4,6 +4,7 @@ import SporClient
 import SporCRDT
 import SporDocuments
 import SporProposal
+import SporWire
 
 // The commands whose effect the server decides: process steps (submit, withdraw, the
 // secretariat's qualification and decision) and who is on a proposal. Each is queued
@@ -23,7 +24,7 @@ func sendNow(_ context: Context) async -> (report: SyncReport?, problem: String?
     }
     defer { withExtendedLifetime(lock) {} }
     do {
-        return (try await SyncEngine(workspace: context.workspace, clientName: "spor 0.2").sync(), nil)
+        return (try await SyncEngine(workspace: context.workspace, clientName: SporRelease.name(of: "spor")).sync(), nil)
     } catch let error as SyncError {
         return (nil, error.message)
     } catch {

@@ -3,6 +3,7 @@ import Foundation
 import SporClient
 import SporCRDT
 import SporProposal
+import SporWire
 
 /// `spor`, the offline editor for klimaudviklingsspor proposals.
 @main
@@ -57,7 +58,7 @@ struct Spor: AsyncParsableCommand {
                          a Danish locale (da_DK.UTF-8) makes spor speak Danish, unless
                          `spor config language en` says otherwise
             """),
-        version: "0.2.0",
+        version: SporRelease.version,
         subcommands: [
             Setup.self, WhoAmI.self, New.self, List.self, Show.self, Edit.self, SetField.self,
             Budget.self, Participants.self, Members.self, Milestones.self, Comments.self, Check.self, Submit.self,

@@ -3,6 +3,7 @@ import Foundation
 import SporClient
 import SporDocuments
 import SporProposal
+import SporWire
 
 struct Setup: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "setup",
@@ -59,7 +60,7 @@ struct Setup: AsyncParsableCommand {
         guard !token.isEmpty else { throw CommandFailure.badInput(Help.text("nøglen er tom", "the token is empty")) }
         let context = try Context.open()
         let settings = ServerSettings(host: host, port: port, token: token, tls: useTLS, caFile: caFile)
-        let identity = try await SyncEngine.setUp(context.workspace, settings: settings, clientName: "spor 0.1 setup")
+        let identity = try await SyncEngine.setUp(context.workspace, settings: settings, clientName: SporRelease.name(of: "spor") + " setup")
         Output.emit(options, json: {
             SetupJSON(workspace: context.workspace.directory, server: settings.address, organisation: identity.organisation,
                       organisationName: identity.organisationName, organisationKind: identity.organisationKind, agent: identity.agent.name)
@@ -128,7 +129,7 @@ struct SyncCommand: AsyncParsableCommand {
         _ = try context.workspace.identity()
         let lock = try SyncLock(workspace: context.workspace)
         defer { withExtendedLifetime(lock) {} }
-        let engine = SyncEngine(workspace: context.workspace, clientName: "spor 0.1")
+        let engine = SyncEngine(workspace: context.workspace, clientName: SporRelease.name(of: "spor"))
         let display = ProgressDisplay(enabled: !options.json && isatty(STDERR_FILENO) == 1)
         if watch {
             let json = options.json

@@ -123,7 +123,7 @@ struct Serve: AsyncParsableCommand {
     /// service manager keeps in its journal.
     private func createSecretariatIfNew(_ store: SporStore) throws {
         guard try store.accounts().isEmpty else { return }
-        let (account, token) = try store.addAccount(name: "Klimaalliancens sekretariat", kind: .secretariat)
+        let (account, token) = try store.addAccount(name: "Klimaalliancens sekretariat", kind: .secretariat, by: "spor-server (first start)")
         let file = (data.directory as NSString).appendingPathComponent(Self.secretariatTokenFile)
         let descriptor = open(file, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else {

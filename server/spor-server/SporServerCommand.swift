@@ -4,6 +4,7 @@ import Logging
 import ServiceLifecycle
 import SporProposal
 import SporServer
+import SporWire
 
 @main
 struct SporServerCommand: AsyncParsableCommand {
@@ -17,7 +18,8 @@ struct SporServerCommand: AsyncParsableCommand {
             Exit codes: 0 success, 1 refused (bad argument, unknown organisation, taken name), \
             2 usage error, 3 storage error.
             """,
-        subcommands: [Serve.self, Org.self, Token.self, RoundCommand.self],
+        version: SporRelease.version,
+        subcommands: [Serve.self, Org.self, Token.self, RoundCommand.self, Backup.self, Restore.self, Audit.self],
         defaultSubcommand: Serve.self
     )
 
