@@ -60,7 +60,7 @@ struct Spor: AsyncParsableCommand {
             """),
         version: SporRelease.version,
         subcommands: [
-            Setup.self, WhoAmI.self, New.self, List.self, Show.self, Edit.self, SetField.self,
+            Setup.self, WhoAmI.self, New.self, List.self, Overview.self, Show.self, Edit.self, SetField.self,
             Budget.self, Participants.self, Members.self, Milestones.self, Comments.self, Check.self, Submit.self,
             Withdraw.self, Status.self, Rounds.self, Log.self, Diff.self, Tag.self, Blame.self, Export.self, Import.self, SyncCommand.self,
             Conflicts.self, Decide.self, Discard.self, ConfigCommand.self,

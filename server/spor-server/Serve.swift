@@ -15,13 +15,19 @@ struct Serve: AsyncParsableCommand {
             The server judges deadlines and stamps process steps by its own clock. To rehearse a \
             round (or in tests), SPOR_SERVER_NOW=ISO-8601-instant starts that clock at the given \
             instant; it runs on from there. Clients cannot set it.
+
+            --config FILE reads these settings from a YAML file (docs/DEPLOYMENT.md); a flag \
+            given on the command line wins over the file, and $SPOR_DATA over its data.
             """
     )
 
     @OptionGroup var data: DataOptions
 
-    @Option(help: "Address to listen on; port 0 picks a free one.")
-    var listen = "127.0.0.1:7070"
+    @Option(help: "A YAML configuration file with these settings (flags win over it).")
+    var config: String?
+
+    @Option(help: "Address to listen on; port 0 picks a free one (default 127.0.0.1:7070).")
+    var listen: String?
 
     @Option(help: "PEM certificate chain for TLS.")
     var tlsCert: String?
@@ -32,47 +38,62 @@ struct Serve: AsyncParsableCommand {
     @Flag(help: "Allow a non-loopback address without TLS (TLS terminated by a proxy in front).")
     var insecureRemote = false
 
-    @Option(help: "Serve Prometheus metrics over HTTP at HOST:PORT/metrics.")
+    @Option(help: "The operations port: /metrics (Prometheus), /healthz and /readyz over HTTP at HOST:PORT.")
     var metrics: String?
 
-    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
-    var logLevel: Logger.Level = .info
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical (default info).")
+    var logLevel: Logger.Level?
 
-    @Option(help: "Seconds without a frame before a connection is closed.")
-    var idleTimeout = 120
+    @Option(help: "Log lines as text (default) or json (one object per line).")
+    var logFormat: LogFormat?
 
-    @Option(help: "Seconds a new connection has to send HELLO.")
-    var helloTimeout = 10
+    @Option(help: "Seconds without a frame before a connection is closed (default 120).")
+    var idleTimeout: Int?
 
-    @Option(help: "Most simultaneous connections.")
-    var maxConnections = 4096
+    @Option(help: "Seconds a new connection has to send HELLO (default 10).")
+    var helloTimeout: Int?
+
+    @Option(help: "Most simultaneous connections (default 4096).")
+    var maxConnections: Int?
 
     func validate() throws {
         if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
     }
 
     func run() async throws {
-        let level = logLevel
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
+        let file = try reportingFailures { try config.map(ConfigurationFile.load) }
+        let level = logLevel ?? file?.log?.level ?? .info
+        switch logFormat ?? file?.log?.format ?? .text {
+        case .text:
+            LoggingSystem.bootstrap { label in
+                var handler = StreamLogHandler.standardError(label: label)
+                handler.logLevel = level
+                return handler
+            }
+        case .json:
+            LoggingSystem.bootstrap { JSONLogHandler(label: $0, level: level) }
         }
         let logger = Logger(label: "spor.server")
         var configuration = ServerConfiguration()
-        (configuration.host, configuration.port) = try parseHostPort(listen, option: "--listen")
+        (configuration.host, configuration.port) = try parseHostPort(listen ?? file?.listen ?? "127.0.0.1:7070", option: "--listen")
         if let tlsCert, let tlsKey {
             configuration.tls = .init(certificateChain: tlsCert, privateKey: tlsKey)
+        } else if let tls = file?.tls {
+            configuration.tls = .init(certificateChain: tls.cert, privateKey: tls.key)
         }
-        configuration.allowInsecureRemote = insecureRemote
-        if let metrics {
+        configuration.allowInsecureRemote = insecureRemote || file?.insecureRemote == true
+        if let metrics = metrics ?? file?.metrics {
             let (host, port) = try parseHostPort(metrics, option: "--metrics")
             configuration.metricsHost = host
             configuration.metricsPort = port
         }
-        configuration.limits.idleTimeoutSeconds = idleTimeout
-        configuration.limits.helloTimeoutSeconds = helloTimeout
-        configuration.limits.maxConnections = maxConnections
+        configuration.limits.idleTimeoutSeconds = idleTimeout ?? file?.limits?.idleTimeout ?? 120
+        configuration.limits.helloTimeoutSeconds = helloTimeout ?? file?.limits?.helloTimeout ?? 10
+        configuration.limits.maxConnections = maxConnections ?? file?.limits?.maxConnections ?? 4096
+        for (name, value) in [("idleTimeout", configuration.limits.idleTimeoutSeconds), ("helloTimeout", configuration.limits.helloTimeoutSeconds),
+                              ("maxConnections", configuration.limits.maxConnections)] where value < 1 {
+            try reportingFailures { throw CommandFailure(exitCode: 2, message: "\(name) must be at least 1, not \(value)") }
+        }
         if let start = try Self.clockStart() {
             // The clock runs on from the given instant (monotonic, not the wall clock).
             let began = ContinuousClock.now
@@ -83,8 +104,10 @@ struct Serve: AsyncParsableCommand {
             logger.notice("the server's clock starts at SPOR_SERVER_NOW", metadata: ["now": "\(start)"])
         }
 
-        let store = try reportingFailures { try data.openStore(creating: true) }
-        try reportingFailures { try createSecretariatIfNew(store) }
+        var data = self.data
+        if data.data == nil, ProcessInfo.processInfo.environment["SPOR_DATA"] == nil { data.data = file?.data }
+        let store = try reportingFailures { [data] in try data.openStore(creating: true) }
+        try reportingFailures { [data] in try Self.createSecretariatIfNew(store, directory: data.directory) }
         for round in (try? store.storedRounds().unreadable) ?? [] {
             logger.warning("a stored round cannot be read and is left out for clients; remove it with `spor-server round remove`",
                            metadata: ["round": "\(round.id)", "problem": "\(round.problem)"])
@@ -121,10 +144,10 @@ struct Serve: AsyncParsableCommand {
     /// On a new data directory: creates the secretariat's organisation and writes its
     /// token to `secretariat-token` there, owner-only (0600). Never to stdout, which a
     /// service manager keeps in its journal.
-    private func createSecretariatIfNew(_ store: SporStore) throws {
+    private static func createSecretariatIfNew(_ store: SporStore, directory: String) throws {
         guard try store.accounts().isEmpty else { return }
         let (account, token) = try store.addAccount(name: "Klimaalliancens sekretariat", kind: .secretariat, by: "spor-server (first start)")
-        let file = (data.directory as NSString).appendingPathComponent(Self.secretariatTokenFile)
+        let file = (directory as NSString).appendingPathComponent(Self.secretariatTokenFile)
         let descriptor = open(file, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else {
             throw ServerError(.internalError, "cannot write the secretariat's token to \(file): \(String(cString: strerror(errno)))")
@@ -138,7 +161,7 @@ struct Serve: AsyncParsableCommand {
             throw ServerError(.internalError, "cannot write the secretariat's token to \(file)")
         }
         print("""
-            New data directory \(data.directory): created the secretariat's organisation \
+            New data directory \(directory): created the secretariat's organisation \
             "\(account.name)" (id \(account.id)).
             Its access token is in \(file) (readable by this user only). Give it to the \
             secretariat's workspace, then delete the file:
@@ -146,7 +169,7 @@ struct Serve: AsyncParsableCommand {
               spor setup --server HOST:PORT --token-file \(file)
 
             Next steps:
-              spor-server org add "Aarhus Kommune" --kind kommune --code 0751 --data \(data.directory)
+              spor-server org add "Aarhus Kommune" --kind kommune --code 0751 --data \(directory)
               spor setup --server HOST:PORT --token-file FILE    (on each organisation's machine)
             """)
         fflush(nil)

@@ -1,0 +1,171 @@
+import ArgumentParser
+import Foundation
+import Logging
+import Yams
+
+/// `spor-server serve --config FILE`: what `serve`'s flags say, in a YAML file.
+///
+/// ```yaml
+/// data: /var/lib/spor
+/// listen: 0.0.0.0:7070
+/// tls: { cert: /etc/spor/spor.crt, key: /etc/spor/spor.key }
+/// insecureRemote: false
+/// metrics: 127.0.0.1:9464
+/// log: { level: info, format: json }
+/// limits: { idleTimeout: 120, helloTimeout: 10, maxConnections: 4096 }
+/// ```
+///
+/// Every key is optional. A flag given on the command line wins over the file, and
+/// `$SPOR_DATA` over the file's `data`. An unknown key (a misspelt `metrics`) or a
+/// value of the wrong kind is refused with its path, so that a mistake never starts a
+/// server that silently ignores part of its configuration.
+struct ConfigurationFile: Decodable, Equatable {
+    struct TLS: Decodable, Equatable {
+        var cert: String
+        var key: String
+
+        init(from decoder: any Decoder) throws {
+            try ConfigurationFile.refuseUnknownKeys(in: decoder, known: ["cert", "key"])
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            cert = try container.decode(String.self, forKey: .cert)
+            key = try container.decode(String.self, forKey: .key)
+        }
+
+        private enum CodingKeys: String, CodingKey { case cert, key }
+    }
+
+    struct Log: Decodable, Equatable {
+        var level: Logger.Level?
+        var format: LogFormat?
+
+        init(from decoder: any Decoder) throws {
+            try ConfigurationFile.refuseUnknownKeys(in: decoder, known: ["level", "format"])
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            level = try container.decodeIfPresent(Logger.Level.self, forKey: .level)
+            format = try container.decodeIfPresent(LogFormat.self, forKey: .format)
+        }
+
+        private enum CodingKeys: String, CodingKey { case level, format }
+    }
+
+    struct Limits: Decodable, Equatable {
+        var idleTimeout: Int?
+        var helloTimeout: Int?
+        var maxConnections: Int?
+
+        init(from decoder: any Decoder) throws {
+            try ConfigurationFile.refuseUnknownKeys(in: decoder, known: ["idleTimeout", "helloTimeout", "maxConnections"])
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            idleTimeout = try container.decodeIfPresent(Int.self, forKey: .idleTimeout)
+            helloTimeout = try container.decodeIfPresent(Int.self, forKey: .helloTimeout)
+            maxConnections = try container.decodeIfPresent(Int.self, forKey: .maxConnections)
+        }
+
+        private enum CodingKeys: String, CodingKey { case idleTimeout, helloTimeout, maxConnections }
+    }
+
+    var data: String?
+    var listen: String?
+    var tls: TLS?
+    var insecureRemote: Bool?
+    var metrics: String?
+    var log: Log?
+    var limits: Limits?
+
+    /// The largest configuration file read (a configuration is a few hundred bytes).
+    static let maxBytes = 64 * 1024
+
+    init(from decoder: any Decoder) throws {
+        try Self.refuseUnknownKeys(in: decoder, known: ["data", "listen", "tls", "insecureRemote", "metrics", "log", "limits"])
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        data = try container.decodeIfPresent(String.self, forKey: .data)
+        listen = try container.decodeIfPresent(String.self, forKey: .listen)
+        tls = try container.decodeIfPresent(TLS.self, forKey: .tls)
+        insecureRemote = try container.decodeIfPresent(Bool.self, forKey: .insecureRemote)
+        metrics = try container.decodeIfPresent(String.self, forKey: .metrics)
+        log = try container.decodeIfPresent(Log.self, forKey: .log)
+        limits = try container.decodeIfPresent(Limits.self, forKey: .limits)
+    }
+
+    private enum CodingKeys: String, CodingKey { case data, listen, tls, insecureRemote, metrics, log, limits }
+
+    /// Reads and checks `path`; throws a `CommandFailure` (exit code 2) that names the file and,
+    /// for a bad value, the key's path ("limits.idleTimeout").
+    static func load(_ path: String) throws -> ConfigurationFile {
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path), let size = attributes[.size] as? Int else {
+            throw CommandFailure(exitCode: 2, message: "cannot read the configuration file \(path)")
+        }
+        guard size <= maxBytes else { throw CommandFailure(exitCode: 2, message: "the configuration file \(path) is over \(maxBytes / 1024) KiB") }
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+            throw CommandFailure(exitCode: 2, message: "the configuration file \(path) is not UTF-8 text")
+        }
+        if text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { return try YAMLDecoder().decode(ConfigurationFile.self, from: "{}") }
+        do {
+            return try YAMLDecoder().decode(ConfigurationFile.self, from: text)
+        } catch let error as DecodingError {
+            throw CommandFailure(exitCode: 2, message: "\(path): \(describe(error))")
+        } catch let error as UnknownKey {
+            throw CommandFailure(exitCode: 2, message: "\(path): \(error.description)")
+        } catch {
+            throw CommandFailure(exitCode: 2, message: "\(path) is not valid YAML: \(error)")
+        }
+    }
+
+    /// A key the file may not have.
+    struct UnknownKey: Error, CustomStringConvertible {
+        let path: String
+        let known: [String]
+        var description: String { "unknown key \(path) (known here: \(known.joined(separator: ", ")))" }
+    }
+
+    static func refuseUnknownKeys(in decoder: any Decoder, known: [String]) throws {
+        let container = try decoder.container(keyedBy: AnyKey.self)
+        if let unknown = container.allKeys.map(\.stringValue).sorted().first(where: { !known.contains($0) }) {
+            let path = (decoder.codingPath.map(\.stringValue) + [unknown]).joined(separator: ".")
+            throw UnknownKey(path: path, known: known)
+        }
+    }
+
+    private struct AnyKey: CodingKey {
+        let stringValue: String
+        var intValue: Int? { nil }
+        init?(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
+    static func describe(_ error: DecodingError) -> String {
+        func path(_ context: DecodingError.Context) -> String {
+            context.codingPath.map(\.stringValue).joined(separator: ".")
+        }
+        switch error {
+        case let .typeMismatch(type, context): return "\(path(context)) must be \(kind(of: type))"
+        case let .valueNotFound(type, context): return "\(path(context)) must be \(kind(of: type))"
+        case let .keyNotFound(key, context): return "\((context.codingPath.map(\.stringValue) + [key.stringValue]).joined(separator: ".")) is missing"
+        case let .dataCorrupted(context):
+            // Yams wraps what an `init(from:)` throws (an unknown key) in its own error.
+            if let unknown = context.underlyingError as? UnknownKey { return unknown.description }
+            if let inner = context.underlyingError as? DecodingError { return describe(inner) }
+            if let underlying = context.underlyingError { return "not valid YAML: \(underlying)" }
+            return path(context).isEmpty ? context.debugDescription : "\(path(context)): \(context.debugDescription)"
+        @unknown default: return "\(error)"
+        }
+    }
+
+    private static func kind(of type: Any.Type) -> String {
+        switch type {
+        case is Int.Type: "a whole number"
+        case is Bool.Type: "true or false"
+        case is String.Type: "text"
+        default: "a \(type)"
+        }
+    }
+}
+
+/// How `serve` writes its log lines on stderr.
+enum LogFormat: String, Decodable, ExpressibleByArgument, CaseIterable {
+    /// swift-log's `StreamLogHandler` lines, for people.
+    case text
+    /// One JSON object per line (`JSONLogHandler`), for a log collector.
+    case json
+}
+
