@@ -74,6 +74,9 @@ final class PushCommitter: Sendable {
         var membership: [String: ParticipantRole?] = [:]
         /// The audit entry of the step this batch records, written with it.
         var audit: AuditEntry? = nil
+        /// The step this batch records, told to `webhookEndpoints` (deliveries written with it).
+        var notification: WebhookNotification? = nil
+        var webhookEndpoints: [WebhookEndpoint] = []
     }
 
     /// No connection: the origin of server-written batches, relayed to everyone.
@@ -596,6 +599,9 @@ final class PushCommitter: Sendable {
                         state.roles[organisation] = role
                     }
                     try write.audit?.insert(db)
+                    if let notification = write.notification {
+                        try WebhookDelivery.enqueue(notification, for: write.webhookEndpoints, at: Date(), db)
+                    }
                 }
                 if added.newEvents == 0 && checked[push.document, default: []].isEmpty {
                     // Everything in it is stored already.

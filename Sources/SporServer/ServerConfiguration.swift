@@ -15,11 +15,31 @@ public struct ServerConfiguration: Sendable {
 
     public var limits = Limits()
 
+    /// Where process steps are told as they are recorded (``WebhookDispatcher``).
+    public var webhooks = Webhooks()
+
     /// The server's clock: deadlines are judged and process steps stamped by it,
     /// never by a client's. Tests set a fixed time.
     public var now: @Sendable () -> Date = { Date() }
 
     public init() {}
+
+    /// Webhook endpoints and how deliveries are retried.
+    public struct Webhooks: Sendable {
+        public var endpoints: [WebhookEndpoint] = []
+        /// Attempts per delivery before it is given up (kept as failed).
+        public var maxAttempts = 8
+        /// The wait after the first failure; it doubles after each (1, 2, 4 … s).
+        public var retryBaseSeconds = 1.0
+        /// Per attempt: to connect, and to read the answer.
+        public var timeoutSeconds = 10
+        /// How often the store is asked for due deliveries while none is waiting.
+        public var pollMilliseconds = 250
+        /// How often deadlines are looked at for `proposal.deadlineSoon` (each proposal's
+        /// history is read: once an hour is plenty).
+        public var reminderIntervalSeconds = 3600.0
+        public init() {}
+    }
 
     /// Certificate chain and private key, both PEM.
     public struct TLSFiles: Sendable {

@@ -22,15 +22,17 @@ import SporWire
 final class ServerRecords: Sendable {
     private let store: SporStore
     private let committer: PushCommitter
-    private let now: @Sendable () -> Date
-    private let logger: Logger
+    let now: @Sendable () -> Date
+    let logger: Logger
     private let locks = DocumentLocks()
+    let webhooks: [WebhookEndpoint]
 
-    init(store: SporStore, committer: PushCommitter, now: @escaping @Sendable () -> Date, logger: Logger) {
+    init(store: SporStore, committer: PushCommitter, now: @escaping @Sendable () -> Date, logger: Logger, webhooks: [WebhookEndpoint] = []) {
         self.store = store
         self.committer = committer
         self.now = now
         self.logger = logger
+        self.webhooks = webhooks
     }
 
     /// What a recorded process step certifies.
@@ -126,6 +128,8 @@ final class ServerRecords: Sendable {
                 let before = proposal.document.versionVector
                 var record = StepRecord(contentHash: "", at: Int64(now.timeIntervalSince1970.rounded(.down)))
                 var write = PushCommitter.ServerWrite()
+                var notification = WebhookNotification(id: UUID().uuidString.lowercased(), event: .submitted, at: now.formatted(.iso8601),
+                                                       proposal: document, organisation: account.id, details: [:])
                 do {
                     switch step.kind {
                     case .submitForQualification, .submitForApproval:
@@ -139,8 +143,10 @@ final class ServerRecords: Sendable {
                         let submission = try proposal.submit(step.kind == .submitForQualification ? .qualification : .approval,
                                                              at: now, calendar: calendar, version: version)
                         record.contentHash = submission.contentHash
+                        notification.details = ["step": submission.step.rawValue, "contentHash": submission.contentHash, "round": submission.roundID]
                     case .withdraw:
                         try proposal.withdraw(at: now)
+                        notification.event = .withdrawn
                     case .recordQualification:
                         guard let result = Qualification.Result(rawValue: step.outcome) else {
                             return .failure(ServerError(.invalidArgument, "a qualification result is "
@@ -148,6 +154,8 @@ final class ServerRecords: Sendable {
                         }
                         try proposal.recordQualification(result, note: step.note, at: now)
                         write.audit = AuditEntry(at: now, actor: account.id, action: .qualificationRecorded, subject: document, detail: result.rawValue)
+                        notification.event = .qualified
+                        notification.details = ["result": result.rawValue]
                     case .recordDecision:
                         guard let outcome = Decision.Outcome(rawValue: step.outcome) else {
                             return .failure(ServerError(.invalidArgument, "a decision is "
@@ -156,12 +164,18 @@ final class ServerRecords: Sendable {
                         try proposal.recordDecision(outcome, note: step.note, grantedAmount: step.grantedAmount, at: now)
                         write.audit = AuditEntry(at: now, actor: account.id, action: .decisionRecorded, subject: document,
                                                  detail: outcome.rawValue + (step.grantedAmount.map { ", granted \($0) kr." } ?? ""))
+                        notification.event = .decided
+                        notification.details = ["outcome": outcome.rawValue, "grantedAmount": step.grantedAmount.map(String.init) ?? ""]
                     }
                 } catch let error as ProposalError {
                     return .failure(Self.refusal(error))
                 }
                 guard proposal.document.versionVector != before else { return .success(record) }
                 let batch = try proposal.document.encodedChanges(since: before)
+                if !webhooks.isEmpty {
+                    write.notification = notification
+                    write.webhookEndpoints = webhooks
+                }
                 return await commit(batch, to: document, for: account, write).map { _ in record }
             } catch {
                 return .failure(Self.internalFailure(error))
@@ -209,7 +223,7 @@ final class ServerRecords: Sendable {
 
     // MARK: Helpers
 
-    private func fullProposal(_ document: String, actor: Actor) async throws -> Proposal {
+    func fullProposal(_ document: String, actor: Actor) async throws -> Proposal {
         var replica = Document(agent: ProposalSchema.serverAgent)
         let batches = try await store.batches(of: document)
         // As every replica does: a stored batch that does not merge (stored before
@@ -314,5 +328,56 @@ actor DocumentLocks {
         let next = queue.removeFirst()
         waiting[document] = queue.isEmpty ? nil : queue
         next.resume()
+    }
+}
+
+// MARK: - Deadline reminders
+
+extension ServerRecords {
+    /// The reminders due at the server's clock: for each proposal with a round, the
+    /// next submission it has not made (qualification, then approval; none once
+    /// withdrawn or decided), told once when its deadline is 7 Copenhagen calendar days
+    /// away or fewer, and once more at 1 day or fewer, while the deadline is ahead (a
+    /// proposal first seen within 1 day gets that one only).
+    /// Returns how many were enqueued. Reads every proposal's history: O(total history).
+    func remindOfDeadlines() async -> Int {
+        let endpoints = webhooksTold(.deadlineSoon)
+        guard !endpoints.isEmpty else { return 0 }
+        let now = now()
+        var enqueued = 0
+        do {
+            let calendar = try store.rounds()
+            for document in try await store.documentIDs() {
+                guard let content = try? await fullProposal(document, actor: Actor(organisation: "server", role: .secretariat)).content(),
+                      content.withdrawal == nil, content.decision == nil,
+                      let roundID = content.roundID, let round = try? calendar.round(id: roundID) else { continue }
+                let submitted = Set(content.submissions.map(\.step))
+                guard let step = [Step.qualification, .approval].first(where: { !submitted.contains($0) }),
+                      let deadline = try? round.deadlineInstant(for: step), deadline > now,
+                      let today = try? CopenhagenTime.localTime(of: now), let day = try? CopenhagenTime.localTime(of: deadline) else { continue }
+                let daysLeft = day.date.daysSinceEpoch - today.date.daysSinceEpoch
+                // A proposal first seen at 1 day gets the 1-day reminder only.
+                let due = [7, 1].filter { daysLeft <= $0 }
+                for threshold in due {
+                    let notification = WebhookNotification(
+                        id: UUID().uuidString.lowercased(), event: .deadlineSoon, at: now.formatted(.iso8601), proposal: document,
+                        organisation: content.lead ?? "",
+                        details: ["step": step.rawValue, "deadline": deadline.formatted(.iso8601), "daysLeft": "\(daysLeft)", "round": roundID])
+                    if try await store.remind(document, of: step.rawValue, daysBefore: threshold,
+                                              notification: threshold == due.last ? notification : nil,
+                                              endpoints: endpoints, at: now) {
+                        enqueued += 1
+                    }
+                }
+            }
+        } catch {
+            logger.error("could not look at the deadlines for reminders", metadata: ["error": "\(error)"])
+        }
+        return enqueued
+    }
+
+    /// The configured endpoints that take `event`.
+    func webhooksTold(_ event: WebhookEndpoint.Event) -> [WebhookEndpoint] {
+        webhooks.filter { $0.events.contains(event) }
     }
 }

@@ -76,7 +76,8 @@ public final class SporServer: Service, Sendable {
                                   placementBudget: configuration.limits.placementBudget,
                                   mergeShare: (configuration.limits.mergeSecondsPerSecond, configuration.limits.mergeSecondsBurst),
                                   now: configuration.now)
-        records = ServerRecords(store: store, committer: committer, now: configuration.now, logger: logger)
+        records = ServerRecords(store: store, committer: committer, now: configuration.now, logger: logger,
+                                webhooks: configuration.webhooks.endpoints)
         (listening, listeningContinuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
 
@@ -140,6 +141,9 @@ public final class SporServer: Service, Sendable {
         async let committing: Void = committer.run()
         async let upgrading: Void = records.backfillMembers { [self] in !self.isDraining }
         async let sweeping: Void = sweepRevokedConnections()
+        async let notifying: Void = WebhookDispatcher(store: store, settings: configuration.webhooks, logger: logger,
+                                                      isStopping: { [self] in self.isDraining }).run()
+        async let reminding: Void = remindOfDeadlines()
         await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { connections in
                 do {
@@ -157,6 +161,8 @@ public final class SporServer: Service, Sendable {
         }
         await upgrading
         await sweeping
+        await notifying
+        await reminding
         committer.finish()
         await committing
         try? await metricsChannel?.close()
@@ -276,6 +282,23 @@ public final class SporServer: Service, Sendable {
         await connection.run(child)
         state.withLock { _ = $0.open.removeValue(forKey: id) }
         metrics.connectionsOpen.decrement()
+    }
+
+    /// Looks at the deadlines every `reminderIntervalSeconds` (the first time at once)
+    /// while some endpoint takes `proposal.deadlineSoon`, until the server drains.
+    private func remindOfDeadlines() async {
+        guard !records.webhooksTold(.deadlineSoon).isEmpty else { return }
+        let interval = configuration.webhooks.reminderIntervalSeconds
+        while !isDraining {
+            _ = await records.remindOfDeadlines()
+            // In slices, so that a drain is noticed within a fraction of a second.
+            var waited = 0.0
+            while waited < interval, !isDraining {
+                let slice = min(0.2, interval - waited)
+                try? await Task.sleep(for: .milliseconds(Int(slice * 1000)))
+                waited += slice
+            }
+        }
     }
 
     /// Why the server should get no clients now (`/readyz`), nil when it is ready: it

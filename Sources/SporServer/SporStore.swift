@@ -131,6 +131,10 @@ public final class SporStore: Sendable {
         migrator.registerMigration("v4-audit") { db in
             try db.execute(sql: AuditEntry.createTable)
         }
+        // Webhook deliveries waiting or done (``WebhookDelivery``).
+        migrator.registerMigration("v5-webhooks") { db in
+            try db.execute(sql: WebhookDelivery.createTable)
+        }
         return migrator
     }
 

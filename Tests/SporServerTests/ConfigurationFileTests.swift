@@ -54,7 +54,15 @@ struct ConfigurationFileTests {
     @Test("the file's data directory, addresses, limits and JSON logs are used; a flag wins over the file")
     func fileAndFlags() async throws {
         let data = temporaryTestDirectory("spor-config-data")
+        let secretDirectory = temporaryTestDirectory("spor-config-secret")
+        try FileManager.default.createDirectory(atPath: secretDirectory, withIntermediateDirectories: true)
+        let secretFile = (secretDirectory as NSString).appendingPathComponent("webhook-secret")
+        try Data("0123456789abcdef0123\n".utf8).write(to: URL(fileURLWithPath: secretFile))
         let file = try Self.write("""
+            webhooks:
+              - url: http://127.0.0.1:9/spor
+                secretFile: \(secretFile)
+                events: [proposal.submitted, proposal.decided]
             data: \(data)
             listen: 127.0.0.1:0
             metrics: 127.0.0.1:0
@@ -69,6 +77,8 @@ struct ConfigurationFileTests {
         let port = try #require(server.metricsPort)
         let ready = try await TLSAndOperationsTests.httpGet(port: port, path: "/readyz")
         #expect(ready.hasPrefix("HTTP/1.1 200 OK"), "\(ready)")
+        let deliveries = try runProcess(try SpawnedServer.builtExecutable("spor-server"), ["webhooks", "--data", data])
+        #expect(deliveries.status == 0 && deliveries.stdout == "No webhook deliveries yet.\n", "\(deliveries.stdout) \(deliveries.stderr)")
         kill(server.process.processIdentifier, SIGTERM)
         server.process.waitUntilExit()
         let lines = String(decoding: server.stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
@@ -98,6 +108,11 @@ struct ConfigurationFileTests {
               ("tls: { cert: /etc/spor.crt }", "tls.key is missing"),
               ("metrics: [1, 2", "not valid YAML"),
               ("log: { format: xml }", "log.format"),
+              ("webhooks: [{ url: 'https://x.org/h', secret: short }]", "webhooks[0]: a webhook secret must be at least 16 bytes"),
+              ("webhooks: [{ url: 'https://x.org/h', secret: 0123456789abcdef, events: [proposal.eaten] }]", "no event \"proposal.eaten\""),
+              ("webhooks: [{ url: 'https://x.org/h' }]", "webhooks[0] needs secret or secretFile"),
+              ("webhooks: [{ url: 'file:///etc/passwd', secret: 0123456789abcdef }]", "must be http:// or https://"),
+              ("webhooks: [{ url: 'https://x.org/h', secretFile: /nonexistent/secret }]", "webhooks[0].secretFile: cannot read"),
           ])
     func refused(yaml: String, message: String) throws {
         // On a free port if it were wrongly accepted: the test's time limit, not a port clash, would say so.

@@ -74,7 +74,7 @@ struct UpgradeTests {
         }
         let spans = try Self.agentSpans(database, Self.synced)
         try database.close()
-        #expect(migrations == ["v1", "v2-membership-roles", "v3-agent-spans", "v4-audit"])
+        #expect(migrations == ["v1", "v2-membership-roles", "v3-agent-spans", "v4-audit", "v5-webhooks"])
         Self.expectSpansCover(spans, state.agents)
         #expect(roles == ["0461:partner", "0751:lead"], "the creator leads, the other member is a partner")
         #expect(!oldTable)
@@ -123,7 +123,7 @@ struct UpgradeTests {
         let state = try serverState(server, Self.v2Proposal)
         let database = try DatabaseQueue(path: (serverDirectory as NSString).appendingPathComponent("spor.sqlite"))
         let migrations = try await database.read { db in try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY identifier") }
-        #expect(migrations == ["v1", "v2-membership-roles", "v3-agent-spans", "v4-audit"])
+        #expect(migrations == ["v1", "v2-membership-roles", "v3-agent-spans", "v4-audit", "v5-webhooks"])
         Self.expectSpansCover(try Self.agentSpans(database, Self.v2Proposal), state.agents)
         try database.close()
 
@@ -180,7 +180,7 @@ struct UpgradeTests {
         let server = try ServerProcess(directory: serverDirectory, clock: "2027-03-02T08:00:00Z")
         let database = try DatabaseQueue(path: (serverDirectory as NSString).appendingPathComponent("spor.sqlite"))
         let migrations = try database.read { db in try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY identifier") }
-        #expect(migrations == ["v1", "v2-membership-roles", "v3-agent-spans", "v4-audit"])
+        #expect(migrations == ["v1", "v2-membership-roles", "v3-agent-spans", "v4-audit", "v5-webhooks"])
         try database.close()
         let before = try server.admin(["audit", "--json"])
         #expect(before.status == 0, "\(before.stderr)")

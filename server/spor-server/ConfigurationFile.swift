@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import SporServer
 import Yams
 
 /// `spor-server serve --config FILE`: what `serve`'s flags say, in a YAML file.
@@ -64,6 +65,27 @@ struct ConfigurationFile: Decodable, Equatable {
         private enum CodingKeys: String, CodingKey { case idleTimeout, helloTimeout, maxConnections }
     }
 
+    /// One webhook endpoint (`docs/DEPLOYMENT.md`, "Notifications").
+    struct Webhook: Decodable, Equatable {
+        var url: String
+        /// The signing secret, or the file that holds it (one of the two).
+        var secret: String?
+        var secretFile: String?
+        /// Event names (`proposal.submitted`, …); all when left out.
+        var events: [String]?
+
+        init(from decoder: any Decoder) throws {
+            try ConfigurationFile.refuseUnknownKeys(in: decoder, known: ["url", "secret", "secretFile", "events"])
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            url = try container.decode(String.self, forKey: .url)
+            secret = try container.decodeIfPresent(String.self, forKey: .secret)
+            secretFile = try container.decodeIfPresent(String.self, forKey: .secretFile)
+            events = try container.decodeIfPresent([String].self, forKey: .events)
+        }
+
+        private enum CodingKeys: String, CodingKey { case url, secret, secretFile, events }
+    }
+
     var data: String?
     var listen: String?
     var tls: TLS?
@@ -71,12 +93,13 @@ struct ConfigurationFile: Decodable, Equatable {
     var metrics: String?
     var log: Log?
     var limits: Limits?
+    var webhooks: [Webhook]?
 
     /// The largest configuration file read (a configuration is a few hundred bytes).
     static let maxBytes = 64 * 1024
 
     init(from decoder: any Decoder) throws {
-        try Self.refuseUnknownKeys(in: decoder, known: ["data", "listen", "tls", "insecureRemote", "metrics", "log", "limits"])
+        try Self.refuseUnknownKeys(in: decoder, known: ["data", "listen", "tls", "insecureRemote", "metrics", "log", "limits", "webhooks"])
         let container = try decoder.container(keyedBy: CodingKeys.self)
         data = try container.decodeIfPresent(String.self, forKey: .data)
         listen = try container.decodeIfPresent(String.self, forKey: .listen)
@@ -85,9 +108,43 @@ struct ConfigurationFile: Decodable, Equatable {
         metrics = try container.decodeIfPresent(String.self, forKey: .metrics)
         log = try container.decodeIfPresent(Log.self, forKey: .log)
         limits = try container.decodeIfPresent(Limits.self, forKey: .limits)
+        webhooks = try container.decodeIfPresent([Webhook].self, forKey: .webhooks)
     }
 
-    private enum CodingKeys: String, CodingKey { case data, listen, tls, insecureRemote, metrics, log, limits }
+    private enum CodingKeys: String, CodingKey { case data, listen, tls, insecureRemote, metrics, log, limits, webhooks }
+
+    /// The file's webhooks as endpoints: each secret read (from `secretFile`, trimmed),
+    /// each event name and URL checked; a problem names the entry ("webhooks[1]").
+    func webhookEndpoints() throws -> [WebhookEndpoint] {
+        try (webhooks ?? []).enumerated().map { index, webhook in
+            let name = "webhooks[\(index)]"
+            let secret: String
+            switch (webhook.secret, webhook.secretFile) {
+            case let (value?, nil): secret = value
+            case let (nil, file?):
+                guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+                    throw CommandFailure(exitCode: 2, message: "\(name).secretFile: cannot read \(file)")
+                }
+                secret = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            default: throw CommandFailure(exitCode: 2, message: "\(name) needs secret or secretFile (one of them)")
+            }
+            var events = Set(WebhookEndpoint.Event.allCases)
+            if let names = webhook.events {
+                events = try Set(names.map { name in
+                    guard let event = WebhookEndpoint.Event(rawValue: name) else {
+                        throw CommandFailure(exitCode: 2, message: "webhooks[\(index)].events: no event \(String(reflecting: name)) (events: "
+                                             + WebhookEndpoint.Event.allCases.map(\.rawValue).joined(separator: ", ") + ")")
+                    }
+                    return event
+                })
+            }
+            do {
+                return try WebhookEndpoint(url: webhook.url, secret: secret, events: events)
+            } catch let error as ServerError {
+                throw CommandFailure(exitCode: 2, message: "\(name): \(error.message)")
+            }
+        }
+    }
 
     /// Reads and checks `path`; throws a `CommandFailure` (exit code 2) that names the file and,
     /// for a bad value, the key's path ("limits.idleTimeout").

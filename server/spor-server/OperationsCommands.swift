@@ -74,3 +74,30 @@ struct Audit: ParsableCommand {
         }
     }
 }
+
+/// `spor-server webhooks`: what became of the latest webhook deliveries.
+struct Webhooks: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List the latest webhook deliveries: delivered, waiting for a retry, or given up, with the last error.")
+    @OptionGroup var data: DataOptions
+    @Option(help: "Show the latest N deliveries.") var limit = 50
+    @Flag(help: "Print JSON.") var json = false
+
+    func validate() throws {
+        guard limit >= 1 else { throw ValidationError("--limit must be at least 1") }
+    }
+
+    func run() throws {
+        let store = try reportingFailures { try data.openStore() }
+        let deliveries = try reportingFailures { try store.webhookDeliveries(limit: limit) }
+        if json { return try printJSON(deliveries) }
+        if deliveries.isEmpty { return print("No webhook deliveries yet.") }
+        let formatter = ISO8601DateFormatter()
+        for delivery in deliveries {
+            let state = delivery.deliveredAt.map { "delivered \(formatter.string(from: $0))" }
+                ?? delivery.failedAt.map { "given up \(formatter.string(from: $0))" } ?? "waiting"
+            print([delivery.event, delivery.endpoint, state, "attempts \(delivery.attempts)", delivery.lastError ?? ""]
+                .filter { !$0.isEmpty }.joined(separator: "\t"))
+        }
+    }
+}

@@ -87,6 +87,7 @@ struct Serve: AsyncParsableCommand {
             configuration.metricsHost = host
             configuration.metricsPort = port
         }
+        configuration.webhooks.endpoints = try reportingFailures { try file?.webhookEndpoints() ?? [] }
         configuration.limits.idleTimeoutSeconds = idleTimeout ?? file?.limits?.idleTimeout ?? 120
         configuration.limits.helloTimeoutSeconds = helloTimeout ?? file?.limits?.helloTimeout ?? 10
         configuration.limits.maxConnections = maxConnections ?? file?.limits?.maxConnections ?? 4096

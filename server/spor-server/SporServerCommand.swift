@@ -19,7 +19,7 @@ struct SporServerCommand: AsyncParsableCommand {
             2 usage error, 3 storage error.
             """,
         version: SporRelease.version,
-        subcommands: [Serve.self, Org.self, Token.self, RoundCommand.self, Backup.self, Restore.self, Audit.self],
+        subcommands: [Serve.self, Org.self, Token.self, RoundCommand.self, Backup.self, Restore.self, Audit.self, Webhooks.self],
         defaultSubcommand: Serve.self
     )
 
