@@ -128,6 +128,9 @@ final class PushCommitter: Sendable {
     /// Concurrent items one push may make the server scan past to place its insertions
     /// (``Document/merge(encodedChanges:placementBudget:)``); nil: no bound.
     let placementBudget: Int?
+    /// The endpoints told of new comments: a merged push's new items in the comments
+    /// list are enqueued for them in the push's transaction.
+    let commentWebhooks: [WebhookEndpoint]
     private let shares: Mutex<MergeShares>
     /// What a document's merge that took the given time is charged (tests: a fixed cost).
     private let mergeCharge: @Sendable (Duration) -> Duration
@@ -156,8 +159,10 @@ final class PushCommitter: Sendable {
     init(store: SporStore, hub: SubscriptionHub, metrics: ServerMetrics, logger: Logger, cachedReplicas: Int = 256,
          replicaWindow: Int = 2_048, maxQueued: Int = 4_096, agentLimits: AgentLimits = AgentLimits(),
          placementBudget: Int? = 100_000, mergeShare: (rate: Double, burst: Double) = (0.25, 0.05),
-         mergeCharge: @escaping @Sendable (Duration) -> Duration = { $0 }, now: @escaping @Sendable () -> Date = { Date() }) {
+         mergeCharge: @escaping @Sendable (Duration) -> Duration = { $0 }, now: @escaping @Sendable () -> Date = { Date() },
+         webhooks: [WebhookEndpoint] = []) {
         self.store = store
+        commentWebhooks = webhooks.filter { $0.events.contains(.commented) }
         self.now = now
         self.mergeCharge = mergeCharge
         self.agentLimits = agentLimits
@@ -332,9 +337,9 @@ final class PushCommitter: Sendable {
         let result: Result<([Outcome], Scratch), Error>
         do {
             let storedAt = now()
-            result = .success(try await store.pool.write { [agentLimits, placementBudget] db in
+            result = .success(try await store.pool.write { [agentLimits, placementBudget, commentWebhooks] db in
                 var group = Group(requests: requests, agentLimits: agentLimits, placementBudget: placementBudget, sharing: sharing,
-                                  storedAt: storedAt)
+                                  storedAt: storedAt, commentWebhooks: commentWebhooks)
                 try group.apply(db: db, cached: cached, takeReplica: takeReplica)
                 return (group.outcomes.map { $0 ?? .refused(ServerError(.internalError, "not answered")) }, group.scratch)
             })
@@ -485,13 +490,16 @@ final class PushCommitter: Sendable {
 
         let agentLimits: AgentLimits
         let placementBudget: Int?
+        let commentWebhooks: [WebhookEndpoint]
         /// nil: shares are not applied (the writer is stopping).
         let sharing: Sharing?
         /// The server's time, recorded as every stored batch's `storedAt`.
         let storedAt: Date
 
-        init(requests: [Request], agentLimits: AgentLimits, placementBudget: Int?, sharing: Sharing?, storedAt: Date) {
+        init(requests: [Request], agentLimits: AgentLimits, placementBudget: Int?, sharing: Sharing?, storedAt: Date,
+             commentWebhooks: [WebhookEndpoint] = []) {
             self.requests = requests
+            self.commentWebhooks = commentWebhooks
             self.storedAt = storedAt
             self.agentLimits = agentLimits
             self.placementBudget = placementBudget
@@ -547,7 +555,9 @@ final class PushCommitter: Sendable {
         // Pass 1
 
         private mutating func check(_ request: Request, index: Int, db: Database, cached: (String) -> DocumentState?) throws {
-            let now = Date()
+            // The server's clock, as for the batches: a document's creation and its
+            // membership rows carry the time the server judges by.
+            let now = storedAt
             switch request {
             case let .push(push):
                 // (An organisation over its share when the transaction began had its
@@ -702,12 +712,14 @@ final class PushCommitter: Sendable {
                   let initial = before[document] else { return [] }
             var replica = try takeReplica(of: document, db: db, cache: cache)
             defer { scratch.replicas[document] = replica }
+            let commentsBefore = commentWebhooks.isEmpty ? [] : Set(replica.listItemIDs(ProposalSchema.comments))
             let all = pushes.map { pushRequest(at: $0.index).changes }
             // The group gets one push's budget: if many pushes together need more, they
             // are merged one by one, each with its own.
             if let rebuilt = try? Self.merge(all, into: &replica, placementBudget: placementBudget,
                                              rebuilding: { try Self.storedReplica(of: document, db: db) }) {
                 if rebuilt { scratch.rebuiltForOldHistory.append(document) }
+                try enqueueNewComments(of: document, before: commentsBefore, replica: replica, db: db)
                 return pushes
             }
             // Some push does not apply (a failed merge changes nothing): one by one.
@@ -748,7 +760,22 @@ final class PushCommitter: Sendable {
             state.vector = vector
             state.eventCount = initial.eventCount + accepted.reduce(0) { $0 + $1.newEvents }
             scratch.states[document] = state
+            try enqueueNewComments(of: document, before: commentsBefore, replica: replica, db: db)
             return accepted
+        }
+
+        /// Tells ``commentWebhooks`` of each item of `document`'s comments list that the
+        /// merge added (in list order), in this transaction: stored with the batch that
+        /// carries it, or not at all. Who commented is the organisation whose agent
+        /// created the item (agents are named by their organisation, checked in pass 1).
+        private func enqueueNewComments(of document: String, before: Set<ListItemID>, replica: WindowedReplica, db: Database) throws {
+            guard !commentWebhooks.isEmpty else { return }
+            for comment in replica.listItemIDs(ProposalSchema.comments) where !before.contains(comment) {
+                let organisation = comment.event.agent.name.split(separator: "/", maxSplits: 1).first.map(String.init) ?? ""
+                let notification = WebhookNotification(id: UUID().uuidString.lowercased(), event: .commented, at: storedAt.formatted(.iso8601),
+                                                       proposal: document, organisation: organisation, details: ["comment": comment.description])
+                try WebhookDelivery.enqueue(notification, for: commentWebhooks, at: Date(), db)
+            }
         }
 
         private func pushRequest(at index: Int) -> Push {

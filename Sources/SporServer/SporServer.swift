@@ -75,7 +75,7 @@ public final class SporServer: Service, Sendable {
                                                      perDocument: configuration.limits.maxAgentsPerDocument),
                                   placementBudget: configuration.limits.placementBudget,
                                   mergeShare: (configuration.limits.mergeSecondsPerSecond, configuration.limits.mergeSecondsBurst),
-                                  now: configuration.now)
+                                  now: configuration.now, webhooks: configuration.webhooks.endpoints)
         records = ServerRecords(store: store, committer: committer, now: configuration.now, logger: logger,
                                 webhooks: configuration.webhooks.endpoints)
         (listening, listeningContinuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))

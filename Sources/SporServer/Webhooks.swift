@@ -12,8 +12,10 @@ public struct WebhookEndpoint: Sendable, Equatable {
         case withdrawn = "proposal.withdrawn"
         case qualified = "proposal.qualified"
         case decided = "proposal.decided"
-        /// A submission's deadline is 7 days away, then 1 day (``DeadlineReminders``).
+        /// A submission's deadline is 7 days away, then 1 day (``ServerRecords/remindOfDeadlines()``).
         case deadlineSoon = "proposal.deadlineSoon"
+        /// A partner added a comment (``PushCommitter``, when its push is merged).
+        case commented = "proposal.commented"
     }
 
     public let url: URL

@@ -198,6 +198,36 @@ struct WebhookTests {
         await receiver.close()
     }
 
+    @Test("a new comment is told once, with its id and the organisation that wrote it; other edits tell nothing")
+    func commented() async throws {
+        let receiver = try await Receiver(statuses: [])
+        let endpoint = try WebhookEndpoint(url: "http://127.0.0.1:\(receiver.port)/spor", secret: Self.secret, events: [.commented])
+        var round = try await ServerAuthorityTests.Round.start { configuration in
+            configuration.webhooks.endpoints = [endpoint]
+            configuration.webhooks.pollMilliseconds = 20
+        }
+        var base = round.replica.document.versionVector
+        try round.replica.setSection(.risks, to: "Forsinket levering af sensorer og tagmaterialer.")
+        guard case .pushAck = try await round.aarhus.push(try round.replica.document.encodedChanges(since: base), to: ServerAuthorityTests.Round.id) else {
+            throw TestFailure("edit push")
+        }
+        base = round.replica.document.versionVector
+        let comment = try round.replica.addComment(on: .risks, range: 0..<9, text: "Er det nok?", at: Date(timeIntervalSince1970: 1_725_000_000))
+        guard case .pushAck = try await round.aarhus.push(try round.replica.document.encodedChanges(since: base), to: ServerAuthorityTests.Round.id) else {
+            throw TestFailure("comment push")
+        }
+        let requests = try await receiver.waitFor(1)
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(receiver.received.count == 1, "the section edit told nothing; the comment once")
+        let told = try #require(requests.first.map(Self.json))
+        #expect(told["event"] as? String == "proposal.commented" && told["organisation"] as? String == "0751")
+        #expect(told["details"] as? [String: String] == ["comment": comment.description], "\(told)")
+        #expect(told["at"] as? String == "2024-09-01T10:00:00Z", "the server's clock")
+        #expect(requests.allSatisfy(Self.signatureIsValid))
+        try await round.stop()
+        await receiver.close()
+    }
+
     @Test("an endpoint is refused unless http(s) with a host and a secret of 16 bytes or more")
     func endpointChecked() {
         #expect(throws: ServerError.self) { try WebhookEndpoint(url: "ftp://example.org/x", secret: Self.secret) }

@@ -40,6 +40,9 @@ package struct WindowedReplica: Sendable {
     /// The current content of text `id`.
     package func text(_ id: ContainerID = .text) -> String { document.text(id) }
 
+    /// The ids of list `id`'s items as shown (trimming keeps every container's state).
+    package func listItemIDs(_ id: ContainerID) -> [ListItemID] { document.list(id).map(\.id) }
+
     /// ``Document/merge(encodedChanges:placementBudget:)``, plus ``CRDTError/Code/historyTrimmed``.
     @discardableResult
     package mutating func merge(encodedChanges batches: [[UInt8]], placementBudget: Int? = nil) throws(CRDTError) -> Int {
