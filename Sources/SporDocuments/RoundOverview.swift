@@ -42,23 +42,20 @@ public struct RoundOverview: Sendable {
             }.compactMap { $0.organisation?.name }
             status = ProcessStatus(of: content, at: now, calendar: calendar)
             amountRequested = content.amountRequested
-            let closed = content.submissions.contains { $0.step == .approval } || content.decision != nil || content.withdrawal != nil
-            let step: Step = content.submissions.contains { $0.step == .qualification } ? .approval : .qualification
-            if !closed, let roundID = content.roundID, let round = try? calendar.round(id: roundID), let at = try? round.deadlineInstant(for: step) {
+            let step = content.nextSubmission
+            if let step, let roundID = content.roundID, let round = try? calendar.round(id: roundID), let at = try? round.deadlineInstant(for: step) {
                 nextDeadline = Deadline(step: step, at: at)
             } else {
                 nextDeadline = nil
             }
-            blocking = closed ? [] : ProposalRules.validate(content, at: now, attempting: step, calendar: calendar).filter { $0.severity == .error }
+            blocking = step.map { ProposalRules.validate(content, at: now, attempting: $0, calendar: calendar).filter { $0.severity == .error } } ?? []
             self.lastChange = lastChange
         }
 
         /// Whole Copenhagen calendar days from `now` to the next deadline: 0 on its day,
         /// negative once it is past; nil without one.
         public func daysToDeadline(now: Date) -> Int? {
-            guard let deadline = nextDeadline, let today = try? CopenhagenTime.localTime(of: now),
-                  let day = try? CopenhagenTime.localTime(of: deadline.at) else { return nil }
-            return day.date.daysSinceEpoch - today.date.daysSinceEpoch
+            nextDeadline.flatMap { CopenhagenTime.calendarDays(from: now, to: $0.at) }
         }
 
         static func name(ofOrganisation code: String) -> String { Organisation.withCode(code)?.officialName ?? code }

@@ -40,7 +40,7 @@ public struct CalendarDate: Hashable, Sendable, Comparable, CustomStringConverti
     }
 
     /// Days since 1970-01-01 (proleptic Gregorian; negative before).
-    public var daysSinceEpoch: Int {
+    var daysSinceEpoch: Int {
         // Howard Hinnant's days_from_civil.
         let y = month <= 2 ? year - 1 : year
         let era = (y >= 0 ? y : y - 399) / 400

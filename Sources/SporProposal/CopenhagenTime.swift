@@ -98,6 +98,13 @@ public enum CopenhagenTime {
         try instant(of: LocalDateTime(date, hour: 0), field: field)
     }
 
+    /// Copenhagen calendar days from `start` to `end`: 0 on the same local day, 1 for
+    /// the next, negative when `end` is earlier; nil outside the calendar.
+    public static func calendarDays(from start: Date, to end: Date) -> Int? {
+        guard let from = try? localTime(of: start), let to = try? localTime(of: end) else { return nil }
+        return to.date.daysSinceEpoch - from.date.daysSinceEpoch
+    }
+
     /// What Copenhagen clocks show at `instant` (to the minute).
     public static func localTime(of instant: Date) throws(ProposalError) -> LocalDateTime {
         let calendar = try requireCalendar(field: nil)

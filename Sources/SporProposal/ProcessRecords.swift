@@ -101,3 +101,13 @@ public enum ProcessStatus: String, CaseIterable, Hashable, Sendable {
         }
     }
 }
+
+extension ProposalContent {
+    /// The submission the proposal is to make next — qualification, then approval — or
+    /// nil once it has made both, was withdrawn or was decided.
+    public var nextSubmission: Step? {
+        guard withdrawal == nil, decision == nil else { return nil }
+        let made = Set(submissions.map(\.step))
+        return [Step.qualification, .approval].first { !made.contains($0) }
+    }
+}

@@ -349,13 +349,9 @@ extension ServerRecords {
             let calendar = try store.rounds()
             for document in try await store.documentIDs() {
                 guard let content = try? await fullProposal(document, actor: Actor(organisation: "server", role: .secretariat)).content(),
-                      content.withdrawal == nil, content.decision == nil,
-                      let roundID = content.roundID, let round = try? calendar.round(id: roundID) else { continue }
-                let submitted = Set(content.submissions.map(\.step))
-                guard let step = [Step.qualification, .approval].first(where: { !submitted.contains($0) }),
+                      let step = content.nextSubmission, let roundID = content.roundID, let round = try? calendar.round(id: roundID),
                       let deadline = try? round.deadlineInstant(for: step), deadline > now,
-                      let today = try? CopenhagenTime.localTime(of: now), let day = try? CopenhagenTime.localTime(of: deadline) else { continue }
-                let daysLeft = day.date.daysSinceEpoch - today.date.daysSinceEpoch
+                      let daysLeft = CopenhagenTime.calendarDays(from: now, to: deadline) else { continue }
                 // A proposal first seen at 1 day gets the 1-day reminder only.
                 let due = [7, 1].filter { daysLeft <= $0 }
                 for threshold in due {

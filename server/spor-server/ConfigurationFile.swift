@@ -26,13 +26,13 @@ struct ConfigurationFile: Decodable, Equatable {
         var key: String
 
         init(from decoder: any Decoder) throws {
-            try ConfigurationFile.refuseUnknownKeys(in: decoder, known: ["cert", "key"])
+            try ConfigurationFile.refuseUnknownKeys(in: decoder, known: CodingKeys.allCases.map(\.rawValue))
             let container = try decoder.container(keyedBy: CodingKeys.self)
             cert = try container.decode(String.self, forKey: .cert)
             key = try container.decode(String.self, forKey: .key)
         }
 
-        private enum CodingKeys: String, CodingKey { case cert, key }
+        private enum CodingKeys: String, CodingKey, CaseIterable { case cert, key }
     }
 
     struct Log: Decodable, Equatable {
@@ -40,13 +40,13 @@ struct ConfigurationFile: Decodable, Equatable {
         var format: LogFormat?
 
         init(from decoder: any Decoder) throws {
-            try ConfigurationFile.refuseUnknownKeys(in: decoder, known: ["level", "format"])
+            try ConfigurationFile.refuseUnknownKeys(in: decoder, known: CodingKeys.allCases.map(\.rawValue))
             let container = try decoder.container(keyedBy: CodingKeys.self)
             level = try container.decodeIfPresent(Logger.Level.self, forKey: .level)
             format = try container.decodeIfPresent(LogFormat.self, forKey: .format)
         }
 
-        private enum CodingKeys: String, CodingKey { case level, format }
+        private enum CodingKeys: String, CodingKey, CaseIterable { case level, format }
     }
 
     struct Limits: Decodable, Equatable {
@@ -55,14 +55,14 @@ struct ConfigurationFile: Decodable, Equatable {
         var maxConnections: Int?
 
         init(from decoder: any Decoder) throws {
-            try ConfigurationFile.refuseUnknownKeys(in: decoder, known: ["idleTimeout", "helloTimeout", "maxConnections"])
+            try ConfigurationFile.refuseUnknownKeys(in: decoder, known: CodingKeys.allCases.map(\.rawValue))
             let container = try decoder.container(keyedBy: CodingKeys.self)
             idleTimeout = try container.decodeIfPresent(Int.self, forKey: .idleTimeout)
             helloTimeout = try container.decodeIfPresent(Int.self, forKey: .helloTimeout)
             maxConnections = try container.decodeIfPresent(Int.self, forKey: .maxConnections)
         }
 
-        private enum CodingKeys: String, CodingKey { case idleTimeout, helloTimeout, maxConnections }
+        private enum CodingKeys: String, CodingKey, CaseIterable { case idleTimeout, helloTimeout, maxConnections }
     }
 
     /// One webhook endpoint (`docs/DEPLOYMENT.md`, "Notifications").
@@ -75,7 +75,7 @@ struct ConfigurationFile: Decodable, Equatable {
         var events: [String]?
 
         init(from decoder: any Decoder) throws {
-            try ConfigurationFile.refuseUnknownKeys(in: decoder, known: ["url", "secret", "secretFile", "events"])
+            try ConfigurationFile.refuseUnknownKeys(in: decoder, known: CodingKeys.allCases.map(\.rawValue))
             let container = try decoder.container(keyedBy: CodingKeys.self)
             url = try container.decode(String.self, forKey: .url)
             secret = try container.decodeIfPresent(String.self, forKey: .secret)
@@ -83,7 +83,7 @@ struct ConfigurationFile: Decodable, Equatable {
             events = try container.decodeIfPresent([String].self, forKey: .events)
         }
 
-        private enum CodingKeys: String, CodingKey { case url, secret, secretFile, events }
+        private enum CodingKeys: String, CodingKey, CaseIterable { case url, secret, secretFile, events }
     }
 
     var data: String?
@@ -99,7 +99,7 @@ struct ConfigurationFile: Decodable, Equatable {
     static let maxBytes = 64 * 1024
 
     init(from decoder: any Decoder) throws {
-        try Self.refuseUnknownKeys(in: decoder, known: ["data", "listen", "tls", "insecureRemote", "metrics", "log", "limits", "webhooks"])
+        try Self.refuseUnknownKeys(in: decoder, known: CodingKeys.allCases.map(\.rawValue))
         let container = try decoder.container(keyedBy: CodingKeys.self)
         data = try container.decodeIfPresent(String.self, forKey: .data)
         listen = try container.decodeIfPresent(String.self, forKey: .listen)
@@ -111,7 +111,7 @@ struct ConfigurationFile: Decodable, Equatable {
         webhooks = try container.decodeIfPresent([Webhook].self, forKey: .webhooks)
     }
 
-    private enum CodingKeys: String, CodingKey { case data, listen, tls, insecureRemote, metrics, log, limits, webhooks }
+    private enum CodingKeys: String, CodingKey, CaseIterable { case data, listen, tls, insecureRemote, metrics, log, limits, webhooks }
 
     /// The file's webhooks as endpoints: each secret read (from `secretFile`, trimmed),
     /// each event name and URL checked; a problem names the entry ("webhooks[1]").
