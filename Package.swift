@@ -48,6 +48,8 @@ let package = Package(
         .package(url: "https://github.com/drmohundro/SWXMLHash", from: "8.1.1"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
     ],
     targets: [
         // zlib (crc32, deflate/inflate) from the system: `libz` / Debian's zlib1g-dev.
@@ -137,10 +139,30 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // The secretariat's and members' web overview, served by spor-server --web:
+        // login, the round's table, a proposal's page and its downloads (Hummingbird,
+        // server-rendered Mustache templates, no JavaScript).
+        .target(
+            name: "SporWeb",
+            dependencies: [
+                "SporServer",
+                "SporDocuments",
+                "SporProposal",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .executableTarget(
             name: "spor-server",
             dependencies: [
                 "SporServer",
+                "SporWeb",
                 "SporProposal",
                 "SporWire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -195,10 +217,18 @@ let package = Package(
         // glibc's heap statistics: spor-bench's memory measurement and the server's
         // memory gauges.
         .target(name: "CHeapInfo"),
+        // Workloads the benchmarks share: a large realistic proposal history.
+        .target(
+            name: "SporWorkloads",
+            dependencies: ["SporCRDT", "SporProposal"],
+            path: "Benchmarks/SporWorkloads",
+            swiftSettings: strictSettings
+        ),
         .executableTarget(
             name: "spor-bench",
             dependencies: [
                 "CHeapInfo",
+                "SporWorkloads",
                 "SporClient",
                 "SporCRDT",
                 "SporDocuments",
@@ -213,6 +243,7 @@ let package = Package(
         .executableTarget(
             name: "spor-loadgen",
             dependencies: [
+                "SporWorkloads",
                 "SporClient",
                 "SporCRDT",
                 "SporProposal",
@@ -223,6 +254,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             path: "Benchmarks/spor-loadgen",
             swiftSettings: strictSettings
@@ -264,6 +296,21 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             resources: [.copy("Resources")],
+            swiftSettings: strictSettings
+        ),
+        // The web overview over HTTP (sessions, CSRF, access) and in a real headless
+        // Chromium driven through chromium-driver (WebDriver).
+        .testTarget(
+            name: "SporWebTests",
+            dependencies: [
+                "SporWeb", "SporServer", "SporProposal", "SporDocuments", "SporCRDT", "SporTestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(

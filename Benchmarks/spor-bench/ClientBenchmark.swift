@@ -4,6 +4,7 @@ import Glibc
 import SporClient
 import SporCRDT
 import SporProposal
+import SporWorkloads
 
 /// `spor-bench client [--spor PATH] [--runs N]`: the `spor` executable as people use
 /// it, timed from outside the process.

@@ -3,6 +3,7 @@ import Foundation
 import SporCRDT
 import SporDocuments
 import SporProposal
+import SporWorkloads
 
 /// `spor-bench json [--events N] [--runs N]`: `spor show --json`'s output made from a
 /// large proposal's content, today's way and the old way, and compared byte for byte.

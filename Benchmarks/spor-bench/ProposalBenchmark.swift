@@ -3,6 +3,7 @@ import Foundation
 import SporCRDT
 import SporDocuments
 import SporProposal
+import SporWorkloads
 
 /// `spor-bench proposal [--events N] [--runs N] [--json]`: a large proposal opened,
 /// validated and exported.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SporWorkloads
 import SporCRDT
 
 /// `spor-bench together`: partners typing in one text at the same time, each seeing
@@ -57,7 +58,7 @@ struct TypingTogetherBenchmark: ParsableCommand {
     }
 
     func run() throws {
-        var random = ProposalHistory.Random(state: seed)
+        var random = SeededGenerator(state: seed)
         var documents = try (0..<writers).map { try Document(agent: AgentID("writer-\($0)")) }
         var relay = Document()
         // inbox[w]: batches on their way to writer w, with the tick they arrive, in the

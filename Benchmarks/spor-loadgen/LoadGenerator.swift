@@ -16,7 +16,7 @@ struct LoadGenerator: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "spor-loadgen",
         abstract: "Load and timing benchmarks for spor-server (release builds only give meaningful numbers).",
-        subcommands: [Relay.self, UnderAttack.self, Durable.self, CatchUp.self, ClientCatchUp.self, Restart.self]
+        subcommands: [Relay.self, UnderAttack.self, Durable.self, CatchUp.self, ClientCatchUp.self, Restart.self, WebOverview.self]
     )
 }
 
@@ -65,6 +65,8 @@ final class ServerProcess: @unchecked Sendable {
     private(set) var port = 0
     private(set) var startedAt = ContinuousClock.now
     private(set) var listeningAfter: Duration = .zero
+    /// The web overview's port, when started with `--web`.
+    private(set) var webPort: Int?
 
     init(executable: String, directory: String, extraArguments: [String] = [], cpus: String? = nil) {
         self.directory = directory
@@ -92,9 +94,13 @@ final class ServerProcess: @unchecked Sendable {
             if chunk.isEmpty { throw LoadError("spor-server exited before listening") }
             buffer.append(chunk)
             let text = String(decoding: buffer, as: UTF8.self)
+            let wantsWeb = process.arguments?.contains("--web") == true
             if let line = text.split(separator: "\n").first(where: { $0.hasPrefix("listening on ") }),
-               let portText = line.split(separator: ":").last, let port = Int(portText) {
+               let portText = line.split(separator: ":").last, let port = Int(portText),
+               !wantsWeb || (text.contains("web overview on ") && text.hasSuffix("\n")) {
                 self.port = port
+                webPort = text.split(separator: "\n").first { $0.hasPrefix("web overview on ") }
+                    .flatMap { Int($0.split(separator: ":").last?.dropLast() ?? "") }
                 listeningAfter = ContinuousClock.now - startedAt
                 return
             }

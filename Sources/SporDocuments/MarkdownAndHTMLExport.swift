@@ -67,9 +67,22 @@ extension ProposalContent {
             </style>
             </head>
             <body>
-            <h1>\(escape(model.title))</h1>
 
             """
+        out += htmlBody(model)
+        out += "</body>\n</html>\n"
+        return out
+    }
+
+    /// The proposal as an HTML fragment (its title as `h1`, facts, sections, tables,
+    /// comments; no styles), escaped as ``html(_:)`` escapes: for a page that has its
+    /// own layout, like the web overview's proposal page.
+    public func htmlBody(_ options: ExportOptions) -> String {
+        htmlBody(ExportModel(self, options: options))
+    }
+
+    private func htmlBody(_ model: ExportModel) -> String {
+        var out = "<h1>\(escape(model.title))</h1>\n"
         out += "<table class=\"facts\">\n"
         for fact in model.facts {
             out += "<tr><th>\(escape(fact.name))</th><td\(fact.isHash ? " class=\"hash\"" : "")>\(escape(fact.value))</td></tr>\n"
@@ -108,7 +121,6 @@ extension ProposalContent {
                 for paragraph in comment.paragraphs { out += "<p>\(lines(paragraph))</p>\n" }
             }
         }
-        out += "</body>\n</html>\n"
         return out
     }
 }

@@ -62,14 +62,7 @@ extension Proposal {
     /// outside a recorded save.
     public func saves() throws(ProposalError) -> [Save] {
         let runs = try documentStep { () throws(CRDTError) in try document.eventRuns() }
-        var recorded: [AgentID: [(seqs: Range<Int>, at: Date)]] = [:]
-        for entry in document.map(ProposalSchema.saves) {
-            guard let at = entry.key.lastIndex(of: "@"), let first = Int(entry.key[entry.key.index(after: at)...]), first >= 0,
-                  let agent = try? AgentID(String(entry.key[..<at])), case let .string(text)? = entry.value.value else { continue }
-            let fields = text.split(separator: " ")
-            guard fields.count == 2, let seconds = Int64(fields[0]), let count = Int(fields[1]), count > 0, count <= Int.max - first else { continue }
-            recorded[agent, default: []].append((first..<first + count, Date(timeIntervalSince1970: TimeInterval(seconds))))
-        }
+        var recorded = recordedSaves()
         for agent in recorded.keys { recorded[agent]?.sort { $0.seqs.lowerBound < $1.seqs.lowerBound } }
         var result: [Save] = []
         for run in runs {
@@ -92,6 +85,27 @@ extension Proposal {
             }
         }
         return result
+    }
+
+    /// The latest recorded save's time: `saves().compactMap(\.savedAt).max()` without
+    /// grouping the events (a recorded save's events are always in the document: its
+    /// record is written by its own agent after them). O(saves), where ``saves()`` is
+    /// O(events) on a history without save times.
+    public func lastSaveTime() -> Date? {
+        recordedSaves().values.lazy.flatMap { $0 }.map(\.at).max()
+    }
+
+    /// The readable save records by agent, unsorted.
+    private func recordedSaves() -> [AgentID: [(seqs: Range<Int>, at: Date)]] {
+        var recorded: [AgentID: [(seqs: Range<Int>, at: Date)]] = [:]
+        for entry in document.map(ProposalSchema.saves) {
+            guard let at = entry.key.lastIndex(of: "@"), let first = Int(entry.key[entry.key.index(after: at)...]), first >= 0,
+                  let agent = try? AgentID(String(entry.key[..<at])), case let .string(text)? = entry.value.value else { continue }
+            let fields = text.split(separator: " ")
+            guard fields.count == 2, let seconds = Int64(fields[0]), let count = Int(fields[1]), count > 0, count <= Int.max - first else { continue }
+            recorded[agent, default: []].append((first..<first + count, Date(timeIntervalSince1970: TimeInterval(seconds))))
+        }
+        return recorded
     }
 
     /// Where a group of events without a recorded save ends: at the first event made

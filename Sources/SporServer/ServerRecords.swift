@@ -224,15 +224,7 @@ final class ServerRecords: Sendable {
     // MARK: Helpers
 
     func fullProposal(_ document: String, actor: Actor) async throws -> Proposal {
-        var replica = Document(agent: ProposalSchema.serverAgent)
-        let batches = try await store.batches(of: document)
-        // As every replica does: a stored batch that does not merge (stored before
-        // the server checked merges) is left out.
-        if (try? replica.merge(encodedChanges: batches)) == nil {
-            replica = Document(agent: ProposalSchema.serverAgent)
-            for batch in batches { _ = try? replica.merge(encodedChanges: batch) }
-        }
-        return Proposal(document: replica, actor: actor)
+        try await store.storedHistory(of: document).proposal(actor: actor)
     }
 
     private func commit(_ batch: [UInt8], to document: String, for account: Account,

@@ -81,7 +81,11 @@ public final class SporServer: Service, Sendable {
         (listening, listeningContinuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
 
-    static func isLoopback(_ host: String) -> Bool {
+    /// ``ServerConfiguration`` by a name that modules with a `ServerConfiguration` of
+    /// their own (Hummingbird's) can spell.
+    public typealias Configuration = ServerConfiguration
+
+    public static func isLoopback(_ host: String) -> Bool {
         host == "localhost" || host == "::1" || host.hasPrefix("127.")
     }
 
@@ -332,11 +336,16 @@ public final class SporServer: Service, Sendable {
     }
 
     static func makeSSLContext(_ files: ServerConfiguration.TLSFiles) throws -> NIOSSLContext {
+        try NIOSSLContext(configuration: tlsConfiguration(files))
+    }
+
+    /// The server side of TLS from PEM files, as the sync port and the web port use it.
+    public static func tlsConfiguration(_ files: ServerConfiguration.TLSFiles) throws -> TLSConfiguration {
         let chain = try NIOSSLCertificate.fromPEMFile(files.certificateChain)
         let key = try NIOSSLPrivateKey(file: files.privateKey, format: .pem)
         var tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
         // SPEC §2: TLS 1.2 or later; 1.0 and 1.1 are refused at the handshake.
         tls.minimumTLSVersion = .tlsv12
-        return try NIOSSLContext(configuration: tls)
+        return tls
     }
 }

@@ -223,11 +223,7 @@ public final class SporStore: Sendable {
 
     /// The live (not revoked) account holding `token`, nil if there is none.
     public func account(forToken token: String) async throws -> Account? {
-        let hash = Self.hash(token)
-        return try await pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM account WHERE tokenHash = ? AND revokedAt IS NULL", arguments: [hash])
-                .map(Self.account(from:))
-        }
+        try await liveAccount(tokenHash: Self.hash(token))
     }
 
     /// Every live (not revoked) account by the hash of its token (``hash(_:)``).
@@ -439,13 +435,6 @@ public final class SporStore: Sendable {
             if let role = ParticipantRole(rawValue: row["role"]) { roles[row["organisation"]] = role }
         }
         return roles
-    }
-
-    /// Every stored batch of `document`, in storage order (a causal order).
-    func batches(of document: String) async throws -> [[UInt8]] {
-        try await pool.read { db in
-            try Data.fetchAll(db, sql: "SELECT changes FROM batch WHERE documentID = ? ORDER BY id", arguments: [document]).map { [UInt8]($0) }
-        }
     }
 
     /// Documents with members but none of the server's own events: made before the

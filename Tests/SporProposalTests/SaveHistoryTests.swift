@@ -40,6 +40,8 @@ struct SaveHistoryTests {
         // Odense reads the same saves once it has the same events.
         try sync(&odense, from: aarhus)
         #expect(Set(try odense.saves()) == Set(saves))
+        #expect(aarhus.lastSaveTime() == Self.at(120) && aarhus.lastSaveTime() == saves.compactMap(\.savedAt).max(),
+                "the overview's last change is the latest save, read without grouping events")
         // Each save's version shows the proposal just after it.
         let second = aarhusSaves[1]
         #expect(try aarhus.content(at: second.version).text(.risks) == "Første udgave.")
@@ -78,6 +80,7 @@ struct SaveHistoryTests {
             try proposal.document.set(value, forKey: key, in: ProposalSchema.saves)
         }
         #expect(try proposal.saves().allSatisfy { $0.savedAt == nil })
+        #expect(proposal.lastSaveTime() == nil, "unreadable records give no time")
     }
 
     @Test("named versions: set, moved, removed, read by every replica; bad names and observers refused")

@@ -191,7 +191,7 @@ struct PushGroupTests {
         var online = Document(agent: try AgentID("0751/online"))
         try online.merge(encodedChanges: try fixture.storedHistory.encodedChanges())
         // Online partners have the server's first event too (a critical version).
-        try online.merge(encodedChanges: try await store.batches(of: "0751.p"))
+        try online.merge(encodedChanges: try await store.storedHistory(of: "0751.p").batches)
         // The offline partner has "a" too, then works offline.
         var offline = Document(agent: try AgentID("0751/offline2"))
         try offline.merge(encodedChanges: try fixture.storedHistory.encodedChanges())

@@ -56,6 +56,8 @@ public final class ServerProcess: @unchecked Sendable {
     // call from one task at a time; the other fields never change.
     public let directory: String
     public private(set) var port: Int
+    /// The web overview's port, when started with `--web`.
+    public private(set) var webPort: Int?
     private var process: Process
     public let executable: URL
     private let extraArguments: [String]
@@ -70,12 +72,24 @@ public final class ServerProcess: @unchecked Sendable {
         extraArguments = arguments
         environment = clock.map { ["SPOR_SERVER_NOW": $0] } ?? [:]
         executable = try SpawnedServer.builtExecutable("spor-server")
-        (process, self.port) = try Self.serve(directory: directory, port: port, arguments: arguments, environment: environment)
+        (process, self.port, webPort) = try Self.serve(directory: directory, port: port, arguments: arguments, environment: environment)
     }
 
-    private static func serve(directory: String, port: Int, arguments: [String], environment: [String: String]) throws -> (Process, Int) {
-        let (process, port, _) = try SpawnedServer.serve(directory: directory, port: port, arguments: arguments, environment: environment)
-        return (process, port)
+    private static func serve(directory: String, port: Int, arguments: [String], environment: [String: String]) throws -> (Process, Int, Int?) {
+        let (process, port, text) = try SpawnedServer.serve(directory: directory, port: port, arguments: arguments, environment: environment)
+        // "web overview on http://127.0.0.1:PORT/"
+        let webPort = text.split(separator: "\n").first { $0.hasPrefix("web overview on ") }
+            .flatMap { Int($0.split(separator: ":").last?.dropLast() ?? "") }
+        return (process, port, webPort)
+    }
+
+    /// The web overview's address ("http://127.0.0.1:PORT"), when started with `--web`.
+    public var webAddress: String? { webPort.map { "http://127.0.0.1:\($0)" } }
+
+    /// The secretariat's token, as the first start wrote it into the data directory.
+    public func secretariatToken() throws -> String {
+        try String(contentsOfFile: (directory as NSString).appendingPathComponent("secretariat-token"), encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     public var address: String { "127.0.0.1:\(port)" }
@@ -122,7 +136,7 @@ public final class ServerProcess: @unchecked Sendable {
     /// Starts the server again on the same port and data.
     public func restart() throws {
         kill()
-        (process, port) = try Self.serve(directory: directory, port: port, arguments: extraArguments, environment: environment)
+        (process, port, webPort) = try Self.serve(directory: directory, port: port, arguments: extraArguments, environment: environment)
     }
 
     /// Starts the server again on the same port and data with its clock starting at

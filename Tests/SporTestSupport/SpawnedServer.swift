@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// `spor-server` (and the other executables) run as real processes by tests.
 public enum SpawnedServer {
@@ -38,13 +39,16 @@ public enum SpawnedServer {
         process.standardOutput = out
         process.standardError = FileHandle.nullDevice
         try process.run()
+        SpawnedServers.register(process.processIdentifier)
         var text = ""
         while true {
             let chunk = out.fileHandleForReading.availableData
             if chunk.isEmpty { throw Failure(description: "spor-server exited before listening: \(text)") }
             text += String(decoding: chunk, as: UTF8.self)
+            // With --web, the web port's line follows the sync port's.
             if let line = text.split(separator: "\n").first(where: { $0.hasPrefix("listening on 127.0.0.1:") }),
-               let port = Int(line.split(separator: ":").last ?? "") {
+               let port = Int(line.split(separator: ":").last ?? ""),
+               !arguments.contains("--web") || text.contains("web overview on ") && text.hasSuffix("\n") {
                 return (process, port, text)
             }
         }
@@ -52,9 +56,30 @@ public enum SpawnedServer {
 
     /// Kills a server a test started (SIGKILL), whatever state it is in.
     public static func stop(_ process: Process) {
+        SpawnedServers.forget(process.processIdentifier)
         if process.isRunning {
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
         }
+    }
+}
+
+/// Every server a test started and has not stopped, killed when the test process
+/// exits: a server kept for a whole run (a suite's shared fixture) must not outlive it.
+enum SpawnedServers {
+    private static let running = Mutex<Set<pid_t>>([])
+    private static let hook: Void = { atexit { SpawnedServers.killAll() } }()
+
+    static func register(_ pid: pid_t) {
+        _ = hook
+        running.withLock { _ = $0.insert(pid) }
+    }
+
+    static func forget(_ pid: pid_t) {
+        running.withLock { _ = $0.remove(pid) }
+    }
+
+    static func killAll() {
+        for pid in running.withLock({ $0 }) { kill(pid, SIGKILL) }
     }
 }

@@ -40,7 +40,7 @@ struct Overview: ParsableCommand {
             let proposal = try context.workspace.proposal(summary.id)
             let content = try proposal.content()
             if let round, content.roundID != round { continue }
-            let lastChange = try proposal.saves().compactMap(\.savedAt).max()
+            let lastChange = proposal.lastSaveTime()
             rows.append(RoundOverview.Row(id: summary.id, content: content, lastChange: lastChange, now: context.now, calendar: context.calendar))
         }
         let overview = RoundOverview(rows: rows).sorted(by: column, descending: descending)

@@ -12,6 +12,8 @@ import Yams
 /// tls: { cert: /etc/spor/spor.crt, key: /etc/spor/spor.key }
 /// insecureRemote: false
 /// metrics: 127.0.0.1:9464
+/// web: 0.0.0.0:8443
+/// webSessionHours: 8
 /// log: { level: info, format: json }
 /// limits: { idleTimeout: 120, helloTimeout: 10, maxConnections: 4096 }
 /// ```
@@ -91,6 +93,8 @@ struct ConfigurationFile: Decodable, Equatable {
     var tls: TLS?
     var insecureRemote: Bool?
     var metrics: String?
+    var web: String?
+    var webSessionHours: Double?
     var log: Log?
     var limits: Limits?
     var webhooks: [Webhook]?
@@ -106,12 +110,14 @@ struct ConfigurationFile: Decodable, Equatable {
         tls = try container.decodeIfPresent(TLS.self, forKey: .tls)
         insecureRemote = try container.decodeIfPresent(Bool.self, forKey: .insecureRemote)
         metrics = try container.decodeIfPresent(String.self, forKey: .metrics)
+        web = try container.decodeIfPresent(String.self, forKey: .web)
+        webSessionHours = try container.decodeIfPresent(Double.self, forKey: .webSessionHours)
         log = try container.decodeIfPresent(Log.self, forKey: .log)
         limits = try container.decodeIfPresent(Limits.self, forKey: .limits)
         webhooks = try container.decodeIfPresent([Webhook].self, forKey: .webhooks)
     }
 
-    private enum CodingKeys: String, CodingKey, CaseIterable { case data, listen, tls, insecureRemote, metrics, log, limits, webhooks }
+    private enum CodingKeys: String, CodingKey, CaseIterable { case data, listen, tls, insecureRemote, metrics, web, webSessionHours, log, limits, webhooks }
 
     /// The file's webhooks as endpoints: each secret read (from `secretFile`, trimmed),
     /// each event name and URL checked; a problem names the entry ("webhooks[1]").

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import ServiceLifecycle
 import SporServer
+import SporWeb
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -40,6 +41,12 @@ struct Serve: AsyncParsableCommand {
 
     @Option(help: "The operations port: /metrics (Prometheus), /healthz and /readyz over HTTP at HOST:PORT.")
     var metrics: String?
+
+    @Option(help: "The web overview at HOST:PORT (off by default): login with an organisation's token, the round's table, each proposal's page. TLS as for --listen.")
+    var web: String?
+
+    @Option(help: "Hours a web login lasts (default 8).")
+    var webSessionHours: Double?
 
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical (default info).")
     var logLevel: Logger.Level?
@@ -114,8 +121,26 @@ struct Serve: AsyncParsableCommand {
                            metadata: ["round": "\(round.id)", "problem": "\(round.problem)"])
         }
         let server = try reportingFailures { try SporServer(configuration: configuration, store: store, logger: logger) }
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: server)]
+        var webServer: SporWebServer?
+        if let web = web ?? file?.web {
+            var webConfiguration = WebConfiguration()
+            (webConfiguration.host, webConfiguration.port) = try parseHostPort(web, option: "--web")
+            webConfiguration.tls = configuration.tls
+            webConfiguration.allowInsecureRemote = configuration.allowInsecureRemote
+            webConfiguration.now = configuration.now
+            let hours = webSessionHours ?? file?.webSessionHours ?? 8
+            guard hours > 0, hours <= 24 * 30 else {
+                try reportingFailures { throw CommandFailure(exitCode: 2, message: "webSessionHours must be more than 0 and at most 720, not \(hours)") }
+                return
+            }
+            webConfiguration.sessionLifetime = hours * 3600
+            let made = try reportingFailures { [webConfiguration] in try SporWebServer(configuration: webConfiguration, store: store, logger: Logger(label: "spor.web")) }
+            services.append(.init(service: made))
+            webServer = made
+        }
         let group = ServiceGroup(configuration: .init(
-            services: [.init(service: server)],
+            services: services,
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
         let announce = Task {
@@ -125,6 +150,10 @@ struct Serve: AsyncParsableCommand {
             print("listening on \(shown):\(address.port ?? configuration.port)")
             if let metricsAddress = server.metricsAddress, let port = metricsAddress.port {
                 print("metrics on http://\(metricsAddress.ipAddress ?? "?"):\(port)/metrics")
+            }
+            if let webServer, let webAddress = await webServer.listeningAddress(), let port = webAddress.port {
+                let host = webAddress.ipAddress ?? "?"
+                print("web overview on \(configuration.tls == nil ? "http" : "https")://\(host.contains(":") ? "[\(host)]" : host):\(port)/")
             }
             fflush(nil)
         }

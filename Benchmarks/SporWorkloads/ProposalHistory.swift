@@ -5,32 +5,30 @@ import SporProposal
 /// Builds a realistic large proposal for the benchmark: three organisations writing
 /// 20 sections (13 of the call's, 7 extra) keystroke by keystroke (with corrections), partly offline and merged,
 /// plus 30 participants, 200 budget lines, milestones and comments — about 100,000
-/// events of history. Deterministic for a seed.
-struct ProposalHistory {
-    struct Random: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
+/// events of history. Deterministic for a seed. `spor-bench` and `spor-loadgen web`
+/// build it.
+public struct ProposalHistory: Sendable {
+    typealias Random = SeededGenerator
 
     static let words = ["klimatilpasning", "skybrud", "kommunerne", "regionen", "data", "grønne", "tage", "og", "i", "til",
                         "med", "der", "at", "løsninger", "afprøves", "sensorer", "borgere", "vand", "kloak", "analyse",
                         "resultater", "deles", "alle", "udvikling", "test", "demonstration", "🌧", "CO₂", "ærø", "Ødis"]
 
-    let proposal: Proposal
-    let typedKeystrokes: Int
+    public let proposal: Proposal
+    public let typedKeystrokes: Int
 
-    /// - Parameter targetEvents: stop typing once the history has this many events.
-    init(seed: UInt64, targetEvents: Int) throws {
+    /// The agents' names `spor-bench` has always used (its figures are for these).
+    public static let benchAgents = ["aarhus-bench", "partner-1-bench", "partner-2-bench"]
+
+    /// - Parameters:
+    ///   - targetEvents: stop typing once the history has this many events.
+    ///   - agents: the names of the lead's agent and the two partners' (a server takes
+    ///     only agents named after the pushing organisation: `0751/…`).
+    public init(seed: UInt64, targetEvents: Int, agents: [String] = ProposalHistory.benchAgents) throws {
         var random = Random(state: seed)
         let calendar = RoundCalendar.builtIn
         let aarhus = Actor(organisation: "0751", role: .member)
-        var lead = try Proposal.create(agent: try AgentID("aarhus-bench"), actor: aarhus,
+        var lead = try Proposal.create(agent: try AgentID(agents[0]), actor: aarhus,
                                        title: "Skybrudssikring med grønne tage i tætte byområder", roundID: "2024-autumn", calendar: calendar)
         // 30 participants: the lead, 25 municipalities and regions, 4 others.
         let codes = Organisation.all.map(\.code).filter { $0 != "0751" }.shuffled(using: &random).prefix(25)
@@ -66,7 +64,7 @@ struct ProposalHistory {
         let actors = [aarhus, Actor(organisation: "0461", role: .member), Actor(organisation: "1082", role: .member)]
         var replicas = [lead]
         for (index, actor) in actors.enumerated().dropFirst() {
-            var document = Document(agent: try AgentID("partner-\(index)-bench"))
+            var document = Document(agent: try AgentID(agents[index]))
             try document.merge(encodedChanges: lead.document.encodedChanges())
             replicas.append(Proposal(document: document, actor: actor))
         }
@@ -123,5 +121,19 @@ struct ProposalHistory {
         }
         proposal = result
         typedKeystrokes = keystrokes
+    }
+}
+
+/// SplitMix64: a small, fast generator whose sequence is fixed by its seed (the
+/// benchmarks' workloads are the same on every machine and run).
+public struct SeededGenerator: RandomNumberGenerator, Sendable {
+    var state: UInt64
+    public init(state: UInt64) { self.state = state }
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
     }
 }
