@@ -59,10 +59,8 @@ public final class SporServer: Service, Sendable {
     }
 
     public init(configuration: ServerConfiguration, store: SporStore, logger: Logger = Logger(label: "spor.server")) throws {
-        if configuration.tls == nil, !configuration.allowInsecureRemote, !Self.isLoopback(configuration.host) {
-            throw ServerError(.invalidArgument, "refusing to listen on \(configuration.host) without TLS: give --tls-cert "
-                              + "and --tls-key, or --insecure-remote if a proxy in front terminates TLS")
-        }
+        try Self.requireTLSOffLoopback(host: configuration.host, tls: configuration.tls != nil,
+                                       allowInsecureRemote: configuration.allowInsecureRemote, what: "listen")
         self.configuration = configuration
         self.store = store
         self.logger = logger
@@ -84,6 +82,14 @@ public final class SporServer: Service, Sendable {
     /// ``ServerConfiguration`` by a name that modules with a `ServerConfiguration` of
     /// their own (Hummingbird's) can spell.
     public typealias Configuration = ServerConfiguration
+
+    /// Refuses a non-loopback address without TLS unless a proxy in front terminates it:
+    /// a token must never cross a network in clear text.
+    public static func requireTLSOffLoopback(host: String, tls: Bool, allowInsecureRemote: Bool, what: String) throws {
+        guard !tls, !allowInsecureRemote, !isLoopback(host) else { return }
+        throw ServerError(.invalidArgument, "refusing to \(what) on \(host) without TLS: give --tls-cert "
+                          + "and --tls-key, or --insecure-remote if a proxy in front terminates TLS")
+    }
 
     public static func isLoopback(_ host: String) -> Bool {
         host == "localhost" || host == "::1" || host.hasPrefix("127.")

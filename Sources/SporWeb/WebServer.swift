@@ -69,10 +69,8 @@ public final class SporWebServer: Service, Sendable {
     static let maxDocumentIDBytes = 200
 
     public init(configuration: WebConfiguration, store: SporStore, logger: Logger = Logger(label: "spor.web")) throws {
-        if configuration.tls == nil, !configuration.allowInsecureRemote, !SporServer.isLoopback(configuration.host) {
-            throw ServerError(.invalidArgument, "refusing to serve the web overview on \(configuration.host) without TLS: give --tls-cert "
-                              + "and --tls-key, or --insecure-remote if a proxy in front terminates TLS")
-        }
+        try SporServer.requireTLSOffLoopback(host: configuration.host, tls: configuration.tls != nil,
+                                             allowInsecureRemote: configuration.allowInsecureRemote, what: "serve the web overview")
         self.configuration = configuration
         self.store = store
         self.logger = logger
@@ -200,10 +198,15 @@ extension SporWebServer {
     /// A page in the layout: `template` rendered with `view`, then the layout around it.
     func page(_ template: String, _ view: Any, title: String, text: WebText, request: Request, account: String? = nil, csrf: String = "",
               status: HTTPResponse.Status = .ok) -> Response {
-        let body = templates.render(view, withTemplate: template) ?? ""
         let path = request.uri.path + (request.uri.query.map { "?" + $0 } ?? "")
-        let layout = WebPages.Layout(t: .init(code: text.code), l: text.labels, title: title, path: WebPages.queryEncoded(path),
-                                     account: account, csrf: csrf, body: body)
+        return laidOut(templates.render(view, withTemplate: template) ?? "", title: title, text: text, path: WebPages.queryEncoded(path),
+                       account: account, csrf: csrf, status: status)
+    }
+
+    /// `body` inside the layout, as an HTML response.
+    private func laidOut(_ body: String, title: String, text: WebText, path: String, account: String?, csrf: String,
+                         status: HTTPResponse.Status) -> Response {
+        let layout = WebPages.Layout(t: .init(code: text.code), l: text.labels, title: title, path: path, account: account, csrf: csrf, body: body)
         let html = templates.render(layout, withTemplate: "layout") ?? ""
         return Response(status: status, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: html)))
     }
@@ -212,9 +215,7 @@ extension SporWebServer {
                  link: (target: String, text: String)? = nil) -> Response {
         let view = WebPages.Problem(heading: heading, message: message, linkTarget: link?.target ?? "/proposals",
                                     linkText: link?.text ?? text.say("Til forsiden", "To the front page"))
-        let body = templates.render(view, withTemplate: "problem") ?? ""
-        let layout = WebPages.Layout(t: .init(code: text.code), l: text.labels, title: heading, path: "%2F", account: nil, csrf: "", body: body)
-        let html = templates.render(layout, withTemplate: "layout") ?? ""
-        return Response(status: status, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: html)))
+        return laidOut(templates.render(view, withTemplate: "problem") ?? "", title: heading, text: text, path: "%2F",
+                       account: nil, csrf: "", status: status)
     }
 }
