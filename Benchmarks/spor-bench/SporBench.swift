@@ -11,6 +11,6 @@ struct SporBench: ParsableCommand {
             medians over --runs runs on this machine; compare against peers in the same \
             session (see Benchmarks/README.md).
             """,
-        subcommands: [TraceBenchmark.self, ProposalBenchmark.self, ClientBenchmark.self, JSONBenchmark.self, TypingTogetherBenchmark.self, ListBenchmark.self]
+        subcommands: [TraceBenchmark.self, ProposalBenchmark.self, ClientBenchmark.self, JSONBenchmark.self, TypingTogetherBenchmark.self, ListBenchmark.self, BranchesBenchmark.self]
     )
 }

@@ -16,7 +16,9 @@ struct TraceBenchmark: ParsableCommand {
             trace's branches built and merged), encodeMs and encodedBytes (the whole \
             document as a file), loadMs (open that file until its text is read), mergeMs \
             (a fresh replica merges every event of the history, sent as one change batch, \
-            until its text is read) and memoryBytes (heap held by the loaded document). \
+            until its text is read), newReplicaMs (a fresh replica merges the document file, \
+            trusting its texts: what a client sent the file by its server does) \
+            and memoryBytes (heap held by the loaded document). \
             Times are medians over --runs. Without --json a readable summary also goes to \
             standard error.
             """
@@ -40,20 +42,25 @@ struct TraceBenchmark: ParsableCommand {
         let trace = try EditingTrace(contentsOf: file)
         var result = TraceResult(trace: trace.name, kind: trace.kind.rawValue, events: trace.eventCount,
                                  finalChars: trace.endContent.unicodeScalars.count)
+        Self.measureAndPrint(trace, runs: runs, into: &result, summary: !json)
+        if !result.ok { throw ExitCode(1) }
+    }
+
+    /// Measures `trace` into `result` and prints it (a failure is recorded in it).
+    static func measureAndPrint(_ trace: EditingTrace, runs: Int, into result: inout TraceResult, summary: Bool) {
         do {
-            try measure(trace, into: &result)
+            try measure(trace, runs: runs, into: &result)
         } catch {
             result.ok = false
             result.error = String(describing: error)
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        print(String(decoding: try encoder.encode(result), as: UTF8.self))
-        if !json { FileHandle.standardError.write(Data(result.summary.utf8)) }
-        if !result.ok { throw ExitCode(1) }
+        print(String(decoding: (try? encoder.encode(result)) ?? Data(), as: UTF8.self))
+        if summary { FileHandle.standardError.write(Data(result.summary.utf8)) }
     }
 
-    private func measure(_ trace: EditingTrace, into result: inout TraceResult) throws {
+    private static func measure(_ trace: EditingTrace, runs: Int, into result: inout TraceResult) throws {
         // Local replay.
         var document = Document()
         var times: [Double] = []
@@ -99,6 +106,21 @@ struct TraceBenchmark: ParsableCommand {
             ok = ok && text == trace.endContent
         }
         result.mergeMs = Measurement.median(times)
+        result.mergeNsPerEvent = (result.mergeMs * 1e7 / Double(max(1, result.events))).rounded() / 10
+
+        // A new replica catching up from a sender it trusts: the same events as a
+        // document file, whose texts it takes as they are (no replay).
+        times = []
+        for _ in 0..<runs {
+            var text = ""
+            times.append(try Measurement.milliseconds {
+                var fresh = Document()
+                try fresh.merge(encodedChanges: file, trustingTexts: true)
+                text = fresh.text()
+            })
+            ok = ok && text == trace.endContent
+        }
+        result.newReplicaMs = Measurement.median(times)
 
         // Heap held by a loaded document, including the file bytes it keeps for its
         // lazily decoded history (so the file is copied inside the measurement, as if
@@ -116,6 +138,10 @@ struct TraceBenchmark: ParsableCommand {
 struct TraceResult: Encodable {
     var trace: String
     var kind: String
+    /// Branches concurrent at once (`spor-bench branches` only).
+    var width: Int?
+    /// Seed of the generated history (`spor-bench branches` only).
+    var seed: UInt64?
     var events: Int
     var finalChars: Int
     var ok = false
@@ -131,6 +157,11 @@ struct TraceResult: Encodable {
     /// placement budget counts, were the whole history pushed at once.
     var placementScans = 0
     var error: String?
+    /// `mergeMs` per event, in nanoseconds.
+    var mergeNsPerEvent = 0.0
+    /// A fresh replica merging the document file (every event and the texts they
+    /// merge to), trusting its texts: what a client sent the file by its server does.
+    var newReplicaMs = 0.0
 
     var summary: String {
         func ms(_ value: Double) -> String { String(format: "%.3f ms", value) }
@@ -140,6 +171,7 @@ struct TraceResult: Encodable {
               encode        \(ms(encodeMs)), \(encodedBytes) bytes
               load          \(ms(loadMs)), \(memoryBytes) bytes of heap
               merge         \(ms(mergeMs)) from a \(changeBytes)-byte change batch, \(placementScans) concurrent runs scanned
+              new replica   \(ms(newReplicaMs)) from the \(encodedBytes)-byte file, its texts trusted
 
             """
     }

@@ -16,6 +16,12 @@ public struct EditingTrace: Sendable {
         public let position: Int
         public let deleteCount: Int
         public let insert: String
+
+        public init(position: Int, deleteCount: Int, insert: String) {
+            self.position = position
+            self.deleteCount = deleteCount
+            self.insert = insert
+        }
     }
 
     public struct Transaction: Sendable {
@@ -24,6 +30,12 @@ public struct EditingTrace: Sendable {
         public let parents: [Int]
         public let agent: Int
         public let patches: [Patch]
+
+        public init(parents: [Int], agent: Int, patches: [Patch]) {
+            self.parents = parents
+            self.agent = agent
+            self.patches = patches
+        }
     }
 
     public struct FormatError: Error, CustomStringConvertible {
@@ -57,6 +69,30 @@ public struct EditingTrace: Sendable {
             break
         }
         try self.init(json: bytes, name: name)
+    }
+
+    /// A concurrent trace built in memory (``BranchingHistory``).
+    public init(name: String, endContent: String, agentCount: Int, transactions: [Transaction]) {
+        self.name = name
+        kind = .concurrent
+        self.endContent = endContent
+        self.agentCount = agentCount
+        self.transactions = transactions
+    }
+
+    /// The trace in the format it is read from (concurrent form), so that other
+    /// libraries (`../shared/peers/bench_peers.py`) can replay the same history.
+    public func jsonBytes() throws -> [UInt8] {
+        let root: [String: Any] = [
+            "kind": "concurrent",
+            "endContent": endContent,
+            "numAgents": agentCount,
+            "txns": transactions.map { transaction -> [String: Any] in
+                ["parents": transaction.parents, "agent": transaction.agent,
+                 "patches": transaction.patches.map { [$0.position, $0.deleteCount, $0.insert] as [Any] }]
+            },
+        ]
+        return [UInt8](try JSONSerialization.data(withJSONObject: root, options: [.sortedKeys]))
     }
 
     public init(json: [UInt8], name: String) throws {

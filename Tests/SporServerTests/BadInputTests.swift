@@ -107,7 +107,7 @@ struct BadInputTests {
         }
     }
 
-    @Test("not a change batch, or a corrupted one: invalidChanges, connection stays open")
+    @Test("not a change batch, a corrupted one or a document file: invalidChanges, connection stays open")
     func invalidChanges() async throws {
         try await withBystander { server, token in
             var client = try await server.connect(token: token)
@@ -121,6 +121,12 @@ struct BadInputTests {
             flipped[flipped.count / 2] ^= 0x10
             guard case let .error(corrupt) = try await client.push(flipped, to: "0751.p") else { throw TestFailure("corrupt accepted") }
             #expect(corrupt.knownCode == .invalidChanges)
+            // A document file — what a replica may open as a trusted snapshot — is never
+            // a push: the server takes only change batches, whose every event it merges.
+            guard case let .error(file) = try await client.push(document.encoded(), to: "0751.p") else {
+                throw TestFailure("a document file accepted as a push")
+            }
+            #expect(file.knownCode == .invalidChanges)
             // Still open: a ping is answered.
             try await client.send(.ping(nonce: 42))
             #expect(try await client.receive() == .pong(nonce: 42))

@@ -101,8 +101,21 @@ extension Document {
     /// edit's position does not exist in the text it was made on, or if placing its
     /// concurrent insertions needs more than `placementBudget` scans (see the
     /// several-batch form).
+    ///
+    /// `bytes` may also be a document file (``encoded()``), which is what a replica
+    /// that has nothing should be sent: its events are merged as one batch. Into an
+    /// empty document, the file's texts are checked against what its events merge to
+    /// (a difference throws ``CRDTError/Code-swift.struct/malformed`` and changes
+    /// nothing) — unless `trustingTexts`, when the file is opened as it is, without
+    /// replaying its history: O(texts) instead of O(history), for a replica that
+    /// trusts its sender, as a client trusts its server (see `Document+NewReplica`).
     @discardableResult
-    public mutating func merge(encodedChanges bytes: [UInt8], placementBudget: Int? = nil) throws(CRDTError) -> Int {
+    public mutating func merge(
+        encodedChanges bytes: [UInt8], placementBudget: Int? = nil, trustingTexts: Bool = false
+    ) throws(CRDTError) -> Int {
+        if Self.isDocumentFile(bytes) {
+            return try merge(documentFile: bytes, placementBudget: placementBudget, trustingTexts: trustingTexts)
+        }
         let batch = try Self.decodeChanges(bytes)
         return try merge([batch], placementBudget: placementBudget)
     }

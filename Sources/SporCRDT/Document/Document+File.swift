@@ -277,21 +277,27 @@ extension Document {
         replayed.log = log
         replayed.syncStatesWithContainers()
         try replayed.mergeAppendedEvents(since: [], firstNew: 0, rollingBackTo: log.checkpoint())
-        var current = self
-        try current.materializeHistory()
-        for index in log.containerIDs.indices {
-            let id = log.containerIDs[index]
+        if let id = replayed.firstContainer(differingFrom: self) {
+            throw CRDTError(.malformed, "replaying the history of \(id) does not give the stored state", context: "document history")
+        }
+    }
+
+    /// The first container whose state differs between this document and `other`
+    /// (compared by container id, over this document's containers), or nil.
+    func firstContainer(differingFrom other: Document) -> ContainerID? {
+        var other = other
+        guard (try? other.materializeHistory()) != nil else { return log.containerIDs.first }
+        for id in log.containerIDs {
             let same: Bool
             switch id.kind {
-            case .text: same = replayed.text(id) == current.text(id)
-            case .register: same = replayed.register(id) == current.register(id)
-            case .map: same = replayed.map(id).map { "\($0.key)=\($0.value.writes)" } == current.map(id).map { "\($0.key)=\($0.value.writes)" }
-            case .list: same = replayed.list(id) == current.list(id)
-            case .set: same = replayed.set(id) == current.set(id)
+            case .text: same = text(id) == other.text(id)
+            case .register: same = register(id) == other.register(id)
+            case .map: same = map(id).map { "\($0.key)=\($0.value.writes)" } == other.map(id).map { "\($0.key)=\($0.value.writes)" }
+            case .list: same = list(id) == other.list(id)
+            case .set: same = set(id) == other.set(id)
             }
-            if !same {
-                throw CRDTError(.malformed, "replaying the history of \(id) does not give the stored state", context: "document history")
-            }
+            if !same { return id }
         }
+        return nil
     }
 }

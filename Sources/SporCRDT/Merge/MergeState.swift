@@ -12,15 +12,14 @@
 ///   operation (``recordDeleteTargets(operation:events:targets:isForward:)``) —
 ///   retreating or advancing a delete always names it through its operation.
 ///
-/// The index records for an item a *hint*: a leaf at or before the one holding it.
-/// Items only ever move rightwards — a leaf split moves its upper half into a new
-/// leaf linked right after it, and items are never removed — so a lookup walks the
-/// leaf chain forward from the hint, and repairs a stale hint when it had to walk.
-/// A split also re-points the hints of the runs it moved: without that, runs typed
-/// backwards (each insertion at the front, so every split moves the older ones right)
-/// kept hints ever further behind, and retreating n of them walked O(n²) leaves
-/// (25,000 such characters: 400 ms). With it a lookup walks at most the leaves of
-/// later splits of runs split off the same one, and a split costs O(B log n).
+/// The index names for every item the leaf of `items` that holds it, exactly: items
+/// change leaf only when a leaf splits (``SpanTree/insert(_:at:moved:)`` reports the
+/// runs it moved, and the inserted run's own leaf is the cursor it returns), and
+/// every such move is written to the index at once. So finding an item is one index
+/// lookup and one scan of one leaf, O(log n + B), however the history branches.
+/// (Hints that were only "at or before" the leaf let lookups walk the leaf chain;
+/// with many branches interleaving that walk grew with the document: 49 % of a
+/// git-history merge.)
 ///
 /// Placeholder items have LVs from ``underwaterBase`` upwards, above any real event.
 struct MergeState {
@@ -146,42 +145,19 @@ struct MergeState {
         return (index[cursor], offset)
     }
 
-    /// The cursor of the item run holding item `id`, and `id`'s offset in it, plus
-    /// how many leaves past the index's hint it was found.
-    @inline(__always)
-    func locate(item id: LV) -> (cursor: TreeCursor, offset: Int, hops: Int) {
-        let (entry, _) = indexEntry(at: id)
-        precondition(entry.kind == .items, "item \(id) is not in the merge state")
-        var leaf = Int32(entry.value)
-        var hops = 0
-        while leaf >= 0 {
-            for slot in 0..<items.count(ofLeaf: leaf) {
-                let cursor = TreeCursor(leaf: leaf, index: Int32(slot))
-                let span = items[cursor]
-                if id >= span.id, id < span.id + span.count { return (cursor, id - span.id, hops) }
-            }
-            leaf = items.nextLeaf(leaf)
-            hops += 1
-        }
-        preconditionFailure("item \(id) is not at or after the leaf the index names")
-    }
-
     /// The cursor of the item run holding item `id`, and `id`'s offset in it.
+    /// O(log n) for the index lookup plus one leaf scan.
     @inline(__always)
     func cursor(ofItem id: LV) -> (TreeCursor, Int) {
-        let found = locate(item: id)
-        return (found.cursor, found.offset)
-    }
-
-    /// ``cursor(ofItem:)`` that also repairs the index when its hint was stale.
-    @inline(__always)
-    mutating func cursorRepairingIndex(ofItem id: LV) -> (TreeCursor, Int) {
-        let found = locate(item: id)
-        if found.hops > 0 {
-            let span = items[found.cursor]
-            setIndex(start: span.id, IndexEntry(count: span.count, kind: .items, value: Int(found.cursor.leaf)))
+        let (entry, _) = indexEntry(at: id)
+        precondition(entry.kind == .items, "item \(id) is not in the merge state")
+        let leaf = Int32(entry.value)
+        for slot in 0..<items.count(ofLeaf: leaf) {
+            let cursor = TreeCursor(leaf: leaf, index: Int32(slot))
+            let span = items[cursor]
+            if id >= span.id, id < span.id + span.count { return (cursor, id - span.id) }
         }
-        return (found.cursor, found.offset)
+        preconditionFailure("item \(id) is not in the leaf the index names")
     }
 
     /// Raw (all-items) position of item `id`; ``documentStart`` is -1 and
@@ -195,11 +171,10 @@ struct MergeState {
 
     // MARK: - Item changes
 
-    /// Inserts `span` into the item tree before `cursor`. New items (`isNew`) are
-    /// indexed; pieces split off an existing run keep their index hint, which still
-    /// points at or before them — except pieces of the placeholder, whose one hint
-    /// would otherwise send lookups across the whole document. Returns where the span
-    /// was placed.
+    /// Inserts `span` into the item tree before `cursor` and keeps the index exact:
+    /// new items (`isNew`) are indexed, runs a leaf split moved are re-indexed, and a
+    /// piece split off an existing run is re-indexed when it did not land in the leaf
+    /// its items were indexed at. Returns where the span was placed.
     @discardableResult
     mutating func insertItems(_ span: ItemSpan, at cursor: TreeCursor, isNew: Bool) -> TreeCursor {
         var moved = movedScratch
@@ -211,7 +186,7 @@ struct MergeState {
             for run in moved { setIndex(start: run.id, IndexEntry(count: run.count, kind: .items, value: Int(run.leaf))) }
         }
         movedScratch = moved
-        if isNew || span.id >= Self.underwaterBase {
+        if isNew || indexEntry(at: span.id).0.value != Int(placed.leaf) {
             setIndex(start: span.id, IndexEntry(count: span.count, kind: .items, value: Int(placed.leaf)))
         }
         return placed
@@ -266,7 +241,7 @@ struct MergeState {
         var next = id
         var remaining = count
         while remaining > 0 {
-            let (cursor, offset) = cursorRepairingIndex(ofItem: next)
+            let (cursor, offset) = self.cursor(ofItem: next)
             let take = min(remaining, items[cursor].count - offset)
             changeItems(at: cursor, offset: offset, length: take) { $0.state += delta }
             next += take
@@ -313,15 +288,6 @@ struct MergeState {
         precondition(found == events.count, "delete events \(events) were not all applied in this zone")
     }
 
-    private func leafChain(from start: Int32, reaches target: Int32) -> Bool {
-        var leaf = start
-        while leaf >= 0 {
-            if leaf == target { return true }
-            leaf = items.nextLeaf(leaf)
-        }
-        return false
-    }
-
     /// Calls `body` with every item run in document order.
     func forEachItemRun(_ body: (ItemSpan) -> Void) {
         items.forEach(body)
@@ -352,8 +318,8 @@ struct MergeState {
                 let span = items[TreeCursor(leaf: leaf, index: Int32(slot))]
                 for id in [span.id, span.id + span.count - 1] {
                     let (entry, _) = indexEntry(at: id)
-                    if entry.kind != .items || !leafChain(from: Int32(entry.value), reaches: leaf) {
-                        problem = "item \(id) indexed at \(entry.kind) \(entry.value), held by leaf \(leaf) before it"
+                    if entry.kind != .items || entry.value != Int(leaf) {
+                        problem = "item \(id) indexed at \(entry.kind) \(entry.value), held by leaf \(leaf)"
                     }
                 }
             }
