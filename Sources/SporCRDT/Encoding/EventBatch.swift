@@ -80,7 +80,9 @@ struct EventBatch: Sendable, Equatable {
 
     init() {}
 
-    /// The events `ranges` (sorted, disjoint) of `log`.
+    /// The events `ranges` (sorted, disjoint) of `log`, in the order
+    /// ``CausalGraph/chainOrder(of:)`` gives them: one agent's consecutive runs become
+    /// one run, and its consecutive insertions one operation.
     init(log: OperationLog, ranges: [LVRange]) {
         var builder = EventBatchBuilder(log: log, ranges: ranges)
         self = builder.build()
@@ -96,20 +98,32 @@ private struct EventBatchBuilder {
     var batchAgent: [Int32]
     var batchContainer: [Int32]
 
+    /// `ranges` sorted by start, with where each begins in the batch.
+    var sortedRanges: [(range: LVRange, offset: Int)] = []
+
     init(log: OperationLog, ranges: [LVRange]) {
         self.log = log
-        self.ranges = ranges
+        let agents = log.agents
+        var agentRank = [Int32](repeating: 0, count: agents.agents.count)
+        for (rank, agent) in agents.agents.indices.sorted(by: { agents.agents[$0] < agents.agents[$1] }).enumerated() {
+            agentRank[agent] = Int32(rank)
+        }
+        self.ranges = log.graph.chainOrder(of: ranges) { lv in
+            let (agent, seq) = agents.agentAndSeq(of: lv)
+            return (agentRank[Int(agent)], seq)
+        }
         batchAgent = [Int32](repeating: -1, count: log.agents.agents.count)
         batchContainer = [Int32](repeating: -1, count: log.containerIDs.count)
     }
 
     func batchOffset(of lv: LV) -> Int? {
         var low = 0
-        var high = ranges.count - 1
+        var high = sortedRanges.count - 1
         while low <= high {
             let mid = (low + high) >> 1
-            if ranges[mid].end <= lv { low = mid + 1 } else if ranges[mid].start > lv { high = mid - 1 } else {
-                return rangeOffsets[mid] + (lv - ranges[mid].start)
+            let (range, offset) = sortedRanges[mid]
+            if range.end <= lv { low = mid + 1 } else if range.start > lv { high = mid - 1 } else {
+                return offset + (lv - range.start)
             }
         }
         return nil
@@ -164,8 +178,10 @@ private struct EventBatchBuilder {
     mutating func build() -> EventBatch {
         for range in ranges {
             rangeOffsets.append(batch.eventCount)
+            sortedRanges.append((range, batch.eventCount))
             batch.eventCount += range.count
         }
+        sortedRanges.sort { $0.range.start < $1.range.start }
         buildRuns()
         buildTextOperations()
         buildValueOperations()
@@ -188,7 +204,34 @@ private struct EventBatchBuilder {
                 let end = min(range.end, entry.end, assignment.runEnd(agentRunIndex))
                 let parentsStart = Int32(batch.parents.count)
                 let localParents: ArraySlice<LV> = lv == entry.start ? graph.parents(ofEntry: entryIndex) : [lv - 1]
-                for parent in localParents { batch.parents.append(reference(parent)) }
+                let batchStart = rangeOffsets[rangeIndex] + (lv - range.start)
+                let agent = agentIndex(agentRun.agent)
+                let seqStart = agentRun.seqStart + (lv - agentRun.lvStart)
+                if let last = batch.runs.last, last.agent == agent, last.seqStart + last.count == seqStart,
+                   last.batchStart + last.count == batchStart, localParents.count == 1,
+                   batchOffset(of: localParents[localParents.startIndex]) == batchStart - 1 {
+                    // The same agent typing on after the event before it in the batch.
+                    batch.runs[batch.runs.count - 1].count += end - lv
+                    lv = end
+                    continue
+                }
+                if localParents.count == 1 {
+                    batch.parents.append(reference(localParents[localParents.startIndex]))
+                } else {
+                    // In batch order (then by agent and seq), not by local LV: equal
+                    // histories encode alike.
+                    var references = localParents.map { reference($0) }
+                    references.sort { lhs, rhs in
+                        switch (lhs, rhs) {
+                        case let (.inBatch(a), .inBatch(b)): return a < b
+                        case (.inBatch, .external): return true
+                        case (.external, .inBatch): return false
+                        case let (.external(agentA, seqA), .external(agentB, seqB)):
+                            return (batch.agents[Int(agentA)], seqA) < (batch.agents[Int(agentB)], seqB)
+                        }
+                    }
+                    batch.parents.append(contentsOf: references)
+                }
                 batch.runs.append(EventBatch.Run(
                     agent: agentIndex(agentRun.agent), seqStart: agentRun.seqStart + (lv - agentRun.lvStart),
                     count: end - lv, batchStart: rangeOffsets[rangeIndex] + (lv - range.start),
@@ -220,6 +263,25 @@ private struct EventBatchBuilder {
             operation.contentStart = batch.content.count
             let bytes = operation.contentByteCount
             batch.content.append(contentsOf: log.textHistories[history].content[contentStart..<contentStart + bytes])
+            // Runs made by consecutive events join as a receiver's history joins them
+            // (``TextHistory/append(_:utf8:)``), so equal histories encode alike.
+            if let last = batch.operations.last, last.kind == operation.kind, last.container == operation.container,
+               last.batchStart + last.count == operation.batchStart {
+                let index = batch.operations.count - 1
+                if operation.kind == .insert, last.position + last.count == operation.position {
+                    batch.operations[index].count += operation.count
+                    batch.operations[index].contentByteCount += bytes
+                    continue
+                }
+                if operation.kind == .delete, let joined = TextOperation.joinedDelete(
+                    last: (last.position, last.count, last.isForward),
+                    next: (operation.position, operation.count, operation.isForward)) {
+                    batch.operations[index].position = joined.position
+                    batch.operations[index].count += operation.count
+                    batch.operations[index].isForward = joined.isForward
+                    continue
+                }
+            }
             batch.operations.append(operation)
         }
     }

@@ -40,6 +40,23 @@ struct TextOperation: Sendable, Equatable {
         TextOperation(lvStart: lv, count: count, position: position, kind: .delete, isForward: isForward || count == 1,
                       contentStart: 0, contentByteCount: 0)
     }
+
+    /// Whether a decoded delete run `next` made by the events right after those of the
+    /// delete run `last` joins it, and if so the joined run's position and direction:
+    /// a forward run (or single delete) continues at the same position, a backspace
+    /// run (or single delete) ends where the last one began.
+    static func joinedDelete(
+        last: (position: Int, count: Int, isForward: Bool), next: (position: Int, count: Int, isForward: Bool)
+    ) -> (position: Int, isForward: Bool)? {
+        let single = next.count == 1
+        if last.isForward || last.count == 1, next.isForward || single, next.position == last.position {
+            return (last.position, true)
+        }
+        if !last.isForward || last.count == 1, !next.isForward || single, next.position + next.count == last.position {
+            return (next.position, false)
+        }
+        return nil
+    }
 }
 
 /// The history of one text container: its operation runs in LV order plus the UTF-8
@@ -96,20 +113,13 @@ struct TextHistory: Sendable {
         case .insert:
             appendInsert(lv: operation.lvStart, position: operation.position, utf8: utf8, scalars: operation.count)
         case .delete:
-            let single = operation.count == 1
-            if let last = operations.last, last.kind == .delete, last.lvEnd == operation.lvStart {
-                if last.isForward || last.count == 1, operation.isForward || single, operation.position == last.position {
-                    operations[operations.count - 1].count += operation.count
-                    operations[operations.count - 1].isForward = true
-                    return
-                }
-                if !last.isForward || last.count == 1, !operation.isForward || single,
-                   operation.position + operation.count == last.position {
-                    operations[operations.count - 1].position = operation.position
-                    operations[operations.count - 1].count += operation.count
-                    operations[operations.count - 1].isForward = false
-                    return
-                }
+            if let last = operations.last, last.kind == .delete, last.lvEnd == operation.lvStart,
+               let joined = TextOperation.joinedDelete(last: (last.position, last.count, last.isForward),
+                                                       next: (operation.position, operation.count, operation.isForward)) {
+                operations[operations.count - 1].position = joined.position
+                operations[operations.count - 1].count += operation.count
+                operations[operations.count - 1].isForward = joined.isForward
+                return
             }
             operations.append(.delete(lv: operation.lvStart, position: operation.position, count: operation.count,
                                       isForward: operation.isForward))
