@@ -103,15 +103,7 @@ private struct EventBatchBuilder {
 
     init(log: OperationLog, ranges: [LVRange]) {
         self.log = log
-        let agents = log.agents
-        var agentRank = [Int32](repeating: 0, count: agents.agents.count)
-        for (rank, agent) in agents.agents.indices.sorted(by: { agents.agents[$0] < agents.agents[$1] }).enumerated() {
-            agentRank[agent] = Int32(rank)
-        }
-        self.ranges = log.graph.chainOrder(of: ranges) { lv in
-            let (agent, seq) = agents.agentAndSeq(of: lv)
-            return (agentRank[Int(agent)], seq)
-        }
+        self.ranges = log.graph.chainOrder(of: ranges)
         batchAgent = [Int32](repeating: -1, count: log.agents.agents.count)
         batchContainer = [Int32](repeating: -1, count: log.containerIDs.count)
     }
@@ -218,8 +210,8 @@ private struct EventBatchBuilder {
                 if localParents.count == 1 {
                     batch.parents.append(reference(localParents[localParents.startIndex]))
                 } else {
-                    // In batch order (then by agent and seq), not by local LV: equal
-                    // histories encode alike.
+                    // In batch order (then by agent and seq), not by local LV, so
+                    // that a batch does not depend on how its sender numbers events.
                     var references = localParents.map { reference($0) }
                     references.sort { lhs, rhs in
                         switch (lhs, rhs) {
@@ -264,7 +256,8 @@ private struct EventBatchBuilder {
             let bytes = operation.contentByteCount
             batch.content.append(contentsOf: log.textHistories[history].content[contentStart..<contentStart + bytes])
             // Runs made by consecutive events join as a receiver's history joins them
-            // (``TextHistory/append(_:utf8:)``), so equal histories encode alike.
+            // (``TextHistory/append(_:utf8:)``): one operation where the receiver
+            // will keep one.
             if let last = batch.operations.last, last.kind == operation.kind, last.container == operation.container,
                last.batchStart + last.count == operation.batchStart {
                 let index = batch.operations.count - 1

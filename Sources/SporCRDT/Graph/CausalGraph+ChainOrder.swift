@@ -3,21 +3,21 @@ import HeapModule
 extension CausalGraph {
     /// The events `ranges` (sorted, disjoint) in a topological order that keeps chains
     /// together: after a run of events comes, whenever it is ready, the run that
-    /// continues it (whose only parent is its last event), else the ready run whose
-    /// first event has the smallest (Lamport timestamp, agent rank, seq) — `key`
-    /// gives the last two, by agent *name*, so that the order depends only on the
-    /// events, not on the order this replica learnt them in: two replicas with the
-    /// same events send the same bytes. Returned as ranges, adjacent ones joined.
+    /// continues it (whose only parent is its last event), else the ready run this
+    /// replica learnt first. Returned as ranges, adjacent ones joined.
     ///
     /// Why: the local order of events is the order they arrived in, so partners typing
     /// at the same time leave their runs interleaved — each a graph entry of its own,
     /// whose parent is not the event before it. Sent in that order, every run costs a
     /// run header and an explicit parent; sent chain by chain, one agent's consecutive
     /// runs become one (``EventBatch``), and the receiver's graph has one entry per
-    /// chain instead of one per run. Any topological order gives the same document.
+    /// chain instead of one per run. Any topological order gives the same document;
+    /// between chains this one keeps the sender's order, which is the order readers
+    /// see concurrent saves in (``Proposal/saves()`` lists a replica's events in its
+    /// order, and a reopened workspace has its file's order).
     ///
     /// O(p log p) for the p pieces the ranges make when cut at graph entries.
-    func chainOrder(of ranges: [LVRange], key: (LV) -> (agentRank: Int32, seq: Int)) -> [LVRange] {
+    func chainOrder(of ranges: [LVRange]) -> [LVRange] {
         // Pieces: the ranges cut at graph entries; each is a chain with the parents of
         // its first event.
         var pieces: [LVRange] = []
@@ -56,13 +56,10 @@ extension CausalGraph {
                 guard let parentPiece = pieceIndex(containing: parent) else { continue }
                 pending[index] += 1
                 edges.append((Int32(parentPiece), Int32(index)))
-                // Of several runs forking from the same last event, the one with the
-                // smallest key continues it (the same choice on every replica).
-                if parents.count == 1, pieces[parentPiece].end - 1 == parent {
-                    let current = continuation[parentPiece]
-                    if current < 0 || key(piece.start) < key(pieces[Int(current)].start) {
-                        continuation[parentPiece] = Int32(index)
-                    }
+                // Of several runs forking from the same last event, the first one
+                // learnt continues it.
+                if parents.count == 1, pieces[parentPiece].end - 1 == parent, continuation[parentPiece] < 0 {
+                    continuation[parentPiece] = Int32(index)
                 }
             }
         }
@@ -76,13 +73,9 @@ extension CausalGraph {
             next[Int(edge.parent)] += 1
         }
 
-        func ready(_ piece: Int32) -> ReadyPiece {
-            let start = pieces[Int(piece)].start
-            let (agentRank, seq) = key(start)
-            return ReadyPiece(lamport: lamport(of: start), agentRank: agentRank, seq: seq, piece: piece)
-        }
-        var readyPieces = Heap<ReadyPiece>()
-        for index in pieces.indices where pending[index] == 0 { readyPieces.insert(ready(Int32(index))) }
+        // Pieces are in local order, so the smallest ready index is the one learnt first.
+        var readyPieces = Heap<Int32>()
+        for index in pieces.indices where pending[index] == 0 { readyPieces.insert(Int32(index)) }
         var ordered: [LVRange] = []
         ordered.reserveCapacity(pieces.count)
         var continuing: Int32 = -1
@@ -92,7 +85,7 @@ extension CausalGraph {
                 piece = continuing
                 continuing = -1
             } else if let next = readyPieces.popMin() {
-                piece = next.piece
+                piece = next
             } else {
                 break
             }
@@ -106,21 +99,9 @@ extension CausalGraph {
                 let child = children[slot]
                 pending[Int(child)] -= 1
                 guard pending[Int(child)] == 0 else { continue }
-                if child == continuation[Int(piece)] { continuing = child } else { readyPieces.insert(ready(child)) }
+                if child == continuation[Int(piece)] { continuing = child } else { readyPieces.insert(child) }
             }
         }
         return ordered
-    }
-}
-
-/// A run of events whose parents have all been ordered (``CausalGraph/chainOrder(of:key:)``).
-private struct ReadyPiece: Comparable {
-    var lamport: Int
-    var agentRank: Int32
-    var seq: Int
-    var piece: Int32
-
-    static func < (lhs: ReadyPiece, rhs: ReadyPiece) -> Bool {
-        (lhs.lamport, lhs.agentRank, lhs.seq) < (rhs.lamport, rhs.agentRank, rhs.seq)
     }
 }
