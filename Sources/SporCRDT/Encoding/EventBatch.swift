@@ -225,8 +225,7 @@ private struct EventBatchBuilder {
                     batch.parents.append(contentsOf: references)
                 }
                 batch.runs.append(EventBatch.Run(
-                    agent: agentIndex(agentRun.agent), seqStart: agentRun.seqStart + (lv - agentRun.lvStart),
-                    count: end - lv, batchStart: rangeOffsets[rangeIndex] + (lv - range.start),
+                    agent: agent, seqStart: seqStart, count: end - lv, batchStart: batchStart,
                     parentsStart: parentsStart, parentsCount: Int32(batch.parents.count) - parentsStart))
                 lv = end
             }
