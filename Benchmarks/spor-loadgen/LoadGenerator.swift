@@ -155,10 +155,11 @@ struct LoadClient {
     var iterator: WireConnection.Messages.AsyncIterator
     var nextRequest: UInt64 = 1
 
-    static func connect(port: Int, token: String, intercept: (@Sendable (SporMessage) -> Bool)? = nil) async throws -> LoadClient {
+    static func connect(port: Int, token: String, versions: ClosedRange<Int> = SporProtocol.supportedVersions,
+                        intercept: (@Sendable (SporMessage) -> Bool)? = nil) async throws -> LoadClient {
         let connection = try await WireConnection.connect(host: "127.0.0.1", port: port, intercept: intercept)
         var client = LoadClient(connection: connection, iterator: connection.messages.makeAsyncIterator())
-        try await connection.send(.hello(.init(token: token, client: "spor-loadgen")))
+        try await connection.send(.hello(.init(versions: versions, token: token, client: "spor-loadgen")))
         let first = try await client.iterator.next()
         guard case .welcome? = first else {
             if case let .error(report)? = first { throw LoadError("no WELCOME: \(report.message)") }

@@ -180,6 +180,9 @@ actor SyncSession {
                 mayPump = false
                 pending[request] = nil
                 report.skippedRounds = try await workspace.storeServerRounds(entries)
+            case let .snapshot(snapshot):
+                mayPump = false
+                try await merge(snapshot)
             case let .events(events):
                 mayPump = false
                 try await merge(events.document, events.batches, storedAt: events.storedAt)
@@ -277,9 +280,7 @@ actor SyncSession {
             merged = try await workspace.mergeFromServer(document, batches: batches, storedAt: storedAt, cached: loaded[document],
                                                          agent: agent, checkOwnEvents: !fetchedWhole.contains(document))
         } catch let error as CRDTError {
-            // One bad document must not stop the others: it is named and left alone.
-            try await documentFailed(document, "the server sent changes to \(document) that do not merge here (\(error)); nothing "
-                                     + "of them was stored and its changes here wait. The other proposals synced; tell the secretariat")
+            try await serverChangesFailed(document, error)
             return
         }
         let (state, newEvents, repairs) = merged
@@ -289,6 +290,33 @@ actor SyncSession {
             report.forks += repairs
             resubscribing.remove(document)
         }
+        received(newEvents, of: document, isNew: isNew)
+    }
+
+    /// The start of a catch-up from nothing: the server's document file.
+    private func merge(_ snapshot: SporMessage.Snapshot) async throws {
+        let document = snapshot.document
+        guard subscribed.contains(document), !failedDocuments.contains(document) else { return }
+        let isNew = !localDocuments.contains(document)
+        let merged: (LoadedDocument, Int)
+        do {
+            merged = try await workspace.mergeSnapshotFromServer(document, file: snapshot.file, storedTimes: snapshot.storedTimes,
+                                                                 cached: loaded[document], agent: agent)
+        } catch let error as CRDTError {
+            try await serverChangesFailed(document, error)
+            return
+        }
+        loaded[document] = merged.0
+        received(merged.1, of: document, isNew: isNew)
+    }
+
+    /// One bad document must not stop the others: it is named and left alone.
+    private func serverChangesFailed(_ document: String, _ error: CRDTError) async throws {
+        try await documentFailed(document, "the server sent changes to \(document) that do not merge here (\(error)); nothing "
+                                 + "of them was stored and its changes here wait. The other proposals synced; tell the secretariat")
+    }
+
+    private func received(_ newEvents: Int, of document: String, isNew: Bool) {
         localDocuments.insert(document)
         if isNew { report.newDocuments.append(document) }
         if newEvents > 0 {

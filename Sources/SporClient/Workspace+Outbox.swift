@@ -168,20 +168,7 @@ extension Workspace {
                          now: Date = Date()) async throws -> (LoadedDocument, newEvents: Int, repairs: [ForkRepair]) {
         let path = path
         return try await asyncWrite { db in
-            var loaded: LoadedDocument
-            let newest = try Int64.fetchOne(db, sql: "SELECT max(id) FROM change WHERE documentID = ?", arguments: [id])
-            let snapshotChange = try Int64.fetchOne(db, sql: "SELECT snapshotChange FROM document WHERE id = ?", arguments: [id])
-            if let cached, let snapshotChange, max(newest ?? 0, snapshotChange) == cached.lastChange {
-                loaded = cached
-            } else if let existing = try Self.load(id, agent: agent, db: db, path: path) {
-                loaded = existing
-            } else {
-                let empty = Document(agent: agent).encoded()
-                try db.execute(sql: "INSERT INTO document (id, snapshot, snapshotChange, updatedAt) VALUES (?, ?, 0, ?)",
-                               arguments: [id, Data(empty), now])
-                loaded = LoadedDocument(document: try Document(decoding: empty, agent: agent), lastChange: 0,
-                                        snapshotBytes: empty.count, pendingRows: 0, pendingBytes: 0)
-            }
+            var loaded = try Self.loadOrCreate(id, cached: cached, agent: agent, db: db, path: path, now: now)
             let before = loaded.document.eventCount
             var repairs: [ForkRepair] = []
             for (index, batch) in batches.enumerated() {
@@ -209,6 +196,25 @@ extension Workspace {
             }
             return (loaded, newEvents, repairs)
         }
+    }
+}
+
+extension Workspace {
+    /// Document `id` as stored: `cached` if it is still current, else loaded; a new,
+    /// empty document (stored) if the workspace does not have it.
+    static func loadOrCreate(_ id: String, cached: LoadedDocument?, agent: AgentID, db: Database, path: String,
+                             now: Date) throws -> LoadedDocument {
+        let newest = try Int64.fetchOne(db, sql: "SELECT max(id) FROM change WHERE documentID = ?", arguments: [id])
+        let snapshotChange = try Int64.fetchOne(db, sql: "SELECT snapshotChange FROM document WHERE id = ?", arguments: [id])
+        if let cached, let snapshotChange, max(newest ?? 0, snapshotChange) == cached.lastChange {
+            return cached
+        }
+        if let existing = try Self.load(id, agent: agent, db: db, path: path) { return existing }
+        let empty = Document(agent: agent).encoded()
+        try db.execute(sql: "INSERT INTO document (id, snapshot, snapshotChange, updatedAt) VALUES (?, ?, 0, ?)",
+                       arguments: [id, Data(empty), now])
+        return LoadedDocument(document: try Document(decoding: empty, agent: agent), lastChange: 0,
+                              snapshotBytes: empty.count, pendingRows: 0, pendingBytes: 0)
     }
 }
 

@@ -28,6 +28,8 @@ struct ClientConnection {
     /// Whether the connection speaks protocol 3: EVENTS and PUSH_ACK carry the
     /// server's stored times (set by the handshake).
     private var storedTimes = false
+    /// Whether the connection speaks protocol 4: catch-ups from nothing may start with SNAPSHOT.
+    private var snapshots = false
     private var subscriptions: Set<String> = []
     /// This connection's pushes not answered yet: a request the server carries out
     /// itself (a process step, a membership change) waits for them, so that it sees
@@ -146,7 +148,7 @@ struct ClientConnection {
             try await push(request, document, changes, account: account)
         case .hello:
             return .init(code: .protocolViolation, message: "HELLO may only be sent once, as the first message")
-        case .welcome, .events, .caughtUp, .pushAck, .ok, .documents, .rounds, .stepRecorded, .accessEnded, .error:
+        case .welcome, .snapshot, .events, .caughtUp, .pushAck, .ok, .documents, .rounds, .stepRecorded, .accessEnded, .error:
             return .init(code: .protocolViolation, message: "\(message.type) is a server message; clients may not send it")
         }
         return nil
@@ -198,6 +200,7 @@ struct ClientConnection {
         }
         self.account = account
         storedTimes = version >= SporProtocol.storedTimesVersion
+        snapshots = version >= SporProtocol.snapshotVersion
         tokenHash = hash
         accountCheckedAt = .now
         logger[metadataKey: "organisation"] = "\(account.id)"
@@ -234,7 +237,7 @@ struct ClientConnection {
         }
         let storedThrough = try await server.store.lastBatchID(of: document)
         server.hub.subscribe(document, connection: id, outbox: outbox, account: account, from: vector, storedThrough: storedThrough,
-                             storedTimes: storedTimes)
+                             storedTimes: storedTimes, snapshots: snapshots)
         subscriptions.insert(document)
     }
 
@@ -293,7 +296,9 @@ struct ClientConnection {
     }
 }
 
-/// Sends a catch-up: the stored batches a subscriber lacks, then CAUGHT_UP. Reads
+/// Sends a catch-up: the stored batches a subscriber lacks, then CAUGHT_UP; to a
+/// subscriber that has nothing (protocol 4), the document's checkpoint first and then
+/// only the batches stored after it (``SporStore/catchUpSnapshot(of:through:maxFrameBytes:)``). Reads
 /// the store one step at a time and writes the next step only after the previous
 /// frame reached the socket, so a large catch-up holds at most one step in memory
 /// and goes at the pace of the client.
@@ -307,6 +312,16 @@ struct CatchUpSender: Sendable {
         var reached = vector
         var after: Int64 = 0
         let chunk = server.configuration.limits.catchUpFrameBytes
+        if catchUp.snapshots, vector.isEmpty, server.hub.isSubscribed(catchUp.document, connection: connection),
+           let snapshot = try await server.store.catchUpSnapshot(of: catchUp.document, through: catchUp.through,
+                                                                 maxFrameBytes: server.configuration.limits.maxFrameBytes) {
+            server.metrics.catchUpSnapshots.increment()
+            try await channel.writeAndFlush(snapshot.frame).get()
+            after = snapshot.throughBatch
+            for run in snapshot.storedTimes where run.seqs.upperBound > reached[run.agent.name, default: 0] {
+                reached[run.agent.name] = run.seqs.upperBound
+            }
+        }
         while server.hub.isSubscribed(catchUp.document, connection: connection) {
             let step = try await server.store.catchUpStep(of: catchUp.document, after: after, through: catchUp.through,
                                                           lacking: vector, maxBytes: chunk)

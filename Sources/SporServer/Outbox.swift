@@ -37,6 +37,8 @@ final class Outbox: Sendable {
         let through: Int64
         /// Whether the connection speaks protocol 3: EVENTS carry stored times.
         let storedTimes: Bool
+        /// Whether it speaks protocol 4: a catch-up from nothing may start with SNAPSHOT.
+        let snapshots: Bool
 
         /// About what it holds in memory while queued.
         var heldBytes: Int {

@@ -796,11 +796,18 @@ final class PushCommitter: Sendable {
         /// A full replica of `document`'s stored batches, in order, then `adding` (merged
         /// by this transaction but not stored yet). A stored batch that does not merge
         /// (stored before the server checked merges) is left out, as every client
-        /// leaves it out. O(the document's history).
+        /// leaves it out. Opened from the document's checkpoint, so O(texts) plus the
+        /// batches stored after it; when those are many, the replica before `adding`
+        /// becomes the new checkpoint, in this transaction (``DocumentCheckpoints``).
         private static func storedReplica(of document: String, db: Database, adding: [[UInt8]] = []) throws -> WindowedReplica {
-            let batches = try Data.fetchAll(db, sql: "SELECT changes FROM batch WHERE documentID = ? ORDER BY id", arguments: [document])
-                .map { [UInt8]($0) }
-            return WindowedReplica(merging: batches + adding)
+            let rebuilt = try DocumentCheckpoints.rebuild(document, db: db)
+            if rebuilt.isDueForCheckpoint { try DocumentCheckpoints.save(rebuilt, of: document, db: db) }
+            var replica = WindowedReplica(document: rebuilt.document)
+            if !adding.isEmpty, (try? replica.merge(encodedChanges: adding)) == nil {
+                replica = WindowedReplica(document: rebuilt.document)
+                for batch in adding { _ = try? replica.merge(encodedChanges: batch) }
+            }
+            return replica
         }
 
         /// Merges `batches` into `replica` as one change. If the replica's window lacks

@@ -23,6 +23,8 @@ final class ServerMetrics: Sendable {
     let commits: CoreMetrics.Counter
     let relayed: CoreMetrics.Counter
     let catchUpBatches: CoreMetrics.Counter
+    /// Catch-ups from nothing that started with the document's checkpoint (SNAPSHOT).
+    let catchUpSnapshots: CoreMetrics.Counter
     let protocolErrors: CoreMetrics.Counter
     let slowConsumers: CoreMetrics.Counter
     /// Reads of the account table to re-check open connections' tokens (one serves
@@ -68,6 +70,7 @@ final class ServerMetrics: Sendable {
         commits = CoreMetrics.Counter(label: "spor_commits_total", factory: factory)
         relayed = CoreMetrics.Counter(label: "spor_relayed_batches_total", factory: factory)
         catchUpBatches = CoreMetrics.Counter(label: "spor_catchup_batches_total", factory: factory)
+        catchUpSnapshots = CoreMetrics.Counter(label: "spor_catchup_snapshots_total", factory: factory)
         protocolErrors = CoreMetrics.Counter(label: "spor_protocol_errors_total", factory: factory)
         slowConsumers = CoreMetrics.Counter(label: "spor_slow_consumers_total", factory: factory)
         accountReads = CoreMetrics.Counter(label: "spor_account_reads_total", factory: factory)

@@ -135,6 +135,11 @@ public final class SporStore: Sendable {
         migrator.registerMigration("v5-webhooks") { db in
             try db.execute(sql: WebhookDelivery.createTable)
         }
+        // The server's document files of its documents (``DocumentCheckpoints``): none
+        // at first, each written when a replica is next rebuilt or first sent whole.
+        migrator.registerMigration("v6-checkpoints") { db in
+            try db.execute(sql: DocumentCheckpoints.createTable)
+        }
         return migrator
     }
 

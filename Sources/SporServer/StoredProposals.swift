@@ -13,21 +13,29 @@ public struct DocumentHead: Sendable, Hashable {
     public let lastBatch: Int64
 }
 
-/// A document's whole stored history, read in one transaction.
+/// A document's whole stored history, read in one transaction: its checkpoint (the
+/// server's document file of the history up to a batch, ``DocumentCheckpoints``) if
+/// it has one, and the batches stored after it.
 public struct StoredHistory: Sendable {
     public let document: String
-    /// Every batch in storage order (a causal order).
+    /// The document file of every batch up to the checkpoint; nil without one.
+    public let checkpoint: [UInt8]?
+    /// Every batch stored after the checkpoint (all without one), in storage order (a
+    /// causal order).
     public let batches: [[UInt8]]
-    /// The id of the last of `batches` (0 if none): the ``DocumentHead`` it matches.
+    /// The id of the last stored batch (0 if none): the ``DocumentHead`` it matches.
     public let lastBatch: Int64
 
-    /// The proposal the history makes, as every replica makes it: if the batches do not
-    /// merge as one (a batch stored before the server checked merges), each is merged
-    /// on its own and one that does not merge is left out. O(history).
+    /// The proposal the history makes, as every replica makes it: the checkpoint
+    /// opened, then the batches merged as one — or, if they do not merge as one (a
+    /// batch stored before the server checked merges), each on its own, one that does
+    /// not merge left out. O(texts) + the replay of the batches after the checkpoint.
     public func proposal(actor: Actor) -> Proposal {
-        var replica = Document(agent: ProposalSchema.serverAgent)
+        let agent = ProposalSchema.serverAgent
+        let start = checkpoint.flatMap { try? Document(decoding: $0, agent: agent) } ?? Document(agent: agent)
+        var replica = start
         if (try? replica.merge(encodedChanges: batches)) == nil {
-            replica = Document(agent: ProposalSchema.serverAgent)
+            replica = start
             for batch in batches { _ = try? replica.merge(encodedChanges: batch) }
         }
         return Proposal(document: replica, actor: actor)
@@ -62,12 +70,17 @@ extension SporStore {
     /// ask ``standing(of:on:)`` first.
     public func storedHistory(of document: String) async throws -> StoredHistory {
         try await pool.read { db in
-            let rows = try Row.fetchAll(db, sql: "SELECT id, changes FROM batch WHERE documentID = ? ORDER BY id", arguments: [document])
+            var checkpoint = try DocumentCheckpoints.load(document, db: db)
+            // A checkpoint that does not open is ignored, as a rebuild ignores it.
+            if let file = checkpoint?.file, (try? Document(decoding: file)) == nil { checkpoint = nil }
+            let after = checkpoint?.throughBatch ?? 0
+            let rows = try Row.fetchAll(db, sql: "SELECT id, changes FROM batch WHERE documentID = ? AND id > ? ORDER BY id",
+                                        arguments: [document, after])
             let batches = rows.map { row -> [UInt8] in
                 let changes: Data = row["changes"]
                 return [UInt8](changes)
             }
-            return StoredHistory(document: document, batches: batches, lastBatch: rows.last?["id"] ?? 0)
+            return StoredHistory(document: document, checkpoint: checkpoint?.file, batches: batches, lastBatch: rows.last?["id"] ?? after)
         }
     }
 

@@ -39,13 +39,14 @@ final class SubscriptionHub: Sendable {
     /// the caller read before calling; batches committed since are covered either
     /// by the hub's own record or by live delivery.
     func subscribe(_ document: String, connection: ConnectionID, outbox: Outbox, account: Account, from vector: VersionVector,
-                   storedThrough: Int64, storedTimes: Bool) {
+                   storedThrough: Int64, storedTimes: Bool, snapshots: Bool) {
         state.withLock { state in
             let through = max(state.lastBatch[document] ?? 0, storedThrough)
             state.subscribers[document, default: [:]][connection] = Subscriber(
                 outbox: outbox, organisation: account.id, isSecretariat: account.isSecretariat, catchUpThrough: through,
                 storedTimes: storedTimes)
-            outbox.enqueue(Outbox.CatchUp(document: document, vector: vector, through: through, storedTimes: storedTimes))
+            outbox.enqueue(Outbox.CatchUp(document: document, vector: vector, through: through, storedTimes: storedTimes,
+                                          snapshots: snapshots))
         }
     }
 

@@ -8,6 +8,8 @@ public struct TraceReplicas {
     /// The version after each transaction, as event ids.
     private var versionAfter: [[EventID]] = []
     private let trace: EditingTrace
+    /// Put before every agent's name (a server takes only "<organisation>/…" agents).
+    private let agentPrefix: String
     /// Change batches exchanged, and their total size.
     public private(set) var batchesExchanged = 0
     public private(set) var bytesExchanged = 0
@@ -15,9 +17,16 @@ public struct TraceReplicas {
     /// (what a server's placement budget bounds per push).
     public private(set) var mostPlacementScans = 0
 
-    public init(trace: EditingTrace) throws {
+    /// `agentPrefix` goes before every agent's name ("0751/" for agents a server takes
+    /// from organisation 0751).
+    public init(trace: EditingTrace, agentPrefix: String = "") throws {
         self.trace = trace
-        replicas = try (0..<trace.agentCount).map { Document(agent: try EditingTrace.agentName($0)) }
+        self.agentPrefix = agentPrefix
+        replicas = try (0..<trace.agentCount).map { Document(agent: try Self.agentName($0, prefix: agentPrefix)) }
+    }
+
+    private static func agentName(_ index: Int, prefix: String) throws -> AgentID {
+        try AgentID(prefix + EditingTrace.agentName(index).name)
     }
 
     /// Brings `replica` up to date with everything `source` has.
@@ -29,7 +38,23 @@ public struct TraceReplicas {
         mostPlacementScans = max(mostPlacementScans, replicas[replica].placementScansOfLastMerge)
     }
 
-    public mutating func replay() throws {
+    /// Replays the trace; with `pushingEvery`, also returns the change batches a
+    /// server would store if each agent pushed what it has and the server lacks after
+    /// every that many of its own transactions (and everything at the end): the
+    /// history as stored batches, in an order a server accepts them.
+    @discardableResult
+    public mutating func replay(pushingEvery transactionsPerPush: Int? = nil) throws -> [[UInt8]] {
+        var batches: [[UInt8]] = []
+        var stored = VersionVector()
+        var unpushed = Array(repeating: 0, count: replicas.count)
+        func push(_ agent: Int) throws {
+            let changes = try replicas[agent].encodedChanges(since: stored)
+            if try ChangeSummary(encodedChanges: changes).eventCount > 0 {
+                batches.append(changes)
+                stored = stored.union(replicas[agent].versionVector)
+            }
+            unpushed[agent] = 0
+        }
         for transaction in trace.transactions {
             let agent = transaction.agent
             var heads: [EventID] = []
@@ -45,8 +70,16 @@ public struct TraceReplicas {
                 continue
             }
             try replicas[agent].apply(edits, at: Version(heads: heads))
-            let agentID = try EditingTrace.agentName(agent)
+            let agentID = try Self.agentName(agent, prefix: agentPrefix)
             versionAfter.append([EventID(agent: agentID, seq: replicas[agent].versionVector[agentID] - 1)])
+            if let transactionsPerPush {
+                unpushed[agent] += 1
+                if unpushed[agent] >= transactionsPerPush { try push(agent) }
+            }
         }
+        if transactionsPerPush != nil {
+            for agent in replicas.indices { try push(agent) }
+        }
+        return batches
     }
 }

@@ -1,12 +1,15 @@
-/// Fixed values of protocol v3 (Protocol/SPEC.md).
+/// Fixed values of protocol v4 (Protocol/SPEC.md).
 public enum SporProtocol {
     /// The versions this implementation speaks. Version 1 is no longer served: its
     /// clients wrote process records and membership themselves (SPEC, "Changes").
-    /// Version 3 adds the server's stored time to EVENTS and PUSH_ACK; version 2
-    /// peers are still served without it.
-    public static let supportedVersions: ClosedRange<Int> = 2...3
+    /// Version 3 adds the server's stored time to EVENTS and PUSH_ACK; version 4
+    /// adds SNAPSHOT, the start of a catch-up from nothing. Older peers are still
+    /// served without them.
+    public static let supportedVersions: ClosedRange<Int> = 2...4
     /// The first version whose EVENTS and PUSH_ACK carry stored times.
     public static let storedTimesVersion = 3
+    /// The first version whose catch-ups from nothing may start with a SNAPSHOT.
+    public static let snapshotVersion = 4
     /// The latest stored time a frame may carry: 9999-12-31 23:59:59 UTC.
     public static let latestStoredTime: Int64 = 253_402_300_799
     /// The four bytes every HELLO starts with.

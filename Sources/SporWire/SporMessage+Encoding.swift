@@ -93,6 +93,16 @@ extension SporMessage {
             buffer.writeVarint(request)
             buffer.writeWireString(document)
             buffer.writeWireBytes(changes)
+        case let .snapshot(snapshot):
+            buffer.writeWireString(snapshot.document)
+            buffer.writeWireBytes(snapshot.file)
+            buffer.writeVarint(snapshot.storedTimes.count)
+            for run in snapshot.storedTimes {
+                buffer.writeWireString(run.agent.name)
+                buffer.writeVarint(run.seqs.lowerBound)
+                buffer.writeVarint(run.seqs.count)
+                buffer.writeVarint(UInt64(max(0, run.storedAt)))
+            }
         case let .events(events):
             buffer.writeWireString(events.document)
             buffer.writeInteger(UInt8(events.isCatchUp ? 1 : 0))
@@ -249,6 +259,23 @@ extension SporMessage {
                 storedAt = times
             }
             message = .events(Events(document: document, isCatchUp: flag == 1, batches: batches, storedAt: storedAt))
+        case .snapshot:
+            let document = try reader.readName("document")
+            let file = try reader.readBytes("file", atMost: reader.buffer.readableBytes)
+            // Each run takes at least 5 bytes: a count larger than that cannot be honest.
+            let count = try reader.readCount("stored-time run count", atMost: reader.buffer.readableBytes / 5)
+            var runs: [StoredTimeRun] = []
+            runs.reserveCapacity(count)
+            for _ in 0..<count {
+                let name = try reader.readString("stored-time agent", atMost: AgentID.maxUTF8Count)
+                let agent: AgentID
+                do { agent = try AgentID(name) } catch { throw reader.malformed("stored-time agent: \(error.message)") }
+                let start = try reader.readCount("stored-time first seq", atMost: Int(Int32.max))
+                let length = try reader.readCount("stored-time event count", atMost: Int(Int32.max) - start)
+                guard length > 0 else { throw reader.malformed("a stored-time run of \(name) has no events") }
+                runs.append(StoredTimeRun(agent: agent, seqs: start..<(start + length), storedAt: try reader.readStoredTime()))
+            }
+            message = .snapshot(Snapshot(document: document, file: file, storedTimes: runs))
         case .pushAck:
             let request = try reader.readVarint("request")
             let document = try reader.readName("document")

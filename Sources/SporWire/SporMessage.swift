@@ -5,8 +5,8 @@ import SporCRDT
 ///
 /// Client → server: `hello`, `createDocument`, `addMember`, `removeMember`, `setRole`,
 /// `listDocuments`, `subscribe`, `unsubscribe`, `push`, `listRounds`, `processStep`.
-/// Server → client: `welcome`, `events`, `caughtUp`, `pushAck`, `ok`, `documents`,
-/// `rounds`, `stepRecorded`, `accessEnded`, `error`. Either way: `ping`, `pong`.
+/// Server → client: `welcome`, `snapshot`, `events`, `caughtUp`, `pushAck`, `ok`,
+/// `documents`, `rounds`, `stepRecorded`, `accessEnded`, `error`. Either way: `ping`, `pong`.
 public enum SporMessage: Sendable, Hashable {
     case hello(Hello)
     case welcome(Welcome)
@@ -20,6 +20,8 @@ public enum SporMessage: Sendable, Hashable {
     case subscribe(request: UInt64, document: String, version: VersionVector)
     case unsubscribe(document: String)
     case push(request: UInt64, document: String, changes: [UInt8])
+    /// The start of a catch-up from nothing (protocol 4): see ``Snapshot``.
+    case snapshot(Snapshot)
     case events(Events)
     case caughtUp(document: String, version: VersionVector)
     /// `storedAt`: the server's time the batch was stored (Unix seconds; protocol 3,
@@ -136,6 +138,43 @@ public enum SporMessage: Sendable, Hashable {
         }
     }
 
+    /// The server's own document file of a document's history up to a stored batch,
+    /// sent first in a catch-up of a subscriber that has nothing (protocol 4), instead
+    /// of every batch up to it; the batches stored after it follow as EVENTS.
+    ///
+    /// The file carries every event and the texts they merge to, so the receiver opens
+    /// it instead of replaying the history — what makes a first sync of a long-branched
+    /// proposal cheap. A client trusts its server for this as for everything it relays.
+    public struct Snapshot: Sendable, Hashable {
+        public var document: String
+        /// A SporCRDT document file (`Document.encoded()`).
+        public var file: [UInt8]
+        /// When the server stored the file's events, as runs of one agent's
+        /// consecutive events stored at one time (what EVENTS' `storedAt` says per
+        /// batch). Runs may overlap: an event stored twice was stored at the earliest.
+        public var storedTimes: [StoredTimeRun]
+
+        public init(document: String, file: [UInt8], storedTimes: [StoredTimeRun]) {
+            self.document = document
+            self.file = file
+            self.storedTimes = storedTimes
+        }
+    }
+
+    /// One agent's events `seqs`, stored by the server at `storedAt` (Unix seconds,
+    /// the server's clock).
+    public struct StoredTimeRun: Sendable, Hashable {
+        public var agent: AgentID
+        public var seqs: Range<Int>
+        public var storedAt: Int64
+
+        public init(agent: AgentID, seqs: Range<Int>, storedAt: Int64) {
+            self.agent = agent
+            self.seqs = seqs
+            self.storedAt = storedAt
+        }
+    }
+
     /// A document the organisation can see.
     public struct DocumentEntry: Sendable, Hashable {
         public var document: String
@@ -217,6 +256,7 @@ public enum SporMessage: Sendable, Hashable {
         case rounds = 0x87
         case stepRecorded = 0x88
         case accessEnded = 0x89
+        case snapshot = 0x8A
         case error = 0x8F
     }
 
@@ -233,6 +273,7 @@ public enum SporMessage: Sendable, Hashable {
         case .unsubscribe: .unsubscribe
         case .push: .push
         case .events: .events
+        case .snapshot: .snapshot
         case .caughtUp: .caughtUp
         case .pushAck: .pushAck
         case .ok: .ok

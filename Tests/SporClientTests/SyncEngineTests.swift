@@ -195,6 +195,23 @@ struct SyncEngineTests {
         #expect(progress.last?.documentsCaughtUp == 1)
         // Caught up: one snapshot, no batches left to merge on open.
         #expect(try partners.odense.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM change") } == 0)
+        // The first sync started from the server's document file (60 batches: SNAPSHOT):
+        // the same saves as the author's (concurrent ones in the order each replica
+        // learnt them: the server's creation record first here, as in the batches), each
+        // with the time the server stored it, as the author learnt it.
+        let serverDatabase = try DatabaseQueue(path: (partners.server.directory as NSString).appendingPathComponent("spor.sqlite"))
+        let checkpoints = try await serverDatabase.read { db in
+            try Int.fetchOne(db, sql: "SELECT count(*) FROM checkpoint WHERE documentID = ?", arguments: [id])
+        }
+        try serverDatabase.close()
+        #expect(checkpoints == 1)
+        let authorSaves = try partners.aarhus.proposal(id).saves()
+        let readerSaves = try partners.odense.proposal(id).saves()
+        #expect(readerSaves.count == authorSaves.count && Set(readerSaves) == Set(authorSaves))
+        let lasts = authorSaves.map(\.last)
+        let authorTimes = try partners.aarhus.storedTimes(of: id, for: lasts)
+        #expect(authorTimes.count == lasts.count)
+        #expect(try partners.odense.storedTimes(of: id, for: lasts) == authorTimes)
 
         // Resume: the next sync receives only what is new.
         try partners.aarhus.change(id) { try $0.setSection(.risks, to: "ny") }

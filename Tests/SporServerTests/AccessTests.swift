@@ -121,7 +121,7 @@ struct AccessTests {
     func unsupportedVersion() async throws {
         let server = try await TestServer.start()
         let token = try server.addOrganisation("Aarhus Kommune", code: "0751")
-        #expect(code(of: try await helloReply(server, token: token, versions: 4...5).0) == .unsupportedVersion)
+        #expect(code(of: try await helloReply(server, token: token, versions: 5...6).0) == .unsupportedVersion)
         // A protocol 1 client (spor before 0.2) is told to upgrade, in words.
         let (old, after) = try await helloReply(server, token: token, versions: 1...1)
         guard case let .error(report)? = old else { throw TestFailure("a v1 HELLO was not refused: \(String(describing: old))") }

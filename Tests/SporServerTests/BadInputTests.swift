@@ -92,6 +92,41 @@ struct BadInputTests {
         }
     }
 
+    @Test("a SNAPSHOT frame from a client whose runs do not fit its bytes, or have no events: malformedFrame")
+    func malformedSnapshotFrames() async throws {
+        try await withBystander { server, token in
+            // SNAPSHOT "0751.p", an empty file, then 5 runs announced with no bytes for them.
+            var client = try await server.connect(token: token)
+            var payload = ByteBuffer()
+            payload.writeWireString("0751.p")
+            payload.writeWireBytes([])
+            payload.writeVarint(5)
+            var frame: [UInt8] = [0, 0, 0, UInt8(payload.readableBytes + 1), SporMessage.MessageType.snapshot.rawValue]
+            frame += Array(payload.readableBytesView)
+            try await client.connection.sendRaw(frame)
+            guard case let .error(report)? = try await client.receive() else { throw TestFailure("no error") }
+            #expect(report.knownCode == .malformedFrame)
+            #expect(report.message.contains("stored-time run count"))
+
+            // One run of 0 events.
+            var empty = try await server.connect(token: token)
+            payload = ByteBuffer()
+            payload.writeWireString("0751.p")
+            payload.writeWireBytes([])
+            payload.writeVarint(1)
+            payload.writeWireString("0751/a")
+            payload.writeVarint(0)
+            payload.writeVarint(0)
+            payload.writeVarint(UInt64(1_900_000_000))
+            frame = [0, 0, 0, UInt8(payload.readableBytes + 1), SporMessage.MessageType.snapshot.rawValue]
+            frame += Array(payload.readableBytesView)
+            try await empty.connection.sendRaw(frame)
+            guard case let .error(emptyRun)? = try await empty.receive() else { throw TestFailure("no error") }
+            #expect(emptyRun.knownCode == .malformedFrame)
+            #expect(emptyRun.message.contains("no events"))
+        }
+    }
+
     @Test("the first message must be HELLO, and only the first")
     func messagesOutOfPlace() async throws {
         try await withBystander { server, token in
@@ -104,6 +139,11 @@ struct BadInputTests {
             var serverMessage = try await server.connect(token: token)
             try await serverMessage.send(.ok(request: 3))
             #expect(errorCode(try await serverMessage.receive()) == .protocolViolation)
+            // Only the server sends a document file (protocol 4): a client's is not taken in.
+            var snapshot = try await server.connect(token: token)
+            let file = Document(agent: try AgentID("0751/a")).encoded()
+            try await snapshot.send(.snapshot(.init(document: "0751.p", file: file, storedTimes: [])))
+            #expect(errorCode(try await snapshot.receive()) == .protocolViolation)
         }
     }
 

@@ -17,7 +17,7 @@ struct SyncTests {
         let token = try server.addOrganisation("Aarhus Kommune", code: "0751")
         let client = try await server.connect(token: token)
         let welcome = try #require(client.welcome)
-        #expect(welcome.version == 3)
+        #expect(welcome.version == 4)
         #expect(welcome.organisation == "0751")
         #expect(welcome.organisationName == "Aarhus Kommune")
         #expect(welcome.organisationKind == "kommune")

@@ -24,6 +24,9 @@ struct UpgradeTests {
     /// The fixture of the main before the audit log (protocol 3): Aarhus's token, the proposal.
     static let v3AarhusToken = "spor_N0ugrZP1sLQ6JLjaXy6OwdzuT05q75tPHMep0_vocSE"
     static let v3Proposal = "0751.7pzvhdvjnn"
+    /// The fixture of the main before checkpoints (protocol 3, 28 batches): Odense's token, the proposal.
+    static let v4OdenseToken = "spor_kaThzROkANrP-mYD7tUErr7XNucPmjcr__ezR19ALHs"
+    static let v4Proposal = "0751.m2g2zzjcu4"
 
     /// Per agent of `document`, the spans migration v3 (and later pushes) recorded.
     static func agentSpans(_ database: DatabaseQueue, _ document: String) throws -> [String: [Range<Int>]] {
@@ -74,7 +77,7 @@ struct UpgradeTests {
         }
         let spans = try Self.agentSpans(database, Self.synced)
         try database.close()
-        #expect(migrations == ["v1", "v2-membership-roles", "v3-agent-spans", "v4-audit", "v5-webhooks"])
+        #expect(migrations == ["v1", "v2-membership-roles", "v3-agent-spans", "v4-audit", "v5-webhooks", "v6-checkpoints"])
         Self.expectSpansCover(spans, state.agents)
         #expect(roles == ["0461:partner", "0751:lead"], "the creator leads, the other member is a partner")
         #expect(!oldTable)
@@ -123,7 +126,7 @@ struct UpgradeTests {
         let state = try serverState(server, Self.v2Proposal)
         let database = try DatabaseQueue(path: (serverDirectory as NSString).appendingPathComponent("spor.sqlite"))
         let migrations = try await database.read { db in try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY identifier") }
-        #expect(migrations == ["v1", "v2-membership-roles", "v3-agent-spans", "v4-audit", "v5-webhooks"])
+        #expect(migrations == ["v1", "v2-membership-roles", "v3-agent-spans", "v4-audit", "v5-webhooks", "v6-checkpoints"])
         Self.expectSpansCover(try Self.agentSpans(database, Self.v2Proposal), state.agents)
         try database.close()
 
@@ -180,7 +183,7 @@ struct UpgradeTests {
         let server = try ServerProcess(directory: serverDirectory, clock: "2027-03-02T08:00:00Z")
         let database = try DatabaseQueue(path: (serverDirectory as NSString).appendingPathComponent("spor.sqlite"))
         let migrations = try database.read { db in try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY identifier") }
-        #expect(migrations == ["v1", "v2-membership-roles", "v3-agent-spans", "v4-audit", "v5-webhooks"])
+        #expect(migrations == ["v1", "v2-membership-roles", "v3-agent-spans", "v4-audit", "v5-webhooks", "v6-checkpoints"])
         try database.close()
         let before = try server.admin(["audit", "--json"])
         #expect(before.status == 0, "\(before.stderr)")
@@ -202,5 +205,56 @@ struct UpgradeTests {
         let after = try server.admin(["audit", "--json"])
         let entries = try #require(try JSONSerialization.jsonObject(with: Data(after.stdout.utf8)) as? [[String: Any]])
         #expect(entries.map { "\($0["action"] ?? "")/\($0["subject"] ?? "")" } == ["organisation.add/0630"])
+    }
+
+    @Test("a server data directory from before checkpoints: migrated in place; a fresh workspace's first sync starts from the checkpoint it makes, every save with the time its batch was stored")
+    func upgradeFromBeforeCheckpoints() async throws {
+        let serverDirectory = try Self.copy("v4-server")
+        let database = try DatabaseQueue(path: (serverDirectory as NSString).appendingPathComponent("spor.sqlite"))
+        // When the server stored each event, from the batch table the fixture came with.
+        let stored = try await database.read { db in
+            try Row.fetchAll(db, sql: "SELECT ranges, storedAt FROM batch WHERE documentID = ? ORDER BY id", arguments: [Self.v4Proposal])
+                .map { row -> (String, Date) in (row["ranges"], row["storedAt"]) }
+        }
+        #expect(stored.count == 28)
+        func storedAt(_ agent: String, _ seq: Int) -> Date? {
+            stored.compactMap { ranges, date -> Date? in
+                ranges.split(separator: "\n").contains { line in
+                    let fields = line.split(separator: "\t").map(String.init)
+                    return fields.count == 3 && fields[0] == agent && (Int(fields[1]) ?? .max) <= seq && seq < (Int(fields[2]) ?? 0)
+                } ? date : nil
+            }.min()
+        }
+        let server = try ServerProcess(directory: serverDirectory, clock: "2027-04-02T08:00:00Z")
+        var odense = try SporCLI()
+        odense.now = "2027-04-02T08:00:00Z"
+        try odense.ok("setup", "--server", server.address, "--token", Self.v4OdenseToken)
+        try odense.ok("sync")
+        let migrations = try await database.read { db in try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY identifier") }
+        #expect(migrations.last == "v6-checkpoints")
+        let checkpoint = try await database.read { db in
+            try Int64.fetchOne(db, sql: "SELECT throughBatch FROM checkpoint WHERE documentID = ?", arguments: [Self.v4Proposal])
+        }
+        #expect(checkpoint != nil, "the first sync from nothing made the checkpoint")
+        try database.close()
+
+        let shown = try odense.json("show", Self.v4Proposal)
+        let sections = shown["sections"] as? [String: Any]
+        #expect(sections?["summary"] as? String == "Aarhus, udkast 12: regnvand ledes til grønne områder.")
+        #expect(sections?["risks"] as? String == "Odense, udkast 12: risikoen er tørke om sommeren.")
+        let saves = try #require(try odense.json("log", Self.v4Proposal)["saves"] as? [[String: Any]])
+        let byOrganisation = Dictionary(grouping: saves.compactMap { $0["organisation"] as? String }, by: { $0 }).mapValues(\.count)
+        #expect((byOrganisation["0751"] ?? 0) >= 12 && (byOrganisation["0461"] ?? 0) >= 12, "\(byOrganisation)")
+        let iso = ISO8601DateFormatter()
+        for save in saves {
+            let head = try #require((save["heads"] as? [String])?.first)
+            let parts = head.split(separator: "@")
+            guard parts.count == 2, let seq = Int(parts[1]), let received = (save["receivedAt"] as? String).flatMap(iso.date) else {
+                Issue.record("a save without its head or server time: \(save)")
+                continue
+            }
+            let expected = try #require(storedAt(String(parts[0]), seq), "no stored batch holds \(head)")
+            #expect(received == Date(timeIntervalSince1970: expected.timeIntervalSince1970.rounded(.down)), "\(head)")
+        }
     }
 }

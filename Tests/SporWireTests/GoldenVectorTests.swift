@@ -56,6 +56,8 @@ struct GoldenVectorTests {
             ("events", .events(.init(document: "p1", isCatchUp: true, batches: [[0x01], [0x02, 0x03]]))),
             ("events-stored-times", .events(.init(document: "p1", isCatchUp: true, batches: [[0x01], [0x02, 0x03]],
                                                   storedAt: [1_700_000_000, 0]))),
+            ("snapshot", .snapshot(.init(document: "p1", file: [0xAA, 0xBB],
+                                         storedTimes: [.init(agent: agent("751/a"), seqs: 0..<3, storedAt: 1_700_000_000)]))),
             ("caught-up", .caughtUp(document: "p1", version: VersionVector())),
             ("push-ack", .pushAck(request: 7, document: "p1", newEvents: 4, storedAt: nil)),
             ("push-ack-stored-time", .pushAck(request: 7, document: "p1", newEvents: 4, storedAt: 1_700_000_000)),
@@ -84,6 +86,8 @@ struct GoldenVectorTests {
         ("invalid-step", .malformedFrame),
         ("invalid-events-stored-times-short", .malformedFrame),
         ("invalid-stored-time-too-late", .malformedFrame),
+        ("invalid-snapshot-empty-run", .malformedFrame),
+        ("invalid-snapshot-run-count", .malformedFrame),
     ]
 
     @Test("every vector file is covered by this test", arguments: [()])

@@ -31,6 +31,12 @@ package struct WindowedReplica: Sendable {
         }
     }
 
+    /// A full replica that starts as `document` (with its whole history, as opened
+    /// from a document file).
+    package init(document: Document) {
+        self.document = document
+    }
+
     /// Every event merged so far, dropped ones included.
     package var eventCount: Int { document.eventCount + droppedEvents }
 

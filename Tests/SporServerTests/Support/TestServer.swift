@@ -184,6 +184,8 @@ struct TestClient {
         while true {
             guard let message = try await receive() else { throw TestFailure("closed during catch-up") }
             switch message {
+            case let .snapshot(snapshot) where snapshot.document == id:
+                try document.merge(encodedChanges: snapshot.file, trustingTexts: true)
             case let .events(events) where events.document == id:
                 for batch in events.batches { try document.merge(encodedChanges: batch) }
             case let .caughtUp(document: doc, version) where doc == id:
