@@ -99,7 +99,9 @@ struct StoredTrace {
             var writer = try await LoadClient.connect(port: server.port, token: token)
             guard case .ok? = try await writer.request({ .createDocument(request: $0, document: "0751.paper") }) else { throw LoadError("create") }
             for batch in batches {
-                guard case .pushAck? = try await writer.request({ .push(request: $0, document: "0751.paper", changes: batch) }) else {
+                let answer = try await writer.request({ .push(request: $0, document: "0751.paper", changes: batch) })
+                guard case .pushAck? = answer else {
+                    if case let .error(report)? = answer { throw LoadError("push refused: \(report.message)") }
                     throw LoadError("push refused")
                 }
             }
