@@ -50,7 +50,6 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
-        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // zlib (crc32, deflate/inflate) from the system: `libz` / Debian's zlib1g-dev.
@@ -114,9 +113,8 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
-        // The sync relay as a library: storage (GRDB/SQLite, embedded; postgres-nio/
-        // PostgreSQL, shared by several instances), accounts and access, connections,
-        // limits, metrics.
+        // The sync relay as a library: storage (GRDB/SQLite), accounts and access,
+        // connections, limits, metrics.
         .target(
             name: "SporServer",
             dependencies: [
@@ -138,7 +136,6 @@ let package = Package(
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             swiftSettings: strictSettings
         ),
@@ -297,7 +294,6 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             resources: [.copy("Resources")],
             swiftSettings: strictSettings

@@ -157,16 +157,40 @@ public final class SporStore: Sendable {
     /// Recorded in the audit log as done by `actor`.
     public func addAccount(name: String, kind: AccountKind, code: String? = nil, now: Date = Date(),
                            by actor: String = AuditEntry.localAdministrator) throws -> (Account, token: String) {
-        let (trimmed, code) = try AccountRules.validated(name: name, kind: kind, code: code)
+        let trimmed = name.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !trimmed.isEmpty, trimmed.utf8.count <= 200, !trimmed.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+            throw ServerError(.invalidArgument, "organisation name must be 1-200 characters without control characters")
+        }
+        // No dot: an organisation's proposals have ids "<id>.<rest>", and with dots in
+        // ids one organisation's namespace could contain another's.
+        if let code, !(SporProtocol.isValidName(code) && code.utf8.count <= 32 && !code.contains(".")) {
+            throw ServerError(.invalidArgument, "code \(String(reflecting: code)) must be 1-32 letters, digits, '-' or '_'")
+        }
+        var code = code
+        if code == nil, kind == .kommune || kind == .region {
+            // Municipalities and regions always carry their official code: it is their
+            // id, and participants name them by it.
+            guard let registered = Organisation.lookup(trimmed), registered.kind.rawValue == kind.rawValue else {
+                throw ServerError(.invalidArgument, "\(String(reflecting: trimmed)) is not a \(kind.rawValue) in the reference data: "
+                                  + "give its official name (\"Vejle Kommune\") or --code (0101-0860, regions 1081-1085)")
+            }
+            code = registered.code
+        }
+        if let code, kind == .kommune || kind == .region {
+            guard let registered = Organisation.withCode(code), registered.kind.rawValue == kind.rawValue else {
+                throw ServerError(.invalidArgument, "\(code) is not the code of a \(kind.rawValue) in the reference data "
+                                  + "(municipalities 0101-0860, regions 1081-1085, as in organisations.csv)")
+            }
+        }
         let token = Self.newToken()
         let account = try pool.write { db -> Account in
             if try Bool.fetchOne(db, sql: "SELECT 1 FROM account WHERE name = ?", arguments: [trimmed]) == true {
-                throw AccountRules.nameTaken(trimmed)
+                throw ServerError(.alreadyExists, "an organisation named \(String(reflecting: trimmed)) already exists")
             }
             if let code, try Bool.fetchOne(db, sql: "SELECT 1 FROM account WHERE code = ? OR id = ?", arguments: [code, code]) == true {
-                throw AccountRules.codeTaken(code)
+                throw ServerError(.alreadyExists, "an organisation with code \(code) already exists")
             }
-            var id = code ?? AccountRules.defaultID(name: trimmed, kind: kind)
+            var id = code ?? Self.defaultID(name: trimmed, kind: kind)
             if code == nil {
                 let base = id
                 var suffix = 2
@@ -182,6 +206,12 @@ public final class SporStore: Sendable {
             return Account(id: id, name: trimmed, kind: kind, code: code, createdAt: now, revokedAt: nil)
         }
         return (account, token)
+    }
+
+    static func defaultID(name: String, kind: AccountKind) -> String {
+        let slug = Account.slug(of: name)
+        if !slug.isEmpty { return slug }
+        return kind == .secretariat ? "secretariat" : kind.rawValue
     }
 
     /// Every account, oldest first.
@@ -219,7 +249,7 @@ public final class SporStore: Sendable {
             try db.execute(sql: "UPDATE account SET revokedAt = ? WHERE id = ? AND revokedAt IS NULL", arguments: [now, id])
             if db.changesCount == 0 {
                 _ = try Self.requireAccount(id, db)
-                throw AccountRules.alreadyRevoked(id)
+                throw ServerError(.invalidArgument, "organisation \(id) is already revoked")
             }
             try AuditEntry(at: now, actor: actor, action: .tokenRevoked, subject: id).insert(db)
         }
@@ -246,7 +276,7 @@ public final class SporStore: Sendable {
 
     static func requireAccount(_ id: String, _ db: Database) throws -> Account {
         guard let row = try Row.fetchOne(db, sql: "SELECT * FROM account WHERE id = ?", arguments: [id]) else {
-            throw AccountRules.noAccount(id)
+            throw ServerError(.notFound, "no organisation with id \(String(reflecting: id))")
         }
         return try account(from: row)
     }

@@ -11,7 +11,7 @@ struct Org: ParsableCommand {
         subcommands: [Add.self, List.self, Revoke.self]
     )
 
-    struct Add: AsyncParsableCommand {
+    struct Add: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Add an organisation and print its access token once (alone on the last line)."
         )
@@ -21,10 +21,9 @@ struct Org: ParsableCommand {
         @Option(help: "Municipality/region code (becomes the organisation's id).") var code: String?
         @Flag(help: "Print a JSON object instead.") var json = false
 
-        func run() async throws {
-            let (account, token) = try await data.withStore { store in
-                try await store.addAccount(name: name, kind: kind, code: code, now: Date(), by: AuditEntry.localAdministrator)
-            }
+        func run() throws {
+            let store = try reportingFailures { try data.openStore() }
+            let (account, token) = try reportingFailures { try store.addAccount(name: name, kind: kind, code: code) }
             if json {
                 try printJSON(AddedAccount(organisation: account, token: token))
             } else {
@@ -34,13 +33,14 @@ struct Org: ParsableCommand {
         }
     }
 
-    struct List: AsyncParsableCommand {
+    struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List organisations.")
         @OptionGroup var data: DataOptions
         @Flag(help: "Print JSON.") var json = false
 
-        func run() async throws {
-            let accounts = try await data.withStore { store in try await store.accounts() }
+        func run() throws {
+            let store = try reportingFailures { try data.openStore() }
+            let accounts = try reportingFailures { try store.accounts() }
             if json { return try printJSON(accounts) }
             for account in accounts {
                 let status = account.isRevoked ? "revoked" : "active"
@@ -49,13 +49,14 @@ struct Org: ParsableCommand {
         }
     }
 
-    struct Revoke: AsyncParsableCommand {
+    struct Revoke: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Revoke an organisation's token; its connections are refused.")
         @OptionGroup var data: DataOptions
         @Argument(help: "The organisation's id.") var id: String
 
-        func run() async throws {
-            try await data.withStore { store in try await store.revoke(id: id, now: Date(), by: AuditEntry.localAdministrator) }
+        func run() throws {
+            let store = try reportingFailures { try data.openStore() }
+            try reportingFailures { try store.revoke(id: id) }
             print("Revoked the token of \(id). `spor-server token rotate \(id)` issues a new one.")
         }
     }
@@ -69,7 +70,7 @@ struct AddedAccount: Encodable {
 struct Token: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Manage access tokens.", subcommands: [Rotate.self])
 
-    struct Rotate: AsyncParsableCommand {
+    struct Rotate: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Replace an organisation's token (the old one stops working) and print the new one once."
         )
@@ -77,11 +78,10 @@ struct Token: ParsableCommand {
         @Argument(help: "The organisation's id.") var id: String
         @Flag(help: "Print a JSON object instead.") var json = false
 
-        func run() async throws {
-            let (token, account) = try await data.withStore { store in
-                let token = try await store.rotateToken(id: id, now: Date(), by: AuditEntry.localAdministrator)
-                return (token, try await store.account(id: id))
-            }
+        func run() throws {
+            let store = try reportingFailures { try data.openStore() }
+            let token = try reportingFailures { try store.rotateToken(id: id) }
+            let account = try reportingFailures { try store.account(id: id) }
             if json {
                 try printJSON(AddedAccount(organisation: account, token: token))
             } else {
@@ -99,7 +99,7 @@ struct RoundCommand: ParsableCommand {
         subcommands: [Add.self, List.self, Remove.self]
     )
 
-    struct Add: AsyncParsableCommand {
+    struct Add: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Add a round.")
         @OptionGroup var data: DataOptions
         @Option(help: "Round id, e.g. 2025-spring.") var id: String
@@ -110,40 +110,43 @@ struct RoundCommand: ParsableCommand {
         @Option(help: "Deadline for the approval process, YYYY-MM-DD HH:MM.") var approvalDeadline: String
         @Option(help: "The executive committee's meeting day, YYYY-MM-DD.") var committeeMeeting: String
 
-        func run() async throws {
-            try await data.withStore { store in
+        func run() throws {
+            let store = try reportingFailures { try data.openStore() }
+            try reportingFailures {
                 let round = Round(
                     id: id, danishName: danishName, englishName: englishName,
                     opens: try opens.map { try LocalDateTime(parsing: $0, field: "opens") },
                     qualificationDeadline: try LocalDateTime(parsing: qualificationDeadline, field: "qualification-deadline"),
                     approvalDeadline: try LocalDateTime(parsing: approvalDeadline, field: "approval-deadline"),
                     committeeMeeting: try CalendarDate(parsing: committeeMeeting, field: "committee-meeting"))
-                try await store.addRound(round, now: Date(), by: AuditEntry.localAdministrator)
+                try store.addRound(round)
             }
             print("Added round \(id).")
         }
     }
 
-    struct Remove: AsyncParsableCommand {
+    struct Remove: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Remove a round added on this server (built-in rounds stay).",
             discussion: "Proposals for the round keep it as their round; they can no longer be submitted until they name another.")
         @OptionGroup var data: DataOptions
         @Option(help: "Round id.") var id: String
 
-        func run() async throws {
-            try await data.withStore { store in try await store.removeRound(id: id, now: Date(), by: AuditEntry.localAdministrator) }
+        func run() throws {
+            let store = try reportingFailures { try data.openStore() }
+            try reportingFailures { try store.removeRound(id: id) }
             print("Removed round \(id). Clients drop it at their next sync.")
         }
     }
 
-    struct List: AsyncParsableCommand {
+    struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List rounds, built-in ones first, then any stored round clients cannot read.")
         @OptionGroup var data: DataOptions
         @Flag(help: "Print JSON.") var json = false
 
-        func run() async throws {
-            let (calendar, unreadable) = try await data.withStore { store in try await store.storedRounds() }
+        func run() throws {
+            let store = try reportingFailures { try data.openStore() }
+            let (calendar, unreadable) = try reportingFailures { try store.storedRounds() }
             // Rounds clients cannot read go to stderr, so stdout keeps its shape.
             for round in unreadable {
                 FileHandle.standardError.write(Data(("round \(round.id) cannot be read and is left out for clients: \(round.problem). "

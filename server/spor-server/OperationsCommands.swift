@@ -49,7 +49,7 @@ struct Restore: ParsableCommand {
 }
 
 /// `spor-server audit`: the administrative actions, oldest first.
-struct Audit: AsyncParsableCommand {
+struct Audit: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "List administrative actions: organisations added, tokens revoked or rotated, rounds, qualifications and decisions.",
         discussion: "One line each, oldest first: time (UTC), who, action, subject, detail."
@@ -62,8 +62,9 @@ struct Audit: AsyncParsableCommand {
         guard limit >= 1 else { throw ValidationError("--limit must be at least 1") }
     }
 
-    func run() async throws {
-        let entries = try await data.withStore { store in try await store.auditEntries(limit: limit) }
+    func run() throws {
+        let store = try reportingFailures { try data.openStore() }
+        let entries = try reportingFailures { try store.auditEntries(limit: limit) }
         if json { return try printJSON(entries) }
         if entries.isEmpty { return print("No administrative actions recorded yet.") }
         let formatter = ISO8601DateFormatter()

@@ -13,9 +13,7 @@ struct SporServerCommand: AsyncParsableCommand {
         abstract: "Spor's sync server: relays proposal changes between organisations and stores them durably.",
         discussion: """
             Data lives in one directory (--data, default $SPOR_DATA or ./spor-data) holding an SQLite \
-            database. Admin commands work on the same directory while the server runs. The admin \
-            commands org, token, round and audit also work on a PostgreSQL store (--store \
-            postgres://USER@HOST:PORT/DATABASE, or $SPOR_STORE).
+            database. Admin commands work on the same directory while the server runs.
 
             Exit codes: 0 success, 1 refused (bad argument, unknown organisation, taken name), \
             2 usage error, 3 storage error.
@@ -50,47 +48,12 @@ struct DataOptions: ParsableArguments {
     @Flag(name: .customLong("init"), help: "Create a new data directory if there is none (`serve` does on its first start).")
     var initialize = false
 
-    @Option(name: .long, help: ArgumentHelp(
-        "A PostgreSQL store instead of a data directory (default: $SPOR_STORE).",
-        discussion: "postgres://USER@HOST:PORT/DATABASE?sslmode=require; the password in the URL or in $PGPASSWORD.",
-        valueName: "url"))
-    var store: String?
-
     var directory: String { data ?? ProcessInfo.processInfo.environment["SPOR_DATA"] ?? "spor-data" }
-
-    /// The PostgreSQL URL given by --store or $SPOR_STORE, nil for a data directory.
-    var storeURL: String? { store ?? (data == nil ? ProcessInfo.processInfo.environment["SPOR_STORE"] : nil) }
-
-    /// Opens the store the options name — the PostgreSQL database of --store or
-    /// $SPOR_STORE, else the data directory (``openStore(creating:)``) — runs `body` on
-    /// it and closes it; reports failures as every command does (``reportingFailures``).
-    func withStore<T>(_ body: (any ServerStore) async throws -> T) async throws -> T {
-        try await reportingFailures {
-            guard let url = storeURL else { return try await body(try openStore()) }
-            if data != nil {
-                throw CommandFailure(exitCode: 2, message: "give either --data (a data directory) or --store (a PostgreSQL URL), not both")
-            }
-            let location = try PostgresLocation(url: url)
-            let store = try await PostgresStore.open(location)
-            do {
-                let result = try await body(store)
-                await store.close()
-                return result
-            } catch {
-                await store.close()
-                throw error
-            }
-        }
-    }
 
     /// Opens the store in ``directory``. Unless `creating` (serve) or `--init`, a
     /// directory without a Spor database is refused, so that a mistyped `--data`
     /// never creates an empty store whose tokens the running server does not know.
     func openStore(creating: Bool = false) throws -> SporStore {
-        if storeURL != nil {
-            throw CommandFailure(exitCode: 2, message: "this command works on a data directory (--data) only: on a PostgreSQL "
-                                 + "store (--store, $SPOR_STORE) only org, token, round and audit work so far")
-        }
         let database = (directory as NSString).appendingPathComponent("spor.sqlite")
         guard creating || initialize || FileManager.default.fileExists(atPath: database) else {
             throw CommandFailure(exitCode: 1, message: "\(directory) is not a Spor data directory (it has no spor.sqlite): give the "
@@ -112,24 +75,6 @@ struct CommandFailure: Error, CustomStringConvertible {
 }
 
 /// Runs `body`, turning refusals into a message on stderr and exit code 1.
-/// ``reportingFailures(_:)`` for async work. A store that cannot be used
-/// (`internalError`: PostgreSQL unreachable, a refused login) exits 3, as a data
-/// directory that cannot be opened does.
-func reportingFailures<T>(_ body: () async throws -> T) async throws -> T {
-    do {
-        return try await body()
-    } catch let error as ServerError where error.code == .internalError {
-        FileHandle.standardError.write(Data("error: \(error.message)\n".utf8))
-        throw ExitCode(3)
-    } catch let error as CommandFailure {
-        return try reportingFailures { throw error }
-    } catch let error as ServerError {
-        return try reportingFailures { throw error }
-    } catch let error as ProposalError {
-        return try reportingFailures { throw error }
-    }
-}
-
 func reportingFailures<T>(_ body: () throws -> T) throws -> T {
     do {
         return try body()
